@@ -1,0 +1,63 @@
+# CAS-App backend. `make run` and `make test` need only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+# The embedded default: SQLite, eager Celery, local-memory cache, console push, no external service.
+EMBEDDED := DATABASE_URL= REDIS_URL= PUSH_BACKEND=console
+# The service tier used by CI: PostgreSQL and Redis on loopback.
+SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
+SERVICES := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL)
+
+.PHONY: run test test-services lint typecheck check schema messages bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## Serve http://127.0.0.1:8000/ with demo data (SQLite, eager tasks, console push).
+run: $(STAMP)
+	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py migrate --no-input
+	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py load_demo
+	$(EMBEDDED) DJANGO_DEBUG=true DJANGO_LOG_FORMAT=text $(PY) manage.py runserver 127.0.0.1:8000
+
+## The whole suite on the embedded default (no services needed).
+test: $(STAMP)
+	$(EMBEDDED) $(PY) -m pytest
+
+## The same suite on PostgreSQL + Redis, with a real Celery worker for the tests that need one.
+test-services: $(STAMP)
+	$(SERVICES) $(PY) -m pytest
+
+## Lint, types, migrations and the OpenAPI schema.
+check: lint typecheck schema
+	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(EMBEDDED) DJANGO_DEBUG=true $(VENV)/bin/mypy casapp push reports waste_calendar
+
+schema: $(STAMP)
+	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## Rebuild the German/English message catalogues (needs gettext; the .mo files are committed).
+messages: $(STAMP)
+	DJANGO_DEBUG=true $(PY) manage.py makemessages -l de -l en --no-obsolete \
+		--ignore='.venv/*' --ignore='*/migrations/*' --ignore='tests/*' --ignore='bench/*'
+	DJANGO_DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*'
+
+bench: $(STAMP)
+	$(PY) -m bench.http_api
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest-media .pytest_cache .mypy_cache .ruff_cache

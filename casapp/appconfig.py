@@ -1,0 +1,125 @@
+"""What the app needs at start: supported versions, switched-on modules, a maintenance banner, links.
+
+Every installation reads this on every start, so the snapshot is cached; staff edits in the admin clear
+the cache (``casapp.signals``) so a banner goes out at once, not after the cache expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from packaging.version import InvalidVersion, Version
+
+from casapp.models import AppConfiguration, MaintenanceBanner, PlatformRelease
+
+CACHE_KEY = "app-config:v1"
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    modules: dict[str, bool]
+    links: dict[str, str]
+    releases: dict[str, dict[str, str]]
+    banners: tuple[dict[str, Any], ...]
+
+
+def parse_app_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _load_snapshot() -> ConfigSnapshot:
+    config, _ = AppConfiguration.objects.get_or_create(pk=1)
+    banners = tuple(
+        {
+            "title": {"de": b.title_de, "en": b.title_en or b.title_de},
+            "text": {"de": b.text_de, "en": b.text_en or b.text_de},
+            "severity": b.severity,
+            "starts_at": b.starts_at,
+            "ends_at": b.ends_at,
+        }
+        for b in MaintenanceBanner.objects.filter(ends_at__gt=timezone.now()).order_by("starts_at")
+    )
+    releases = {
+        r.platform: {
+            "min_supported_version": r.min_supported_version,
+            "latest_version": r.latest_version,
+            "store_url": r.store_url,
+        }
+        for r in PlatformRelease.objects.all()
+    }
+    return ConfigSnapshot(
+        modules={
+            "reports": config.reports_enabled,
+            "waste_calendar": config.waste_calendar_enabled,
+            "push": config.push_enabled,
+        },
+        links={
+            "privacy_policy": config.privacy_policy_url,
+            "imprint": config.imprint_url,
+            "accessibility": config.accessibility_url,
+        },
+        releases=releases,
+        banners=banners,
+    )
+
+
+def app_config_snapshot() -> ConfigSnapshot:
+    snapshot: ConfigSnapshot | None = cache.get(CACHE_KEY)
+    if snapshot is None:
+        snapshot = _load_snapshot()
+        cache.set(CACHE_KEY, snapshot, settings.APP_CONFIG_CACHE_SECONDS)
+    return snapshot
+
+
+def app_config_invalidate() -> None:
+    cache.delete(CACHE_KEY)
+
+
+def app_config_for(*, platform: str, version: Version, language: str, now: datetime | None = None) -> dict[str, Any]:
+    """The start-up configuration as one installation sees it.
+
+    ``force_update`` is true when the app is older than the platform's minimum supported version; the app
+    then shows only the store link. Banners are active between their start and end; the first active one
+    (earliest start) is shown, with its text in ``language`` (German when no English text exists).
+    """
+    snapshot = app_config_snapshot()
+    now = now or timezone.now()
+    release = snapshot.releases.get(platform)
+    force_update = update_available = False
+    if release:
+        minimum = parse_app_version(release["min_supported_version"])
+        latest = parse_app_version(release["latest_version"])
+        force_update = minimum is not None and version < minimum
+        update_available = latest is not None and version < latest
+    active = next((b for b in snapshot.banners if b["starts_at"] <= now < b["ends_at"]), None)
+    language = language if language in {"de", "en"} else "de"
+    return {
+        "platform": platform,
+        "version": str(version),
+        "min_supported_version": release["min_supported_version"] if release else None,
+        "latest_version": release["latest_version"] if release else None,
+        "store_url": (release["store_url"] or None) if release else None,
+        "force_update": force_update,
+        "update_available": update_available,
+        "modules": snapshot.modules,
+        "maintenance": (
+            {
+                "title": active["title"][language],
+                "text": active["text"][language],
+                "severity": active["severity"],
+                "starts_at": active["starts_at"],
+                "ends_at": active["ends_at"],
+            }
+            if active
+            else None
+        ),
+        "links": snapshot.links,
+    }

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from casapp import health
+from casapp.api.app_config import AppConfigView
+from casapp.api.staff import StaffMeView
+
+admin.site.site_header = _("CAS-App administration")
+admin.site.site_title = _("CAS-App")
+admin.site.index_title = _("City of Castrop-Rauxel")
+
+api_v1 = [
+    path("app/config", AppConfigView.as_view(), name="app-config"),
+    path("staff/me", StaffMeView.as_view(), name="staff-me"),
+    path("", include("push.api.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "casapp.api.errors.handler400"
+handler403 = "casapp.api.errors.handler403"
+handler404 = "casapp.api.errors.handler404"
+handler500 = "casapp.api.errors.handler500"

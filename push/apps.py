@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PushConfig(AppConfig):
+    name = "push"
+    verbose_name = _("Push and app installations")
+    # Permissions this app grants to the staff roles (synced after every migrate by casapp.roles).
+    role_permissions = {
+        "Administration": ["view_installation"],
+    }
+
+    def ready(self) -> None:
+        from push import schema  # noqa: F401  (registers the OpenAPI auth extension)

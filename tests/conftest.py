@@ -1,0 +1,117 @@
+"""Named actors: an anonymous caller, two app installations, and one staff member per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from push.models import Installation
+from tests.factories import InstallationFactory, StaffFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    """Throttle counters and cached snapshots must not leak from one test into the next.
+
+    With Redis only our own key prefix is deleted: the same Redis database carries the Celery queue.
+    """
+    _clear_cache()
+    yield
+    _clear_cache()
+
+
+def _clear_cache() -> None:
+    if settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(match="casapp:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+def device_client_for(installation: Installation) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {installation.secret}")  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def device(db: Any) -> Installation:
+    return InstallationFactory(push_token="token-of-the-first-device-0001", push_token_kind="registration_token")
+
+
+@pytest.fixture
+def other_device(db: Any) -> Installation:
+    return InstallationFactory(platform="ios", locale="en")
+
+
+@pytest.fixture
+def device_client(device: Installation) -> APIClient:
+    return device_client_for(device)
+
+
+@pytest.fixture
+def other_device_client(other_device: Installation) -> APIClient:
+    return device_client_for(other_device)
+
+
+def _staff_client(*roles: str) -> APIClient:
+    user = StaffFactory(roles=list(roles))
+    client = APIClient()
+    client.force_login(user)
+    client.user = user  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def triage_client(db: Any) -> APIClient:
+    return _staff_client("Triage")
+
+
+@pytest.fixture
+def comms_client(db: Any) -> APIClient:
+    return _staff_client("Kommunikation")
+
+
+@pytest.fixture
+def comms_colleague_client(db: Any) -> APIClient:
+    return _staff_client("Kommunikation")
+
+
+@pytest.fixture
+def administration_client(db: Any) -> APIClient:
+    return _staff_client("Administration")
+
+
+def assert_error_shape(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """Every error of the API: JSON with a stable code, a human detail and the request id."""
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert isinstance(body["code"], str) and body["code"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
