@@ -83,7 +83,9 @@ def app_config_invalidate() -> None:
     cache.delete(CACHE_KEY)
 
 
-def app_config_for(*, platform: str, version: Version, language: str, now: datetime | None = None) -> dict[str, Any]:
+def app_config_for(
+    *, platform: str, version: Version, language: str, now: datetime | None = None
+) -> dict[str, Any]:
     """The start-up configuration as one installation sees it.
 
     ``force_update`` is true when the app is older than the platform's minimum supported version; the app

@@ -19,7 +19,10 @@ class Platform(models.TextChoices):
 
 
 def hash_secret(secret: str) -> str:
-    """Secrets we issue carry 256 random bits, so a plain SHA-256 is as strong as a slow hash and indexable."""
+    """SHA-256 of a secret we issued.
+
+    Our secrets carry 256 random bits, so a plain hash is as strong as a slow one, and it can be indexed.
+    """
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -65,7 +68,9 @@ class AppConfiguration(models.Model):
     reports_enabled = models.BooleanField(_("Mängelmelder enabled"), default=True)
     waste_calendar_enabled = models.BooleanField(_("Abfallkalender enabled"), default=True)
     push_enabled = models.BooleanField(_("push enabled"), default=True)
-    privacy_policy_url = models.URLField(_("privacy policy"), default="https://www.castrop-rauxel.de/datenschutz")
+    privacy_policy_url = models.URLField(
+        _("privacy policy"), default="https://www.castrop-rauxel.de/datenschutz"
+    )
     imprint_url = models.URLField(_("imprint"), default="https://www.castrop-rauxel.de/impressum")
     accessibility_url = models.URLField(
         _("accessibility statement"), default="https://www.castrop-rauxel.de/barrierefreiheit"
@@ -121,7 +126,9 @@ class MaintenanceBanner(models.Model):
         verbose_name_plural = _("maintenance banners")
         ordering = ["-starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="banner_ends_after_start")
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="banner_ends_after_start"
+            )
         ]
         indexes = [models.Index(fields=["starts_at", "ends_at"])]
 

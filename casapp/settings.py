@@ -54,7 +54,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "DEVICE_LAST_SEEN_RESOLUTION_MINUTES": (int, 60),
 }
 
-env = environ.Env(**ENV_SCHEMA)  # type: ignore[arg-type]
+env = environ.Env(**ENV_SCHEMA)
 environ.Env.read_env(BASE_DIR / ".env")  # optional; the process environment wins
 
 DEBUG: bool = env("DJANGO_DEBUG")

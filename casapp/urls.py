@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -15,7 +15,7 @@ admin.site.site_header = _("CAS-App administration")
 admin.site.site_title = _("CAS-App")
 admin.site.index_title = _("City of Castrop-Rauxel")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("app/config", AppConfigView.as_view(), name="app-config"),
     path("staff/me", StaffMeView.as_view(), name="staff-me"),
     path("", include("push.api.urls")),

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class DeviceScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class DeviceScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "push.authentication.DeviceAuthentication"
     name = "DeviceAuth"
 

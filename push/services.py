@@ -73,7 +73,7 @@ def installation_update(
     installation: Installation,
     locale: str | None = None,
     app_version: str | None = None,
-    push_token: str | None | object = _UNSET,
+    push_token: str | object | None = _UNSET,
     push_token_kind: str | None = None,
 ) -> Installation:
     """Changes what the app may change. ``push_token=None`` removes the token (push switched off)."""
@@ -114,7 +114,9 @@ def installation_update(
 def installation_rotate_secret(*, installation: Installation) -> str:
     """Replaces the secret; the old one stops working at once."""
     secret = _new_secret()
-    Installation.objects.filter(pk=installation.pk).update(secret_hash=hash_secret(secret), updated_at=timezone.now())
+    Installation.objects.filter(pk=installation.pk).update(
+        secret_hash=hash_secret(secret), updated_at=timezone.now()
+    )
     installation.secret_hash = hash_secret(secret)
     return secret
 
@@ -132,5 +134,7 @@ def installation_seen(*, installation: Installation) -> None:
     resolution = timedelta(minutes=settings.DEVICE_LAST_SEEN_RESOLUTION_MINUTES)
     if now - installation.last_seen_at < resolution:
         return
-    Installation.objects.filter(pk=installation.pk, last_seen_at__lt=now - resolution).update(last_seen_at=now)
+    Installation.objects.filter(pk=installation.pk, last_seen_at__lt=now - resolution).update(
+        last_seen_at=now
+    )
     installation.last_seen_at = now

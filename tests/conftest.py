@@ -58,7 +58,9 @@ def anon_client() -> APIClient:
 
 @pytest.fixture
 def device(db: Any) -> Installation:
-    return InstallationFactory(push_token="token-of-the-first-device-0001", push_token_kind="registration_token")
+    return InstallationFactory(
+        push_token="token-of-the-first-device-0001", push_token_kind="registration_token"
+    )
 
 
 @pytest.fixture
@@ -109,9 +111,30 @@ def assert_error_shape(response: Any, status: int, code: str | None = None) -> d
     assert response.status_code == status, response.content[:500]
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
     body = response.json()
-    assert isinstance(body["code"], str) and body["code"]
-    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["code"], str)
+    assert body["code"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     assert body["request_id"] == response["X-Request-ID"]
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Service-tier tests need PostgreSQL, Redis and a real worker: only under `make test-services`."""
+    if settings.REDIS_URL and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="service tier: run with `make test-services` (PostgreSQL + Redis)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """A real Celery worker process on the test database; tests using it need transaction=True."""
+    from tests.worker import running_worker
+
+    with running_worker() as worker:
+        yield worker

@@ -50,10 +50,14 @@ class AppConfigSerializer(serializers.Serializer[Any]):
     min_supported_version = serializers.CharField(allow_null=True)
     latest_version = serializers.CharField(allow_null=True)
     store_url = serializers.URLField(allow_null=True)
-    force_update = serializers.BooleanField(help_text="The app is too old to be served: show only the store link.")
+    force_update = serializers.BooleanField(
+        help_text="The app is too old to be served: show only the store link."
+    )
     update_available = serializers.BooleanField()
     modules = ModulesSerializer()
-    maintenance = MaintenanceSerializer(allow_null=True, help_text="A banner to show now, in the request's language.")
+    maintenance = MaintenanceSerializer(
+        allow_null=True, help_text="A banner to show now, in the request's language."
+    )
     links = LinksSerializer()
 
 

@@ -21,6 +21,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -44,7 +45,9 @@ DEFAULT_DETAILS: dict[str, Promise] = {
 ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 415, 429, 500, 503)
 
 
-def error_body(*, code: str, detail: str | Promise | None, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def error_body(
+    *, code: str, detail: str | Promise | None, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "code": code,
         "detail": str(detail if detail is not None else DEFAULT_DETAILS.get(code, code)),
@@ -118,7 +121,9 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         if wait := getattr(exc, "wait", None):
             headers["Retry-After"] = str(math.ceil(wait))
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return Response(error_body(code=_code_of(exc), detail=detail), status=exc.status_code, headers=headers)
+        return Response(
+            error_body(code=_code_of(exc), detail=detail), status=exc.status_code, headers=headers
+        )
 
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(code="request_too_large", detail=None), status=413)
@@ -148,8 +153,6 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _wants_json(request):
-        from django.views.defaults import page_not_found
-
         return page_not_found(request, exception or Http404())
     return error_response(status=404, code="not_found")
 

@@ -11,7 +11,11 @@ ERROR_SCHEMA: dict[str, Any] = {
     "description": "The one error shape of this API.",
     "required": ["code", "detail", "request_id"],
     "properties": {
-        "code": {"type": "string", "description": "Stable machine-readable code.", "example": "validation_error"},
+        "code": {
+            "type": "string",
+            "description": "Stable machine-readable code.",
+            "example": "validation_error",
+        },
         "detail": {"type": "string", "description": "Human-readable, in the language of Accept-Language."},
         "request_id": {"type": "string", "description": "Quote it when reporting a problem."},
         "errors": {
@@ -21,7 +25,11 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["field", "code", "detail"],
                 "properties": {
-                    "field": {"type": "string", "nullable": True, "description": "Dotted path; null for the whole input."},
+                    "field": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "Dotted path; null for the whole input.",
+                    },
                     "code": {"type": "string"},
                     "detail": {"type": "string"},
                 },
@@ -78,7 +86,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
     return result
 
 
-class StaffTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class StaffTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "casapp.authentication.StaffTokenAuthentication"
     name = "StaffToken"
 
@@ -86,5 +94,5 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A staff member's API token (issued in the admin): `Authorization: Bearer <token>`.",
+            "description": "A staff member's API token from the admin: `Authorization: Bearer <token>`.",
         }

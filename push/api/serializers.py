@@ -9,7 +9,7 @@ from casapp.api.fields import AppVersionField, LanguageTagField
 from casapp.models import Platform
 from push.models import Installation, PushTokenKind
 
-PUSH_TOKEN_PATTERN = r"^[A-Za-z0-9_:\-.]+$"
+PUSH_TOKEN_PATTERN = r"^[A-Za-z0-9_:\-.]+$"  # noqa: S105  (a pattern, not a secret)
 
 
 def _push_token_field(**kwargs: Any) -> serializers.RegexField:
@@ -69,7 +69,8 @@ class InstallationSerializer(serializers.ModelSerializer[Installation]):
 
 class InstallationCredentialsSerializer(InstallationSerializer):
     secret = serializers.CharField(
-        read_only=True, help_text="Shown once. Send as `Authorization: Device <secret>`; only its hash is stored."
+        read_only=True,
+        help_text="Shown once. Send as `Authorization: Device <secret>`; only its hash is stored.",
     )
 
     class Meta(InstallationSerializer.Meta):

@@ -49,7 +49,12 @@ def test_each_installation_sees_only_itself(device_client, other_device_client, 
 def test_update_changes_locale_version_and_token(device_client, device):
     response = device_client.patch(
         URL,
-        {"locale": "en-GB", "app_version": "1.5.0", "push_token": "a-brand-new-token-0000000000", "push_token_kind": "fid"},
+        {
+            "locale": "en-GB",
+            "app_version": "1.5.0",
+            "push_token": "a-brand-new-token-0000000000",
+            "push_token_kind": "fid",
+        },
         format="json",
     )
 
@@ -71,7 +76,9 @@ def test_null_push_token_switches_push_off(device_client, device):
 
 
 @pytest.mark.django_db
-def test_taking_over_a_token_needs_the_token_and_reveals_nothing(device_client, other_device_client, device, other_device):
+def test_taking_over_a_token_needs_the_token_and_reveals_nothing(
+    device_client, other_device_client, device, other_device
+):
     response = other_device_client.patch(URL, {"push_token": device.push_token}, format="json")
 
     assert response.status_code == 200

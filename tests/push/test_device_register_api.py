@@ -41,7 +41,12 @@ def test_register_without_push_token_and_with_firebase_installation_id(anon_clie
     plain = anon_client.post(URL, {"platform": "android", "app_version": "2.0"}, format="json")
     fid = anon_client.post(
         URL,
-        {"platform": "web", "app_version": "2.0", "push_token": "cYX3p9Jq1k2m3n4o5p6q7r", "push_token_kind": "fid"},
+        {
+            "platform": "web",
+            "app_version": "2.0",
+            "push_token": "cYX3p9Jq1k2m3n4o5p6q7r",
+            "push_token_kind": "fid",
+        },
         format="json",
     )
 
@@ -55,7 +60,9 @@ def test_register_without_push_token_and_with_firebase_installation_id(anon_clie
 def test_a_push_token_moves_to_the_newer_installation_without_its_data(anon_client, device, device_client):
     token = device.push_token
 
-    response = anon_client.post(URL, {"platform": "android", "app_version": "1.5.0", "push_token": token}, format="json")
+    response = anon_client.post(
+        URL, {"platform": "android", "app_version": "1.5.0", "push_token": token}, format="json"
+    )
 
     assert response.status_code == 201
     new = Installation.objects.get(pk=response.json()["id"])
@@ -80,7 +87,11 @@ def test_a_push_token_moves_to_the_newer_installation_without_its_data(anon_clie
         ({"platform": "ios", "app_version": "1.0", "locale": "deutsch!"}, "locale", "invalid"),
         ({"platform": "ios", "app_version": "1.0", "push_token": "short"}, "push_token", "min_length"),
         ({"platform": "ios", "app_version": "1.0", "push_token": "x" * 600}, "push_token", "max_length"),
-        ({"platform": "ios", "app_version": "1.0", "push_token": "<script>alert(1)</script>xx"}, "push_token", "invalid"),
+        (
+            {"platform": "ios", "app_version": "1.0", "push_token": "<script>alert(1)</script>xx"},
+            "push_token",
+            "invalid",
+        ),
         (
             {"platform": "ios", "app_version": "1.0", "push_token": TOKEN, "push_token_kind": "apns"},
             "push_token_kind",
@@ -93,14 +104,18 @@ def test_bad_registration_is_a_400_naming_the_field(anon_client, payload, field,
     response = anon_client.post(URL, payload, format="json")
 
     body = assert_error_shape(response, 400, "validation_error")
-    assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in body["errors"]]
+    assert {"field": field, "code": code} in [
+        {"field": e["field"], "code": e["code"]} for e in body["errors"]
+    ]
     assert not Installation.objects.exists()
 
 
 @pytest.mark.django_db
 def test_malformed_json_and_wrong_media_type_are_rejected_in_the_error_shape(anon_client):
     broken = anon_client.post(URL, b'{"platform": "ios",', content_type="application/json")
-    form = anon_client.post(URL, "platform=ios&app_version=1.0", content_type="application/x-www-form-urlencoded")
+    form = anon_client.post(
+        URL, "platform=ios&app_version=1.0", content_type="application/x-www-form-urlencoded"
+    )
     array = anon_client.post(URL, [1, 2], format="json")
 
     assert_error_shape(broken, 400, "parse_error")
@@ -112,10 +127,14 @@ def test_malformed_json_and_wrong_media_type_are_rejected_in_the_error_shape(ano
 @pytest.mark.django_db
 def test_registration_is_throttled_per_ip_with_retry_after(anon_client):
     for _ in range(20):
-        assert anon_client.post(URL, {"platform": "ios", "app_version": "1.0"}, format="json").status_code == 201
+        assert (
+            anon_client.post(URL, {"platform": "ios", "app_version": "1.0"}, format="json").status_code == 201
+        )
 
     response = anon_client.post(URL, {"platform": "ios", "app_version": "1.0"}, format="json")
-    other_ip = anon_client.post(URL, {"platform": "ios", "app_version": "1.0"}, format="json", REMOTE_ADDR="10.1.2.3")
+    other_ip = anon_client.post(
+        URL, {"platform": "ios", "app_version": "1.0"}, format="json", REMOTE_ADDR="10.1.2.3"
+    )
 
     assert_error_shape(response, 429, "throttled")
     assert int(response["Retry-After"]) > 0
@@ -126,7 +145,10 @@ def test_registration_is_throttled_per_ip_with_retry_after(anon_client):
 @pytest.mark.django_db
 def test_a_stale_device_header_does_not_block_registering_again(anon_client):
     response = anon_client.post(
-        URL, {"platform": "ios", "app_version": "1.0"}, format="json", HTTP_AUTHORIZATION="Device no-longer-valid"
+        URL,
+        {"platform": "ios", "app_version": "1.0"},
+        format="json",
+        HTTP_AUTHORIZATION="Device no-longer-valid",
     )
 
     assert response.status_code == 201

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import assert_error_shape
+
+
+def test_healthz_answers_while_the_process_runs(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_checks_database_and_cache(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.json()["checks"]["cache"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_names_an_unreachable_broker(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+    response = client.get("/readyz")
+
+    body = assert_error_shape(response, 503, "not_ready")
+    assert body["checks"]["broker"] == "failing"
+    assert body["checks"]["database"] == "ok"
+    assert "broker" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_readyz_names_an_unreachable_cache(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    response = client.get("/readyz")
+
+    body = assert_error_shape(response, 503, "not_ready")
+    assert body["checks"]["cache"] == "failing"
+
+
+def test_health_endpoints_answer_get_only(client):
+    assert client.post("/healthz").status_code == 405
