@@ -119,7 +119,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db_url_config(env("DATABASE_URL"))}
+# An empty DATABASE_URL (as `make test` sets it) means the default, like an absent one.
+DATABASES = {"default": env.db_url_config(env("DATABASE_URL") or ENV_SCHEMA["DATABASE_URL"][1])}
 DATABASES["default"]["CONN_MAX_AGE"] = env("DATABASE_CONN_MAX_AGE")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
