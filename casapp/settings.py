@@ -46,6 +46,16 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "AWS_S3_CUSTOM_DOMAIN": (str, ""),
     "PUSH_BACKEND": (str, "console"),
     "FIREBASE_CREDENTIALS_FILE": (str, ""),
+    "FCM_API_BASE_URL": (str, ""),
+    "PUSH_BATCH_SIZE": (int, 500),
+    "PUSH_RATE_LIMIT_PER_MINUTE": (int, 300_000),
+    "PUSH_DRAIN_CONCURRENCY": (int, 4),
+    "PUSH_CLAIM_LEASE_SECONDS": (int, 300),
+    "PUSH_MAX_ATTEMPTS": (int, 5),
+    "PUSH_CIRCUIT_BREAKER_RATIO": (float, 0.5),
+    "PUSH_CIRCUIT_BREAKER_MIN_BATCH": (int, 20),
+    "PUSH_STALE_AFTER_DAYS": (int, 30),
+    "PUSH_PURGE_AFTER_DAYS": (int, 270),
     "THROTTLE_ANON": (str, "120/min"),
     "THROTTLE_DEVICE": (str, "600/min"),
     "THROTTLE_STAFF": (str, "3000/min"),
@@ -204,6 +214,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {"task": "casapp.tasks.worker_heartbeat", "schedule": 60.0},
+    # Scheduled sends start within a minute of their time; stalled sends (killed worker) resume.
+    "push-start-due": {"task": "push.tasks.start_due_notifications", "schedule": 20.0},
+    "push-resume-stalled": {"task": "push.tasks.resume_stalled_sends", "schedule": 60.0},
+    "push-token-hygiene": {"task": "push.tasks.installation_hygiene", "schedule": 6 * 3600.0},
 }
 
 # --- Push
@@ -213,6 +227,19 @@ if PUSH_BACKEND not in {"console", "firebase"}:
 FIREBASE_CREDENTIALS_FILE: str = env("FIREBASE_CREDENTIALS_FILE")
 if PUSH_BACKEND == "firebase" and not FIREBASE_CREDENTIALS_FILE:
     raise ImproperlyConfigured("PUSH_BACKEND=firebase needs FIREBASE_CREDENTIALS_FILE.")
+# Empty in production (Google's endpoints); the fake FCM server's address in tests and benchmarks.
+FCM_API_BASE_URL: str = env("FCM_API_BASE_URL")
+# firebase-admin sends at most 500 messages per send_each call.
+PUSH_BATCH_SIZE: int = min(env("PUSH_BATCH_SIZE"), 500)
+# FCM's project quota is 600,000 messages/minute; stay well under it, shared by all workers.
+PUSH_RATE_LIMIT_PER_MINUTE: int = env("PUSH_RATE_LIMIT_PER_MINUTE")
+PUSH_DRAIN_CONCURRENCY: int = env("PUSH_DRAIN_CONCURRENCY")
+PUSH_CLAIM_LEASE_SECONDS: int = env("PUSH_CLAIM_LEASE_SECONDS")
+PUSH_MAX_ATTEMPTS: int = env("PUSH_MAX_ATTEMPTS")
+PUSH_CIRCUIT_BREAKER_RATIO: float = env("PUSH_CIRCUIT_BREAKER_RATIO")
+PUSH_CIRCUIT_BREAKER_MIN_BATCH: int = env("PUSH_CIRCUIT_BREAKER_MIN_BATCH")
+PUSH_STALE_AFTER_DAYS: int = env("PUSH_STALE_AFTER_DAYS")
+PUSH_PURGE_AFTER_DAYS: int = env("PUSH_PURGE_AFTER_DAYS")
 
 # --- API
 REST_FRAMEWORK = {

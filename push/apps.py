@@ -9,7 +9,29 @@ class PushConfig(AppConfig):
     verbose_name = _("Push and app installations")
     # Permissions this app grants to the staff roles (synced after every migrate by casapp.roles).
     role_permissions = {
-        "Administration": ["view_installation"],
+        "Administration": [
+            "view_installation",
+            "view_notification",
+            "view_delivery",
+            "view_auditentry",
+            "add_testdevice",
+            "change_testdevice",
+            "delete_testdevice",
+            "view_testdevice",
+            "view_topic",
+            "change_topic",
+        ],
+        "Kommunikation": [
+            "add_notification",
+            "change_notification",
+            "view_notification",
+            "approve_notification",
+            "view_auditentry",
+            "view_topic",
+            "add_testdevice",
+            "delete_testdevice",
+            "view_testdevice",
+        ],
     }
 
     def ready(self) -> None:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from casapp.models import hash_secret
-from push.models import Installation, PushTokenKind
+from push.models import Installation, PushTokenKind, Topic
 from push.signals import installation_erasing
 
 _UNSET = object()
@@ -59,6 +59,7 @@ def installation_register(
                     push_token_updated_at=now if push_token else None,
                     last_seen_at=now,
                 )
+                installation.topics.set(Topic.objects.filter(default_subscribed=True))
             return installation, secret
         except IntegrityError:
             # A concurrent registration took the same token between release and insert: once more.

@@ -1,0 +1,427 @@
+"""The fan-out engine: expands a notification's audience into delivery rows and drains them.
+
+Guarantees:
+- Every targeted installation gets a delivery row (unique per notification), written in chunks that
+  stream over the audience by primary key; progress is stored, so a killed worker resumes where it was.
+- A worker claims up to ``PUSH_BATCH_SIZE`` ready rows with a lease (``SKIP LOCKED`` on PostgreSQL, so
+  parallel drains never share a row), sends them in one firebase-admin call and records each result. A
+  worker killed mid-batch leaves rows claimed; when the lease runs out they are claimed again. So nothing
+  is lost and at most the batch in flight is sent twice.
+- Waiting never parks a worker: quota and transient errors set ``not_before`` on the rows and the drain
+  task is rescheduled with a countdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from push.models import (
+    AudienceKind,
+    Delivery,
+    DeliveryStatus,
+    Installation,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Priority,
+    TestDevice,
+)
+from push.transports import ErrorClass, OutgoingMessage, SendResult, get_transport
+
+logger = logging.getLogger("push.fanout")
+
+EXPANSION_CHUNK = 5000
+QUOTA_PAUSE_KEY = "push:quota-paused-until"
+RETRY_BASE_SECONDS = 2.0
+RETRY_CAP_SECONDS = 600.0
+
+
+class Outcome(Enum):
+    DONE = "done"  # nothing left for this task to do
+    MORE = "more"  # time budget used up, rows remain: run again now
+    WAIT = "wait"  # rows remain but are not ready yet: run again after ``wait_seconds``
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    outcome: Outcome
+    sent: int = 0
+    wait_seconds: float = 0.0
+
+
+# --- Audience
+
+
+def _subscribed_to_kind(kind: str) -> Exists:
+    through = Installation.topics.through
+    return Exists(through.objects.filter(installation_id=OuterRef("pk"), topic__kind=kind))
+
+
+def audience_queryset(notification: Notification, *, now: datetime | None = None) -> QuerySet[Installation]:
+    """Installations a broadcast or test notification goes to: reachable, not stale, opted in."""
+    now = now or timezone.now()
+    reachable = Installation.objects.filter(is_active=True, push_token__isnull=False)
+    audience = notification.audience_kind
+    if audience == AudienceKind.TEST:
+        author = notification.created_by_id or 0
+        author_devices = TestDevice.objects.filter(user_id=author).values("installation_id")
+        return reachable.filter(pk__in=author_devices)
+    fresh = reachable.filter(last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS))
+    if audience == AudienceKind.TOPICS:
+        through = Installation.topics.through
+        chosen = notification.audience_topics.values("pk")
+        return fresh.filter(
+            Exists(through.objects.filter(installation_id=OuterRef("pk"), topic_id__in=chosen))
+        )
+    opted_in = fresh.filter(_subscribed_to_kind(notification.kind))
+    if audience == AudienceKind.STADTTEILE:
+        return opted_in.filter(stadtteil__in=notification.audience_stadtteile)
+    if audience == AudienceKind.ALL:
+        return opted_in
+    raise ValueError(f"audience {audience} is not expanded from a query")
+
+
+def expand_next_chunk(notification: Notification, *, chunk: int = EXPANSION_CHUNK) -> int:
+    """Writes the next chunk of delivery rows; marks the notification expanded after the last one.
+
+    Runs under a row lock on the notification, so two drains never expand the same range; the one that
+    does not get the lock simply drains rows that exist already.
+    """
+    with transaction.atomic():
+        locked = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification.pk, expanded=False)
+            .only("pk", "expansion_cursor", "expanded", "kind", "audience_kind", "created_by")
+            .first()
+        )
+        if locked is None:
+            return 0
+        ids = audience_queryset(locked).order_by("pk").values_list("pk", flat=True)
+        if locked.expansion_cursor is not None:
+            ids = ids.filter(pk__gt=locked.expansion_cursor)
+        batch = list(ids[:chunk])
+        Delivery.objects.bulk_create(
+            [Delivery(notification_id=locked.pk, installation_id=pk) for pk in batch],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        done = len(batch) < chunk
+        Notification.objects.filter(pk=locked.pk).update(
+            expansion_cursor=batch[-1] if batch else locked.expansion_cursor, expanded=done
+        )
+    notification.expanded = done
+    return len(batch)
+
+
+# --- Claiming and sending
+
+
+def _claim_batch(notification: Notification, *, size: int, now: datetime) -> list[Delivery]:
+    ready = Q(status=DeliveryStatus.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+    lease_expired = Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now)
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.filter(notification_id=notification.pk)
+            .filter(ready | lease_expired)
+            .order_by("id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:size]
+        )
+        if not ids:
+            return []
+        Delivery.objects.filter(id__in=ids).update(
+            status=DeliveryStatus.CLAIMED,
+            claimed_until=now + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        Delivery.objects.filter(id__in=ids)
+        .select_related("installation")
+        .only(
+            "id",
+            "attempts",
+            "content",
+            "data",
+            "installation__push_token",
+            "installation__push_token_kind",
+            "installation__locale",
+            "installation__is_active",
+        )
+        .order_by("id")
+    )
+
+
+def localized(content: dict[str, Any], locale: str) -> dict[str, str]:
+    """The installation's language if the text exists in it, German otherwise."""
+    chosen: dict[str, Any] = content.get(locale) or content.get("de") or next(iter(content.values()), {})
+    return {"title": str(chosen.get("title", "")), "body": str(chosen.get("body", ""))}
+
+
+def collapse_key_for(notification: Notification) -> str:
+    root = notification.thread_id or (
+        notification.pk if notification.kind == NotificationKind.OUTAGE else None
+    )
+    return f"outage-{root}" if root else ""
+
+
+def ttl_seconds_for(notification: Notification, *, now: datetime) -> int | None:
+    if notification.expires_at is None:
+        return None
+    return max(0, int((notification.expires_at - now).total_seconds()))
+
+
+def outgoing_message(notification: Notification, delivery: Delivery, *, now: datetime) -> OutgoingMessage:
+    installation = delivery.installation
+    text = localized(delivery.content or notification.content, installation.locale)
+    data = {str(k): str(v) for k, v in {**notification.data, **(delivery.data or {})}.items()}
+    data |= {"notification_id": str(notification.pk), "kind": notification.kind}
+    if notification.deep_link:
+        data["deep_link"] = notification.deep_link
+    return OutgoingMessage(
+        delivery_id=delivery.pk,
+        token=installation.push_token or "",
+        token_kind=installation.push_token_kind,
+        title=text["title"],
+        body=text["body"],
+        data=data,
+        image_url=notification.image_url,
+        collapse_key=collapse_key_for(notification),
+        high_priority=notification.priority == Priority.HIGH,
+        ttl_seconds=ttl_seconds_for(notification, now=now),
+        channel=notification.kind,
+    )
+
+
+def _rate_limit(count: int) -> None:
+    """A global per-second budget shared through the cache by every worker process."""
+    per_second = max(1, settings.PUSH_RATE_LIMIT_PER_MINUTE // 60)
+    while True:
+        window = int(time.time())
+        key = f"push:rate:{window}"
+        cache.add(key, 0, timeout=5)
+        try:
+            used = cache.incr(key, count)
+        except ValueError:  # expired between add and incr
+            continue
+        if used <= per_second or used == count:  # a batch larger than the budget still goes alone
+            return
+        time.sleep(max(0.0, window + 1 - time.time()))
+
+
+def quota_pause_remaining() -> float:
+    until = cache.get(QUOTA_PAUSE_KEY)
+    return max(0.0, float(until) - time.time()) if until else 0.0
+
+
+def _pause_for_quota(seconds: float) -> None:
+    until = time.time() + seconds
+    current = cache.get(QUOTA_PAUSE_KEY)
+    if current is None or float(current) < until:
+        cache.set(QUOTA_PAUSE_KEY, until, timeout=int(seconds) + 5)
+
+
+def _backoff(attempts: int) -> float:
+    """Exponential backoff with full jitter, so retries of many workers do not arrive together."""
+    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311  (jitter, not cryptography)
+
+
+# --- Recording results
+
+
+def _fail_notification(notification: Notification, reason: str, *, now: datetime) -> None:
+    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+        status=NotificationStatus.FAILED, failure_reason=reason, finished_at=now
+    )
+    Delivery.objects.filter(
+        notification_id=notification.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]
+    ).update(status=DeliveryStatus.CANCELLED, claimed_until=None)
+    notification.status = NotificationStatus.FAILED
+
+
+def _breaker_trips(batch_size: int, results: list[SendResult]) -> str | None:
+    """The known failure of other libraries: a bad payload or a wrong project makes FCM reject every
+    token in the same way, and they deactivate every installation. Identical token errors on most of a
+    batch are not about the tokens; stop instead."""
+    if batch_size < settings.PUSH_CIRCUIT_BREAKER_MIN_BATCH:
+        return None
+    codes = Counter(r.error.code for r in results if r.error and r.error.error_class == ErrorClass.TOKEN)
+    if not codes:
+        return None
+    code, count = codes.most_common(1)[0]
+    return code if count / batch_size > settings.PUSH_CIRCUIT_BREAKER_RATIO else None
+
+
+def _record(
+    notification: Notification, batch: list[Delivery], results: list[SendResult], *, now: datetime
+) -> None:
+    by_id = {d.pk: d for d in batch}
+    accepted = [r.delivery_id for r in results if r.accepted]
+    errors = [r for r in results if r.error]
+    if tripped := _breaker_trips(len(batch), results):
+        logger.error("circuit breaker: %s on most of a batch of notification %s", tripped, notification.pk)
+        with transaction.atomic():
+            Delivery.objects.filter(id__in=accepted).update(status=DeliveryStatus.ACCEPTED, sent_at=now)
+            Delivery.objects.filter(id__in=[r.delivery_id for r in errors]).update(
+                status=DeliveryStatus.FAILED, error_code=tripped, claimed_until=None
+            )
+            _fail_notification(notification, f"circuit breaker: {tripped}", now=now)
+        return
+
+    stop_reason = ""
+    failed: dict[str, list[int]] = {}
+    deactivate: dict[str, list[Any]] = {}
+    retry: list[tuple[int, float, str]] = []
+    for result in errors:
+        error = result.error
+        assert error is not None  # noqa: S101  (filtered above)
+        delivery = by_id[result.delivery_id]
+        if error.error_class == ErrorClass.TOKEN:
+            failed.setdefault(error.code, []).append(result.delivery_id)
+            deactivate.setdefault(error.code, []).append(delivery.installation_id)
+        elif error.error_class in (ErrorClass.PAYLOAD, ErrorClass.CREDENTIALS):
+            failed.setdefault(error.code, []).append(result.delivery_id)
+            stop_reason = stop_reason or error.code
+        elif error.error_class == ErrorClass.QUOTA:
+            wait = error.retry_after or 60.0
+            _pause_for_quota(wait)
+            retry.append((result.delivery_id, wait, error.code))
+        elif delivery.attempts >= settings.PUSH_MAX_ATTEMPTS:
+            failed.setdefault(error.code, []).append(result.delivery_id)
+        else:
+            retry.append(
+                (result.delivery_id, max(error.retry_after or 0.0, _backoff(delivery.attempts)), error.code)
+            )
+
+    with transaction.atomic():
+        Delivery.objects.filter(id__in=accepted).update(
+            status=DeliveryStatus.ACCEPTED, sent_at=now, claimed_until=None, error_code=""
+        )
+        for code, ids in failed.items():
+            Delivery.objects.filter(id__in=ids).update(
+                status=DeliveryStatus.FAILED, error_code=code, claimed_until=None
+            )
+        if retry:
+            Delivery.objects.bulk_update(
+                [
+                    Delivery(
+                        pk=delivery_id,
+                        status=DeliveryStatus.PENDING,
+                        not_before=now + timedelta(seconds=wait),
+                        claimed_until=None,
+                        error_code=code,
+                    )
+                    for delivery_id, wait, code in retry
+                ],
+                ["status", "not_before", "claimed_until", "error_code"],
+            )
+        for code, installation_ids in deactivate.items():
+            Installation.objects.filter(pk__in=installation_ids, is_active=True).update(
+                is_active=False, deactivation_reason=_deactivation_reason(code), deactivated_at=now
+            )
+        if stop_reason:
+            if stop_reason in ("third_party_auth", "credentials"):
+                logger.critical(
+                    "push credentials rejected (%s): notification %s stopped; check APNs/web-push/service "
+                    "account credentials in Firebase",
+                    stop_reason,
+                    notification.pk,
+                )
+            _fail_notification(notification, stop_reason, now=now)
+
+
+def _deactivation_reason(code: str) -> str:
+    return {"unregistered": "unregistered", "sender_mismatch": "sender_mismatch"}.get(code, "invalid_token")
+
+
+def finish_if_complete(notification: Notification, *, now: datetime) -> bool:
+    """Closes the send once nothing is pending or in flight: sent, partly failed or failed."""
+    if not notification.expanded:
+        return False
+    open_rows = Delivery.objects.filter(
+        notification_id=notification.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]
+    )
+    if open_rows.exists():
+        return False
+    rows = Delivery.objects.filter(notification_id=notification.pk)
+    any_failed = rows.filter(status=DeliveryStatus.FAILED).exists()
+    any_accepted = rows.filter(status=DeliveryStatus.ACCEPTED).exists()
+    if not any_failed:
+        status = NotificationStatus.SENT
+    elif any_accepted:
+        status = NotificationStatus.PARTLY_FAILED
+    else:
+        status = NotificationStatus.FAILED
+    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+        status=status, finished_at=now
+    )
+    notification.status = status
+    return True
+
+
+def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
+    """Sends ready deliveries of one notification until none are ready or the time budget is used."""
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or notification.status != NotificationStatus.SENDING:
+        return DrainResult(Outcome.DONE)
+    transport = get_transport()
+    deadline = time.monotonic() + budget_seconds
+    sent = 0
+    while time.monotonic() < deadline:
+        if paused := quota_pause_remaining():
+            return DrainResult(Outcome.WAIT, sent, paused)
+        if not notification.expanded:
+            expand_next_chunk(notification)
+            notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
+                pk=notification.pk
+            )
+        now = timezone.now()
+        batch = _claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=now)
+        if not batch:
+            if not notification.expanded:
+                continue  # another drain holds the expansion lock; its rows will appear
+            if finish_if_complete(notification, now=now):
+                return DrainResult(Outcome.DONE, sent)
+            return _wait_for_next_ready(notification, sent, now=now)
+        sendable = [d for d in batch if d.installation.is_active and d.installation.push_token]
+        sendable_ids = {d.pk for d in sendable}
+        unreachable = [d.pk for d in batch if d.pk not in sendable_ids]
+        if unreachable:  # push switched off or deactivated since expansion: inbox only
+            Delivery.objects.filter(id__in=unreachable).update(
+                status=DeliveryStatus.INBOX_ONLY, claimed_until=None
+            )
+        if sendable:
+            _rate_limit(len(sendable))
+            messages = [outgoing_message(notification, d, now=now) for d in sendable]
+            results = transport.send(messages)
+            _record(notification, sendable, results, now=timezone.now())
+            sent += len(sendable)
+        if notification.status != NotificationStatus.SENDING:
+            return DrainResult(Outcome.DONE, sent)
+    return DrainResult(Outcome.MORE, sent)
+
+
+def _wait_for_next_ready(notification: Notification, sent: int, *, now: datetime) -> DrainResult:
+    waiting = Delivery.objects.filter(
+        notification_id=notification.pk, status=DeliveryStatus.PENDING
+    ).aggregate(first=Min("not_before"))["first"]
+    in_flight = Delivery.objects.filter(
+        notification_id=notification.pk, status=DeliveryStatus.CLAIMED
+    ).aggregate(first=Min("claimed_until"))["first"]
+    moments = [m for m in (waiting, in_flight) if m is not None]
+    if not moments:
+        return DrainResult(Outcome.DONE, sent)
+    return DrainResult(Outcome.WAIT, sent, max(0.5, (min(moments) - now).total_seconds()))

@@ -1,0 +1,55 @@
+"""Every write of the push module. Other apps use ``notify_installations`` and ``notify_each``."""
+
+from __future__ import annotations
+
+from push.services.delivery import (
+    PersonalMessage,
+    installations_mark_stale_and_purge,
+    notification_start,
+    notifications_start_due,
+    notify_each,
+    notify_installations,
+    sends_resume_stalled,
+)
+from push.services.installations import (
+    installation_erase,
+    installation_register,
+    installation_rotate_secret,
+    installation_seen,
+    installation_update,
+)
+from push.services.notifications import (
+    can_approve,
+    notification_approve,
+    notification_cancel,
+    notification_create,
+    notification_request_approval,
+    notification_review,
+    notification_send_emergency,
+    notification_send_test,
+    notification_update,
+)
+
+__all__ = [
+    "PersonalMessage",
+    "can_approve",
+    "installation_erase",
+    "installation_register",
+    "installation_rotate_secret",
+    "installation_seen",
+    "installation_update",
+    "installations_mark_stale_and_purge",
+    "notification_approve",
+    "notification_cancel",
+    "notification_create",
+    "notification_request_approval",
+    "notification_review",
+    "notification_send_emergency",
+    "notification_send_test",
+    "notification_start",
+    "notification_update",
+    "notifications_start_due",
+    "notify_each",
+    "notify_installations",
+    "sends_resume_stalled",
+]

@@ -1,0 +1,218 @@
+"""Starting sends, personal notifications for other apps, and keeping the installation table clean."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import islice
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from push.models import (
+    AudienceKind,
+    CategoryOptOut,
+    DeactivationReason,
+    Delivery,
+    DeliveryStatus,
+    Installation,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Priority,
+)
+from push.services.installations import installation_erase
+
+DELIVERY_INSERT_CHUNK = 5000
+
+
+def _enqueue_drains(notification_id: int, *, parallel: int | None = None) -> None:
+    from push.tasks import drain_notification
+
+    for _ in range(parallel or settings.PUSH_DRAIN_CONCURRENCY):
+        drain_notification.delay(notification_id)
+
+
+def notification_start(*, notification: Notification) -> Notification:
+    """Moves a notification to ``sending`` and wakes the drains once the transaction commits.
+
+    The delivery rows are the outbox: they are written before any message leaves, and a lost wake-up
+    is repaired by ``sends_resume_stalled``.
+    """
+    now = timezone.now()
+    updated = Notification.objects.filter(
+        pk=notification.pk, status__in=[NotificationStatus.SCHEDULED, NotificationStatus.SENDING]
+    ).update(status=NotificationStatus.SENDING, started_at=now)
+    if updated:
+        notification.status, notification.started_at = NotificationStatus.SENDING, now
+        # One drain expands a small personal send; broadcasts get the configured parallelism.
+        parallel = (
+            1 if notification.audience_kind in (AudienceKind.INSTALLATIONS, AudienceKind.TEST) else None
+        )
+        transaction.on_commit(lambda: _enqueue_drains(notification.pk, parallel=parallel))
+    return notification
+
+
+def notifications_start_due() -> list[int]:
+    """Starts scheduled notifications whose time has come (run by beat every 20 seconds)."""
+    due = list(
+        Notification.objects.filter(status=NotificationStatus.SCHEDULED)
+        .filter(Q(send_at__isnull=True) | Q(send_at__lte=timezone.now()))
+        .values_list("pk", flat=True)
+    )
+    for pk in due:
+        with transaction.atomic():
+            notification = Notification.objects.select_for_update().get(pk=pk)
+            if notification.status == NotificationStatus.SCHEDULED:
+                notification_start(notification=notification)
+    return due
+
+
+def sends_resume_stalled() -> int:
+    """Wakes drains for sends that have work but maybe no task (lost message, killed worker)."""
+    now = timezone.now()
+    sending = Notification.objects.filter(status=NotificationStatus.SENDING)
+    stalled = [
+        n.pk
+        for n in sending.only("pk", "expanded")
+        if not n.expanded
+        or Delivery.objects.filter(notification_id=n.pk)
+        .filter(
+            Q(status=DeliveryStatus.PENDING, not_before__isnull=True)
+            | Q(status=DeliveryStatus.PENDING, not_before__lte=now)
+            | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now)
+        )
+        .exists()
+        or not Delivery.objects.filter(
+            notification_id=n.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]
+        ).exists()
+    ]
+    for pk in stalled:
+        _enqueue_drains(pk)
+    return len(stalled)
+
+
+# --- Personal notifications for other apps
+
+
+@dataclass(frozen=True)
+class PersonalMessage:
+    """One installation's text (``{"de": {"title", "body"}, "en": {...}}``) and data of a personal send."""
+
+    installation_id: UUID
+    content: dict[str, dict[str, str]]
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@transaction.atomic
+def notify_each(
+    *,
+    messages: Iterable[PersonalMessage],
+    category: str,
+    deep_link: str = "",
+    data: dict[str, str] | None = None,
+    expires_at: Any = None,
+    priority: str = Priority.NORMAL,
+) -> Notification:
+    """Sends each installation its own text, as one personal notification with one delivery each.
+
+    Installations that opted out of ``category`` are skipped; those without push get the message in
+    their inbox only. Streams ``messages`` in chunks, so a million reminders never sit in memory.
+    """
+    from push.validation import validate_content
+
+    notification = Notification.objects.create(
+        kind=NotificationKind.PERSONAL,
+        category=category,
+        content={},
+        deep_link=deep_link,
+        data=data or {},
+        audience_kind=AudienceKind.INSTALLATIONS,
+        priority=priority,
+        expires_at=expires_at,
+        status=NotificationStatus.SCHEDULED,
+        expanded=True,
+    )
+    for chunk in _chunks(messages, DELIVERY_INSERT_CHUNK):
+        ids = [m.installation_id for m in chunk]
+        muted = set(
+            CategoryOptOut.objects.filter(installation_id__in=ids, category=category).values_list(
+                "installation_id", flat=True
+            )
+        )
+        reachable = set(
+            Installation.objects.filter(pk__in=ids, is_active=True, push_token__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        rows = []
+        for message in chunk:
+            if message.installation_id in muted:
+                continue
+            validate_content(message.content)
+            rows.append(
+                Delivery(
+                    notification=notification,
+                    installation_id=message.installation_id,
+                    content=message.content,
+                    data=message.data or None,
+                    status=DeliveryStatus.PENDING
+                    if message.installation_id in reachable
+                    else DeliveryStatus.INBOX_ONLY,
+                )
+            )
+        Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return notification_start(notification=notification)
+
+
+def notify_installations(
+    *,
+    installations: Iterable[Installation | UUID],
+    content: dict[str, dict[str, str]],
+    category: str,
+    kind: str = NotificationKind.PERSONAL,
+    deep_link: str = "",
+    data: dict[str, str] | None = None,
+) -> Notification:
+    """The same personal message to a few installations (e.g. the reporter of a report)."""
+    if kind != NotificationKind.PERSONAL:
+        raise ValueError("other apps send personal notifications only")
+    ids = [i.pk if isinstance(i, Installation) else i for i in installations]
+    return notify_each(
+        messages=(PersonalMessage(installation_id=pk, content=content) for pk in ids),
+        category=category,
+        deep_link=deep_link,
+        data=data,
+    )
+
+
+# --- Token hygiene
+
+
+def installations_mark_stale_and_purge(*, now: Any = None) -> dict[str, int]:
+    """Unseen for ``PUSH_STALE_AFTER_DAYS``: skipped by sends (marked stale, revived when seen again).
+    Unseen for ``PUSH_PURGE_AFTER_DAYS``: erased with everything linked to it."""
+    now = now or timezone.now()
+    stale = Installation.objects.filter(
+        is_active=True, last_seen_at__lt=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)
+    ).update(is_active=False, deactivation_reason=DeactivationReason.STALE, deactivated_at=now)
+    purged = 0
+    cutoff = now - timedelta(days=settings.PUSH_PURGE_AFTER_DAYS)
+    while ids := list(
+        Installation.objects.filter(last_seen_at__lt=cutoff).values_list("pk", flat=True)[:500]
+    ):
+        for installation in Installation.objects.filter(pk__in=ids):
+            installation_erase(installation=installation)
+            purged += 1
+    return {"stale": stale, "purged": purged}

@@ -1,0 +1,320 @@
+"""The staff workflow of outage alerts, campaigns and news.
+
+draft → awaiting approval → scheduled → sending → sent / partly failed / failed; cancelled before sending.
+Four-eyes: a second member of ``Kommunikation`` approves, never the author. An outage may go out alone
+with the emergency permission; it is then flagged for review. Every step is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casapp.city import STADTTEILE
+from casapp.errors import Conflict, DomainError, Forbidden
+from push.models import (
+    AudienceKind,
+    AuditEntry,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    OutageState,
+    Priority,
+    TestDevice,
+    Topic,
+)
+from push.services.delivery import notification_start
+from push.validation import validate_content, validate_data, validate_payload_size
+
+EDITABLE_FIELDS = (
+    "content",
+    "deep_link",
+    "image_url",
+    "data",
+    "audience_kind",
+    "audience_stadtteile",
+    "priority",
+    "send_at",
+    "expires_at",
+)
+STAFF_AUDIENCES = (AudienceKind.ALL, AudienceKind.TOPICS, AudienceKind.STADTTEILE)
+APPROVER_GROUP = "Kommunikation"
+
+
+def _audit(
+    notification: Notification, actor: Any, action: str, changes: dict[str, Any] | None = None
+) -> None:
+    AuditEntry.objects.create(notification=notification, actor=actor, action=action, changes=changes or {})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _validate(notification: Notification, topics: list[Topic] | None) -> None:
+    validate_content(notification.content)
+    validate_data(notification.data)
+    validate_payload_size(
+        content=notification.content,
+        data=notification.data,
+        image_url=notification.image_url,
+        deep_link=notification.deep_link,
+    )
+    if notification.kind == NotificationKind.PERSONAL:
+        raise DomainError(
+            _("Personal notifications are sent by the apps, not by staff."), code="invalid_kind"
+        )
+    if notification.audience_kind not in STAFF_AUDIENCES:
+        raise DomainError(
+            _("Choose everyone, topics or Stadtteile."), code="invalid_audience", field="audience_kind"
+        )
+    if notification.audience_kind == AudienceKind.TOPICS and not topics:
+        raise DomainError(_("Choose at least one topic."), code="invalid_audience", field="audience_topics")
+    if notification.audience_kind == AudienceKind.STADTTEILE:
+        chosen = notification.audience_stadtteile
+        if not chosen or not isinstance(chosen, list) or set(chosen) - set(STADTTEILE):
+            raise DomainError(
+                _("Choose known Stadtteile."), code="invalid_audience", field="audience_stadtteile"
+            )
+    now = timezone.now()
+    if notification.send_at and notification.send_at < now - timedelta(minutes=1):
+        raise DomainError(_("The send time lies in the past."), code="send_at_in_past", field="send_at")
+    if notification.expires_at and notification.expires_at <= (notification.send_at or now):
+        raise DomainError(
+            _("It must expire after it is sent."), code="expires_before_send", field="expires_at"
+        )
+    if notification.thread_id and notification.kind != NotificationKind.OUTAGE:
+        raise DomainError(_("Only outages have updates."), code="invalid_thread", field="thread")
+
+
+@transaction.atomic
+def notification_create(
+    *,
+    author: User,
+    kind: str,
+    content: dict[str, dict[str, str]],
+    audience_kind: str = AudienceKind.ALL,
+    audience_topics: list[Topic] | None = None,
+    audience_stadtteile: list[str] | None = None,
+    deep_link: str = "",
+    image_url: str = "",
+    data: dict[str, str] | None = None,
+    priority: str | None = None,
+    send_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    thread: Notification | None = None,
+    resolves: bool = False,
+) -> Notification:
+    """Creates a draft. An outage gets high priority unless told otherwise; an update of an outage
+    (``thread``) replaces the previous alert on lock screens; ``resolves`` marks the resolution."""
+    if thread is not None:
+        if thread.kind != NotificationKind.OUTAGE or thread.thread_id is not None:
+            raise DomainError(_("Updates belong to the first alert of an outage."), code="invalid_thread")
+        if thread.outage_state == OutageState.RESOLVED:
+            raise Conflict(_("This outage is already resolved."), code="outage_resolved")
+    notification = Notification(
+        kind=kind,
+        content=content,
+        audience_kind=audience_kind,
+        audience_stadtteile=audience_stadtteile or [],
+        deep_link=deep_link,
+        image_url=image_url,
+        data=data or {},
+        priority=priority or (Priority.HIGH if kind == NotificationKind.OUTAGE else Priority.NORMAL),
+        send_at=send_at,
+        expires_at=expires_at,
+        thread=thread,
+        created_by=author,
+    )
+    if kind == NotificationKind.OUTAGE:
+        notification.outage_state = OutageState.RESOLVED if resolves else OutageState.ONGOING
+    _validate(notification, audience_topics)
+    notification.save()
+    if audience_topics:
+        notification.audience_topics.set(audience_topics)
+    _audit(
+        notification,
+        author,
+        "created",
+        {k: [None, _jsonable(getattr(notification, k))] for k in EDITABLE_FIELDS},
+    )
+    return notification
+
+
+@transaction.atomic
+def notification_update(
+    *, notification: Notification, actor: User, topics: list[Topic] | None = None, **changes: Any
+) -> Notification:
+    """Edits a draft or a notification awaiting approval; an approval request goes back to draft."""
+    notification = Notification.objects.select_for_update().get(pk=notification.pk)
+    if notification.status not in (NotificationStatus.DRAFT, NotificationStatus.AWAITING_APPROVAL):
+        raise Conflict(_("Only drafts can be changed."), code="not_editable")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    diff: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        before = getattr(notification, name)
+        if before != value:
+            diff[name] = [_jsonable(before), _jsonable(value)]
+            setattr(notification, name, value)
+    current_topics = list(notification.audience_topics.all())
+    if topics is not None and {t.pk for t in topics} != {t.pk for t in current_topics}:
+        diff["audience_topics"] = [[t.key for t in current_topics], [t.key for t in topics]]
+    _validate(notification, topics if topics is not None else current_topics)
+    if notification.status == NotificationStatus.AWAITING_APPROVAL and diff:
+        notification.status = NotificationStatus.DRAFT
+        diff["status"] = [NotificationStatus.AWAITING_APPROVAL, NotificationStatus.DRAFT]
+    notification.save()
+    if topics is not None:
+        notification.audience_topics.set(topics)
+    if diff:
+        _audit(notification, actor, "updated", diff)
+    return notification
+
+
+def _transition(notification: Notification, *, allowed: tuple[str, ...], to: str) -> Notification:
+    locked = Notification.objects.select_for_update().get(pk=notification.pk)
+    if locked.status not in allowed:
+        raise Conflict(
+            _("Not possible while the notification is %(status)s.") % {"status": locked.get_status_display()},
+            code="invalid_transition",
+        )
+    locked.status = to
+    return locked
+
+
+@transaction.atomic
+def notification_request_approval(*, notification: Notification, actor: User) -> Notification:
+    locked = _transition(
+        notification, allowed=(NotificationStatus.DRAFT,), to=NotificationStatus.AWAITING_APPROVAL
+    )
+    _validate(locked, list(locked.audience_topics.all()))
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(locked, actor, "approval_requested", {"status": [NotificationStatus.DRAFT, locked.status]})
+    return locked
+
+
+def can_approve(user: Any) -> bool:
+    return bool(
+        user.is_active
+        and user.is_staff
+        and (user.is_superuser or user.groups.filter(name=APPROVER_GROUP).exists())
+        and user.has_perm("push.approve_notification")
+    )
+
+
+@transaction.atomic
+def notification_approve(*, notification: Notification, approver: User) -> Notification:
+    """Second pair of eyes: schedules the notification, or starts it when its time has come."""
+    if not can_approve(approver):
+        raise Forbidden(_("Only members of Kommunikation may approve."), code="not_an_approver")
+    locked = _transition(
+        notification, allowed=(NotificationStatus.AWAITING_APPROVAL,), to=NotificationStatus.SCHEDULED
+    )
+    if locked.created_by_id == approver.pk:
+        raise Forbidden(_("A second person must approve what you wrote."), code="four_eyes")
+    locked.approved_by, locked.approved_at = approver, timezone.now()
+    locked.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    _audit(locked, approver, "approved", {"status": [NotificationStatus.AWAITING_APPROVAL, locked.status]})
+    if locked.send_at is None or locked.send_at <= timezone.now():
+        _start(locked, approver)
+    return locked
+
+
+@transaction.atomic
+def notification_send_emergency(*, notification: Notification, actor: User) -> Notification:
+    """An outage alert sent alone, now, by someone holding the emergency permission; flagged for review."""
+    if notification.kind != NotificationKind.OUTAGE:
+        raise DomainError(_("Only outage alerts can be sent without approval."), code="not_an_outage")
+    if not actor.has_perm("push.send_emergency_outage"):
+        raise Forbidden(_("You lack the emergency permission."), code="no_emergency_permission")
+    locked = _transition(
+        notification,
+        allowed=(NotificationStatus.DRAFT, NotificationStatus.AWAITING_APPROVAL),
+        to=NotificationStatus.SCHEDULED,
+    )
+    _validate(locked, list(locked.audience_topics.all()))
+    locked.emergency, locked.needs_review, locked.send_at = True, True, None
+    locked.approved_by, locked.approved_at = actor, timezone.now()
+    locked.save()
+    _audit(locked, actor, "emergency_send", {"status": [notification.status, locked.status]})
+    _start(locked, actor)
+    return locked
+
+
+def _start(notification: Notification, actor: Any) -> None:
+    if notification.kind == NotificationKind.OUTAGE and notification.thread_id:
+        root_state = (
+            OutageState.RESOLVED if notification.outage_state == OutageState.RESOLVED else OutageState.ONGOING
+        )
+        Notification.objects.filter(pk=notification.thread_id).update(outage_state=root_state)
+    notification_start(notification=notification)
+    _audit(
+        notification,
+        actor,
+        "sending_started",
+        {"status": [NotificationStatus.SCHEDULED, NotificationStatus.SENDING]},
+    )
+
+
+@transaction.atomic
+def notification_cancel(*, notification: Notification, actor: User) -> Notification:
+    before = notification.status
+    locked = _transition(
+        notification,
+        allowed=(
+            NotificationStatus.DRAFT,
+            NotificationStatus.AWAITING_APPROVAL,
+            NotificationStatus.SCHEDULED,
+        ),
+        to=NotificationStatus.CANCELLED,
+    )
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(locked, actor, "cancelled", {"status": [before, locked.status]})
+    return locked
+
+
+@transaction.atomic
+def notification_review(*, notification: Notification, reviewer: User) -> Notification:
+    """Closes the review of an emergency send; the reviewer must not be the sender."""
+    if not notification.needs_review:
+        raise Conflict(_("Nothing to review."), code="no_review_pending")
+    if not can_approve(reviewer) or notification.approved_by_id == reviewer.pk:
+        raise Forbidden(_("Another member of Kommunikation must review."), code="four_eyes")
+    Notification.objects.filter(pk=notification.pk).update(needs_review=False)
+    notification.needs_review = False
+    _audit(notification, reviewer, "reviewed", {"needs_review": [True, False]})
+    return notification
+
+
+@transaction.atomic
+def notification_send_test(*, notification: Notification, actor: User) -> Notification:
+    """Sends a copy to the actor's own test installations, at any stage, without approval."""
+    if not TestDevice.objects.filter(user_id=actor.pk).exists():
+        raise DomainError(_("Register a test device in the admin first."), code="no_test_device")
+    validate_content(notification.content)
+    test = Notification.objects.create(
+        kind=notification.kind,
+        content=notification.content,
+        deep_link=notification.deep_link,
+        image_url=notification.image_url,
+        data=notification.data,
+        priority=notification.priority,
+        audience_kind=AudienceKind.TEST,
+        status=NotificationStatus.SCHEDULED,
+        created_by=actor,
+        test_of=notification,
+    )
+    _audit(notification, actor, "test_sent", {"test_notification": [None, test.pk]})
+    notification_start(notification=test)
+    return test

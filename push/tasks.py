@@ -1,0 +1,47 @@
+"""Celery tasks of the push module: thin wrappers that wake the fan-out engine.
+
+The database is the source of truth (the outbox); a lost task message only delays a send until the
+periodic ``resume_stalled_sends`` finds its rows again.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from push import fanout, services
+
+# In eager mode (make run, tests) a task cannot be delayed; short waits are slept, long ones are left
+# to the periodic resume task.
+EAGER_MAX_SLEEP_SECONDS = 3.0
+
+
+@shared_task(name="push.tasks.drain_notification", ignore_result=True, acks_late=True)
+def drain_notification(notification_id: int) -> str:
+    result = fanout.drain(notification_id)
+    if result.outcome is fanout.Outcome.MORE:
+        drain_notification.apply_async((notification_id,))
+    elif result.outcome is fanout.Outcome.WAIT:
+        if not settings.CELERY_TASK_ALWAYS_EAGER:
+            drain_notification.apply_async((notification_id,), countdown=result.wait_seconds)
+        elif result.wait_seconds <= EAGER_MAX_SLEEP_SECONDS:
+            import time
+
+            time.sleep(result.wait_seconds)
+            drain_notification.apply_async((notification_id,))
+    return result.outcome.value
+
+
+@shared_task(name="push.tasks.start_due_notifications", ignore_result=True)
+def start_due_notifications() -> int:
+    return len(services.notifications_start_due())
+
+
+@shared_task(name="push.tasks.resume_stalled_sends", ignore_result=True)
+def resume_stalled_sends() -> int:
+    return services.sends_resume_stalled()
+
+
+@shared_task(name="push.tasks.installation_hygiene", ignore_result=True)
+def installation_hygiene() -> dict[str, int]:
+    return services.installations_mark_stale_and_purge()

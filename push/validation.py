@@ -1,0 +1,91 @@
+"""Rules every notification text obeys before anything is sent.
+
+Notifications appear on lock screens, so they carry no personal data; FCM refuses payloads over 4 KB.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from casapp.errors import DomainError
+from push.transports import OutgoingMessage
+
+MAX_TITLE = 120
+MAX_BODY = 1000
+MAX_PAYLOAD_BYTES = 4096
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# Seven or more digits with the usual separators: a phone number, an IBAN fragment, a customer number.
+_LONG_NUMBER = re.compile(r"(?:\+?\d[\s/().-]?){7,}")
+
+
+def validate_content(content: Any) -> None:
+    """``{"de": {"title", "body"}, "en": {...}}``: German required, known shape, no personal data."""
+    if not isinstance(content, dict) or not isinstance(content.get("de"), dict):
+        raise DomainError(
+            _("A German title and text are required."), code="content_de_required", field="content"
+        )
+    for language, text in content.items():
+        field = f"content.{language}"
+        if not isinstance(language, str) or not _LANGUAGE.match(language):
+            raise DomainError(_("Unknown language code."), code="invalid_language", field=field)
+        if not isinstance(text, dict) or set(text) - {"title", "body"}:
+            raise DomainError(_("Each language has a title and a body."), code="invalid_content", field=field)
+        title, body = text.get("title"), text.get("body")
+        if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+            raise DomainError(
+                _("The title is required and at most %(n)d characters long.") % {"n": MAX_TITLE},
+                code="invalid_title",
+                field=f"{field}.title",
+            )
+        if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
+            raise DomainError(
+                _("The text is required and at most %(n)d characters long.") % {"n": MAX_BODY},
+                code="invalid_body",
+                field=f"{field}.body",
+            )
+        for part, value in (("title", title), ("body", body)):
+            if _EMAIL.search(value) or _LONG_NUMBER.search(value):
+                raise DomainError(
+                    _("Notifications appear on lock screens: no e-mail addresses or phone numbers."),
+                    code="personal_data",
+                    field=f"{field}.{part}",
+                )
+
+
+def validate_payload_size(
+    *, content: dict[str, dict[str, str]], data: dict[str, str], image_url: str, deep_link: str
+) -> None:
+    """Every language version must fit FCM's 4 KB, measured on the payload we would send."""
+    for language, text in content.items():
+        message = OutgoingMessage(
+            delivery_id=0,
+            token="",
+            token_kind="registration_token",
+            title=text.get("title", ""),
+            body=text.get("body", ""),
+            data={**data, "deep_link": deep_link, "notification_id": "0000000000", "kind": "campaign"},
+            image_url=image_url,
+        )
+        if message.payload_size() > MAX_PAYLOAD_BYTES:
+            raise DomainError(
+                _("The message is larger than the 4 KB push services accept."),
+                code="payload_too_large",
+                field=f"content.{language}",
+            )
+
+
+def validate_data(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise DomainError(_("Data must map text keys to text values."), code="invalid_data", field="data")
+    reserved = {"notification_id", "kind", "deep_link", "from", "notification", "message_type"}
+    if clash := reserved & set(data) or any(k.startswith(("google.", "gcm.")) for k in data):
+        raise DomainError(
+            _("Reserved data key: %(key)s") % {"key": clash or "google."}, code="invalid_data", field="data"
+        )
+    return data
