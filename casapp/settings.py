@@ -52,6 +52,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "PUSH_DRAIN_CONCURRENCY": (int, 4),
     "PUSH_CLAIM_LEASE_SECONDS": (int, 300),
     "PUSH_MAX_ATTEMPTS": (int, 5),
+    "PUSH_RETRY_BASE_SECONDS": (float, 2.0),
     "PUSH_CIRCUIT_BREAKER_RATIO": (float, 0.5),
     "PUSH_CIRCUIT_BREAKER_MIN_BATCH": (int, 20),
     "PUSH_STALE_AFTER_DAYS": (int, 30),
@@ -199,7 +200,7 @@ if REDIS_URL:
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 # Results are never read: tasks record their outcome in the database. No result backend, nothing to expire.
@@ -236,6 +237,8 @@ PUSH_RATE_LIMIT_PER_MINUTE: int = env("PUSH_RATE_LIMIT_PER_MINUTE")
 PUSH_DRAIN_CONCURRENCY: int = env("PUSH_DRAIN_CONCURRENCY")
 PUSH_CLAIM_LEASE_SECONDS: int = env("PUSH_CLAIM_LEASE_SECONDS")
 PUSH_MAX_ATTEMPTS: int = env("PUSH_MAX_ATTEMPTS")
+# First retry after a transient FCM error waits about this long, doubling per attempt (with jitter).
+PUSH_RETRY_BASE_SECONDS: float = env("PUSH_RETRY_BASE_SECONDS")
 PUSH_CIRCUIT_BREAKER_RATIO: float = env("PUSH_CIRCUIT_BREAKER_RATIO")
 PUSH_CIRCUIT_BREAKER_MIN_BATCH: int = env("PUSH_CIRCUIT_BREAKER_MIN_BATCH")
 PUSH_STALE_AFTER_DAYS: int = env("PUSH_STALE_AFTER_DAYS")

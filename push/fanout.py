@@ -37,7 +37,7 @@ from push.models import (
     NotificationKind,
     NotificationStatus,
     Priority,
-    TestDevice,
+    StaffDevice,
 )
 from push.transports import ErrorClass, OutgoingMessage, SendResult, get_transport
 
@@ -45,7 +45,6 @@ logger = logging.getLogger("push.fanout")
 
 EXPANSION_CHUNK = 5000
 QUOTA_PAUSE_KEY = "push:quota-paused-until"
-RETRY_BASE_SECONDS = 2.0
 RETRY_CAP_SECONDS = 600.0
 
 
@@ -77,7 +76,7 @@ def audience_queryset(notification: Notification, *, now: datetime | None = None
     audience = notification.audience_kind
     if audience == AudienceKind.TEST:
         author = notification.created_by_id or 0
-        author_devices = TestDevice.objects.filter(user_id=author).values("installation_id")
+        author_devices = StaffDevice.objects.filter(user_id=author).values("installation_id")
         return reachable.filter(pk__in=author_devices)
     fresh = reachable.filter(last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS))
     if audience == AudienceKind.TOPICS:
@@ -235,7 +234,7 @@ def _pause_for_quota(seconds: float) -> None:
 
 def _backoff(attempts: int) -> float:
     """Exponential backoff with full jitter, so retries of many workers do not arrive together."""
-    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    ceiling = min(RETRY_CAP_SECONDS, settings.PUSH_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311  (jitter, not cryptography)
 
 

@@ -210,6 +210,9 @@ class FirebaseTransport:
         return results
 
     def close(self) -> None:
+        # The HTTP pool belongs to our loop: close it there before the loop stops.
+        service = messaging._get_messaging_service(self.app)
+        asyncio.run_coroutine_threadsafe(service._async_client.aclose(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         firebase_admin.delete_app(self.app)

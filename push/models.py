@@ -287,7 +287,7 @@ class AuditEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
 
-class TestDevice(models.Model):
+class StaffDevice(models.Model):
     """A staff member's own phone, for test sends before a notification goes to everyone."""
 
     user = models.ForeignKey(
@@ -299,7 +299,7 @@ class TestDevice(models.Model):
     class Meta:
         verbose_name = _("test device")
         verbose_name_plural = _("test devices")
-        constraints = [models.UniqueConstraint(fields=["user", "installation"], name="test_device_once")]
+        constraints = [models.UniqueConstraint(fields=["user", "installation"], name="staff_device_once")]
 
     def __str__(self) -> str:
         return self.label or str(self.installation_id)

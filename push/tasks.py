@@ -6,8 +6,9 @@ periodic ``resume_stalled_sends`` finds its rows again.
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
-from django.conf import settings
 
 from push import fanout, services
 
@@ -22,11 +23,9 @@ def drain_notification(notification_id: int) -> str:
     if result.outcome is fanout.Outcome.MORE:
         drain_notification.apply_async((notification_id,))
     elif result.outcome is fanout.Outcome.WAIT:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:
+        if not drain_notification.app.conf.task_always_eager:
             drain_notification.apply_async((notification_id,), countdown=result.wait_seconds)
         elif result.wait_seconds <= EAGER_MAX_SLEEP_SECONDS:
-            import time
-
             time.sleep(result.wait_seconds)
             drain_notification.apply_async((notification_id,))
     return result.outcome.value

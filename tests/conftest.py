@@ -25,6 +25,17 @@ def _media_root(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _eager_tasks_unless_service_test(request: Any) -> Iterator[None]:
+    """Tasks run in the test's own process, except where a test drives a real worker."""
+    from casapp.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = "services" not in request.keywords
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     """Throttle counters and cached snapshots must not leak from one test into the next.
 

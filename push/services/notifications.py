@@ -25,7 +25,7 @@ from push.models import (
     NotificationStatus,
     OutageState,
     Priority,
-    TestDevice,
+    StaffDevice,
     Topic,
 )
 from push.services.delivery import notification_start
@@ -300,8 +300,8 @@ def notification_review(*, notification: Notification, reviewer: User) -> Notifi
 @transaction.atomic
 def notification_send_test(*, notification: Notification, actor: User) -> Notification:
     """Sends a copy to the actor's own test installations, at any stage, without approval."""
-    if not TestDevice.objects.filter(user_id=actor.pk).exists():
-        raise DomainError(_("Register a test device in the admin first."), code="no_test_device")
+    if not StaffDevice.objects.filter(user_id=actor.pk).exists():
+        raise DomainError(_("Register a test device in the admin first."), code="no_staff_device")
     validate_content(notification.content)
     test = Notification.objects.create(
         kind=notification.kind,
