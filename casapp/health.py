@@ -16,9 +16,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
-from casapp.api.errors import error_body
+from casapp.api.errors import error_body, error_response
 from casapp.tasks import HEARTBEAT_KEY
 
 logger = logging.getLogger("casapp.health")
@@ -50,14 +49,16 @@ def readiness_checks() -> dict[str, Callable[[], None]]:
 
 
 @never_cache
-@require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(status=405, code="method_not_allowed")
     return JsonResponse({"status": "ok"})
 
 
 @never_cache
-@require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        return error_response(status=405, code="method_not_allowed")
     results: dict[str, str] = {}
     for name, check in readiness_checks().items():
         try:

@@ -43,7 +43,6 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "AWS_S3_REGION_NAME": (str, "eu-central-1"),
     "AWS_ACCESS_KEY_ID": (str, ""),
     "AWS_SECRET_ACCESS_KEY": (str, ""),
-    "AWS_S3_CUSTOM_DOMAIN": (str, ""),
     "PUSH_BACKEND": (str, "console"),
     "FIREBASE_CREDENTIALS_FILE": (str, ""),
     "FCM_API_BASE_URL": (str, ""),
@@ -60,7 +59,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "THROTTLE_ANON": (str, "120/min"),
     "THROTTLE_DEVICE": (str, "600/min"),
     "THROTTLE_STAFF": (str, "3000/min"),
-    "THROTTLE_DEVICE_REGISTER": (str, "20/hour"),
+    "THROTTLE_DEVICE_REGISTER": (str, "100/hour"),
     "APP_CONFIG_CACHE_SECONDS": (int, 60),
     "DEVICE_LAST_SEEN_RESOLUTION_MINUTES": (int, 60),
 }
@@ -173,7 +172,6 @@ if AWS_STORAGE_BUCKET_NAME:
         "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,
         "access_key": env("AWS_ACCESS_KEY_ID") or None,
         "secret_key": env("AWS_SECRET_ACCESS_KEY") or None,
-        "custom_domain": env("AWS_S3_CUSTOM_DOMAIN") or None,
         "default_acl": None,
         "querystring_auth": True,
         "file_overwrite": False,
@@ -213,6 +211,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below, as JSON
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {"task": "casapp.tasks.worker_heartbeat", "schedule": 60.0},
     # Scheduled sends start within a minute of their time; stalled sends (killed worker) resume.
@@ -265,7 +264,8 @@ REST_FRAMEWORK = {
         "staff": env("THROTTLE_STAFF"),
         "device_register": env("THROTTLE_DEVICE_REGISTER"),
     },
-    "NUM_PROXIES": env("DJANGO_NUM_PROXIES") or None,
+    # 0 means "use the peer address": without a trusted proxy, X-Forwarded-For is the client's word.
+    "NUM_PROXIES": env("DJANGO_NUM_PROXIES"),
     "EXCEPTION_HANDLER": "casapp.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
@@ -311,6 +311,8 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Messages live in the session (database), never in a cookie: the admin shows new API keys through them.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Logging: one JSON object per line on stdout; the request id is on every record.
 LOGGING = {
@@ -337,5 +339,7 @@ LOGGING = {
         # Our request log replaces Django's own per-request lines (which would log query strings).
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # Scanners probing with foreign Host headers: one line, not a traceback at ERROR.
+        "django.security.DisallowedHost": {"level": "CRITICAL"},
     },
 }

@@ -78,7 +78,9 @@ def audience_queryset(notification: Notification, *, now: datetime | None = None
         author = notification.created_by_id or 0
         author_devices = StaffDevice.objects.filter(user_id=author).values("installation_id")
         return reachable.filter(pk__in=author_devices)
-    fresh = reachable.filter(last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS))
+    fresh = reachable.filter(
+        is_stale=False, last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)
+    )
     if audience == AudienceKind.TOPICS:
         through = Installation.topics.through
         chosen = notification.audience_topics.values("pk")

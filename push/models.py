@@ -23,7 +23,6 @@ class DeactivationReason(models.TextChoices):
     UNREGISTERED = "unregistered", _("token no longer registered")
     SENDER_MISMATCH = "sender_mismatch", _("token belongs to another sender")
     INVALID_TOKEN = "invalid_token", _("token rejected as invalid")
-    STALE = "stale", _("not seen for a long time")
 
 
 class Installation(models.Model):
@@ -53,6 +52,9 @@ class Installation(models.Model):
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_seen_at = models.DateTimeField(_("last seen"), db_index=True)
+    # Unseen for PUSH_STALE_AFTER_DAYS: broadcasts skip it; personal notifications (reminders it asked
+    # for) still go. Cleared as soon as the app is used again.
+    is_stale = models.BooleanField(_("stale"), default=False)
     stadtteil = models.CharField(_("Stadtteil"), max_length=40, choices=STADTTEIL_CHOICES, blank=True)
     topics = models.ManyToManyField(  # type: ignore[var-annotated]
         "Topic", related_name="installations", blank=True, verbose_name=_("topics")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -81,6 +82,6 @@ class AppConfigView(APIView):
             language=get_language() or "de",
         )
         response = Response(AppConfigSerializer(config).data)
-        response["Cache-Control"] = "public, max-age=60"
+        response["Cache-Control"] = f"public, max-age={settings.APP_CONFIG_CACHE_SECONDS}"
         response["Vary"] = "Accept-Language"
         return response

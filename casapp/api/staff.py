@@ -6,11 +6,13 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from casapp.api.permissions import IsStaffInGroup
+from casapp.authentication import StaffTokenAuthentication
 from casapp.roles import ROLES
 
 
@@ -21,6 +23,7 @@ class StaffMeSerializer(serializers.Serializer[Any]):
 
 
 class StaffMeView(APIView):
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [IsStaffInGroup]
     staff_groups = ROLES
 

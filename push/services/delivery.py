@@ -16,14 +16,15 @@ from django.utils import timezone
 
 from push.models import (
     AudienceKind,
+    AuditEntry,
     CategoryOptOut,
-    DeactivationReason,
     Delivery,
     DeliveryStatus,
     Installation,
     Notification,
     NotificationKind,
     NotificationStatus,
+    OutageState,
     Priority,
 )
 from push.services.installations import installation_erase
@@ -50,12 +51,22 @@ def notification_start(*, notification: Notification) -> Notification:
     ).update(status=NotificationStatus.SENDING, started_at=now)
     if updated:
         notification.status, notification.started_at = NotificationStatus.SENDING, now
+        _outage_thread_follow(notification)
         # One drain expands a small personal send; broadcasts get the configured parallelism.
         parallel = (
             1 if notification.audience_kind in (AudienceKind.INSTALLATIONS, AudienceKind.TEST) else None
         )
         transaction.on_commit(lambda: _enqueue_drains(notification.pk, parallel=parallel))
     return notification
+
+
+def _outage_thread_follow(notification: Notification) -> None:
+    """An outage's update decides the state of its thread when it goes out: a resolution resolves it."""
+    if notification.kind == NotificationKind.OUTAGE and notification.thread_id:
+        resolved = notification.outage_state == OutageState.RESOLVED
+        Notification.objects.filter(pk=notification.thread_id).update(
+            outage_state=OutageState.RESOLVED if resolved else OutageState.ONGOING
+        )
 
 
 def notifications_start_due() -> list[int]:
@@ -70,6 +81,12 @@ def notifications_start_due() -> list[int]:
             notification = Notification.objects.select_for_update().get(pk=pk)
             if notification.status == NotificationStatus.SCHEDULED:
                 notification_start(notification=notification)
+                AuditEntry.objects.create(
+                    notification=notification,
+                    actor=None,
+                    action="sending_started",
+                    changes={"status": [NotificationStatus.SCHEDULED, NotificationStatus.SENDING]},
+                )
     return due
 
 
@@ -201,12 +218,12 @@ def notify_installations(
 
 
 def installations_mark_stale_and_purge(*, now: Any = None) -> dict[str, int]:
-    """Unseen for ``PUSH_STALE_AFTER_DAYS``: skipped by sends (marked stale, revived when seen again).
+    """Unseen for ``PUSH_STALE_AFTER_DAYS``: marked stale, skipped by broadcasts until seen again.
     Unseen for ``PUSH_PURGE_AFTER_DAYS``: erased with everything linked to it."""
     now = now or timezone.now()
     stale = Installation.objects.filter(
-        is_active=True, last_seen_at__lt=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)
-    ).update(is_active=False, deactivation_reason=DeactivationReason.STALE, deactivated_at=now)
+        is_stale=False, last_seen_at__lt=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)
+    ).update(is_stale=True)
     purged = 0
     cutoff = now - timedelta(days=settings.PUSH_PURGE_AFTER_DAYS)
     while ids := list(

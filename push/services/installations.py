@@ -136,6 +136,6 @@ def installation_seen(*, installation: Installation) -> None:
     if now - installation.last_seen_at < resolution:
         return
     Installation.objects.filter(pk=installation.pk, last_seen_at__lt=now - resolution).update(
-        last_seen_at=now
+        last_seen_at=now, is_stale=False
     )
-    installation.last_seen_at = now
+    installation.last_seen_at, installation.is_stale = now, False

@@ -118,7 +118,9 @@ def notification_create(
     (``thread``) replaces the previous alert on lock screens; ``resolves`` marks the resolution."""
     if thread is not None:
         if thread.kind != NotificationKind.OUTAGE or thread.thread_id is not None:
-            raise DomainError(_("Updates belong to the first alert of an outage."), code="invalid_thread")
+            raise DomainError(
+                _("Updates belong to the first alert of an outage."), code="invalid_thread", field="thread"
+            )
         if thread.outage_state == OutageState.RESOLVED:
             raise Conflict(_("This outage is already resolved."), code="outage_resolved")
     notification = Notification(
@@ -253,12 +255,7 @@ def notification_send_emergency(*, notification: Notification, actor: User) -> N
 
 
 def _start(notification: Notification, actor: Any) -> None:
-    if notification.kind == NotificationKind.OUTAGE and notification.thread_id:
-        root_state = (
-            OutageState.RESOLVED if notification.outage_state == OutageState.RESOLVED else OutageState.ONGOING
-        )
-        Notification.objects.filter(pk=notification.thread_id).update(outage_state=root_state)
-    notification_start(notification=notification)
+    notification_start(notification=notification)  # also moves an outage's thread to its new state
     _audit(
         notification,
         actor,

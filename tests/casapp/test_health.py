@@ -49,5 +49,7 @@ def test_readyz_names_an_unreachable_cache(client, settings):
     assert body["checks"]["cache"] == "failing"
 
 
-def test_health_endpoints_answer_get_only(client):
-    assert client.post("/healthz").status_code == 405
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/healthz", "/readyz"])
+def test_health_endpoints_answer_get_only(client, url):
+    assert_error_shape(client.post(url), 405, "method_not_allowed")

@@ -85,7 +85,10 @@ def test_staff_endpoint_refuses_anonymous_devices_and_staff_without_role(anon_cl
     roleless.force_login(StaffFactory())
 
     assert_error_shape(anon_client.get(URL), 401, "not_authenticated")
-    assert_error_shape(device_client.get(URL), 403, "permission_denied")
+    # A device secret is no staff credential: to this endpoint the device is anonymous.
+    device_response = device_client.get(URL)
+    assert_error_shape(device_response, 401, "not_authenticated")
+    assert device_response["WWW-Authenticate"] == "Bearer"
     assert_error_shape(roleless.get(URL), 403, "permission_denied")
 
 
