@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("app/config", AppConfigView.as_view(), name="app-config"),
     path("staff/me", StaffMeView.as_view(), name="staff-me"),
     path("", include("push.api.urls")),
+    path("", include("push.api.staff_urls")),
 ]
 
 urlpatterns = [

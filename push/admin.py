@@ -1,8 +1,39 @@
+"""The staff workspace of push: the communication team writes, approves and sends outage alerts, campaigns
+and news here. Every write goes through the same services as the staff API; their refusals are shown as
+form errors or messages, never as a crash.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable
+from typing import Any
 
-from push.models import Installation
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from casapp.city import STADTTEIL_CHOICES
+from casapp.errors import DomainError
+from push import services
+from push.models import (
+    BROADCAST_KINDS,
+    AuditEntry,
+    Installation,
+    Notification,
+    NotificationKind,
+    OutageState,
+    Priority,
+    StaffDevice,
+    Topic,
+)
+from push.selectors import notification_statistics, notifications_for_staff
+from push.services.notifications import EDITABLE_STATUSES, STAFF_AUDIENCES
 
 
 @admin.register(Installation)
@@ -19,4 +50,446 @@ class InstallationAdmin(admin.ModelAdmin[Installation]):
         return False
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+# --- Notifications
+
+
+# Where a service's error field is shown in the form (the form edits the text per language).
+FORM_FIELD_OF_ERROR = {
+    "content": "title_de",
+    "content.de": "title_de",
+    "content.de.title": "title_de",
+    "content.de.body": "body_de",
+    "content.en": "title_en",
+    "content.en.title": "title_en",
+    "content.en.body": "body_en",
+}
+
+
+class NotificationForm(forms.ModelForm[Notification]):
+    """Edits a draft through ``notification_create``/``notification_update``.
+
+    The service runs once the form is otherwise valid, inside the admin's transaction, so its rules are
+    checked exactly as in the API and a refusal becomes an error on the field it concerns.
+    """
+
+    actor: User  # set per request by NotificationAdmin.get_form
+
+    title_de = forms.CharField(label=_("title (German)"), required=False)
+    body_de = forms.CharField(label=_("text (German)"), required=False, widget=forms.Textarea({"rows": 4}))
+    title_en = forms.CharField(label=_("title (English)"), required=False)
+    body_en = forms.CharField(label=_("text (English)"), required=False, widget=forms.Textarea({"rows": 4}))
+    audience_stadtteile = forms.MultipleChoiceField(
+        label=_("Stadtteile"), choices=STADTTEIL_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    image_url = forms.URLField(label=_("image URL"), max_length=500, required=False, assume_scheme="https")
+    resolves = forms.BooleanField(label=_("announces the end of the outage"), required=False)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "kind",
+            "deep_link",
+            "image_url",
+            "data",
+            "audience_kind",
+            "audience_topics",
+            "priority",
+            "send_at",
+            "expires_at",
+            "thread",
+        ]
+        widgets = {"audience_topics": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.saved: Notification | None = None
+        content = self.instance.content or {}
+        for language in ("de", "en"):
+            text = content.get(language, {})
+            self.initial.setdefault(f"title_{language}", text.get("title", ""))
+            self.initial.setdefault(f"body_{language}", text.get("body", ""))
+        self.initial.setdefault("audience_stadtteile", self.instance.audience_stadtteile or [])
+        if "kind" in self.fields:
+            self.fields["kind"].choices = [(k.value, k.label) for k in BROADCAST_KINDS]  # type: ignore[attr-defined]
+        if "audience_kind" in self.fields:
+            self.fields["audience_kind"].choices = [(a.value, a.label) for a in STAFF_AUDIENCES]  # type: ignore[attr-defined]
+        if "priority" in self.fields:
+            self.fields["priority"].required = False
+            self.fields["priority"].choices = [("", _("by kind (outages high)")), *Priority.choices]  # type: ignore[attr-defined]
+            if self.instance.pk is None:
+                self.initial["priority"] = ""
+        if "thread" in self.fields:
+            self.fields["thread"].queryset = notifications_for_staff().filter(  # type: ignore[attr-defined]
+                kind=NotificationKind.OUTAGE, thread__isnull=True, outage_state=OutageState.ONGOING
+            )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and not self.errors and self.saved is None:
+            self._save_through_service()
+
+    def _content(self) -> dict[str, dict[str, str]]:
+        data = self.cleaned_data
+        content = {"de": {"title": data.get("title_de", ""), "body": data.get("body_de", "")}}
+        if data.get("title_en") or data.get("body_en"):
+            content["en"] = {"title": data.get("title_en", ""), "body": data.get("body_en", "")}
+        return content
+
+    def _save_through_service(self) -> None:
+        data = self.cleaned_data
+        changes: dict[str, Any] = {
+            "content": self._content(),
+            "deep_link": data.get("deep_link", ""),
+            "image_url": data.get("image_url", ""),
+            "data": data.get("data") or {},
+            "audience_kind": data.get("audience_kind"),
+            "audience_stadtteile": list(data.get("audience_stadtteile") or []),
+            "send_at": data.get("send_at"),
+            "expires_at": data.get("expires_at"),
+        }
+        topics = list(data.get("audience_topics") or [])
+        try:
+            if self.instance.pk is None:
+                self.saved = services.notification_create(
+                    author=self.actor,
+                    kind=data["kind"],
+                    audience_topics=topics,
+                    priority=data.get("priority") or None,
+                    thread=data.get("thread"),
+                    resolves=bool(data.get("resolves")),
+                    **changes,
+                )
+            else:
+                self.saved = services.notification_update(
+                    notification=self.instance,
+                    actor=self.actor,
+                    topics=topics,
+                    priority=data.get("priority") or self.instance.priority,
+                    **changes,
+                )
+        except DomainError as error:
+            field = FORM_FIELD_OF_ERROR.get(error.field or "", error.field)
+            self.add_error(field if field in self.fields else None, str(error.detail))
+
+
+class AuditEntryInline(admin.TabularInline[AuditEntry, Notification]):
+    model = AuditEntry
+    fields = ["at", "action", "actor", "changes"]
+    readonly_fields = ["at", "action", "actor", "changes"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("audit log")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+STATISTICS_ROWS = [
+    ("targeted", _("targeted")),
+    ("accepted", _("accepted by FCM")),
+    ("inbox_only", _("inbox only (no push)")),
+    ("pending", _("not sent yet")),
+    ("cancelled", _("cancelled")),
+    ("failed", _("failed")),
+    ("deactivated", _("push switched off (dead token)")),
+    ("opened", _("opened")),
+]
+WORKFLOW_FIELDS = [
+    "status",
+    "created_by",
+    "approved_by",
+    "approved_at",
+    "emergency",
+    "needs_review",
+    "started_at",
+    "finished_at",
+    "failure_reason",
+]
+Workflow = Callable[[Notification, User], Any]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin[Notification]):
+    """Outage alerts, campaigns and news: write a draft, ask a colleague to approve, send, review."""
+
+    form = NotificationForm
+    list_display = [
+        "__str__",
+        "kind",
+        "status",
+        "send_at",
+        "created_by",
+        "approved_by",
+        "needs_review",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "kind",
+        "needs_review",
+        ("send_at", admin.DateFieldListFilter),
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        ("approved_by", admin.RelatedOnlyFieldListFilter),
+    ]
+    date_hierarchy = "created_at"
+    actions = [
+        "request_approval",
+        "approve",
+        "send_test",
+        "cancel",
+        "review",
+        "send_emergency",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        return notifications_for_staff()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:
+        texts = ["kind", "title_de", "body_de", "title_en", "body_en", "deep_link", "image_url", "data"]
+        fieldsets: list[tuple[Any, dict[str, Any]]] = [
+            (None, {"fields": texts}),
+            (_("Audience"), {"fields": ["audience_kind", "audience_topics", "audience_stadtteile"]}),
+            (_("Timing"), {"fields": ["priority", "send_at", "expires_at"]}),
+            (_("Outage"), {"fields": ["thread", "resolves"] if obj is None else ["thread", "outage_state"]}),
+        ]
+        if obj is not None:
+            fieldsets += [
+                (_("Workflow"), {"fields": WORKFLOW_FIELDS}),
+                (_("Statistics"), {"fields": ["statistics"]}),
+            ]
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None) -> Any:
+        if obj is None:
+            return []
+        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics"]
+
+    def get_inlines(self, request: HttpRequest, obj: Notification | None) -> Any:
+        return [AuditEntryInline] if obj is not None else []
+
+    def get_form(
+        self, request: Any, obj: Notification | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def save_form(self, request: Any, form: Any, change: bool) -> Notification:
+        saved: Notification = form.saved  # written by the service while the form was validated
+        return saved
+
+    def save_model(self, request: Any, obj: Notification, form: Any, change: bool) -> None:
+        pass  # saved by the service
+
+    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+        # The service set the topics. The audit log is append-only: its formset never saves, even when a
+        # tampered form claims a change; the admin's change message only needs to know nothing was saved.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        # Past drafts (approved, sent, cancelled) are shown read-only.
+        editable = obj is None or obj.status in EDITABLE_STATUSES
+        return editable and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        return False  # cancel instead; the audit log must outlive every notification it describes
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("push.approve_notification")
+
+    def has_emergency_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("push.send_emergency_outage")
+
+    # Read-only views of the text, shown where the form fields are not (sent notifications).
+
+    @admin.display(description=_("title (German)"))
+    def title_de(self, obj: Notification) -> str:
+        return str(obj.content.get("de", {}).get("title", ""))
+
+    @admin.display(description=_("text (German)"))
+    def body_de(self, obj: Notification) -> str:
+        return str(obj.content.get("de", {}).get("body", ""))
+
+    @admin.display(description=_("title (English)"))
+    def title_en(self, obj: Notification) -> str:
+        return str(obj.content.get("en", {}).get("title", ""))
+
+    @admin.display(description=_("text (English)"))
+    def body_en(self, obj: Notification) -> str:
+        return str(obj.content.get("en", {}).get("body", ""))
+
+    @admin.display(description=_("statistics"))
+    def statistics(self, obj: Notification) -> SafeString:
+        numbers = notification_statistics(obj)
+        rows: list[tuple[StrOrPromise, Any]] = [(label, numbers[key]) for key, label in STATISTICS_ROWS]
+        rows += [
+            (_("failed: %(code)s") % {"code": code}, n) for code, n in numbers["failed_by_error"].items()
+        ]
+        rate = numbers["open_rate"]
+        rows.append((_("open rate"), self.get_empty_value_display() if rate is None else f"{rate:.1%}"))
+        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
+
+    # Workflow actions: each calls one service per selected notification and reports refusals.
+
+    def _run(
+        self, request: Any, queryset: QuerySet[Notification], workflow: Workflow, done: StrOrPromise
+    ) -> None:
+        succeeded = 0
+        for notification in queryset:
+            try:
+                workflow(notification, request.user)
+            except DomainError as error:
+                self.message_user(request, f"{notification}: {error.detail}", messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, str(done) % {"count": succeeded}, messages.SUCCESS)
+
+    @admin.action(description=_("Request approval"), permissions=["change"])
+    def request_approval(self, request: Any, queryset: QuerySet[Notification]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda n, user: services.notification_request_approval(notification=n, actor=user),
+            _("Approval requested for %(count)d notification(s)."),
+        )
+
+    @admin.action(description=_("Approve (and send when due)"), permissions=["approve"])
+    def approve(self, request: Any, queryset: QuerySet[Notification]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda n, user: services.notification_approve(notification=n, approver=user),
+            _("%(count)d notification(s) approved."),
+        )
+
+    @admin.action(description=_("Send a test to my test devices"), permissions=["change"])
+    def send_test(self, request: Any, queryset: QuerySet[Notification]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda n, user: services.notification_send_test(notification=n, actor=user),
+            _("Test sent for %(count)d notification(s)."),
+        )
+
+    @admin.action(description=_("Cancel"), permissions=["change"])
+    def cancel(self, request: Any, queryset: QuerySet[Notification]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda n, user: services.notification_cancel(notification=n, actor=user),
+            _("%(count)d notification(s) cancelled."),
+        )
+
+    @admin.action(description=_("Mark emergency send as reviewed"), permissions=["approve"])
+    def review(self, request: Any, queryset: QuerySet[Notification]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda n, user: services.notification_review(notification=n, reviewer=user),
+            _("%(count)d emergency send(s) reviewed."),
+        )
+
+    @admin.action(
+        description=_("Send outage alert now without approval (emergency)"), permissions=["emergency"]
+    )
+    def send_emergency(self, request: Any, queryset: QuerySet[Notification]) -> None:
+        self._run(
+            request,
+            queryset,
+            lambda n, user: services.notification_send_emergency(notification=n, actor=user),
+            _("%(count)d outage alert(s) sent as emergency; a colleague must review them."),
+        )
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+    """The audit log: append-only, so nobody adds, changes or deletes an entry here."""
+
+    list_display = ["at", "notification", "action", "actor"]
+    list_filter = ["action"]
+    list_select_related = ["notification", "actor"]
+    search_fields = ["notification__id"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+
+# --- Test devices and topics
+
+
+class StaffDeviceForm(forms.ModelForm[StaffDevice]):
+    owner: Any = None  # the staff member registering; set by StaffDeviceAdmin.get_form for non-superusers
+
+    class Meta:
+        model = StaffDevice
+        fields = ["user", "installation", "label"]
+        help_texts = {"installation": _("The installation id your phone's app shows.")}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        # Without a user field Django skips the (user, installation) constraint; check it for the owner.
+        installation = cleaned.get("installation")
+        if self.owner is not None and installation is not None:
+            duplicate = StaffDevice.objects.filter(user=self.owner, installation=installation)
+            if duplicate.exclude(pk=self.instance.pk).exists():
+                self.add_error("installation", _("This phone is already one of your test devices."))
+        return cleaned
+
+
+@admin.register(StaffDevice)
+class StaffDeviceAdmin(admin.ModelAdmin[StaffDevice]):
+    """Each staff member registers their own phones for test sends; only superusers see everyone's."""
+
+    form = StaffDeviceForm
+    list_display = ["__str__", "installation", "user"]
+    list_select_related = ["installation", "user"]
+    raw_id_fields = ["installation"]
+
+    def get_queryset(self, request: Any) -> QuerySet[StaffDevice]:
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def get_exclude(self, request: Any, obj: StaffDevice | None = None) -> Any:
+        return [] if request.user.is_superuser else ["user"]
+
+    def get_form(
+        self, request: Any, obj: StaffDevice | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        owner = None if request.user.is_superuser else request.user
+        return type(form.__name__, (form,), {"owner": owner})
+
+    def save_model(self, request: Any, obj: StaffDevice, form: Any, change: bool) -> None:
+        if not request.user.is_superuser:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin[Topic]):
+    """Names and descriptions are shown in the app; keys are what installations subscribe to."""
+
+    list_display = ["key", "name_de", "name_en", "kind", "default_subscribed", "position"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Topic | None = None) -> Any:
+        return ["key", "kind"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Topic | None = None) -> bool:
         return False

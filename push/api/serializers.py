@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from casapp.api.fields import AppVersionField, LanguageTagField
+from casapp.city import STADTTEIL_CHOICES
 from casapp.models import Platform
-from push.models import Installation, PushTokenKind
+from push.models import BROADCAST_KINDS, Installation, NotificationKind, PushTokenKind
 
-PUSH_TOKEN_PATTERN = r"^[A-Za-z0-9_:\-.]+$"  # noqa: S105  (a pattern, not a secret)
+PUSH_TOKEN_PATTERN = r"^[A-Za-z0-9_:\-.]+$"
 
 
 def _push_token_field(**kwargs: Any) -> serializers.RegexField:
@@ -80,3 +81,98 @@ class InstallationCredentialsSerializer(InstallationSerializer):
 
 class SecretSerializer(serializers.Serializer[Any]):
     secret = serializers.CharField(read_only=True)
+
+
+# --- What an installation receives: catalogue, preferences, notices, inbox
+
+
+class CatalogueKindSerializer(serializers.Serializer[Any]):
+    key = serializers.ChoiceField(choices=NotificationKind.choices)
+    name = serializers.CharField()
+
+
+class CatalogueTopicSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    default_subscribed = serializers.BooleanField(help_text="Subscribed on registration.")
+    kind = serializers.CharField(help_text="The kind of notification this topic carries; may be empty.")
+
+
+class CatalogueCategorySerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
+class CatalogueSerializer(serializers.Serializer[Any]):
+    kinds = CatalogueKindSerializer(many=True)
+    topics = CatalogueTopicSerializer(many=True, help_text="Broadcasts an installation subscribes to.")
+    categories = CatalogueCategorySerializer(
+        many=True, help_text="Personal notifications an installation may mute (`muted_categories`)."
+    )
+
+
+class PreferencesSerializer(serializers.Serializer[Any]):
+    topics = serializers.ListField(child=serializers.CharField(), help_text="Keys of subscribed topics.")
+    muted_categories = serializers.ListField(child=serializers.CharField())
+    stadtteil = serializers.ChoiceField(choices=STADTTEIL_CHOICES, allow_null=True)
+
+
+class PreferencesUpdateSerializer(serializers.Serializer[Any]):
+    topics = serializers.ListField(
+        child=serializers.SlugField(max_length=40),
+        required=False,
+        max_length=100,
+        help_text="Replaces the subscribed topics: keys from the catalogue.",
+    )
+    muted_categories = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=100,
+        help_text="Replaces the muted categories of personal notifications: keys from the catalogue.",
+    )
+    stadtteil = serializers.ChoiceField(
+        choices=STADTTEIL_CHOICES,
+        allow_null=True,
+        required=False,
+        help_text="For notices about one part of town; null forgets it.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(_("Nothing to change."), code="empty")
+        return attrs
+
+
+class TimelineEntrySerializer(serializers.Serializer[Any]):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    published_at = serializers.DateTimeField()
+
+
+class NoticeSerializer(serializers.Serializer[Any]):
+    id = serializers.CharField(help_text="`n-<notification id>`, the id a push carries as notification_id.")
+    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in BROADCAST_KINDS])
+    category = serializers.CharField(allow_null=True, help_text="Category of a personal notification.")
+    title = serializers.CharField()
+    body = serializers.CharField()
+    deep_link = serializers.CharField(allow_blank=True)
+    image_url = serializers.CharField(allow_blank=True)
+    published_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    ongoing = serializers.BooleanField(help_text="An outage whose resolution has not been sent yet.")
+    timeline = TimelineEntrySerializer(
+        many=True, help_text="An outage's posts, oldest first (this entry shows the latest); else empty."
+    )
+
+
+class NoticeListSerializer(serializers.Serializer[Any]):
+    results = NoticeSerializer(many=True)
+
+
+class InboxItemSerializer(NoticeSerializer):
+    # A plain string: a second enum named "kind" with another choice set would clash in the schema.
+    kind = serializers.CharField(help_text="outage, campaign, news or personal.")  # type: ignore[assignment]
+    read = serializers.BooleanField()

@@ -1,25 +1,39 @@
-"""The device API: an app installation registers, reads and changes itself, rotates its secret, leaves."""
+"""The device API (an installation registers, changes itself, its preferences and inbox) and the public
+notice board with the catalogue of what can be subscribed to."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from casapp.api.pagination import CursorPagination
 from casapp.api.permissions import IsDevice
 from casapp.api.throttling import PerIpScopedThrottle
-from push import services
+from push import selectors, services
 from push.api.serializers import (
+    CatalogueSerializer,
+    InboxItemSerializer,
     InstallationCredentialsSerializer,
     InstallationRegisterSerializer,
     InstallationSerializer,
     InstallationUpdateSerializer,
+    NoticeListSerializer,
+    PreferencesSerializer,
+    PreferencesUpdateSerializer,
     SecretSerializer,
 )
 from push.authentication import request_installation
+from push.models import Notification
 
 
 class DeviceRegisterView(APIView):
@@ -94,3 +108,168 @@ class DeviceSecretView(APIView):
     def post(self, request: Request) -> Response:
         secret = services.installation_rotate_secret(installation=request_installation(request))
         return Response({"secret": secret})
+
+
+# --- What an installation receives: catalogue, preferences, notices, inbox
+
+
+def _request_language() -> str:
+    """The language LocaleMiddleware negotiated from Accept-Language (de or en; anything else is de)."""
+    return (get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+
+
+def _public(response: Response, *, max_age: int) -> Response:
+    # Shared caches may keep it per language; ConditionalGetMiddleware adds the ETag and answers 304.
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    patch_vary_headers(response, ["Accept-Language"])
+    return response
+
+
+class PushCatalogueView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="push_catalogue",
+        responses=CatalogueSerializer,
+        tags=["notices"],
+        summary="What the app can subscribe to and mute",
+        description=(
+            "The kinds of notification, the topics of broadcasts and the categories of personal "
+            "notifications, named in the language of Accept-Language (German where no translation)."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        catalogue = selectors.push_catalogue(language=_request_language())
+        return _public(Response(CatalogueSerializer(catalogue).data), max_age=300)
+
+
+class NoticesView(APIView):
+    """The public notice board: one bounded list, no pagination.
+
+    Notices expire and outage threads fold into one entry, so the current list is short; the newest
+    ``NOTICES_LIMIT`` are plenty. One unpaginated response per language is what a shared cache and the
+    ETag serve best: every app polls the same URL. Older items live in each installation's inbox, which
+    is cursor-paginated.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="notices_list",
+        responses=NoticeListSerializer,
+        tags=["notices"],
+        summary="Current outages, campaigns and news",
+        description=(
+            f"At most {selectors.NOTICES_LIMIT} entries, ongoing outages first, then newest first. An "
+            "outage thread is one entry showing its latest post, with all posts in `timeline`. Text in "
+            "the language of Accept-Language (German fallback). Send If-None-Match for a 304."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        notices = selectors.notices_current(now=timezone.now(), language=_request_language())
+        return _public(Response(NoticeListSerializer({"results": notices}).data), max_age=30)
+
+
+class DevicePreferencesView(APIView):
+    permission_classes = [IsDevice]
+
+    @extend_schema(
+        operation_id="devices_me_preferences_read", responses=PreferencesSerializer, tags=["devices"]
+    )
+    def get(self, request: Request) -> Response:
+        preferences = selectors.installation_preferences(installation=request_installation(request))
+        return Response(PreferencesSerializer(preferences).data)
+
+    @extend_schema(
+        operation_id="devices_me_preferences_update",
+        request=PreferencesUpdateSerializer,
+        responses=PreferencesSerializer,
+        tags=["devices"],
+        description=(
+            "Changes what is given. `topics` and `muted_categories` replace the whole set with keys from "
+            "`GET /push/catalogue`; an unknown key changes nothing and answers 400 naming the field."
+        ),
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = PreferencesUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preferences = services.preferences_update(
+            installation=request_installation(request), **serializer.validated_data
+        )
+        return Response(PreferencesSerializer(preferences).data)
+
+
+class InboxPagination(CursorPagination):
+    # Newest first; the primary key orders notifications that started in the same instant. (DRF takes a
+    # tuple here; its stubs say str.)
+    ordering = ("-published_at", "-pk")  # type: ignore[assignment]
+
+
+class DeviceInboxView(GenericAPIView[Notification]):
+    permission_classes = [IsDevice]
+    pagination_class = InboxPagination
+    filter_backends = []
+
+    @extend_schema(
+        operation_id="devices_me_inbox",
+        responses=InboxItemSerializer(many=True),
+        tags=["devices"],
+        summary="The installation's inbox",
+        description=(
+            "The current notices and the installation's own personal notifications (also those it got "
+            "without push), newest first. Text in the installation's language (`locale`), as its pushes."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        installation = request_installation(request)
+        now = timezone.now()
+        page = self.paginate_queryset(selectors.inbox_queryset(installation=installation, now=now))
+        items = selectors.inbox_items(
+            installation=installation, notifications=page or [], now=now, language=installation.locale
+        )
+        response = self.get_paginated_response(InboxItemSerializer(items, many=True).data)
+        response["Cache-Control"] = "private, no-cache"
+        return response
+
+
+class DeviceInboxItemReadView(APIView):
+    permission_classes = [IsDevice]
+
+    @extend_schema(
+        operation_id="devices_me_inbox_item_read",
+        parameters=[
+            OpenApiParameter(
+                "item_id",
+                str,
+                OpenApiParameter.PATH,
+                description="An inbox item's id, or `n-<notification_id>` from a push's data.",
+            )
+        ],
+        request=None,
+        responses={204: None},
+        tags=["devices"],
+        description="Marks one item read (counted as opened). Idempotent.",
+    )
+    def post(self, request: Request, item_id: str) -> Response:
+        notification_id = selectors.notification_id_of_item(item_id)
+        if notification_id is None:
+            raise NotFound()
+        services.inbox_mark_read(installation=request_installation(request), notification_id=notification_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceInboxReadAllView(APIView):
+    permission_classes = [IsDevice]
+
+    @extend_schema(
+        operation_id="devices_me_inbox_read_all",
+        request=None,
+        responses={204: None},
+        tags=["devices"],
+        description="Marks every item now in the inbox read.",
+    )
+    def post(self, request: Request) -> Response:
+        services.inbox_mark_all_read(installation=request_installation(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

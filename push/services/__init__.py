@@ -29,10 +29,17 @@ from push.services.notifications import (
     notification_send_test,
     notification_update,
 )
+from push.services.preferences import (
+    inbox_mark_all_read,
+    inbox_mark_read,
+    preferences_update,
+)
 
 __all__ = [
     "PersonalMessage",
     "can_approve",
+    "inbox_mark_all_read",
+    "inbox_mark_read",
     "installation_erase",
     "installation_register",
     "installation_rotate_secret",
@@ -51,5 +58,6 @@ __all__ = [
     "notifications_start_due",
     "notify_each",
     "notify_installations",
+    "preferences_update",
     "sends_resume_stalled",
 ]

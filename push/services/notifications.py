@@ -43,6 +43,7 @@ EDITABLE_FIELDS = (
     "expires_at",
 )
 STAFF_AUDIENCES = (AudienceKind.ALL, AudienceKind.TOPICS, AudienceKind.STADTTEILE)
+EDITABLE_STATUSES = (NotificationStatus.DRAFT, NotificationStatus.AWAITING_APPROVAL)
 APPROVER_GROUP = "Kommunikation"
 
 
@@ -158,7 +159,7 @@ def notification_update(
 ) -> Notification:
     """Edits a draft or a notification awaiting approval; an approval request goes back to draft."""
     notification = Notification.objects.select_for_update().get(pk=notification.pk)
-    if notification.status not in (NotificationStatus.DRAFT, NotificationStatus.AWAITING_APPROVAL):
+    if notification.status not in EDITABLE_STATUSES:
         raise Conflict(_("Only drafts can be changed."), code="not_editable")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:

@@ -1,0 +1,389 @@
+"""Reads of the push module worth a name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from push.models import (
+    BROADCAST_KINDS,
+    AuditEntry,
+    DeactivationReason,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+)
+
+# --- staff
+
+# Token errors after which the fan-out engine switches an installation's push off.
+DEACTIVATING_ERROR_CODES = (
+    DeactivationReason.UNREGISTERED,
+    DeactivationReason.SENDER_MISMATCH,
+    DeactivationReason.INVALID_TOKEN,
+)
+
+
+def notifications_for_staff(*, with_audit_log: bool = False) -> QuerySet[Notification]:
+    """The broadcasts staff write and send (outages, campaigns, news), without personal notifications
+    (their text is per installation) and without test sends (copies shown in their original's log)."""
+    queryset = (
+        Notification.objects.filter(kind__in=BROADCAST_KINDS, test_of__isnull=True)
+        .select_related("created_by", "approved_by")
+        .prefetch_related("audience_topics")
+    )
+    if with_audit_log:
+        queryset = queryset.prefetch_related(
+            Prefetch("audit_entries", queryset=AuditEntry.objects.select_related("actor"))
+        )
+    return queryset
+
+
+def notification_statistics(notification: Notification) -> dict[str, Any]:
+    """How a send went, from its delivery rows.
+
+    ``targeted`` counts every delivery row; ``opened`` those the app reported as opened; ``open_rate`` is
+    opened per delivery that reached the phone (accepted by FCM or inbox only), ``None`` before any did.
+    ``deactivated`` counts failures that switched an installation's push off.
+    """
+    deliveries = Delivery.objects.filter(notification_id=notification.pk)
+    counts = deliveries.aggregate(
+        targeted=Count("pk"),
+        accepted=Count("pk", filter=Q(status=DeliveryStatus.ACCEPTED)),
+        inbox_only=Count("pk", filter=Q(status=DeliveryStatus.INBOX_ONLY)),
+        pending=Count("pk", filter=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED])),
+        cancelled=Count("pk", filter=Q(status=DeliveryStatus.CANCELLED)),
+        failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+        deactivated=Count(
+            "pk", filter=Q(status=DeliveryStatus.FAILED, error_code__in=DEACTIVATING_ERROR_CODES)
+        ),
+        opened=Count("pk", filter=Q(opened_at__isnull=False)),
+    )
+    failed_by_error = dict(
+        deliveries.filter(status=DeliveryStatus.FAILED)
+        .values_list("error_code")
+        .annotate(n=Count("pk"))
+        .order_by("error_code")
+    )
+    reached = counts["accepted"] + counts["inbox_only"]
+    open_rate = round(counts["opened"] / reached, 4) if reached else None
+    return {**counts, "failed_by_error": failed_by_error, "open_rate": open_rate}
+
+
+# --- app
+# Written next to the staff section by another hand: this section's own imports stay here (E402), the
+# ones both share (Any, Q, QuerySet, the models) come from the top. Merge the blocks once both are done.
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime  # noqa: E402
+
+from django.db.models import (  # noqa: E402
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Exists,
+    OuterRef,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce  # noqa: E402
+from django.utils import translation  # noqa: E402
+
+from push import registry  # noqa: E402
+from push.fanout import localized  # noqa: E402
+from push.models import (  # noqa: E402
+    Installation,
+    NotificationKind,
+    NotificationStatus,
+    OutageState,
+    Topic,
+)
+
+# The public notice board is one bounded list (see ``notices_current``); the inbox is paginated.
+NOTICES_LIMIT = 100
+# Statuses in which a broadcast has been published: people got it, so they may read it again.
+PUBLISHED_STATUSES = (NotificationStatus.SENDING, NotificationStatus.SENT, NotificationStatus.PARTLY_FAILED)
+# Item ids name the notification ("n-42"), the same id a push carries in its data as notification_id.
+ITEM_ID_PREFIX = "n-"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: str
+    title: str
+    body: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: str
+    kind: str
+    category: str | None
+    title: str
+    body: str
+    deep_link: str
+    image_url: str
+    published_at: datetime
+    expires_at: datetime | None
+    ongoing: bool
+    timeline: list[TimelineEntry]
+
+
+@dataclass(frozen=True)
+class InboxItem(Notice):
+    read: bool
+
+
+@dataclass(frozen=True)
+class Preferences:
+    topics: list[str]
+    muted_categories: list[str]
+    stadtteil: str | None
+
+
+@dataclass(frozen=True)
+class CatalogueKind:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CatalogueTopic:
+    key: str
+    name: str
+    description: str
+    default_subscribed: bool
+    kind: str
+
+
+@dataclass(frozen=True)
+class CatalogueCategory:
+    key: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    kinds: list[CatalogueKind]
+    topics: list[CatalogueTopic]
+    categories: list[CatalogueCategory]
+
+
+def item_id(notification_id: int) -> str:
+    return f"{ITEM_ID_PREFIX}{notification_id}"
+
+
+def notification_id_of_item(value: str) -> int | None:
+    """The notification an item id names, or ``None`` if it names none (the caller answers 404)."""
+    number = value.removeprefix(ITEM_ID_PREFIX)
+    if number == value or not number.isascii() or not number.isdigit() or len(number) > 18:
+        return None
+    return int(number)
+
+
+def push_catalogue(*, language: str) -> Catalogue:
+    """What the app can subscribe to and mute, named in ``language`` (German where no translation)."""
+    with translation.override(language):
+        kinds = [CatalogueKind(key=str(value), name=str(label)) for value, label in NotificationKind.choices]
+    english = language == "en"
+    topics = [
+        CatalogueTopic(
+            key=topic.key,
+            name=(english and topic.name_en) or topic.name_de,
+            description=(english and topic.description_en) or topic.description_de,
+            default_subscribed=topic.default_subscribed,
+            kind=topic.kind,
+        )
+        for topic in Topic.objects.order_by("position", "key")
+    ]
+    categories = [
+        CatalogueCategory(
+            key=category.key,
+            name=category.name_in(language),
+            description=category.description_in(language),
+        )
+        for category in registry.registered_categories()
+    ]
+    return Catalogue(kinds=kinds, topics=topics, categories=categories)
+
+
+def installation_preferences(*, installation: Installation) -> Preferences:
+    """Subscribed topic keys (catalogue order), muted categories that are still registered, Stadtteil."""
+    topics = list(installation.topics.order_by("position", "key").values_list("key", flat=True))
+    muted = sorted(
+        category
+        for category in installation.opt_outs.values_list("category", flat=True)
+        if registry.category_is_registered(category)
+    )
+    return Preferences(topics=topics, muted_categories=muted, stadtteil=installation.stadtteil or None)
+
+
+def _not_expired(now: datetime) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gte=now)
+
+
+def _annotated(queryset: QuerySet[Notification]) -> QuerySet[Notification]:
+    """Adds ``published_at`` (start of sending), ``thread_root`` (the first alert of an outage thread,
+    else the notification itself) and ``ongoing`` (an outage whose resolution has not been sent)."""
+    return queryset.annotate(
+        published_at=Coalesce("started_at", "created_at"),
+        thread_root=Coalesce("thread_id", "pk", output_field=BigIntegerField()),
+        # Positive conditions only: a negated condition on the nullable thread join would be NULL.
+        ongoing=Case(
+            When(~Q(kind=NotificationKind.OUTAGE), then=Value(False)),
+            When(thread__isnull=True, outage_state=OutageState.RESOLVED, then=Value(False)),
+            When(thread__isnull=True, then=Value(True)),
+            When(thread__outage_state=OutageState.RESOLVED, then=Value(False)),
+            default=Value(True),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def _published_notices(*, now: datetime) -> Q:
+    return Q(kind__in=BROADCAST_KINDS, status__in=PUBLISHED_STATUSES, test_of__isnull=True) & _not_expired(
+        now
+    )
+
+
+def _superseded(*, now: datetime) -> Exists:
+    """An outage post that a later published post of the same thread replaces (on lock screens too)."""
+    later = (
+        _annotated(Notification.objects.filter(_published_notices(now=now), kind=NotificationKind.OUTAGE))
+        .filter(Q(thread_id=OuterRef("thread_root")) | Q(pk=OuterRef("thread_root")))
+        .filter(
+            Q(published_at__gt=OuterRef("published_at"))
+            | Q(published_at=OuterRef("published_at"), pk__gt=OuterRef("pk"))
+        )
+    )
+    return Exists(later)
+
+
+def _timelines(*, posts: list[Notification], now: datetime, language: str) -> dict[int, list[TimelineEntry]]:
+    """Every published post of the outage threads among ``posts``, oldest first, by thread root."""
+    roots = {post.thread_root for post in posts if post.kind == NotificationKind.OUTAGE}  # type: ignore[attr-defined]
+    if not roots:
+        return {}
+    thread_posts = _annotated(
+        Notification.objects.filter(_published_notices(now=now), kind=NotificationKind.OUTAGE).filter(
+            Q(pk__in=roots) | Q(thread_id__in=roots)
+        )
+    ).order_by("published_at", "pk")
+    timelines: dict[int, list[TimelineEntry]] = {}
+    for post in thread_posts:
+        text = localized(post.content, language)
+        timelines.setdefault(post.thread_root, []).append(  # type: ignore[attr-defined]
+            TimelineEntry(
+                id=item_id(post.pk),
+                title=text["title"],
+                body=text["body"],
+                published_at=post.published_at,  # type: ignore[attr-defined]
+            )
+        )
+    return timelines
+
+
+def _notice_fields(
+    notification: Notification, *, content: dict[str, Any], language: str, timeline: list[TimelineEntry]
+) -> dict[str, Any]:
+    text = localized(content, language)
+    return {
+        "id": item_id(notification.pk),
+        "kind": notification.kind,
+        "category": notification.category or None,
+        "title": text["title"],
+        "body": text["body"],
+        "deep_link": notification.deep_link,
+        "image_url": notification.image_url,
+        "published_at": notification.published_at,  # type: ignore[attr-defined]
+        "expires_at": notification.expires_at,
+        "ongoing": notification.ongoing,  # type: ignore[attr-defined]
+        "timeline": timeline,
+    }
+
+
+def notices_current(*, now: datetime, language: str, limit: int = NOTICES_LIMIT) -> list[Notice]:
+    """The public notice board: published outages, campaigns and news in ``language`` (German fallback).
+
+    Test sends and expired notifications are left out. An outage thread is one entry showing its latest
+    post, with the thread's posts as a timeline; ``ongoing`` until its resolution was sent. Ongoing
+    outages come first, then newest first; at most ``limit`` entries.
+    """
+    posts = list(
+        _annotated(Notification.objects.filter(_published_notices(now=now)))
+        .filter(~_superseded(now=now))
+        .order_by("-ongoing", "-published_at", "-pk")[:limit]
+    )
+    timelines = _timelines(posts=posts, now=now, language=language)
+    return [
+        Notice(
+            **_notice_fields(
+                post,
+                content=post.content,
+                language=language,
+                timeline=timelines.get(post.thread_root, []),  # type: ignore[attr-defined]
+            )
+        )
+        for post in posts
+    ]
+
+
+def inbox_queryset(*, installation: Installation, now: datetime) -> QuerySet[Notification]:
+    """One installation's inbox, unordered (the paginator orders by ``published_at``, ``pk``).
+
+    The current notices (as ``notices_current``, outage threads folded to their latest post) and the
+    installation's own personal notifications: every delivery but a cancelled one, so an installation
+    with push switched off (rows ``inbox_only``) still finds them. Expired ones are left out.
+    """
+    # Driven by the installation's own delivery rows (indexed), not by a scan of every personal send.
+    mine = (
+        Delivery.objects.filter(installation_id=installation.pk)
+        .exclude(status=DeliveryStatus.CANCELLED)
+        .values("notification_id")
+    )
+    notices = _published_notices(now=now) & ~_superseded(now=now)
+    personal = Q(kind=NotificationKind.PERSONAL, pk__in=mine) & _not_expired(now)
+    return _annotated(Notification.objects.all()).filter(notices | personal)
+
+
+def inbox_items(
+    *, installation: Installation, notifications: list[Notification], now: datetime, language: str
+) -> list[InboxItem]:
+    """Inbox entries for a page of ``inbox_queryset``: text in ``language`` (a personal notification's
+    own per-installation text where it has one) and whether this installation has read it."""
+    deliveries = {
+        delivery.notification_id: delivery
+        for delivery in Delivery.objects.filter(
+            installation_id=installation.pk, notification_id__in=[n.pk for n in notifications]
+        ).only("notification_id", "content", "opened_at")
+    }
+    timelines = _timelines(posts=notifications, now=now, language=language)
+    items = []
+    for notification in notifications:
+        delivery = deliveries.get(notification.pk)
+        fields = _notice_fields(
+            notification,
+            content=(delivery.content if delivery else None) or notification.content,
+            language=language,
+            timeline=timelines.get(notification.thread_root, []),  # type: ignore[attr-defined]
+        )
+        items.append(InboxItem(**fields, read=bool(delivery and delivery.opened_at)))
+    return items
+
+
+def inbox_notification(*, installation: Installation, notification_id: int) -> Notification | None:
+    """A notification this installation may mark read, or ``None``: a published notice (any post of an
+    outage thread, since each push names the post it carried; expired ones too, as the push was shown)
+    or one of its own personal notifications. Never another installation's, never a test send."""
+    mine = Delivery.objects.filter(installation_id=installation.pk, notification_id=OuterRef("pk")).exclude(
+        status=DeliveryStatus.CANCELLED
+    )
+    published = Q(kind__in=BROADCAST_KINDS, status__in=PUBLISHED_STATUSES, test_of__isnull=True)
+    return (
+        Notification.objects.filter(pk=notification_id)
+        .filter(published | (Q(kind=NotificationKind.PERSONAL) & Exists(mine)))
+        .first()
+    )
