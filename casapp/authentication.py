@@ -49,3 +49,7 @@ def staff_token_create(*, user: Any, name: str, expires_at: Any = None) -> tuple
     token.set_key(key)
     token.save()
     return token, key
+
+
+# What staff endpoints accept: an API token from a tool, or the admin's session from a browser.
+STAFF_AUTHENTICATION = [StaffTokenAuthentication, authentication.SessionAuthentication]

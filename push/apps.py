@@ -29,6 +29,7 @@ class PushConfig(AppConfig):
             "view_auditentry",
             "view_topic",
             "add_staffdevice",
+            "change_staffdevice",
             "delete_staffdevice",
             "view_staffdevice",
         ],

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import translation
 
+from push import registry
+from push.fanout import localized
 from push.models import (
     BROADCAST_KINDS,
     AuditEntry,
     DeactivationReason,
     Delivery,
     DeliveryStatus,
+    Installation,
     Notification,
+    NotificationKind,
+    NotificationStatus,
+    OutageState,
+    Topic,
 )
 
 # --- staff
@@ -72,33 +95,6 @@ def notification_statistics(notification: Notification) -> dict[str, Any]:
 
 
 # --- app
-# Written next to the staff section by another hand: this section's own imports stay here (E402), the
-# ones both share (Any, Q, QuerySet, the models) come from the top. Merge the blocks once both are done.
-
-from dataclasses import dataclass  # noqa: E402
-from datetime import datetime  # noqa: E402
-
-from django.db.models import (  # noqa: E402
-    BigIntegerField,
-    BooleanField,
-    Case,
-    Exists,
-    OuterRef,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce  # noqa: E402
-from django.utils import translation  # noqa: E402
-
-from push import registry  # noqa: E402
-from push.fanout import localized  # noqa: E402
-from push.models import (  # noqa: E402
-    Installation,
-    NotificationKind,
-    NotificationStatus,
-    OutageState,
-    Topic,
-)
 
 # The public notice board is one bounded list (see ``notices_current``); the inbox is paginated.
 NOTICES_LIMIT = 100

@@ -6,13 +6,12 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from casapp.api.permissions import IsStaffInGroup
-from casapp.authentication import StaffTokenAuthentication
+from casapp.authentication import STAFF_AUTHENTICATION
 from casapp.roles import ROLES
 
 
@@ -23,7 +22,7 @@ class StaffMeSerializer(serializers.Serializer[Any]):
 
 
 class StaffMeView(APIView):
-    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
+    authentication_classes = STAFF_AUTHENTICATION
     permission_classes = [IsStaffInGroup]
     staff_groups = ROLES
 

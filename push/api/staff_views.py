@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from casapp.api.permissions import IsStaffInGroup
+from casapp.authentication import STAFF_AUTHENTICATION
 from push import fanout, services
 from push.api.staff_serializers import (
     NotificationChangeSerializer,
@@ -63,6 +64,7 @@ def _as_seen_on_a_phone(notification: Notification, language: str) -> OutgoingMe
 
 
 class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):
+    authentication_classes = STAFF_AUTHENTICATION
     permission_classes = [IsStaffInGroup]
     staff_groups = ("Kommunikation",)
     serializer_class = NotificationSerializer

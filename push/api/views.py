@@ -32,7 +32,7 @@ from push.api.serializers import (
     PreferencesUpdateSerializer,
     SecretSerializer,
 )
-from push.authentication import request_installation
+from push.authentication import DeviceAuthentication, request_installation
 from push.models import Notification
 
 
@@ -63,6 +63,7 @@ class DeviceRegisterView(APIView):
 
 
 class DeviceMeView(APIView):
+    authentication_classes = [DeviceAuthentication]
     permission_classes = [IsDevice]
 
     @extend_schema(operation_id="devices_me_read", responses=InstallationSerializer, tags=["devices"])
@@ -96,6 +97,7 @@ class DeviceMeView(APIView):
 
 
 class DeviceSecretView(APIView):
+    authentication_classes = [DeviceAuthentication]
     permission_classes = [IsDevice]
 
     @extend_schema(
@@ -173,6 +175,7 @@ class NoticesView(APIView):
 
 
 class DevicePreferencesView(APIView):
+    authentication_classes = [DeviceAuthentication]
     permission_classes = [IsDevice]
 
     @extend_schema(
@@ -208,6 +211,7 @@ class InboxPagination(CursorPagination):
 
 
 class DeviceInboxView(GenericAPIView[Notification]):
+    authentication_classes = [DeviceAuthentication]
     permission_classes = [IsDevice]
     pagination_class = InboxPagination
     filter_backends = []
@@ -235,6 +239,7 @@ class DeviceInboxView(GenericAPIView[Notification]):
 
 
 class DeviceInboxItemReadView(APIView):
+    authentication_classes = [DeviceAuthentication]
     permission_classes = [IsDevice]
 
     @extend_schema(
@@ -261,6 +266,7 @@ class DeviceInboxItemReadView(APIView):
 
 
 class DeviceInboxReadAllView(APIView):
+    authentication_classes = [DeviceAuthentication]
     permission_classes = [IsDevice]
 
     @extend_schema(

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from push import registry
 from push.models import (
     AudienceKind,
     AuditEntry,
@@ -149,6 +150,11 @@ def notify_each(
     """
     from push.validation import validate_content
 
+    if not registry.category_is_registered(category):
+        # Opt-outs are per registered category; an unregistered one could not be muted by anyone.
+        raise ValueError(
+            f"unknown personal notification category {category!r}: register it in AppConfig.ready()"
+        )
     notification = Notification.objects.create(
         kind=NotificationKind.PERSONAL,
         category=category,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from push import registry
 from push.fake_fcm.control import FakeFcm
 from push.transports import reset_transport
 
@@ -36,3 +37,24 @@ def firebase_backend(fake_fcm: FakeFcm, settings: Any, tmp_path: Any) -> Iterato
     reset_transport()
     yield fake_fcm
     reset_transport()
+
+
+@pytest.fixture
+def report_category() -> Iterator[registry.PersonalCategory]:
+    """What ``reports`` registers in its AppConfig.ready(); push itself registers nothing."""
+    category = registry.register_category(
+        key="report_update",
+        name={"de": "Meine Meldungen", "en": "My reports"},
+        description={"de": "Wenn sich der Stand Ihrer Meldung ändert.", "en": "When your report changes."},
+    )
+    yield category
+    registry.unregister_category(key="report_update")
+
+
+@pytest.fixture
+def waste_category() -> Iterator[registry.PersonalCategory]:
+    category = registry.register_category(
+        key="waste_reminder", name={"de": "Abfuhr-Erinnerungen"}, description={"de": "Am Vorabend."}
+    )
+    yield category
+    registry.unregister_category(key="waste_reminder")

@@ -16,6 +16,8 @@ from tests.factories import InstallationFactory
 URL = "/api/v1/devices/me/inbox"
 READ_ALL_URL = "/api/v1/devices/me/inbox/read-all"
 
+pytestmark = pytest.mark.usefixtures("report_category", "waste_category")
+
 
 def read_url(item_id: str) -> str:
     return f"/api/v1/devices/me/inbox/{item_id}/read"

@@ -321,14 +321,14 @@ def test_a_sent_notification_is_read_only_with_statistics_and_audit_log(
 
 
 @pytest.mark.django_db
-def test_the_list_filters_and_leaves_out_personal_notifications(author, subscribers):
+def test_the_list_filters_and_leaves_out_personal_notifications(author, subscribers, report_category):
     draft = draft_by(author)
     flagged = draft_by(author)
     Notification.objects.filter(pk=flagged.pk).update(needs_review=True)
     services.notify_installations(
         installations=subscribers,
         content={"de": {"title": "Ihre Meldung", "body": "Erledigt."}},
-        category="reports",
+        category="report_update",
     )
 
     everything = author.get(NOTIFICATIONS).context["cl"].result_list

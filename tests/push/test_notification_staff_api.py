@@ -110,14 +110,21 @@ def test_anonymous_callers_get_401(anon_client, draft, method, action):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("outsider", ["device_client", "triage_client"])
 @pytest.mark.parametrize(("method", "action"), ENDPOINTS)
-def test_devices_and_triage_get_403(request, draft, outsider, method, action):
-    client = request.getfixturevalue(outsider)
-
-    response = call(client, method, url(None if action is None else draft.pk, action))
+def test_triage_gets_403(triage_client, draft, method, action):
+    response = call(triage_client, method, url(None if action is None else draft.pk, action))
 
     assert_error_shape(response, 403, "permission_denied")
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "action"), ENDPOINTS)
+def test_a_device_secret_is_no_staff_credential(device_client, draft, method, action):
+    response = call(device_client, method, url(None if action is None else draft.pk, action))
+
+    assert_error_shape(response, 401, "not_authenticated")
     draft.refresh_from_db()
     assert draft.status == "draft"
 
@@ -136,9 +143,11 @@ def test_ids_are_integers(comms_client):
 
 
 @pytest.mark.django_db
-def test_personal_notifications_and_test_sends_are_not_staff_notifications(comms_client, subscribers):
+def test_personal_notifications_and_test_sends_are_not_staff_notifications(
+    comms_client, subscribers, report_category
+):
     personal = services.notify_installations(
-        installations=[subscribers["de"]], content=NEWS, category="reports"
+        installations=[subscribers["de"]], content=NEWS, category="report_update"
     )
     StaffDevice.objects.create(user=comms_client.user, installation=subscribers["de"])
     notification = create(comms_client)

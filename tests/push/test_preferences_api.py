@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from push import registry
@@ -13,27 +11,6 @@ from tests.conftest import assert_error_shape
 
 URL = "/api/v1/devices/me/preferences"
 CATALOGUE_URL = "/api/v1/push/catalogue"
-
-
-@pytest.fixture
-def report_category() -> Iterator[registry.PersonalCategory]:
-    """What ``reports`` registers in its AppConfig.ready(); push itself registers nothing."""
-    category = registry.register_category(
-        key="report_update",
-        name={"de": "Meine Meldungen", "en": "My reports"},
-        description={"de": "Wenn sich der Stand Ihrer Meldung ändert.", "en": "When your report changes."},
-    )
-    yield category
-    registry.unregister_category(key="report_update")
-
-
-@pytest.fixture
-def waste_category() -> Iterator[registry.PersonalCategory]:
-    category = registry.register_category(
-        key="waste_reminder", name={"de": "Abfuhr-Erinnerungen"}, description={"de": "Am Vorabend."}
-    )
-    yield category
-    registry.unregister_category(key="waste_reminder")
 
 
 # --- Preferences
