@@ -6,6 +6,7 @@ the cache (``casapp.signals``) so a banner goes out at once, not after the cache
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,15 +72,28 @@ def _load_snapshot() -> ConfigSnapshot:
     )
 
 
+# Each process keeps the snapshot a few seconds: every app start reads it, and even a Redis round trip
+# costs more than answering. Staff edits reach every process within LOCAL_SECONDS.
+LOCAL_SECONDS = 5.0
+_local: tuple[float, ConfigSnapshot] | None = None
+
+
 def app_config_snapshot() -> ConfigSnapshot:
+    global _local  # noqa: PLW0603  (a per-process memo, see LOCAL_SECONDS)
+    now = time.monotonic()
+    if _local is not None and now - _local[0] < LOCAL_SECONDS:
+        return _local[1]
     snapshot: ConfigSnapshot | None = cache.get(CACHE_KEY)
     if snapshot is None:
         snapshot = _load_snapshot()
         cache.set(CACHE_KEY, snapshot, settings.APP_CONFIG_CACHE_SECONDS)
+    _local = (now, snapshot)
     return snapshot
 
 
 def app_config_invalidate() -> None:
+    global _local  # noqa: PLW0603
+    _local = None
     cache.delete(CACHE_KEY)
 
 
@@ -117,8 +131,8 @@ def app_config_for(
                 "title": active["title"][language],
                 "text": active["text"][language],
                 "severity": active["severity"],
-                "starts_at": active["starts_at"],
-                "ends_at": active["ends_at"],
+                "starts_at": timezone.localtime(active["starts_at"]).isoformat(),
+                "ends_at": timezone.localtime(active["ends_at"]).isoformat(),
             }
             if active
             else None

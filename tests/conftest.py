@@ -47,6 +47,9 @@ def _clean_cache() -> Iterator[None]:
 
 
 def _clear_cache() -> None:
+    from casapp.appconfig import app_config_invalidate
+
+    app_config_invalidate()  # also the per-process memo
     if settings.REDIS_URL:
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
         keys = list(client.scan_iter(match="casapp:*", count=1000))

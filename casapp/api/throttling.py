@@ -2,50 +2,107 @@
 
 App installations are counted per installation, staff per user, anonymous callers per client IP
 (``DJANGO_NUM_PROXIES`` tells how many proxies' ``X-Forwarded-For`` entries to trust).
+
+Counting is a fixed window: one ``INCR`` per request on a small integer key. DRF's default keeps a list
+of every request's timestamp per client and rewrites it on each call, which cost more than the endpoint
+it guarded (measured: the app-config call took four times the bare framework). A fixed window admits at most two
+windows' worth in a burst across a boundary, which is fine for abuse protection.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Any
 
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from rest_framework.request import Request
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from casapp.api.permissions import is_device_request
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class ClientRateThrottle(SimpleRateThrottle):
-    """The default limit of every endpoint, scoped by who is calling."""
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'120/min' → (120, 60)."""
+    count, period = rate.split("/")
+    return int(count), _UNITS[period[0]]
+
+
+@functools.cache
+def _redis() -> Any:
+    # One client per process: Django's RedisCache builds a new client object on every call (~0.2 ms).
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _count(key: str, period: int) -> int:
+    """Adds one to the window's counter and returns it: one round trip to Redis, or the local cache."""
+    if settings.REDIS_URL:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, period + 1, nx=True)
+        used, _ = pipe.execute()
+        return int(used)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # first request of this window
+        return 1 if cache.add(key, 1, timeout=period + 1) else int(cache.incr(key))
+
+
+class FixedWindowThrottle(BaseThrottle):
+    scope = ""
+
+    def __init__(self) -> None:
+        self._retry_at = 0.0
+
+    def identity(self, request: Request) -> str:
+        return self.get_ident(request)
+
+    def scope_for(self, request: Request, view: Any) -> str:
+        return self.scope
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        self.scope = self._scope_for(request)
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        scope = self.scope_for(request, view)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if not scope or not rate:
+            return True
+        limit, period = parse_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        used = _count(f"casapp:throttle:{scope}:{self.identity(request)}:{window}", period)
+        if used <= limit:
+            return True
+        self._retry_at = (window + 1) * period
+        return False
 
-    def __init__(self) -> None:  # rate depends on the request; resolved in allow_request
-        pass
+    def wait(self) -> float | None:
+        return max(1.0, self._retry_at - time.time()) if self._retry_at else None
 
-    @staticmethod
-    def _scope_for(request: Request) -> str:
+
+class ClientRateThrottle(FixedWindowThrottle):
+    """The default limit of every endpoint, scoped by who is calling."""
+
+    def scope_for(self, request: Request, view: Any) -> str:
         if is_device_request(request):
             return "device"
         if request.user and request.user.is_authenticated:
             return "staff"
         return "anon"
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
+    def identity(self, request: Request) -> str:
         if is_device_request(request):
-            ident = f"i{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"u{request.user.pk}"
-        else:
-            ident = self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+            return f"i{request.auth.pk}"
+        if request.user and request.user.is_authenticated:
+            return f"u{request.user.pk}"
+        return self.get_ident(request)
 
 
-class PerIpScopedThrottle(ScopedRateThrottle):
+class PerIpScopedThrottle(FixedWindowThrottle):
     """A named limit (``throttle_scope`` on the view) counted per client IP, whoever is calling."""
 
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def scope_for(self, request: Request, view: Any) -> str:
+        return str(getattr(view, "throttle_scope", ""))
