@@ -5,8 +5,8 @@ App installations are counted per installation, staff per user, anonymous caller
 
 Counting is a fixed window: one ``INCR`` per request on a small integer key. DRF's default keeps a list
 of every request's timestamp per client and rewrites it on each call, which cost more than the endpoint
-it guarded (measured: the app-config call took four times the bare framework). A fixed window admits at most two
-windows' worth in a burst across a boundary, which is fine for abuse protection.
+it guarded. A fixed window admits at most two windows' worth in a burst across a boundary, which is
+fine for abuse protection.
 """
 
 from __future__ import annotations
