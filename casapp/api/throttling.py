@@ -67,7 +67,7 @@ class FixedWindowThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         scope = self.scope_for(request, view)
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(scope)  # type: ignore[assignment]
         if not scope or not rate:
             return True
         limit, period = parse_rate(rate)
