@@ -54,7 +54,7 @@ schema: $(STAMP)
 messages: $(STAMP)
 	DJANGO_DEBUG=true $(PY) manage.py makemessages -l de -l en --no-obsolete \
 		--ignore='.venv/*' --ignore='*/migrations/*' --ignore='tests/*' --ignore='bench/*'
-	DJANGO_DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*'
+	DJANGO_DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='bench/*'
 
 bench: $(STAMP)
 	$(PY) -m bench.http_api
