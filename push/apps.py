@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,3 +38,6 @@ class PushConfig(AppConfig):
 
     def ready(self) -> None:
         from push import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from push.topics import default_topics_ensure
+
+        post_migrate.connect(default_topics_ensure, sender=self, dispatch_uid="push.default_topics_ensure")
