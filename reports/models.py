@@ -1,0 +1,269 @@
+"""The Mängelmelder: defect reports from the app, their categories, photos and public timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from casapp.city import STADTTEIL_CHOICES
+
+
+class Department(models.Model):
+    """A city department that handles some categories; its members are the triage staff for them."""
+
+    key = models.SlugField(_("key"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="report_departments", verbose_name=_("members")
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """Two levels: a group ("Straßen und Wege") and its leaves ("Schlagloch"). Reports use leaves."""
+
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("group"),
+    )
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    name_de = models.CharField(_("name (German)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    description_de = models.CharField(_("description (German)"), max_length=500, blank=True)
+    description_en = models.CharField(_("description (English)"), max_length=500, blank=True)
+    icon_key = models.SlugField(_("icon"), max_length=40, blank=True)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="categories"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "name_de"]
+        constraints = [
+            # A leaf (with a parent) belongs to a department; a group has none.
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, department__isnull=True)
+                | Q(parent__isnull=False, department__isnull=False),
+                name="category_leaf_has_department",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name_de
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.parent_id is not None
+
+
+class QuestionKind(models.TextChoices):
+    TEXT = "text", _("text")
+    NUMBER = "number", _("number")
+    SINGLE_CHOICE = "single_choice", _("single choice")
+    MULTIPLE_CHOICE = "multiple_choice", _("multiple choice")
+
+
+class CategoryQuestion(models.Model):
+    """An extra question of a category, e.g. the number on a streetlight mast."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(_("key"), max_length=40)
+    label_de = models.CharField(_("question (German)"), max_length=200)
+    label_en = models.CharField(_("question (English)"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=QuestionKind.choices)
+    required = models.BooleanField(_("required"), default=False)
+    # For choices: [{"key": "...", "label_de": "...", "label_en": "..."}]
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["category", "key"], name="question_key_per_category")]
+
+    def __str__(self) -> str:
+        return self.label_de
+
+
+class District(models.Model):
+    """A Stadtteil's polygon (GeoJSON, WGS84), imported with ``manage.py import_districts``."""
+
+    name = models.CharField(_("Stadtteil"), max_length=40, choices=STADTTEIL_CHOICES, unique=True)
+    geometry = models.JSONField(_("geometry"))
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Stadtteil boundary")
+        verbose_name_plural = _("Stadtteil boundaries")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportStatus(models.TextChoices):
+    RECEIVED = "eingegangen", _("received")
+    IN_REVIEW = "in_pruefung", _("in review")
+    IN_PROGRESS = "in_bearbeitung", _("in progress")
+    DONE = "erledigt", _("done")
+    REJECTED = "abgelehnt", _("rejected")
+    DUPLICATE = "duplikat", _("duplicate")
+    NOT_RESPONSIBLE = "nicht_zustaendig", _("not responsible")
+    WITHDRAWN = "zurueckgezogen", _("withdrawn")
+
+
+OPEN_STATUSES = (ReportStatus.RECEIVED, ReportStatus.IN_REVIEW, ReportStatus.IN_PROGRESS)
+CLOSED_STATUSES = (
+    ReportStatus.DONE,
+    ReportStatus.REJECTED,
+    ReportStatus.DUPLICATE,
+    ReportStatus.NOT_RESPONSIBLE,
+    ReportStatus.WITHDRAWN,
+)
+
+
+class Report(models.Model):
+    """A citizen's report of a defect at a place. Contact data and the installation link are private."""
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    latitude = models.FloatField(_("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(
+        _("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    stadtteil = models.CharField(_("Stadtteil"), max_length=40, choices=STADTTEIL_CHOICES, blank=True)
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReportStatus.choices, default=ReportStatus.RECEIVED
+    )
+    # Private: who reported (anonymous installation) and how to reach them, erased after retention.
+    installation = models.ForeignKey(
+        "push.Installation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    contact_consent = models.BooleanField(_("consent to be contacted"), default=False)
+    # Triage
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
+    forwarded_to = models.CharField(_("responsible authority"), max_length=200, blank=True)
+    hidden = models.BooleanField(_("hidden"), default=False)
+    support_count = models.PositiveIntegerField(_("supporters"), default=0)
+    created_at = models.DateTimeField(_("reported"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    contact_erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="report_idempotency_per_installation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"]),
+            models.Index(fields=["status", "category"]),
+            models.Index(fields=["installation", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category}"
+
+
+def photo_path(photo: ReportPhoto, filename: str) -> str:
+    return f"reports/{photo.report_id}/{filename}"
+
+
+class ReportPhoto(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=photo_path, width_field="width", height_field="height")
+    thumbnail = models.ImageField(upload_to=photo_path)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+    removed = models.BooleanField(_("removed"), default=False)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}/{self.position}"
+
+
+class ReportEvent(models.Model):
+    """One entry of a report's history: a status change, a reply, a note, an assignment, a merge."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("reported")
+        STATUS = "status", _("status changed")
+        REPLY = "reply", _("public reply")
+        NOTE = "note", _("internal note")
+        ASSIGNED = "assigned", _("assigned")
+        MERGED = "merged", _("merged")
+        SUPPORTED = "supported", _("supported")
+        MODERATED = "moderated", _("moderated")
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=20, choices=ReportStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=ReportStatus.choices, blank=True)
+    public_message = models.TextField(_("public message"), max_length=2000, blank=True)
+    internal_note = models.TextField(_("internal note"), max_length=4000, blank=True)
+    is_public = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["report", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.kind}"
+
+
+class ReportSupport(models.Model):
+    """An installation's "me too" for an open report, once per installation."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
+    installation = models.ForeignKey("push.Installation", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["report", "installation"], name="support_once")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} +1"
