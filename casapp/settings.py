@@ -61,6 +61,11 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "THROTTLE_STAFF": (str, "3000/min"),
     "THROTTLE_DEVICE_REGISTER": (str, "100/hour"),
     "APP_CONFIG_CACHE_SECONDS": (int, 60),
+    "THROTTLE_REPORT_DAY": (str, "10/day"),
+    "THROTTLE_REPORT_IP": (str, "10/min"),
+    "REPORT_NEARBY_METERS": (int, 50),
+    "REPORT_REOPEN_DAYS": (int, 30),
+    "REPORT_CONTACT_RETENTION_DAYS": (int, 90),
     "DEVICE_LAST_SEEN_RESOLUTION_MINUTES": (int, 60),
 }
 
@@ -218,6 +223,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "push-start-due": {"task": "push.tasks.start_due_notifications", "schedule": 20.0},
     "push-resume-stalled": {"task": "push.tasks.resume_stalled_sends", "schedule": 60.0},
     "push-token-hygiene": {"task": "push.tasks.installation_hygiene", "schedule": 6 * 3600.0},
+    "reports-contact-retention": {"task": "reports.tasks.erase_contact_after_retention", "schedule": 3600.0},
 }
 
 # --- Push
@@ -263,6 +269,8 @@ REST_FRAMEWORK = {
         "device": env("THROTTLE_DEVICE"),
         "staff": env("THROTTLE_STAFF"),
         "device_register": env("THROTTLE_DEVICE_REGISTER"),
+        "report_day": env("THROTTLE_REPORT_DAY"),
+        "report_ip": env("THROTTLE_REPORT_IP"),
     },
     # 0 means "use the peer address": without a trusted proxy, X-Forwarded-For is the client's word.
     "NUM_PROXIES": env("DJANGO_NUM_PROXIES"),
@@ -294,6 +302,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 APP_CONFIG_CACHE_SECONDS: int = env("APP_CONFIG_CACHE_SECONDS")
+# Mängelmelder: "is it already reported?" radius, the reporter's reopen window, contact data retention.
+REPORT_NEARBY_METERS: int = env("REPORT_NEARBY_METERS")
+REPORT_REOPEN_DAYS: int = env("REPORT_REOPEN_DAYS")
+REPORT_CONTACT_RETENTION_DAYS: int = env("REPORT_CONTACT_RETENTION_DAYS")
 DEVICE_LAST_SEEN_RESOLUTION_MINUTES: int = env("DEVICE_LAST_SEEN_RESOLUTION_MINUTES")
 
 # --- Security. Behind the city's TLS-terminating proxy; only HTTPS reaches users.

@@ -18,8 +18,9 @@ MAX_BODY = 1000
 MAX_PAYLOAD_BYTES = 4096
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-# Seven or more digits with the usual separators: a phone number, an IBAN fragment, a customer number.
-_LONG_NUMBER = re.compile(r"(?:\+?\d[\s/().-]?){7,}")
+# A phone number as people write it: "+49 2305 ..." or "0171 ...", seven or more digits with separators.
+# (A report number "#1234567" does not start with 0 or +, so it passes.)
+_LONG_NUMBER = re.compile(r"(?:\+|(?<![\d#])0)\d(?:[\s/().-]?\d){5,}")
 
 
 def validate_content(content: Any) -> None:

@@ -1,10 +1,47 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+
+def _crud(model: str) -> list[str]:
+    return [f"{action}_{model}" for action in ("add", "change", "delete", "view")]
 
 
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Mängelmelder")
-    role_permissions: dict[str, list[str]] = {}
+    role_permissions: dict[str, list[str]] = {
+        "Triage": ["view_report", "change_report", "view_category", "view_reportevent", "view_department"],
+        "Administration": [
+            *_crud("report"),
+            *_crud("category"),
+            *_crud("categoryquestion"),
+            *_crud("department"),
+            *_crud("district"),
+            "view_reportevent",
+        ],
+    }
+
+    def ready(self) -> None:
+        from push.registry import category_is_registered, register_category
+        from push.signals import installation_erasing
+
+        if not category_is_registered("report_update"):
+            register_category(
+                key="report_update",
+                name={"de": "Meine Meldungen", "en": "My reports"},
+                description={
+                    "de": "Wenn sich der Stand Ihrer Meldung ändert.",
+                    "en": "When your report changes.",
+                },
+            )
+        installation_erasing.connect(_unlink_reports, dispatch_uid="reports.unlink_installation")
+
+
+def _unlink_reports(sender: Any, installation: Any, **kwargs: Any) -> None:
+    from reports.services import reports_unlink_installation
+
+    reports_unlink_installation(installation=installation)

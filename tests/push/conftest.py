@@ -40,15 +40,11 @@ def firebase_backend(fake_fcm: FakeFcm, settings: Any, tmp_path: Any) -> Iterato
 
 
 @pytest.fixture
-def report_category() -> Iterator[registry.PersonalCategory]:
-    """What ``reports`` registers in its AppConfig.ready(); push itself registers nothing."""
-    category = registry.register_category(
-        key="report_update",
-        name={"de": "Meine Meldungen", "en": "My reports"},
-        description={"de": "Wenn sich der Stand Ihrer Meldung ändert.", "en": "When your report changes."},
-    )
-    yield category
-    registry.unregister_category(key="report_update")
+def report_category() -> registry.PersonalCategory:
+    """What ``reports`` registers in its AppConfig.ready() (push itself registers nothing)."""
+    registered = {c.key: c for c in registry.registered_categories()}
+    assert "report_update" in registered, "the reports app registers its category when it is installed"
+    return registered["report_update"]
 
 
 @pytest.fixture

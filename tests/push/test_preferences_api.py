@@ -251,8 +251,11 @@ def test_catalogue_in_english_falls_back_to_german_where_untranslated(
 
 
 @pytest.mark.django_db
-def test_catalogue_lists_no_category_until_an_app_registers_one(anon_client):
-    assert anon_client.get(CATALOGUE_URL).json()["categories"] == []
+def test_catalogue_lists_the_categories_apps_registered(anon_client):
+    keys = [c["key"] for c in anon_client.get(CATALOGUE_URL).json()["categories"]]
+
+    assert keys == [c.key for c in registry.registered_categories()]
+    assert "report_update" in keys  # registered by the reports app in its ready()
 
 
 @pytest.mark.django_db

@@ -1,0 +1,231 @@
+"""Demo data of the Mängelmelder: departments and a category catalogue as a German city has it."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from reports.models import Category, CategoryQuestion, Department
+
+DEPARTMENTS = {
+    "tiefbau": "Tiefbauamt (Straßen und Wege)",
+    "euv": "EUV Stadtbetrieb (Sauberkeit, Grün)",
+    "ordnung": "Ordnungsamt",
+    "gruen": "Grünflächen und Spielplätze",
+}
+
+# group key, German, English, icon, [(leaf key, German, English, department, questions)]
+CATALOGUE: list[tuple[str, str, str, str, list[tuple[str, str, str, str, list[dict[str, Any]]]]]] = [
+    (
+        "strassen",
+        "Straßen und Wege",
+        "Roads and paths",
+        "road",
+        [
+            ("schlagloch", "Schlagloch", "Pothole", "tiefbau", []),
+            ("gehweg-schaden", "Gehweg beschädigt", "Damaged pavement", "tiefbau", []),
+            ("radweg", "Radweg beschädigt", "Damaged cycle path", "tiefbau", []),
+            ("gully", "Gully verstopft oder defekt", "Blocked or broken drain", "tiefbau", []),
+            ("verkehrszeichen", "Verkehrszeichen beschädigt", "Damaged road sign", "tiefbau", []),
+        ],
+    ),
+    (
+        "beleuchtung",
+        "Beleuchtung",
+        "Street lighting",
+        "lightbulb",
+        [
+            (
+                "strassenlaterne",
+                "Straßenlaterne defekt",
+                "Streetlight out",
+                "tiefbau",
+                [
+                    {
+                        "key": "mast_nummer",
+                        "label_de": "Nummer am Laternenmast",
+                        "label_en": "Number on the lamp post",
+                        "kind": "text",
+                        "required": False,
+                    },
+                    {
+                        "key": "fehlerbild",
+                        "label_de": "Was ist los?",
+                        "label_en": "What is wrong?",
+                        "kind": "single_choice",
+                        "required": True,
+                        "choices": [
+                            {"key": "aus", "label_de": "Leuchtet nicht", "label_en": "Not lit"},
+                            {"key": "flackert", "label_de": "Flackert", "label_en": "Flickers"},
+                            {
+                                "key": "tags_an",
+                                "label_de": "Brennt tagsüber",
+                                "label_en": "On during the day",
+                            },
+                        ],
+                    },
+                ],
+            ),
+            ("ampel", "Ampel gestört", "Traffic light fault", "tiefbau", []),
+        ],
+    ),
+    (
+        "sauberkeit",
+        "Sauberkeit",
+        "Cleanliness",
+        "trash",
+        [
+            (
+                "wilder-muell",
+                "Wilder Müll",
+                "Illegally dumped waste",
+                "euv",
+                [
+                    {
+                        "key": "menge",
+                        "label_de": "Wie viel ist es?",
+                        "label_en": "How much is it?",
+                        "kind": "single_choice",
+                        "required": False,
+                        "choices": [
+                            {"key": "klein", "label_de": "Einzelne Teile", "label_en": "A few items"},
+                            {"key": "mittel", "label_de": "Kofferraumladung", "label_en": "A car boot full"},
+                            {"key": "gross", "label_de": "Mehr", "label_en": "More"},
+                        ],
+                    },
+                    {
+                        "key": "inhalt",
+                        "label_de": "Was liegt dort?",
+                        "label_en": "What is there?",
+                        "kind": "multiple_choice",
+                        "required": False,
+                        "choices": [
+                            {"key": "sperrmuell", "label_de": "Sperrmüll", "label_en": "Bulky waste"},
+                            {
+                                "key": "elektro",
+                                "label_de": "Elektrogeräte",
+                                "label_en": "Electrical appliances",
+                            },
+                            {"key": "reifen", "label_de": "Reifen", "label_en": "Tyres"},
+                            {
+                                "key": "gefahrstoffe",
+                                "label_de": "Gefahrstoffe",
+                                "label_en": "Hazardous materials",
+                            },
+                        ],
+                    },
+                ],
+            ),
+            ("papierkorb", "Papierkorb voll oder defekt", "Litter bin full or broken", "euv", []),
+            ("graffiti", "Graffiti", "Graffiti", "euv", []),
+            ("glascontainer", "Glascontainer überfüllt", "Bottle bank overflowing", "euv", []),
+            ("hundekot", "Hundekot", "Dog fouling", "ordnung", []),
+        ],
+    ),
+    (
+        "gruen",
+        "Grün und Spielplätze",
+        "Green spaces and playgrounds",
+        "tree",
+        [
+            ("spielplatz", "Spielgerät beschädigt", "Damaged play equipment", "gruen", []),
+            ("baum", "Baum oder Ast gefährlich", "Dangerous tree or branch", "gruen", []),
+            (
+                "gruenschnitt",
+                "Hecke oder Bewuchs ragt in den Weg",
+                "Overgrown hedge on the path",
+                "gruen",
+                [],
+            ),
+            ("parkbank", "Parkbank beschädigt", "Damaged park bench", "gruen", []),
+        ],
+    ),
+    (
+        "ordnung",
+        "Ordnung und Verkehr",
+        "Public order and traffic",
+        "shield",
+        [
+            (
+                "autowrack",
+                "Abgemeldetes Fahrzeug",
+                "Abandoned vehicle",
+                "ordnung",
+                [
+                    {
+                        "key": "kennzeichen_vorhanden",
+                        "label_de": "Hat es noch ein Kennzeichen?",
+                        "label_en": "Does it still have a number plate?",
+                        "kind": "single_choice",
+                        "required": False,
+                        "choices": [
+                            {"key": "ja", "label_de": "Ja", "label_en": "Yes"},
+                            {"key": "nein", "label_de": "Nein", "label_en": "No"},
+                        ],
+                    },
+                ],
+            ),
+            ("fahrradleiche", "Fahrradwrack", "Abandoned bicycle", "ordnung", []),
+            (
+                "falschparker-dauer",
+                "Dauerhaft zugeparkter Weg",
+                "Path permanently blocked by parking",
+                "ordnung",
+                [],
+            ),
+            (
+                "sonstiges",
+                "Sonstiges",
+                "Something else",
+                "ordnung",
+                [
+                    {
+                        "key": "anzahl_betroffene",
+                        "label_de": "Wie viele Stellen sind betroffen?",
+                        "label_en": "How many spots are affected?",
+                        "kind": "number",
+                        "required": False,
+                    },
+                ],
+            ),
+        ],
+    ),
+]
+
+
+@transaction.atomic
+def load_demo(*, stdout: TextIO) -> None:
+    """Idempotent: creates what is missing, changes nothing staff edited."""
+    departments = {
+        key: Department.objects.get_or_create(key=key, defaults={"name": name})[0]
+        for key, name in DEPARTMENTS.items()
+    }
+    leaves = 0
+    for group_position, (group_key, name_de, name_en, icon, children) in enumerate(CATALOGUE):
+        group, _ = Category.objects.get_or_create(
+            key=group_key,
+            defaults={"name_de": name_de, "name_en": name_en, "icon_key": icon, "position": group_position},
+        )
+        for position, (key, leaf_de, leaf_en, department, questions) in enumerate(children):
+            leaf, created = Category.objects.get_or_create(
+                key=key,
+                defaults={
+                    "parent": group,
+                    "name_de": leaf_de,
+                    "name_en": leaf_en,
+                    "icon_key": icon,
+                    "department": departments[department],
+                    "position": position,
+                },
+            )
+            leaves += 1
+            if created:
+                for question_position, question in enumerate(questions):
+                    CategoryQuestion.objects.create(category=leaf, position=question_position, **question)
+    # The demo triage user handles streets and lighting; Administration sees everything anyway.
+    triage = get_user_model().objects.filter(username="triage").first()
+    if triage is not None:
+        departments["tiefbau"].members.add(triage)
+    stdout.write(f"Mängelmelder: {len(departments)} departments, {leaves} categories.\n")

@@ -1,0 +1,76 @@
+"""What the reporter's phone is told when their report changes (through the push module)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from casapp.errors import DomainError
+from push import services as push
+from reports.models import Report, ReportEvent
+
+CATEGORY = "report_update"
+
+# Lock-screen texts: the report number and its state, never the description or contact data.
+TEXTS = {
+    "de": ("Ihre Meldung #{id}", "Neuer Stand: {status}. {message}"),
+    "en": ("Your report #{id}", "New status: {status}. {message}"),
+}
+STATUS_EN = {
+    "eingegangen": "received",
+    "in_pruefung": "in review",
+    "in_bearbeitung": "in progress",
+    "erledigt": "done",
+    "abgelehnt": "rejected",
+    "duplikat": "duplicate",
+    "nicht_zustaendig": "not responsible",
+    "zurueckgezogen": "withdrawn",
+}
+STATUS_DE = {
+    "eingegangen": "eingegangen",
+    "in_pruefung": "in Prüfung",
+    "in_bearbeitung": "in Bearbeitung",
+    "erledigt": "erledigt",
+    "abgelehnt": "abgelehnt",
+    "duplikat": "Duplikat",
+    "nicht_zustaendig": "nicht zuständig",
+    "zurueckgezogen": "zurückgezogen",
+}
+MESSAGE_PREVIEW = 120
+
+
+def report_status_notify(*, report_id: int) -> None:
+    """Pushes the report's current state and latest public message to its reporter and supporters."""
+    report = Report.objects.filter(pk=report_id).first()
+    if report is None:
+        return
+    last = report.events.filter(is_public=True).exclude(public_message="").order_by("-created_at").first()
+    message = (last.public_message if last and last.kind != ReportEvent.Kind.CREATED else "")[
+        :MESSAGE_PREVIEW
+    ]
+    content: dict[str, dict[str, str]] = {}
+    for language, (title, body) in TEXTS.items():
+        status = (STATUS_DE if language == "de" else STATUS_EN)[report.status]
+        content[language] = {
+            "title": title.format(id=report.pk),
+            "body": body.format(status=status, message=message).strip(),
+        }
+    recipients: list[UUID] = [report.installation_id] if report.installation_id else []
+    if not recipients:
+        return
+    try:
+        _send(report, recipients, content)
+    except DomainError:
+        # Staff wrote something that must not appear on a lock screen: push the state without it.
+        for text in content.values():
+            text["body"] = text["body"].split(".")[0] + "."
+        _send(report, recipients, content)
+
+
+def _send(report: Report, recipients: list[UUID], content: dict[str, dict[str, str]]) -> None:
+    push.notify_installations(
+        installations=recipients,
+        content=content,
+        category=CATEGORY,
+        deep_link=f"casapp://reports/{report.pk}",
+        data={"report_id": str(report.pk), "status": report.status},
+    )

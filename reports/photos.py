@@ -1,0 +1,228 @@
+"""The Mängelmelder's photo pipeline: one upload in, a clean JPEG and its thumbnail out.
+
+Pure: no database, no storage, no network. The report service stores the bytes it returns.
+What leaves this module never carries the uploader's metadata (EXIF with GPS position, camera
+make and serial, XMP, comments, ICC profiles): the photos are shown publicly on the report's page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pillow_heif
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from casapp.errors import DomainError
+
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+MAX_EDGE = 2048
+THUMBNAIL_EDGE = 400
+# A 12-MP phone photo is ~12 M pixels, the 48/50-MP modes of recent phones 48.8 M (8064 x 6048) and
+# 49.9 M (8160 x 6120): all pass. Decoded as RGBA, 50 M pixels already take 200 MB of memory, and a PNG
+# of that size compresses to a few KB when it is one colour, so the limit is what keeps a tiny upload
+# from taking a worker's memory (a decompression bomb). Checked from the header, before decoding.
+MAX_PIXELS = 50_000_000
+JPEG_QUALITY = 85
+
+# HEIC is what iPhones take photos in. Registering adds a Pillow plugin: once, at import.
+pillow_heif.register_heif_opener()
+
+# Only these decoders ever see an upload: Pillow's rarer parsers (TIFF, PSD, EPS ...) are not reachable.
+_DECODERS = ("JPEG", "PNG", "WEBP", "HEIF")
+# What Image.format can then say. "MPO" is Pillow's name for a JPEG that carries further pictures
+# (depth maps, previews): phone cameras write those; we use the first picture, which is the photo.
+_ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF"})
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+# The brands pillow-heif's opener accepts (its own list): HEVC-coded pictures, not AVIF.
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+# Errors Pillow's decoders raise on a damaged file of an accepted format.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
+_WHITE = (255, 255, 255)
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+_UNSUPPORTED_MESSAGE = _("Photos must be JPEG, PNG, WebP or HEIC.")
+_TOO_LARGE_MESSAGE = format_lazy(
+    _("A photo may be at most {megabytes} MB."), megabytes=MAX_UPLOAD_BYTES // (1024 * 1024)
+)
+_TOO_MANY_PIXELS_MESSAGE = format_lazy(
+    _("A photo may have at most {megapixels} megapixels."), megapixels=MAX_PIXELS // 1_000_000
+)
+_INVALID_MESSAGE = _("The photo could not be read. It may be damaged or incomplete.")
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    image: bytes  # JPEG, ≤ MAX_EDGE px on the long edge, auto-oriented, no metadata at all
+    thumbnail: bytes  # JPEG, ≤ THUMBNAIL_EDGE px on the long edge, the same picture
+    width: int  # of ``image``
+    height: int
+
+
+def photo_process(upload: UploadedFile | BinaryIO, *, field: str = "photos") -> ProcessedPhoto:
+    """Turn one uploaded photo into a publishable JPEG and its thumbnail, or refuse it.
+
+    Guarantees:
+    - The format is decided by the decoded content, never by file name or the client's content type:
+      JPEG, PNG, WebP and HEIC/HEIF are accepted; anything else (including content that is no image at
+      all, a text file named ``.jpg``) raises DomainError ``unsupported_photo``.
+    - More than MAX_UPLOAD_BYTES raises ``photo_too_large`` before anything is decoded (at most
+      MAX_UPLOAD_BYTES + 1 bytes are read); so does an image of more than MAX_PIXELS pixels, judged
+      from its header before the pixels are decoded.
+    - A damaged or truncated file of an accepted format raises ``invalid_photo``.
+    - Every error carries ``field``, e.g. ``"photos.2"`` for the third photo of a request.
+    - The result is turned upright by its EXIF orientation, scaled down (never up) to MAX_EDGE and
+      THUMBNAIL_EDGE on the long edge, flattened onto white if it had transparency, converted to sRGB
+      if it carried a colour profile, and encoded as a progressive JPEG that carries no metadata.
+
+    A seekable upload is read from its start. Cost: the JPEG decode and the resize dominate. A JPEG
+    large enough is decoded by libjpeg at a reduced scale (``Image.draft``), never below MAX_EDGE: that
+    halves the work for a 48-MP photo but cannot help a 12-MP one (4000 px / 2 < 2048 px).
+    """
+    data = _read_bounded(upload, field=field)
+    with warnings.catch_warnings():
+        # Pillow's own decompression-bomb guard only warns between its limit and twice that; here a
+        # warning is a refusal. Our MAX_PIXELS check below is stricter still; this is the second fence.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        picture = _decode(data, field=field)
+    return _publishable(picture)
+
+
+def _read_bounded(upload: UploadedFile | BinaryIO, *, field: str) -> bytes:
+    declared_size = getattr(upload, "size", None)
+    if isinstance(declared_size, int) and declared_size > MAX_UPLOAD_BYTES:
+        raise DomainError(_TOO_LARGE_MESSAGE, code="photo_too_large", field=field)
+    if upload.seekable():
+        upload.seek(0)
+    chunks: list[bytes] = []
+    remaining = MAX_UPLOAD_BYTES + 1
+    while remaining > 0:
+        # A raw stream may return less than asked for; only b"" means the end.
+        chunk = upload.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DomainError(_TOO_LARGE_MESSAGE, code="photo_too_large", field=field)
+    return data
+
+
+def _decode(data: bytes, *, field: str) -> Image.Image:
+    """Open twice: ``verify()`` leaves an image unusable, so the pixels come from a second open."""
+    try:
+        probe = _open(data, field=field)
+        width, height = probe.size
+        if width * height > MAX_PIXELS:
+            raise DomainError(_TOO_MANY_PIXELS_MESSAGE, code="photo_too_large", field=field)
+        probe.verify()
+        picture = _open(data, field=field)
+        if picture.format in _JPEG_FORMATS and (target := _draft_size(picture.size)) is not None:
+            picture.draft("RGB", target)
+        picture.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DomainError(_TOO_MANY_PIXELS_MESSAGE, code="photo_too_large", field=field) from error
+    except _DECODE_ERRORS as error:
+        # ImageFile.LOAD_TRUNCATED_IMAGES stays False, so a cut-off file ends up here.
+        raise DomainError(_INVALID_MESSAGE, code="invalid_photo", field=field) from error
+    return picture
+
+
+def _open(data: bytes, *, field: str) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data), formats=_DECODERS)
+    except UnidentifiedImageError as error:
+        # Pillow says the same for "no image at all" and "a JPEG cut off inside its header".
+        if _announces_accepted_format(data):
+            raise DomainError(_INVALID_MESSAGE, code="invalid_photo", field=field) from error
+        raise DomainError(_UNSUPPORTED_MESSAGE, code="unsupported_photo", field=field) from error
+    if image.format not in _ACCEPTED_FORMATS:
+        raise DomainError(_UNSUPPORTED_MESSAGE, code="unsupported_photo", field=field)
+    return image
+
+
+def _announces_accepted_format(data: bytes) -> bool:
+    """The file's signature is one of ours: JPEG, PNG, WebP or HEIF."""
+    return (
+        data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+        or (data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS)
+    )
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int] | None:
+    """The size the photo will be scaled to; libjpeg then decodes at the smallest scale not below it."""
+    width, height = size
+    scale = MAX_EDGE / max(width, height)
+    if scale >= 1:
+        return None
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def _publishable(picture: Image.Image) -> ProcessedPhoto:
+    icc_profile = picture.info.get("icc_profile")
+    working = _rgb_or_rgba(picture)
+    working.thumbnail((MAX_EDGE, MAX_EDGE), Image.Resampling.LANCZOS)
+    _turn_upright(working)
+    if isinstance(icc_profile, bytes) and icc_profile:
+        working = _to_srgb(working, icc_profile)
+    # A fresh image carries no info dict: Pillow copies ``info`` through convert/resize and its JPEG
+    # encoder writes ``info["comment"]`` of the image it saves, so nothing of the upload may reach it.
+    transparent = working.mode == "RGBA"
+    # Uninitialised when opaque: the paste covers every pixel, a white fill would cost 10 ms in vain.
+    clean = Image.new("RGB", working.size, _WHITE if transparent else None)
+    clean.paste(working, mask=working if transparent else None)
+    thumbnail = clean.copy()
+    thumbnail.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.LANCZOS)
+    return ProcessedPhoto(
+        image=_jpeg(clean), thumbnail=_jpeg(thumbnail), width=clean.width, height=clean.height
+    )
+
+
+def _rgb_or_rgba(picture: Image.Image) -> Image.Image:
+    """Convert before resizing: palette images resize with nearest-neighbour, RGBA premultiplied."""
+    if picture.mode.startswith("I;16"):
+        # 16-bit grey: Pillow's direct conversion clips everything above 255 to white.
+        picture = picture.convert("I").point(lambda value: value / 256).convert("L")
+    if picture.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in picture.info:
+        return picture.convert("RGBA") if picture.mode != "RGBA" else picture
+    return picture.convert("RGB") if picture.mode != "RGB" else picture
+
+
+def _turn_upright(working: Image.Image) -> None:
+    # Unreadable EXIF: the pixels are still a usable photo, shown as stored.
+    with contextlib.suppress(*_DECODE_ERRORS):
+        ImageOps.exif_transpose(working, in_place=True)
+
+
+def _to_srgb(working: Image.Image, icc_profile: bytes) -> Image.Image:
+    """Dropping a profile without converting would dull an iPhone's Display P3 photo's colours."""
+    try:
+        embedded = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        # Most photos say sRGB already; converting sRGB to sRGB would cost a 12-MP photo 45 ms.
+        if embedded.profile.xcolor_space.strip() != "RGB" or "sRGB" in (
+            embedded.profile.profile_description or ""
+        ):
+            return working
+        transform = ImageCms.buildTransform(embedded, _SRGB, working.mode, working.mode)
+        return transform.apply(working)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        # A broken profile: keep the pixels as they are rather than refuse the photo.
+        return working
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    # No exif/icc_profile/comment arguments: the encoder writes only the JFIF header and the picture.
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    return buffer.getvalue()

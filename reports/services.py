@@ -1,0 +1,375 @@
+"""Every write of the Mängelmelder: submitting, supporting, the triage workflow, moderation, retention."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casapp.errors import Conflict, DomainError, Forbidden
+from push.models import Installation
+from reports import geo
+from reports.answers import validate_answers
+from reports.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Category,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    ReportStatus,
+    ReportSupport,
+)
+from reports.notify import report_status_notify
+from reports.photos import ProcessedPhoto, photo_process
+
+logger = logging.getLogger("reports")
+
+MAX_PHOTOS = 5
+
+S = ReportStatus
+# Staff transitions; withdrawing and reopening are the reporter's (see report_withdraw, report_reopen).
+ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.RECEIVED: (S.IN_REVIEW, S.IN_PROGRESS, S.DONE, S.REJECTED, S.DUPLICATE, S.NOT_RESPONSIBLE),
+    S.IN_REVIEW: (S.IN_PROGRESS, S.DONE, S.REJECTED, S.DUPLICATE, S.NOT_RESPONSIBLE),
+    S.IN_PROGRESS: (S.DONE, S.REJECTED, S.DUPLICATE, S.NOT_RESPONSIBLE),
+    S.DONE: (S.IN_PROGRESS,),
+    S.REJECTED: (S.IN_REVIEW,),
+    S.NOT_RESPONSIBLE: (S.IN_REVIEW,),
+    S.DUPLICATE: (),
+    S.WITHDRAWN: (),
+}
+
+
+def _event(report: Report, kind: str, *, actor: Any = None, **fields: Any) -> ReportEvent:
+    return ReportEvent.objects.create(report=report, kind=kind, actor=actor, **fields)
+
+
+# --- Submitting
+
+
+def report_create(
+    *,
+    installation: Installation,
+    category: Category,
+    latitude: Any,
+    longitude: Any,
+    description: str = "",
+    address: str = "",
+    answers: dict[str, Any] | None = None,
+    photos: Sequence[Any] = (),
+    contact_email: str = "",
+    contact_phone: str = "",
+    contact_consent: bool = False,
+    idempotency_key: str = "",
+) -> tuple[Report, bool]:
+    """Files a report, or returns the one filed earlier with the same idempotency key (``created`` False).
+
+    Location, category, answers and photos are all validated before anything is stored; photos are
+    decoded, cleaned of every metadata block and re-encoded before the transaction starts.
+    """
+    if idempotency_key and (earlier := _earlier(installation, idempotency_key)) is not None:
+        return earlier, False
+    if not category.is_leaf or not category.is_active:
+        raise DomainError(_("Choose an active category."), code="invalid_category", field="category")
+    lat, lon = geo.validate_location(latitude=latitude, longitude=longitude)
+    clean_answers = validate_answers(category, answers or {})
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError(_("At most 5 photos."), code="too_many_photos", field="photos")
+    if (contact_email or contact_phone) and not contact_consent:
+        raise DomainError(
+            _("Please agree to be contacted, or leave the contact fields empty."),
+            code="consent_required",
+            field="contact_consent",
+        )
+    processed = [photo_process(upload, field=f"photos.{index}") for index, upload in enumerate(photos)]
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                installation=installation,
+                category=category,
+                description=description.strip(),
+                latitude=lat,
+                longitude=lon,
+                address=address.strip(),
+                stadtteil=geo.stadtteil_for(latitude=lat, longitude=lon),
+                answers=clean_answers,
+                contact_email=contact_email if contact_consent else "",
+                contact_phone=contact_phone if contact_consent else "",
+                contact_consent=contact_consent,
+                idempotency_key=idempotency_key,
+            )
+            for position, photo in enumerate(processed):
+                _photo_store(report, photo, position=position)
+            _event(report, ReportEvent.Kind.CREATED, to_status=S.RECEIVED, is_public=True)
+    except IntegrityError:
+        # The same key raced in from a second request of the same phone: the first one won.
+        if idempotency_key and (earlier := _earlier(installation, idempotency_key)) is not None:
+            return earlier, False
+        raise
+    return report, True
+
+
+def _earlier(installation: Installation, key: str) -> Report | None:
+    return Report.objects.filter(installation=installation, idempotency_key=key).first()
+
+
+def _photo_store(report: Report, photo: ProcessedPhoto, *, position: int) -> ReportPhoto:
+    stored = ReportPhoto(report=report, position=position)
+    # Random names: the file name must not reveal the report or the order of uploads to a guesser.
+    stored.image.save(f"{timezone.now():%Y%m%d}-{_token()}.jpg", ContentFile(photo.image), save=False)
+    stored.thumbnail.save(
+        f"{timezone.now():%Y%m%d}-{_token()}-thumb.jpg", ContentFile(photo.thumbnail), save=False
+    )
+    stored.width, stored.height = photo.width, photo.height
+    stored.save()
+    return stored
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def report_support(*, report: Report, installation: Installation) -> Report:
+    """ "Me too" from another installation, once each, for open reports only."""
+    if report.status not in OPEN_STATUSES or report.hidden:
+        raise Conflict(_("Only open reports can be supported."), code="report_closed")
+    if report.installation_id == installation.pk:
+        raise Conflict(_("You reported this yourself."), code="own_report")
+    _support, created = ReportSupport.objects.get_or_create(report=report, installation=installation)
+    if created:
+        Report.objects.filter(pk=report.pk).update(support_count=F("support_count") + 1)
+        report.refresh_from_db(fields=["support_count"])
+    return report
+
+
+# --- Reporter
+
+
+@transaction.atomic
+def report_withdraw(*, report: Report, installation: Installation, message: str = "") -> Report:
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.installation_id != installation.pk:
+        raise Forbidden(_("Only the reporter can withdraw a report."), code="not_reporter")
+    if report.status != S.RECEIVED:
+        raise Conflict(
+            _("A report can be withdrawn only while it is still received."), code="invalid_transition"
+        )
+    return _set_status(report, S.WITHDRAWN, actor=None, public_message=message, notify=False)
+
+
+@transaction.atomic
+def report_reopen(*, report: Report, installation: Installation, message: str) -> Report:
+    """ "Immer noch defekt": the reporter reopens a done report within REPORT_REOPEN_DAYS."""
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.installation_id != installation.pk:
+        raise Forbidden(_("Only the reporter can reopen a report."), code="not_reporter")
+    if not message.strip():
+        raise DomainError(_("Please say what is still wrong."), code="message_required", field="message")
+    window = timedelta(days=settings.REPORT_REOPEN_DAYS)
+    if report.status != S.DONE or report.closed_at is None or timezone.now() - report.closed_at > window:
+        raise Conflict(
+            _("Only reports done within the last %(days)d days can be reopened.") % {"days": window.days},
+            code="invalid_transition",
+        )
+    return _set_status(report, S.IN_REVIEW, actor=None, public_message=message, notify=False)
+
+
+# --- Staff
+
+
+def _set_status(
+    report: Report,
+    status: str,
+    *,
+    actor: Any,
+    public_message: str = "",
+    internal_note: str = "",
+    notify: bool = True,
+) -> Report:
+    before = report.status
+    now = timezone.now()
+    report.status = status
+    fields = ["status", "updated_at"]
+    if actor is not None and report.first_response_at is None:
+        report.first_response_at = now
+        fields.append("first_response_at")
+    report.closed_at = now if status in CLOSED_STATUSES else None
+    fields.append("closed_at")
+    report.save(update_fields=fields)
+    _event(
+        report,
+        ReportEvent.Kind.STATUS,
+        actor=actor,
+        from_status=before,
+        to_status=status,
+        public_message=public_message,
+        internal_note=internal_note,
+        is_public=True,
+    )
+    if notify and report.installation_id:
+        transaction.on_commit(lambda: report_status_notify(report_id=report.pk))
+    return report
+
+
+@transaction.atomic
+def report_transition(
+    *,
+    report: Report,
+    actor: Any,
+    status: str,
+    public_message: str = "",
+    internal_note: str = "",
+    duplicate_of: Report | None = None,
+    forwarded_to: str = "",
+) -> Report:
+    """Moves a report along the workflow; only the allowed transitions, each recorded and pushed."""
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if status not in ALLOWED_TRANSITIONS.get(report.status, ()):
+        raise Conflict(
+            _("From %(from)s a report cannot go to %(to)s.")
+            % {
+                "from": report.get_status_display(),
+                "to": ReportStatus(status).label if status in S.values else status,
+            },
+            code="invalid_transition",
+            field="status",
+        )
+    if status == S.REJECTED and not public_message.strip():
+        raise DomainError(_("Give the reporter a reason."), code="reason_required", field="public_message")
+    if status == S.NOT_RESPONSIBLE:
+        if not forwarded_to.strip():
+            raise DomainError(
+                _("Name the responsible authority."), code="authority_required", field="forwarded_to"
+            )
+        report.forwarded_to = forwarded_to.strip()
+        report.save(update_fields=["forwarded_to"])
+    if status == S.DUPLICATE:
+        return report_merge(report=report, into=duplicate_of, actor=actor, public_message=public_message)
+    return _set_status(
+        report, status, actor=actor, public_message=public_message, internal_note=internal_note
+    )
+
+
+@transaction.atomic
+def report_merge(*, report: Report, into: Report | None, actor: Any, public_message: str = "") -> Report:
+    """Marks ``report`` a duplicate of ``into``; its reporter and supporters move over and are told."""
+    if into is None:
+        raise DomainError(
+            _("Name the report this one duplicates."), code="duplicate_of_required", field="duplicate_of"
+        )
+    into = Report.objects.select_for_update().get(pk=into.pk)
+    if into.pk == report.pk or into.duplicate_of_id is not None or into.status == S.DUPLICATE:
+        raise Conflict(_("Merge into an original report."), code="invalid_merge", field="duplicate_of")
+    if into.category.department_id != report.category.department_id:
+        raise Conflict(_("Both reports must belong to the same department."), code="invalid_merge")
+    movers = set(ReportSupport.objects.filter(report=report).values_list("installation_id", flat=True))
+    if report.installation_id:
+        movers.add(report.installation_id)
+    if into.installation_id:
+        movers.discard(into.installation_id)
+    for installation_id in movers:
+        ReportSupport.objects.get_or_create(report=into, installation_id=installation_id)
+    into.support_count = ReportSupport.objects.filter(report=into).count()
+    into.save(update_fields=["support_count", "updated_at"])
+    report.duplicate_of = into
+    report.save(update_fields=["duplicate_of"])
+    _event(into, ReportEvent.Kind.MERGED, actor=actor, internal_note=f"#{report.pk}")
+    return _set_status(report, S.DUPLICATE, actor=actor, public_message=public_message)
+
+
+@transaction.atomic
+def report_assign(*, report: Report, actor: Any, assignee: Any) -> Report:
+    report.assigned_to = assignee
+    report.save(update_fields=["assigned_to", "updated_at"])
+    _event(
+        report,
+        ReportEvent.Kind.ASSIGNED,
+        actor=actor,
+        internal_note=assignee.get_username() if assignee else "",
+    )
+    return report
+
+
+@transaction.atomic
+def report_reply(*, report: Report, actor: Any, message: str) -> Report:
+    """A public answer to the reporter, pushed like a status change."""
+    if not message.strip():
+        raise DomainError(_("The reply is empty."), code="message_required", field="message")
+    now = timezone.now()
+    Report.objects.filter(pk=report.pk, first_response_at__isnull=True).update(first_response_at=now)
+    Report.objects.filter(pk=report.pk).update(updated_at=now)
+    _event(report, ReportEvent.Kind.REPLY, actor=actor, public_message=message.strip(), is_public=True)
+    if report.installation_id:
+        transaction.on_commit(lambda: report_status_notify(report_id=report.pk))
+    return report
+
+
+def report_note(*, report: Report, actor: Any, note: str) -> ReportEvent:
+    if not note.strip():
+        raise DomainError(_("The note is empty."), code="note_required", field="note")
+    return _event(report, ReportEvent.Kind.NOTE, actor=actor, internal_note=note.strip())
+
+
+@transaction.atomic
+def report_moderate(
+    *,
+    report: Report,
+    actor: Any,
+    hide: bool | None = None,
+    description: str | None = None,
+    remove_photo_ids: Sequence[int] = (),
+) -> Report:
+    """Hides an abusive report, redacts its text or removes photos; recorded as an internal event."""
+    changes = []
+    if hide is not None and hide != report.hidden:
+        report.hidden = hide
+        changes.append("hidden" if hide else "shown")
+    if description is not None and description != report.description:
+        report.description = description
+        changes.append("text redacted")
+    removed = ReportPhoto.objects.filter(report=report, pk__in=remove_photo_ids, removed=False).update(
+        removed=True
+    )
+    if removed:
+        changes.append(f"{removed} photo(s) removed")
+    report.save(update_fields=["hidden", "description", "updated_at"])
+    if changes:
+        _event(report, ReportEvent.Kind.MODERATED, actor=actor, internal_note=", ".join(changes))
+    return report
+
+
+# --- Privacy
+
+
+def reports_erase_contact_after_retention(*, now: Any = None) -> int:
+    """Erases contact data and the installation link ``REPORT_CONTACT_RETENTION_DAYS`` after closing."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REPORT_CONTACT_RETENTION_DAYS)
+    return Report.objects.filter(
+        closed_at__lt=cutoff, status__in=CLOSED_STATUSES, contact_erased_at__isnull=True
+    ).update(
+        installation=None, contact_email="", contact_phone="", contact_consent=False, contact_erased_at=now
+    )
+
+
+def reports_unlink_installation(*, installation: Installation) -> int:
+    """The installation is being erased: its reports lose their link and contact data at once."""
+    ReportSupport.objects.filter(installation=installation).delete()
+    return Report.objects.filter(installation=installation).update(
+        installation=None,
+        contact_email="",
+        contact_phone="",
+        contact_consent=False,
+        contact_erased_at=timezone.now(),
+    )
