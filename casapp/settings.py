@@ -49,6 +49,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "PUSH_BATCH_SIZE": (int, 500),
     "PUSH_RATE_LIMIT_PER_MINUTE": (int, 300_000),
     "PUSH_DRAIN_CONCURRENCY": (int, 4),
+    "PUSH_HTTP_CONNECTIONS": (int, 100),
     "PUSH_CLAIM_LEASE_SECONDS": (int, 300),
     "PUSH_MAX_ATTEMPTS": (int, 5),
     "PUSH_RETRY_BASE_SECONDS": (float, 2.0),
@@ -240,6 +241,8 @@ PUSH_BATCH_SIZE: int = min(env("PUSH_BATCH_SIZE"), 500)
 # FCM's project quota is 600,000 messages/minute; stay well under it, shared by all workers.
 PUSH_RATE_LIMIT_PER_MINUTE: int = env("PUSH_RATE_LIMIT_PER_MINUTE")
 PUSH_DRAIN_CONCURRENCY: int = env("PUSH_DRAIN_CONCURRENCY")
+# HTTP/1.1 connections to FCM per worker process (a batch of 500 is sent over this many at once).
+PUSH_HTTP_CONNECTIONS: int = env("PUSH_HTTP_CONNECTIONS")
 PUSH_CLAIM_LEASE_SECONDS: int = env("PUSH_CLAIM_LEASE_SECONDS")
 PUSH_MAX_ATTEMPTS: int = env("PUSH_MAX_ATTEMPTS")
 # First retry after a transient FCM error waits about this long, doubling per attempt (with jitter).

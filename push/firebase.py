@@ -8,7 +8,10 @@ loudly instead of silently sending elsewhere):
   (the fake FCM server in tests and benchmarks; empty in production);
 - ``_async_client``: replaced by one without the SDK's own retries. The SDK would retry 500/503 four
   times and sleep on 429's Retry-After inside the call; our engine backs off by rescheduling instead, so
-  no worker is parked for a minute and every attempt is counted.
+  no worker is parked for a minute and every attempt is counted. Its wire layer is aiohttp (through
+  httpx-aiohttp) instead of httpcore: httpcore's pool cost 4-5 ms of CPU per message under 500
+  concurrent requests, aiohttp 0.3 ms (measured side by side against the fake FCM server). The SDK
+  still builds, authenticates and interprets every request; only the socket handling differs.
 """
 
 from __future__ import annotations
@@ -22,34 +25,55 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import aiohttp
 import firebase_admin
+import httpx
 from django.conf import settings
 from django.utils import timezone
 from firebase_admin import _http_client, credentials, exceptions, messaging
 from firebase_admin._retry import HttpxRetry
+from httpx_aiohttp import AiohttpTransport
 
 from push.transports import ErrorClass, OutgoingMessage, SendError, SendResult
 
 logger = logging.getLogger("push.firebase")
 
 SDK_SERVICE_ATTRIBUTES = ("_fcm_url", "_fcm_topic_url", "_async_client", "_credential", "_project_id")
+SDK_CLIENT_ATTRIBUTES = ("_async_client", "_headers")
 QUOTA_MIN_BACKOFF_SECONDS = 60.0
 SEND_TIMEOUT_SECONDS = 60
 
 
-def configure_messaging_service(app: firebase_admin.App, *, api_base_url: str = "", timeout: int = 30) -> Any:
+def configure_messaging_service(
+    app: firebase_admin.App, *, api_base_url: str = "", timeout: int = 30, connections: int = 100
+) -> Any:
     """Points the app's messaging service at ``api_base_url`` (if given) and disables SDK retries."""
     service = messaging._get_messaging_service(app)
     missing = [name for name in SDK_SERVICE_ATTRIBUTES if not hasattr(service, name)]
+    missing += [
+        f"HttpxAsyncClient.{name}"
+        for name in SDK_CLIENT_ATTRIBUTES
+        if not hasattr(service._async_client, name)
+    ]
     if missing:
         raise RuntimeError(f"firebase-admin's messaging service lacks {missing}; review push/firebase.py")
     if api_base_url:
         base = api_base_url.rstrip("/")
         service._fcm_url = f"{base}/v1/projects/{service._project_id}/messages:send"
         service._fcm_topic_url = f"{base}/v1/projects/{service._project_id}/registrations"
-    service._async_client = _http_client.HttpxAsyncClient(
+    sdk_client = _http_client.HttpxAsyncClient(
         credential=service._credential, retry_config=HttpxRetry(max_retries=0), timeout=timeout
     )
+    sdk_client._async_client = httpx.AsyncClient(
+        timeout=timeout,
+        headers=sdk_client._headers,
+        auth=_http_client.GoogleAuthCredentialFlow(service._credential),
+        # The aiohttp session is created lazily, on the loop that sends (FirebaseTransport's).
+        transport=AiohttpTransport(
+            client=lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
+        ),
+    )
+    service._async_client = sdk_client
     return service
 
 
@@ -168,7 +192,9 @@ class FirebaseTransport:
             app = firebase_admin.initialize_app(
                 credentials.Certificate(settings.FIREBASE_CREDENTIALS_FILE), name=name
             )
-        configure_messaging_service(app, api_base_url=settings.FCM_API_BASE_URL)
+        configure_messaging_service(
+            app, api_base_url=settings.FCM_API_BASE_URL, connections=settings.PUSH_HTTP_CONNECTIONS
+        )
         return cls(app)
 
     def send(self, messages: list[OutgoingMessage]) -> list[SendResult]:
