@@ -20,6 +20,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("staff/me", StaffMeView.as_view(), name="staff-me"),
     path("", include("push.api.urls")),
     path("", include("push.api.staff_urls")),
+    path("", include("reports.api.staff_urls")),
+    path("", include("reports.api.urls")),
 ]
 
 urlpatterns = [
