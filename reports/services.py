@@ -31,6 +31,7 @@ from reports.models import (
 )
 from reports.notify import report_status_notify
 from reports.photos import ProcessedPhoto, photo_process
+from reports.selectors import report_assignees
 
 logger = logging.getLogger("reports")
 
@@ -222,6 +223,19 @@ def _set_status(
     return report
 
 
+def _check_transition(report: Report, status: str) -> None:
+    if status not in ALLOWED_TRANSITIONS.get(report.status, ()):
+        raise Conflict(
+            _("From %(from)s a report cannot go to %(to)s.")
+            % {
+                "from": report.get_status_display(),
+                "to": ReportStatus(status).label if status in S.values else status,
+            },
+            code="invalid_transition",
+            field="status",
+        )
+
+
 @transaction.atomic
 def report_transition(
     *,
@@ -235,16 +249,7 @@ def report_transition(
 ) -> Report:
     """Moves a report along the workflow; only the allowed transitions, each recorded and pushed."""
     report = Report.objects.select_for_update().get(pk=report.pk)
-    if status not in ALLOWED_TRANSITIONS.get(report.status, ()):
-        raise Conflict(
-            _("From %(from)s a report cannot go to %(to)s.")
-            % {
-                "from": report.get_status_display(),
-                "to": ReportStatus(status).label if status in S.values else status,
-            },
-            code="invalid_transition",
-            field="status",
-        )
+    _check_transition(report, status)
     if status == S.REJECTED and not public_message.strip():
         raise DomainError(_("Give the reporter a reason."), code="reason_required", field="public_message")
     if status == S.NOT_RESPONSIBLE:
@@ -255,15 +260,31 @@ def report_transition(
         report.forwarded_to = forwarded_to.strip()
         report.save(update_fields=["forwarded_to"])
     if status == S.DUPLICATE:
-        return report_merge(report=report, into=duplicate_of, actor=actor, public_message=public_message)
+        return report_merge(
+            report=report,
+            into=duplicate_of,
+            actor=actor,
+            public_message=public_message,
+            internal_note=internal_note,
+        )
     return _set_status(
         report, status, actor=actor, public_message=public_message, internal_note=internal_note
     )
 
 
 @transaction.atomic
-def report_merge(*, report: Report, into: Report | None, actor: Any, public_message: str = "") -> Report:
-    """Marks ``report`` a duplicate of ``into``; its reporter and supporters move over and are told."""
+def report_merge(
+    *,
+    report: Report,
+    into: Report | None,
+    actor: Any,
+    public_message: str = "",
+    internal_note: str = "",
+) -> Report:
+    """Marks ``report`` a duplicate of ``into``; its reporter and supporters move over and are told.
+    Only where the workflow allows the step to duplicate (not from done, withdrawn, duplicate)."""
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    _check_transition(report, S.DUPLICATE)
     if into is None:
         raise DomainError(
             _("Name the report this one duplicates."), code="duplicate_of_required", field="duplicate_of"
@@ -285,11 +306,18 @@ def report_merge(*, report: Report, into: Report | None, actor: Any, public_mess
     report.duplicate_of = into
     report.save(update_fields=["duplicate_of"])
     _event(into, ReportEvent.Kind.MERGED, actor=actor, internal_note=f"#{report.pk}")
-    return _set_status(report, S.DUPLICATE, actor=actor, public_message=public_message)
+    return _set_status(
+        report, S.DUPLICATE, actor=actor, public_message=public_message, internal_note=internal_note
+    )
 
 
 @transaction.atomic
 def report_assign(*, report: Report, actor: Any, assignee: Any) -> Report:
+    """Assigns ``report`` to staff who may work on it (``report_assignees``), or to nobody (``None``)."""
+    if assignee is not None and not report_assignees(report=report).filter(pk=assignee.pk).exists():
+        raise DomainError(
+            _("Assign the report to staff of its department."), code="invalid_assignee", field="assignee"
+        )
     report.assigned_to = assignee
     report.save(update_fields=["assigned_to", "updated_at"])
     _event(

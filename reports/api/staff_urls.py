@@ -1,5 +1,21 @@
+"""The staff triage API of the Mängelmelder, included under ``/api/v1/``."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from reports.api.staff_views import StaffReportViewSet as Reports
+
+PREFIX = "staff/reports"
+
+# The workflow's writes are POSTs to sub-resources of a report, one service each.
+ACTIONS = ["transition", "assign", "reply", "notes", "merge", "moderate"]
+
+urlpatterns: list[URLPattern] = [
+    path(f"{PREFIX}/", Reports.as_view({"get": "list"}), name="staff-reports"),
+    path(f"{PREFIX}/<int:pk>", Reports.as_view({"get": "retrieve"}), name="staff-report"),
+    *(
+        path(f"{PREFIX}/<int:pk>/{action}", Reports.as_view({"post": action}), name=f"staff-report-{action}")
+        for action in ACTIONS
+    ),
+]

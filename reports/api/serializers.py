@@ -1,0 +1,461 @@
+"""Shapes of the Mängelmelder's app and public API. The rules live in the services and selectors.
+
+Three views of a report, from most to least private:
+- ``ReporterReportSerializer``: what its reporter's installation sees, contact data and answers included;
+- ``PublicReportSerializer``: open data; never contact data, the installation, internal notes, the
+  assignee or the answers to the category's questions (free text a moderator cannot redact);
+- ``PublicReportDetailSerializer``: the public one with its public timeline.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.models.fields.files import FieldFile
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from casapp.city import STADTTEIL_CHOICES
+from reports.api.staff_serializers import report_status_field
+from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
+from reports.notify import STATUS_DE, STATUS_EN
+from reports.selectors import BoundingBox, NearbyReport, ReportStats
+
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()/.-]{2,39}$"
+# A map view of the whole city is about 0.13° wide; one degree is plenty and keeps a query bounded.
+MAX_BBOX_SPAN_DEGREES = 1.0
+
+
+def request_language() -> str:
+    """The language LocaleMiddleware negotiated from Accept-Language: "de" (default) or "en"."""
+    return "en" if (get_language() or "de").lower().startswith("en") else "de"
+
+
+def localized(german: str, english: str) -> str:
+    return english if english and request_language() == "en" else german
+
+
+def status_label(status: str) -> str:
+    # The reporter's pushes name the statuses in these words; the app shows the same ones.
+    label = (STATUS_EN if request_language() == "en" else STATUS_DE).get(status, status)
+    return label[:1].upper() + label[1:]
+
+
+# --- Categories
+
+
+# A field named "label" shadows Field.label in the stubs only: DRF takes declared fields off the class.
+
+
+class CategoryChoiceSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {
+            "key": instance.get("key", ""),
+            "label": localized(instance.get("label_de", ""), instance.get("label_en", "")),
+        }
+
+
+class CategoryQuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
+    label = serializers.SerializerMethodField()  # type: ignore[assignment]
+    # A plain string: other "kind" enums of the API have other choices.
+    kind = serializers.CharField(help_text="text, number, single_choice or multiple_choice.")
+    choices = CategoryChoiceSerializer(many=True, help_text="For single_choice and multiple_choice.")
+
+    class Meta:
+        model = CategoryQuestion
+        fields = ["key", "label", "kind", "required", "choices"]
+        read_only_fields = fields
+
+    def get_label(self, question: CategoryQuestion) -> str:
+        return localized(question.label_de, question.label_en)
+
+
+class CategoryLeafSerializer(serializers.ModelSerializer[Category]):
+    label = serializers.SerializerMethodField()  # type: ignore[assignment]
+    description = serializers.SerializerMethodField()
+    icon = serializers.CharField(source="icon_key", help_text="Key of an icon of the app; may be empty.")
+    questions = CategoryQuestionSerializer(many=True, help_text="Send the answers as `answers`.")
+
+    class Meta:
+        model = Category
+        fields = ["key", "label", "description", "icon", "questions"]
+        read_only_fields = fields
+
+    def get_label(self, category: Category) -> str:
+        return localized(category.name_de, category.name_en)
+
+    def get_description(self, category: Category) -> str:
+        return localized(category.description_de, category.description_en)
+
+
+class CategoryGroupSerializer(CategoryLeafSerializer):
+    categories = CategoryLeafSerializer(
+        source="active_leaves", many=True, help_text="The categories a report is filed under."
+    )
+
+    class Meta(CategoryLeafSerializer.Meta):
+        fields = ["key", "label", "description", "icon", "categories"]
+        read_only_fields = fields
+
+
+class CategoryTreeSerializer(serializers.Serializer[Any]):
+    groups = CategoryGroupSerializer(many=True)
+
+
+# --- Reports: output
+
+
+class ReportPhotoSerializer(serializers.ModelSerializer[ReportPhoto]):
+    image = serializers.SerializerMethodField(help_text="At most 2048 px on the long edge, JPEG.")
+    thumbnail = serializers.SerializerMethodField(help_text="At most 400 px on the long edge, JPEG.")
+
+    class Meta:
+        model = ReportPhoto
+        fields = ["image", "thumbnail", "width", "height"]
+        read_only_fields = fields
+
+    def get_image(self, photo: ReportPhoto) -> str:
+        return self._absolute(photo.image)
+
+    def get_thumbnail(self, photo: ReportPhoto) -> str:
+        return self._absolute(photo.thumbnail)
+
+    def _absolute(self, file: FieldFile) -> str:
+        url = file.url
+        request = self.context.get("request")
+        # Object storage answers absolute (signed) URLs; the file system storage a path on this host.
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
+    at = serializers.DateTimeField(source="created_at")
+    kind = serializers.CharField(help_text="created, status or reply (a public answer of the city).")
+    status = serializers.SerializerMethodField()
+    status_label = serializers.SerializerMethodField()
+    message = serializers.CharField(source="public_message", help_text="May be empty.")
+
+    class Meta:
+        model = ReportEvent
+        fields = ["at", "kind", "status", "status_label", "message"]
+        read_only_fields = fields
+
+    @extend_schema_field(report_status_field(allow_null=True))
+    def get_status(self, event: ReportEvent) -> str | None:
+        """The status the report went to; None for a reply."""
+        return event.to_status or None
+
+    def get_status_label(self, event: ReportEvent) -> str | None:
+        return status_label(event.to_status) if event.to_status else None
+
+
+class PublicReportSerializer(serializers.ModelSerializer[Report]):
+    category = serializers.CharField(source="category.key", help_text="Key of the leaf category.")
+    category_label = serializers.SerializerMethodField()
+    category_group = serializers.CharField(source="category.parent.key", help_text="Key of its group.")
+    status = report_status_field()
+    status_label = serializers.SerializerMethodField()
+    stadtteil = serializers.CharField(help_text="Empty where the point lies in no imported Stadtteil.")
+    photos = ReportPhotoSerializer(source="visible_photos", many=True)
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "category",
+            "category_label",
+            "category_group",
+            "status",
+            "status_label",
+            "description",
+            "address",
+            "stadtteil",
+            "latitude",
+            "longitude",
+            "support_count",
+            "duplicate_of",
+            "photos",
+            "created_at",
+            "updated_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+    def get_category_label(self, report: Report) -> str:
+        return localized(report.category.name_de, report.category.name_en)
+
+    def get_status_label(self, report: Report) -> str:
+        return status_label(report.status)
+
+
+class PublicReportDetailSerializer(PublicReportSerializer):
+    timeline = ReportTimelineEntrySerializer(
+        source="public_events", many=True, help_text="Oldest first: filed, status changes, public replies."
+    )
+
+    class Meta(PublicReportSerializer.Meta):
+        fields = [*PublicReportSerializer.Meta.fields, "timeline"]
+        read_only_fields = fields
+
+
+class ReporterReportSerializer(PublicReportDetailSerializer):
+    """The report as its reporter sees it: also the answers and the contact data they gave."""
+
+    class Meta(PublicReportDetailSerializer.Meta):
+        fields = [
+            *PublicReportDetailSerializer.Meta.fields,
+            "answers",
+            "contact_email",
+            "contact_phone",
+            "contact_consent",
+        ]
+        read_only_fields = fields
+
+
+class NearbyReportSerializer(serializers.Serializer[NearbyReport]):
+    distance_m = serializers.FloatField(help_text="Metres from the given point.")
+    supported_by_me = serializers.BooleanField(help_text="This installation said 'me too' already.")
+    reported_by_me = serializers.BooleanField(help_text="This installation filed it.")
+    report = PublicReportSerializer()
+
+
+class NearbyReportListSerializer(serializers.Serializer[Any]):
+    radius_m = serializers.IntegerField()
+    results = NearbyReportSerializer(many=True)
+
+
+class SupportSerializer(serializers.Serializer[Report]):
+    id = serializers.IntegerField()
+    support_count = serializers.IntegerField(help_text="Installations that said 'me too'.")
+
+
+# --- Reports: input
+
+
+class ReportSubmitSerializer(serializers.Serializer[Any]):
+    """A new report. Location, category state, answers, photos and consent are checked by the service."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Category.objects.select_related("parent").prefetch_related("questions"),
+        help_text="Key of an active leaf category from `GET /reports/categories`.",
+    )
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    latitude = serializers.FloatField(help_text="WGS84, inside Castrop-Rauxel.")
+    longitude = serializers.FloatField(help_text="WGS84, inside Castrop-Rauxel.")
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    answers = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text="Answers keyed by question key; in multipart/form-data a JSON string.",
+    )
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        required=False,
+        default=list,
+        help_text="Up to 5 JPEG, PNG, WebP or HEIC photos (multipart/form-data only), 15 MB each.",
+    )
+    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    contact_phone = serializers.RegexField(
+        PHONE_PATTERN,
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": _("Enter a phone number.")},
+    )
+    contact_consent = serializers.BooleanField(
+        required=False, default=False, help_text="Required when contact data is given."
+    )
+    idempotency_key = serializers.RegexField(
+        IDEMPOTENCY_KEY_PATTERN,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": _("Use up to 64 letters, digits, '-' or '_'.")},
+        help_text=(
+            "Generated by the app once per report (e.g. a UUID) and sent again on every retry: a "
+            "repeated key answers the report filed first, with status 200."
+        ),
+    )
+
+
+class ReportSubmitMultipartSerializer(ReportSubmitSerializer):
+    """Documentation only: the multipart/form-data variant of the submission."""
+
+    answers = serializers.CharField(  # type: ignore[assignment]
+        required=False, help_text='A JSON object as a string, e.g. {"fehlerbild": "aus"}.'
+    )
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        help_text="Repeat the `photos` part for each photo, up to 5.",
+    )
+
+
+class NearbyQuerySerializer(serializers.Serializer[Any]):
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    category = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Category.objects.all(),
+        help_text="Key of the category about to be reported (a group key covers its categories).",
+    )
+
+
+class WithdrawSerializer(serializers.Serializer[Any]):
+    message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReopenSerializer(serializers.Serializer[Any]):
+    message = serializers.CharField(max_length=2000, help_text="What is still wrong.")
+
+
+# --- Open data: filters
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BoundingBoxField(serializers.Field):  # type: ignore[type-arg]
+    default_error_messages = {
+        "invalid": _("Give four numbers: minLon,minLat,maxLon,maxLat."),
+        "range": _("Longitudes lie within -180..180 and latitudes within -90..90."),
+        "order": _("The minimum must be smaller than the maximum."),
+        "span": _("The box may span at most {degrees} degrees."),
+    }
+
+    def to_internal_value(self, data: Any) -> BoundingBox:
+        parts = str(data).split(",")
+        if len(parts) != 4 or len(str(data)) > 200:
+            self.fail("invalid")
+        try:
+            min_lon, min_lat, max_lon, max_lat = (float(part) for part in parts)
+        except ValueError:
+            self.fail("invalid")
+        if not all(math.isfinite(value) for value in (min_lon, min_lat, max_lon, max_lat)):
+            self.fail("invalid")
+        if not (
+            -180 <= min_lon <= 180
+            and -180 <= max_lon <= 180
+            and -90 <= min_lat <= 90
+            and -90 <= max_lat <= 90
+        ):
+            self.fail("range")
+        if min_lon >= max_lon or min_lat >= max_lat:
+            self.fail("order")
+        if max_lon - min_lon > MAX_BBOX_SPAN_DEGREES or max_lat - min_lat > MAX_BBOX_SPAN_DEGREES:
+            self.fail("span", degrees=MAX_BBOX_SPAN_DEGREES)
+        return BoundingBox(
+            min_longitude=min_lon, min_latitude=min_lat, max_longitude=max_lon, max_latitude=max_lat
+        )
+
+    def to_representation(self, value: BoundingBox) -> str:
+        return f"{value.min_longitude},{value.min_latitude},{value.max_longitude},{value.max_latitude}"
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class StatusListField(serializers.Field):  # type: ignore[type-arg]
+    default_error_messages = {"invalid_choice": _("Unknown status: {status}.")}
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        statuses = [part.strip() for part in str(data).split(",") if part.strip()]
+        for status in statuses:
+            if status not in ReportStatus.values:
+                self.fail("invalid_choice", status=status[:40])
+        return statuses
+
+    def to_representation(self, value: list[str]) -> str:
+        return ",".join(value)
+
+
+class PublicReportQuerySerializer(serializers.Serializer[Any]):
+    bbox = BoundingBoxField(
+        required=False,
+        help_text=f"minLon,minLat,maxLon,maxLat (WGS84), at most {MAX_BBOX_SPAN_DEGREES:g}° each way.",
+    )
+    status = StatusListField(
+        source="statuses",
+        required=False,
+        help_text="Comma-separated statuses, e.g. `eingegangen,in_pruefung,in_bearbeitung`.",
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Category.objects.all(),
+        required=False,
+        help_text="A category key; a group's key selects all its categories.",
+    )
+    stadtteil = serializers.ChoiceField(choices=STADTTEIL_CHOICES, required=False)
+    updated_since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; reports changed at or after this time."
+    )
+
+
+# --- Statistics
+
+
+class StatusCountSerializer(serializers.Serializer[Any]):
+    status = report_status_field()
+    label = serializers.CharField()  # type: ignore[assignment]
+    count = serializers.IntegerField()
+
+
+class CategoryCountSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+
+
+class StadtteilCountSerializer(serializers.Serializer[Any]):
+    stadtteil = serializers.CharField(allow_null=True, help_text="None: in no imported Stadtteil.")
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+
+
+class DayCountSerializer(serializers.Serializer[Any]):
+    date = serializers.DateField(help_text="A calendar day in Europe/Berlin.")
+    count = serializers.IntegerField()
+
+
+class ReportStatsSerializer(serializers.Serializer[ReportStats]):
+    generated_at = serializers.DateTimeField()
+    total_count = serializers.IntegerField(help_text="Visible reports ever filed.")
+    open_count = serializers.IntegerField(help_text="Received, in review or in progress.")
+    by_status = serializers.SerializerMethodField()
+    by_category = serializers.SerializerMethodField()
+    by_stadtteil = StadtteilCountSerializer(many=True)
+    per_day = serializers.SerializerMethodField(help_text="Reports filed per day, the last 30 days.")
+    closed_recently_count = serializers.IntegerField(
+        help_text="Reports the city closed in the last 90 days: the sample of the medians."
+    )
+    median_hours_to_first_response = serializers.FloatField(allow_null=True)
+    median_hours_to_resolution = serializers.FloatField(allow_null=True)
+
+    @extend_schema_field(StatusCountSerializer(many=True))
+    def get_by_status(self, stats: ReportStats) -> list[dict[str, Any]]:
+        return [
+            {"status": status, "label": status_label(status), "count": count}
+            for status, count in stats.by_status
+        ]
+
+    @extend_schema_field(CategoryCountSerializer(many=True))
+    def get_by_category(self, stats: ReportStats) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": row.category.key,
+                "label": localized(row.category.name_de, row.category.name_en),
+                "total": row.total,
+                "open": row.open,
+            }
+            for row in stats.by_category
+        ]
+
+    @extend_schema_field(DayCountSerializer(many=True))
+    def get_per_day(self, stats: ReportStats) -> list[dict[str, Any]]:
+        return [{"date": row.day.isoformat(), "count": row.count} for row in stats.per_day]

@@ -1,0 +1,322 @@
+"""Shapes of the staff triage API of the Mängelmelder. The rules live in the services and selectors.
+
+Staff see everything of a report except the reporter's installation id: only whether there is one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
+
+from casapp.city import STADTTEIL_CHOICES
+from reports.models import Category, Department, Report, ReportEvent, ReportPhoto, ReportStatus
+from reports.selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
+from reports.services import ALLOWED_TRANSITIONS
+
+MAX_REMOVED_PHOTOS = 20
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose choice set is one named enum of the OpenAPI schema wherever it appears.
+
+    drf-spectacular names enums after their field (``status``, ``kind``); push already has its own
+    ``status`` and ``kind`` choice sets in several components, so the report's would get hashed names.
+    """
+
+    def __init__(self, *, enum_name: str, **kwargs: Any) -> None:
+        self.enum_name = enum_name
+        super().__init__(**kwargs)
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = NamedChoiceField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field: NamedChoiceField = self.target
+        values = [value for value in field.choices if value != ""]
+        enum = ResolvedComponent(  # type: ignore[no-untyped-call]
+            name=field.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.enum_name,
+            schema={
+                "type": "string",
+                "enum": values,
+                "description": "\n".join(f"* `{value}` - {field.choices[value]}" for value in values),
+            },
+        )
+        auto_schema.registry.register_on_missing(enum)
+        if not field.allow_blank:
+            return dict(enum.ref)
+        # The same component the enum hook creates for blank choices elsewhere.
+        blank = ResolvedComponent(  # type: ignore[no-untyped-call]
+            name="BlankEnum", type=ResolvedComponent.SCHEMA, object="BlankEnum", schema={"enum": [""]}
+        )
+        auto_schema.registry.register_on_missing(blank)
+        return {"oneOf": [enum.ref, blank.ref]}
+
+
+def report_status_field(**kwargs: Any) -> NamedChoiceField:
+    return NamedChoiceField(enum_name="ReportStatusEnum", choices=ReportStatus.choices, **kwargs)
+
+
+# --- Output
+
+
+class StaffUserSerializer(serializers.ModelSerializer[User]):
+    full_name = serializers.CharField(source="get_full_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "full_name"]
+        read_only_fields = fields
+
+
+class StaffDepartmentSerializer(serializers.ModelSerializer[Department]):
+    class Meta:
+        model = Department
+        fields = ["key", "name"]
+        read_only_fields = fields
+
+
+class StaffCategorySerializer(serializers.ModelSerializer[Category]):
+    class Meta:
+        model = Category
+        fields = ["key", "name_de", "name_en"]
+        read_only_fields = fields
+
+
+class StaffReportSerializer(serializers.ModelSerializer[Report]):
+    """A row of the triage queue."""
+
+    category = StaffCategorySerializer(read_only=True)
+    department = StaffDepartmentSerializer(source="category.department", read_only=True)
+    assigned_to = StaffUserSerializer(read_only=True, allow_null=True)
+    status = report_status_field(read_only=True)
+    has_photo = serializers.BooleanField(read_only=True, help_text="At least one photo not removed.")
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "category",
+            "department",
+            "status",
+            "description",
+            "address",
+            "stadtteil",
+            "latitude",
+            "longitude",
+            "support_count",
+            "assigned_to",
+            "has_photo",
+            "hidden",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class StaffReportPhotoSerializer(serializers.ModelSerializer[ReportPhoto]):
+    class Meta:
+        model = ReportPhoto
+        fields = ["id", "image", "thumbnail", "width", "height", "position", "removed"]
+        read_only_fields = fields
+
+
+class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
+    """One entry of the history. ``is_public`` entries are shown to the reporter and the public (their
+    ``public_message``); ``internal_note`` is for staff only, always."""
+
+    kind = NamedChoiceField(enum_name="ReportEventKindEnum", choices=ReportEvent.Kind.choices, read_only=True)
+    actor = StaffUserSerializer(read_only=True, allow_null=True)
+    from_status = report_status_field(read_only=True, allow_blank=True)
+    to_status = report_status_field(read_only=True, allow_blank=True)
+
+    class Meta:
+        model = ReportEvent
+        fields = [
+            "id",
+            "kind",
+            "actor",
+            "from_status",
+            "to_status",
+            "public_message",
+            "internal_note",
+            "is_public",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class StaffReportDetailSerializer(StaffReportSerializer):
+    """Everything staff need to triage a report, private contact data included."""
+
+    photos = StaffReportPhotoSerializer(many=True, read_only=True, help_text="Removed photos too.")
+    events = StaffReportEventSerializer(
+        many=True, read_only=True, help_text="The whole history, oldest first."
+    )
+    has_installation = serializers.SerializerMethodField(
+        help_text="Whether the report came from an installation that can still be notified."
+    )
+    duplicates = serializers.PrimaryKeyRelatedField[Report](
+        many=True, read_only=True, help_text="Reports merged into this one."
+    )
+    allowed_transitions = serializers.SerializerMethodField(
+        help_text="The statuses staff can move the report to from its current status."
+    )
+
+    class Meta(StaffReportSerializer.Meta):
+        fields = [
+            *StaffReportSerializer.Meta.fields,
+            "answers",
+            "contact_email",
+            "contact_phone",
+            "contact_consent",
+            "contact_erased_at",
+            "has_installation",
+            "forwarded_to",
+            "duplicate_of",
+            "duplicates",
+            "allowed_transitions",
+            "photos",
+            "events",
+        ]
+        read_only_fields = fields
+
+    def get_has_installation(self, report: Report) -> bool:
+        return report.installation_id is not None
+
+    def get_allowed_transitions(self, report: Report) -> list[str]:
+        return [str(status) for status in ALLOWED_TRANSITIONS.get(report.status, ())]
+
+
+# --- Input
+
+
+def _sort_choices() -> list[str]:
+    return list(QUEUE_ORDERINGS)
+
+
+class StaffReportQueueQuerySerializer(serializers.Serializer[Any]):
+    """Filters of the queue; every filter given narrows it."""
+
+    status = serializers.CharField(
+        required=False, help_text="Comma-separated statuses, e.g. `eingegangen,in_pruefung`."
+    )
+    category = serializers.SlugField(required=False, help_text="A category key.")
+    department = serializers.SlugField(required=False, help_text="A department key.")
+    stadtteil = serializers.ChoiceField(choices=STADTTEIL_CHOICES, required=False)
+    older_than_days = serializers.IntegerField(
+        required=False, min_value=0, max_value=36500, help_text="Reported at least this many days ago."
+    )
+    newer_than_days = serializers.IntegerField(
+        required=False, min_value=0, max_value=36500, help_text="Reported at most this many days ago."
+    )
+    assigned = serializers.RegexField(
+        r"^(me|none|[1-9][0-9]{0,17})$",
+        required=False,
+        help_text="`me`, `none` (unassigned) or a staff user id.",
+    )
+    has_photo = serializers.BooleanField(required=False, allow_null=True, default=None)
+    hidden = serializers.BooleanField(required=False, allow_null=True, default=None)
+    q = serializers.CharField(
+        required=False, max_length=200, help_text="Words in the description or address, or a report number."
+    )
+    sort = serializers.ChoiceField(choices=_sort_choices(), default=DEFAULT_QUEUE_ORDERING)
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [status for status in statuses if status not in ReportStatus.values]
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown status: %(statuses)s.") % {"statuses": ", ".join(unknown)}, code="invalid_choice"
+            )
+        return statuses
+
+    def validate_assigned(self, value: str) -> str | int:
+        return value if value in ("me", "none") else int(value)
+
+
+class StaffReportField(serializers.PrimaryKeyRelatedField[Report]):
+    """A report id, resolved among the reports the caller may see (``context["reports"]``)."""
+
+    def get_queryset(self) -> QuerySet[Report]:
+        reports: QuerySet[Report] = self.context["reports"]
+        return reports
+
+
+class StaffReportTransitionSerializer(serializers.Serializer[Any]):
+    status = report_status_field()
+    public_message = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Shown to the reporter and pushed to their phone; required to reject.",
+    )
+    internal_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    duplicate_of = StaffReportField(
+        queryset=Report.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The original report; required for `duplikat`.",
+    )
+    forwarded_to = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The responsible authority; required for `nicht_zustaendig`.",
+    )
+
+
+class StaffReportAssignSerializer(serializers.Serializer[Any]):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        allow_null=True,
+        help_text="A staff user id who may work on the report's department, or null to unassign.",
+    )
+
+
+class StaffReportReplySerializer(serializers.Serializer[Any]):
+    message = serializers.CharField(max_length=2000, help_text="Public; pushed to the reporter's phone.")
+
+
+class StaffReportNoteSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(max_length=4000, help_text="Internal; never shown outside the staff tools.")
+
+
+class StaffReportMergeSerializer(serializers.Serializer[Any]):
+    into = StaffReportField(queryset=Report.objects.all(), help_text="The original report.")
+    public_message = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    internal_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class StaffReportModerateSerializer(serializers.Serializer[Any]):
+    hide = serializers.BooleanField(required=False, help_text="Hide from (or show again in) the public map.")
+    description = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text="The redacted description."
+    )
+    remove_photo_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=MAX_REMOVED_PHOTOS,
+        help_text="Photos of this report to remove from public view (kept for staff).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                _("Say what to moderate: hide, description or remove_photo_ids."), code="required"
+            )
+        return attrs

@@ -1,0 +1,179 @@
+"""``GET /api/v1/reports/stats``: the figures the live screen in city hall shows."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from casapp.city import STADTTEILE
+from reports.models import ReportStatus
+from tests.reports.factories import CategoryFactory, ReportFactory
+
+URL = "/api/v1/reports/stats"
+BERLIN = ZoneInfo("Europe/Berlin")
+S = ReportStatus
+
+
+def berlin(day: Any, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=BERLIN)
+
+
+@pytest.fixture
+def figures(db: Any) -> dict[str, Any]:
+    """A small city: three reports the city closed recently (the median sample), and the noise around it."""
+    now = timezone.now()
+    pothole = CategoryFactory(key="schlagloch", name_de="Schlagloch", name_en="Pothole")
+    graffiti = CategoryFactory(key="graffiti", name_de="Graffiti", name_en="Graffiti")
+
+    def closed(
+        status: str, *, days_ago: float, first_response_h: float | None, closed_h: float, **fields: Any
+    ) -> Any:
+        created = now - timedelta(days=days_ago)
+        return ReportFactory(
+            category=fields.pop("category", pothole),
+            status=status,
+            created_at=created,
+            first_response_at=created + timedelta(hours=first_response_h)
+            if first_response_h is not None
+            else None,
+            closed_at=created + timedelta(hours=closed_h),
+            **fields,
+        )
+
+    # The sample: first responses after 2, 4 and 6 hours, closed after 10, 30 and 50 hours.
+    closed(S.DONE, days_ago=10, first_response_h=2, closed_h=10, stadtteil="Ickern")
+    closed(S.REJECTED, days_ago=20, first_response_h=4, closed_h=30, stadtteil="Ickern")
+    closed(S.DONE, days_ago=40, first_response_h=6, closed_h=50, category=graffiti)
+    # Left out of the medians: withdrawn by the reporter, closed too long ago, hidden.
+    closed(S.WITHDRAWN, days_ago=3, first_response_h=None, closed_h=1)
+    closed(S.DONE, days_ago=200, first_response_h=1000, closed_h=2000)
+    closed(S.DONE, days_ago=5, first_response_h=100, closed_h=100, hidden=True)
+    # Open ones: two today-ish, one in progress, one hidden (never counted).
+    ReportFactory(category=pothole, status=S.RECEIVED, stadtteil="Rauxel")
+    ReportFactory(category=pothole, status=S.RECEIVED)
+    ReportFactory(
+        category=graffiti, status=S.IN_PROGRESS, stadtteil="Rauxel", created_at=now - timedelta(days=2)
+    )
+    ReportFactory(category=graffiti, status=S.RECEIVED, hidden=True)
+    return {"now": now}
+
+
+def stats(client: Any, **headers: Any) -> dict[str, Any]:
+    response = client.get(URL, **headers)
+    assert response.status_code == 200, response.content[:500]
+    return dict(response.json())
+
+
+@pytest.mark.django_db
+def test_is_public_and_cacheable(anon_client, figures):
+    response = anon_client.get(URL)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert anon_client.get(URL, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
+@pytest.mark.django_db
+def test_counts_visible_reports_by_status(anon_client, figures):
+    body = stats(anon_client)
+
+    assert body["total_count"] == 8
+    assert body["open_count"] == 3
+    assert [(row["status"], row["count"]) for row in body["by_status"]] == [
+        (S.RECEIVED, 2),
+        (S.IN_REVIEW, 0),
+        (S.IN_PROGRESS, 1),
+        (S.DONE, 3),
+        (S.REJECTED, 1),
+        (S.DUPLICATE, 0),
+        (S.NOT_RESPONSIBLE, 0),
+        (S.WITHDRAWN, 1),
+    ]
+    assert body["by_status"][0]["label"] == "Eingegangen"
+
+
+@pytest.mark.django_db
+def test_counts_by_category_most_reports_first(anon_client, figures):
+    body = stats(anon_client, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert body["by_category"] == [
+        {"key": "schlagloch", "label": "Pothole", "total": 6, "open": 2},
+        {"key": "graffiti", "label": "Graffiti", "total": 2, "open": 1},
+    ]
+    assert body["by_status"][0]["label"] == "Received"
+
+
+@pytest.mark.django_db
+def test_counts_by_stadtteil_with_every_stadtteil_and_the_unknown(anon_client, figures):
+    rows = {row["stadtteil"]: (row["total"], row["open"]) for row in stats(anon_client)["by_stadtteil"]}
+
+    assert set(rows) == {*STADTTEILE, None}
+    assert rows["Ickern"] == (2, 0)
+    assert rows["Rauxel"] == (2, 2)
+    assert rows["Becklem"] == (0, 0)
+    assert rows[None] == (4, 1)
+
+
+@pytest.mark.django_db
+def test_reports_per_day_of_the_last_30_days_in_berlin(anon_client, figures):
+    now = figures["now"]
+    today = now.astimezone(BERLIN).date()
+    day = today - timedelta(days=7)
+    # Just after midnight in Berlin is the evening before in UTC: it counts for the Berlin day.
+    category = CategoryFactory()
+    ReportFactory(category=category, created_at=berlin(day, 0, 30))
+    ReportFactory(category=category, created_at=berlin(day, 23, 30))
+    ReportFactory(category=category, created_at=berlin(day - timedelta(days=1), 23, 59))
+
+    per_day = stats(anon_client)["per_day"]
+
+    assert len(per_day) == 30
+    assert per_day[0]["date"] == (today - timedelta(days=29)).isoformat()
+    assert per_day[-1]["date"] == today.isoformat()
+    counts = {row["date"]: row["count"] for row in per_day}
+    assert counts[day.isoformat()] == 2
+    assert counts[(day - timedelta(days=1)).isoformat()] == 1
+    expected_recent = {
+        (now - timedelta(days=days_ago)).astimezone(BERLIN).date().isoformat() for days_ago in (10, 20, 3, 2)
+    }
+    for date in expected_recent:
+        assert counts[date] >= 1
+    # 3 placed above, 2 filed now, and those 10, 20, 3 and 2 days ago; not the hidden ones, not older ones.
+    assert sum(counts.values()) == 3 + 2 + 4
+
+
+@pytest.mark.django_db
+def test_median_hours_over_reports_the_city_closed_in_the_last_90_days(anon_client, figures):
+    body = stats(anon_client)
+
+    assert body["closed_recently_count"] == 3
+    assert body["median_hours_to_first_response"] == 4.0
+    assert body["median_hours_to_resolution"] == 30.0
+
+
+@pytest.mark.django_db
+def test_without_closed_reports_the_medians_are_null(anon_client):
+    body = stats(anon_client)
+
+    assert body["median_hours_to_first_response"] is None
+    assert body["median_hours_to_resolution"] is None
+    assert body["total_count"] == 0
+    assert body["by_category"] == []
+    assert [row["count"] for row in body["per_day"]] == [0] * 30
+
+
+@pytest.mark.django_db
+def test_figures_are_cached_for_a_minute(anon_client, figures):
+    before = stats(anon_client)["open_count"]
+    ReportFactory(category=CategoryFactory(), status=S.RECEIVED)
+
+    cached = stats(anon_client)["open_count"]
+    cache.clear()  # as if the minute had passed
+    fresh = stats(anon_client)["open_count"]
+
+    assert (before, cached, fresh) == (3, 3, 4)
