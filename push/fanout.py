@@ -45,6 +45,8 @@ logger = logging.getLogger("push.fanout")
 
 EXPANSION_CHUNK = 5000
 QUOTA_PAUSE_KEY = "push:quota-paused-until"
+# Set while a drain works on a notification, so the periodic resume does not pile up more drains.
+DRAINING_KEY = "push:draining:"
 RETRY_CAP_SECONDS = 600.0
 
 
@@ -384,6 +386,10 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
     while time.monotonic() < deadline:
         if paused := quota_pause_remaining():
             return DrainResult(Outcome.WAIT, sent, paused)
+        cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
+        if notification.expires_at is not None and notification.expires_at <= timezone.now():
+            _expire(notification)
+            return DrainResult(Outcome.DONE, sent)
         if not notification.expanded:
             expand_next_chunk(notification)
             notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
@@ -393,7 +399,8 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
         batch = _claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=now)
         if not batch:
             if not notification.expanded:
-                continue  # another drain holds the expansion lock; its rows will appear
+                time.sleep(0.2)  # another drain holds the expansion lock; its rows will appear
+                continue
             if finish_if_complete(notification, now=now):
                 return DrainResult(Outcome.DONE, sent)
             return _wait_for_next_ready(notification, sent, now=now)
@@ -413,6 +420,17 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
         if notification.status != NotificationStatus.SENDING:
             return DrainResult(Outcome.DONE, sent)
     return DrainResult(Outcome.MORE, sent)
+
+
+def _expire(notification: Notification) -> None:
+    """Past its expiry a message is no longer sent: a stale outage alert is worse than none."""
+    now = timezone.now()
+    Delivery.objects.filter(notification_id=notification.pk).filter(
+        Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now)
+    ).update(status=DeliveryStatus.CANCELLED, error_code="expired", claimed_until=None)
+    Notification.objects.filter(pk=notification.pk).update(expanded=True)
+    notification.expanded = True
+    finish_if_complete(notification, now=now)
 
 
 def _wait_for_next_ready(notification: Notification, sent: int, *, now: datetime) -> DrainResult:

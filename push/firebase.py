@@ -113,7 +113,8 @@ def classify(exc: Exception) -> SendError:
         return SendError("unregistered", ErrorClass.TOKEN, detail=detail)
     if isinstance(exc, messaging.SenderIdMismatchError):
         return SendError("sender_mismatch", ErrorClass.TOKEN, detail=detail)
-    if isinstance(exc, messaging.QuotaExceededError):
+    # QuotaExceededError, or a bare 429 without FCM's error detail: both mean "back off".
+    if isinstance(exc, exceptions.ResourceExhaustedError):
         wait = max(QUOTA_MIN_BACKOFF_SECONDS, _retry_after_seconds(exc) or 0.0)
         return SendError("quota_exceeded", ErrorClass.QUOTA, retry_after=wait, detail=detail)
     if isinstance(exc, messaging.ThirdPartyAuthError):
@@ -215,6 +216,7 @@ class FirebaseTransport:
             try:
                 responses = list(future.result(timeout=SEND_TIMEOUT_SECONDS).responses)
             except Exception as exc:
+                future.cancel()  # a timed-out batch must not go on sending next to its retry
                 logger.warning("FCM batch call failed: %s", type(exc).__name__)
                 error = SendError(
                     type(exc).__name__.lower()[:30], ErrorClass.TRANSIENT, detail=str(exc)[:200]

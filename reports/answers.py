@@ -37,7 +37,7 @@ def validate_answers(category: Category, answers: Any) -> dict[str, Any]:  # noq
             continue
         choices = {c.get("key") for c in question.choices}
         if question.kind == QuestionKind.TEXT:
-            if not isinstance(value, str) or len(value) > MAX_TEXT_ANSWER:
+            if not isinstance(value, str) or len(value) > MAX_TEXT_ANSWER or not _storable(value):
                 raise DomainError(_("Enter a short text."), code="invalid", field=field)
             clean[key] = value.strip()
         elif question.kind == QuestionKind.NUMBER:
@@ -46,14 +46,23 @@ def validate_answers(category: Category, answers: Any) -> dict[str, Any]:  # noq
                 raise DomainError(_("Enter a number."), code="invalid", field=field)
             clean[key] = number
         elif question.kind == QuestionKind.SINGLE_CHOICE:
-            if value not in choices:
+            if not isinstance(value, str) or value not in choices:
                 raise DomainError(_("Choose one of the offered answers."), code="invalid_choice", field=field)
             clean[key] = value
         else:
-            if not isinstance(value, list) or not value or any(v not in choices for v in value):
+            if (
+                not isinstance(value, list)
+                or not value
+                or any(not isinstance(v, str) or v not in choices for v in value)
+            ):
                 raise DomainError(_("Choose from the offered answers."), code="invalid_choice", field=field)
             clean[key] = sorted(set(value))
     return clean
+
+
+def _storable(text: str) -> bool:
+    """No NUL and no lone surrogates: PostgreSQL refuses them and JSON output cannot encode them."""
+    return "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _number(value: Any) -> float | int | None:

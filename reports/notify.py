@@ -6,7 +6,7 @@ from uuid import UUID
 
 from casapp.errors import DomainError
 from push import services as push
-from reports.models import Report, ReportEvent
+from reports.models import Report, ReportEvent, ReportSupport
 
 CATEGORY = "report_update"
 
@@ -38,15 +38,14 @@ STATUS_DE = {
 MESSAGE_PREVIEW = 120
 
 
-def report_status_notify(*, report_id: int) -> None:
-    """Pushes the report's current state and latest public message to its reporter and supporters."""
+def report_status_notify(*, report_id: int, event_id: int | None = None) -> None:
+    """Pushes the report's state, and the message of the event that changed it, to its reporter and
+    to everyone who supported it ("me too")."""
     report = Report.objects.filter(pk=report_id).first()
     if report is None:
         return
-    last = report.events.filter(is_public=True).exclude(public_message="").order_by("-created_at").first()
-    message = (last.public_message if last and last.kind != ReportEvent.Kind.CREATED else "")[
-        :MESSAGE_PREVIEW
-    ]
+    event = ReportEvent.objects.filter(pk=event_id, report=report).first() if event_id else None
+    message = (event.public_message if event else "")[:MESSAGE_PREVIEW]
     content: dict[str, dict[str, str]] = {}
     for language, (title, body) in TEXTS.items():
         status = (STATUS_DE if language == "de" else STATUS_EN)[report.status]
@@ -54,7 +53,11 @@ def report_status_notify(*, report_id: int) -> None:
             "title": title.format(id=report.pk),
             "body": body.format(status=status, message=message).strip(),
         }
-    recipients: list[UUID] = [report.installation_id] if report.installation_id else []
+    recipients: list[UUID] = list(
+        ReportSupport.objects.filter(report=report).values_list("installation_id", flat=True)
+    )
+    if report.installation_id:
+        recipients.insert(0, report.installation_id)
     if not recipients:
         return
     try:

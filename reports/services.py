@@ -166,7 +166,8 @@ def report_withdraw(*, report: Report, installation: Installation, message: str 
         raise Conflict(
             _("A report can be withdrawn only while it is still received."), code="invalid_transition"
         )
-    return _set_status(report, S.WITHDRAWN, actor=None, public_message=message, notify=False)
+    # The reporter's own words may hold personal details: staff see them, the open data does not.
+    return _set_status(report, S.WITHDRAWN, actor=None, internal_note=message, notify=False)
 
 
 @transaction.atomic
@@ -183,7 +184,7 @@ def report_reopen(*, report: Report, installation: Installation, message: str) -
             _("Only reports done within the last %(days)d days can be reopened.") % {"days": window.days},
             code="invalid_transition",
         )
-    return _set_status(report, S.IN_REVIEW, actor=None, public_message=message, notify=False)
+    return _set_status(report, S.IN_REVIEW, actor=None, internal_note=message, notify=False)
 
 
 # --- Staff
@@ -208,7 +209,7 @@ def _set_status(
     report.closed_at = now if status in CLOSED_STATUSES else None
     fields.append("closed_at")
     report.save(update_fields=fields)
-    _event(
+    event = _event(
         report,
         ReportEvent.Kind.STATUS,
         actor=actor,
@@ -218,8 +219,8 @@ def _set_status(
         internal_note=internal_note,
         is_public=True,
     )
-    if notify and report.installation_id:
-        transaction.on_commit(lambda: report_status_notify(report_id=report.pk))
+    if notify:
+        transaction.on_commit(lambda: report_status_notify(report_id=report.pk, event_id=event.pk))
     return report
 
 
@@ -337,9 +338,10 @@ def report_reply(*, report: Report, actor: Any, message: str) -> Report:
     now = timezone.now()
     Report.objects.filter(pk=report.pk, first_response_at__isnull=True).update(first_response_at=now)
     Report.objects.filter(pk=report.pk).update(updated_at=now)
-    _event(report, ReportEvent.Kind.REPLY, actor=actor, public_message=message.strip(), is_public=True)
-    if report.installation_id:
-        transaction.on_commit(lambda: report_status_notify(report_id=report.pk))
+    event = _event(
+        report, ReportEvent.Kind.REPLY, actor=actor, public_message=message.strip(), is_public=True
+    )
+    transaction.on_commit(lambda: report_status_notify(report_id=report.pk, event_id=event.pk))
     return report
 
 
@@ -393,7 +395,11 @@ def reports_erase_contact_after_retention(*, now: Any = None) -> int:
 
 def reports_unlink_installation(*, installation: Installation) -> int:
     """The installation is being erased: its reports lose their link and contact data at once."""
+    supported = list(
+        ReportSupport.objects.filter(installation=installation).values_list("report_id", flat=True)
+    )
     ReportSupport.objects.filter(installation=installation).delete()
+    Report.objects.filter(pk__in=supported).update(support_count=F("support_count") - 1)
     return Report.objects.filter(installation=installation).update(
         installation=None,
         contact_email="",

@@ -53,8 +53,15 @@ def _count(key: str, period: int) -> int:
         return 1 if cache.add(key, 1, timeout=period + 1) else int(cache.incr(key))
 
 
+def _peek(key: str) -> int:
+    value = _redis().get(key) if settings.REDIS_URL else cache.get(key)
+    return int(value or 0)
+
+
 class FixedWindowThrottle(BaseThrottle):
     scope = ""
+    # Count only what succeeded (the view calls ``charge``): a limit on things made, not on attempts.
+    charge_on_success = False
 
     def __init__(self) -> None:
         self._retry_at = 0.0
@@ -71,13 +78,23 @@ class FixedWindowThrottle(BaseThrottle):
         if not scope or not rate:
             return True
         limit, period = parse_rate(rate)
-        now = time.time()
-        window = int(now // period)
-        used = _count(f"casapp:throttle:{scope}:{self.identity(request)}:{window}", period)
+        key, window = self._key(request, view, scope, period)
+        used = _peek(key) + 1 if self.charge_on_success else _count(key, period)
         if used <= limit:
             return True
         self._retry_at = (window + 1) * period
         return False
+
+    def charge(self, request: Request, view: Any) -> None:
+        scope = self.scope_for(request, view)
+        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(scope)  # type: ignore[assignment]
+        if scope and rate:
+            _, period = parse_rate(rate)
+            _count(self._key(request, view, scope, period)[0], period)
+
+    def _key(self, request: Request, view: Any, scope: str, period: int) -> tuple[str, int]:
+        window = int(time.time() // period)
+        return f"casapp:throttle:{scope}:{self.identity(request)}:{window}", window
 
     def wait(self) -> float | None:
         return max(1.0, self._retry_at - time.time()) if self._retry_at else None

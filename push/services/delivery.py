@@ -10,11 +10,13 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from push import registry
+from push.fanout import DRAINING_KEY
 from push.models import (
     AudienceKind,
     AuditEntry,
@@ -98,21 +100,28 @@ def sends_resume_stalled() -> int:
     stalled = [
         n.pk
         for n in sending.only("pk", "expanded")
-        if not n.expanded
-        or Delivery.objects.filter(notification_id=n.pk)
-        .filter(
-            Q(status=DeliveryStatus.PENDING, not_before__isnull=True)
-            | Q(status=DeliveryStatus.PENDING, not_before__lte=now)
-            | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now)
-        )
-        .exists()
-        or not Delivery.objects.filter(
-            notification_id=n.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]
-        ).exists()
+        # A drain working on it refreshes this key; resuming then would only pile up tasks.
+        if cache.get(f"{DRAINING_KEY}{n.pk}") is None and _has_work(n, now=now)
     ]
     for pk in stalled:
         _enqueue_drains(pk)
     return len(stalled)
+
+
+def _has_work(notification: Notification, *, now: Any) -> bool:
+    if not notification.expanded:
+        return True
+    rows = Delivery.objects.filter(notification_id=notification.pk)
+    ready = rows.filter(
+        Q(status=DeliveryStatus.PENDING, not_before__isnull=True)
+        | Q(status=DeliveryStatus.PENDING, not_before__lte=now)
+        | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now)
+    )
+    # Nothing open at all: a drain must still close the send (sent / partly failed).
+    return (
+        ready.exists()
+        or not rows.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]).exists()
+    )
 
 
 # --- Personal notifications for other apps

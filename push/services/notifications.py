@@ -224,7 +224,9 @@ def notification_approve(*, notification: Notification, approver: User) -> Notif
     locked = _transition(
         notification, allowed=(NotificationStatus.AWAITING_APPROVAL,), to=NotificationStatus.SCHEDULED
     )
-    if locked.created_by_id == approver.pk:
+    wrote = AuditEntry.objects.filter(notification=locked, actor=approver, action__in=["created", "updated"])
+    if locked.created_by_id == approver.pk or wrote.exists():
+        # Whoever wrote or changed the text is not the second pair of eyes.
         raise Forbidden(_("A second person must approve what you wrote."), code="four_eyes")
     locked.approved_by, locked.approved_at = approver, timezone.now()
     locked.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])

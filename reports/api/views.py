@@ -79,9 +79,21 @@ def _private(response: Response) -> Response:
 
 
 class ReportDayThrottle(FixedWindowThrottle):
-    """Reports filed per installation per day (``THROTTLE_REPORT_DAY``; the day ends at midnight UTC)."""
+    """Reports filed per installation per day (``THROTTLE_REPORT_DAY``; the day ends at midnight UTC).
+
+    Only filed reports count: a bad GPS fix answered with 400 must not use up the day."""
 
     scope = "report_day"
+    charge_on_success = True
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        # A retry of a report filed already is answered with that report, whatever the count.
+        key = request.data.get("idempotency_key") if hasattr(request.data, "get") else None
+        if isinstance(key, str) and key:
+            filed = Report.objects.filter(installation=request_installation(request), idempotency_key=key)
+            if filed.exists():
+                return True
+        return super().allow_request(request, view)
 
     def identity(self, request: Request) -> str:
         return f"i{request_installation(request).pk}"
@@ -239,6 +251,8 @@ class ReportsView(GenericAPIView[Report]):
         submission.is_valid(raise_exception=True)
         installation = request_installation(request)
         report, created = services.report_create(installation=installation, **submission.validated_data)
+        if created:
+            ReportDayThrottle().charge(request, self)
         return _reporter_response(
             request,
             installation=installation,

@@ -248,3 +248,43 @@ def test_a_delivery_claimed_by_a_dead_worker_is_sent_again_after_its_lease(
     notification.refresh_from_db()
     assert notification.status == "sent"
     assert firebase_backend.counts() == {t.push_token: 1 for t in targets}
+
+
+@pytest.mark.django_db
+def test_whoever_changed_the_text_cannot_approve_it(firebase_backend, django_capture_on_commit_callbacks):
+    from casapp.errors import Forbidden
+
+    author, editor, third = (StaffFactory(roles=["Kommunikation"]) for _ in range(3))
+    notification = services.notification_create(author=author, kind="outage", content=CONTENT)
+    services.notification_update(
+        notification=notification,
+        actor=editor,
+        content={"de": {"title": "Bürgerbüro zu", "body": "Heute geschlossen."}},
+    )
+    services.notification_request_approval(notification=notification, actor=editor)
+
+    with pytest.raises(Forbidden) as refused:
+        services.notification_approve(notification=notification, approver=editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notification_approve(notification=notification, approver=third)
+
+    assert refused.value.code == "four_eyes"
+    notification.refresh_from_db()
+    assert notification.status == "sent"
+
+
+@pytest.mark.django_db
+def test_an_expired_notification_is_not_sent(firebase_backend, django_capture_on_commit_callbacks, settings):
+    installations(4)
+    settings.PUSH_DRAIN_CONCURRENCY = 0  # started, but no drain ran before it expired
+    notification = send_outage(django_capture_on_commit_callbacks)
+    Notification.objects.filter(pk=notification.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+
+    drain_notification.delay(notification.pk)
+
+    notification.refresh_from_db()
+    assert firebase_backend.counts() == {}
+    assert notification.status == "sent"
+    assert set(Delivery.objects.filter(notification=notification).values_list("error_code", flat=True)) <= {
+        "expired"
+    }

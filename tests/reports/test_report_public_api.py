@@ -529,3 +529,14 @@ def test_errors_of_an_export_are_json_in_the_error_shape(anon_client, pothole):
 @pytest.mark.django_db
 def test_unknown_format_is_404(anon_client, pothole):
     assert_error_shape(anon_client.get(URL, {"format": "xlsx"}), 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_a_forged_cursor_is_a_404_in_the_error_shape_not_a_500(anon_client):
+    import base64
+
+    forged = base64.urlsafe_b64encode(b"o=1&p=garbage").decode()
+
+    response = anon_client.get("/api/v1/reports/", {"cursor": forged})
+
+    assert_error_shape(response, 404, "not_found")

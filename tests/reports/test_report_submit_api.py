@@ -404,6 +404,26 @@ def test_eleventh_report_of_a_day_is_429_with_retry_after(
 
 
 @pytest.mark.django_db
+def test_refused_submissions_and_retries_do_not_use_up_the_day(settings, device_client, streetlight):
+    _rates(settings, report_day="1/day", report_ip="1000/min")
+
+    outside = [
+        device_client.post(URL, report_fields(latitude=0, longitude=0), format="json").status_code
+        for _ in range(3)
+    ]
+    filed = device_client.post(URL, report_fields(idempotency_key="draft-1"), format="json")
+    retried = device_client.post(URL, report_fields(idempotency_key="draft-1"), format="json")
+    second = device_client.post(URL, report_fields(), format="json")
+
+    assert outside == [400, 400, 400]
+    assert filed.status_code == 201
+    assert retried.status_code == 200
+    assert retried.json()["id"] == filed.json()["id"]
+    assert_error_shape(second, 429, "throttled")
+    assert Report.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_reports_per_ip_are_limited_across_installations(settings, streetlight):
     _rates(settings, report_day="1000/day", report_ip="2/hour")
     clients = [device_client_for(InstallationFactory()) for _ in range(3)]
@@ -420,3 +440,25 @@ def test_the_daily_limit_follows_the_setting(settings, device_client, streetligh
 
     assert device_client.post(URL, report_fields(), format="json").status_code == 201
     assert_error_shape(device_client.post(URL, report_fields(), format="json"), 429)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("answers", "field"),
+    [
+        ({"fehlerbild": ["aus"]}, "answers.fehlerbild"),
+        ({"fehlerbild": {"aus": True}}, "answers.fehlerbild"),
+        ({"fehlerbild": "aus", "mast_nummer": "A-\u0000"}, "answers.mast_nummer"),
+        ({"fehlerbild": "aus", "mast_nummer": "A-\ud800"}, "answers.mast_nummer"),
+        ({"fehlerbild": "aus", "mast_nummer": ["A-17"]}, "answers.mast_nummer"),
+    ],
+)
+def test_answers_of_the_wrong_type_are_400_not_500(device_client, streetlight, answers, field):
+    # Sent as the raw JSON a client would send (a lone surrogate survives only as a \u escape).
+    body = json.dumps(report_fields(answers=answers))
+    response = device_client.post(URL, body, content_type="application/json")
+
+    body = assert_error_shape(response, 400)
+    assert field in fields_named(body)
+    assert not Report.objects.exists()
+    assert device_client.get("/api/v1/reports/mine").status_code == 200
