@@ -8,6 +8,7 @@ BEGIN
     RAISE EXCEPTION 'push_auditentry is append-only';
 END;
 $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS push_audit_append_only ON push_auditentry;
 CREATE TRIGGER push_audit_append_only
     BEFORE UPDATE ON push_auditentry
     FOR EACH ROW EXECUTE FUNCTION push_audit_append_only();
