@@ -38,6 +38,7 @@ from push.models import (
     NotificationStatus,
     Priority,
     StaffDevice,
+    Topic,
 )
 from push.transports import ErrorClass, OutgoingMessage, SendResult, get_transport
 
@@ -66,9 +67,11 @@ class DrainResult:
 # --- Audience
 
 
-def _subscribed_to_kind(kind: str) -> Exists:
+def _subscribed_to(topic_ids: list[int]) -> Exists:
+    # Literal topic ids, not a join or subquery: with a join PostgreSQL hashed all subscriptions for
+    # every expansion chunk (15 s per chunk at a million installations, 0.1 s with the ids).
     through = Installation.topics.through
-    return Exists(through.objects.filter(installation_id=OuterRef("pk"), topic__kind=kind))
+    return Exists(through.objects.filter(installation_id=OuterRef("pk"), topic_id__in=topic_ids))
 
 
 def audience_queryset(notification: Notification, *, now: datetime | None = None) -> QuerySet[Installation]:
@@ -84,12 +87,10 @@ def audience_queryset(notification: Notification, *, now: datetime | None = None
         is_stale=False, last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)
     )
     if audience == AudienceKind.TOPICS:
-        through = Installation.topics.through
-        chosen = notification.audience_topics.values("pk")
-        return fresh.filter(
-            Exists(through.objects.filter(installation_id=OuterRef("pk"), topic_id__in=chosen))
-        )
-    opted_in = fresh.filter(_subscribed_to_kind(notification.kind))
+        chosen = list(notification.audience_topics.values_list("pk", flat=True))
+        return fresh.filter(_subscribed_to(chosen))
+    kind_topics = list(Topic.objects.filter(kind=notification.kind).values_list("pk", flat=True))
+    opted_in = fresh.filter(_subscribed_to(kind_topics))
     if audience == AudienceKind.STADTTEILE:
         return opted_in.filter(stadtteil__in=notification.audience_stadtteile)
     if audience == AudienceKind.ALL:
