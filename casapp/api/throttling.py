@@ -12,6 +12,7 @@ fine for abuse protection.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from rest_framework.throttling import BaseThrottle
 
 from casapp.api.permissions import is_device_request
 
+logger = logging.getLogger("casapp.api")
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -34,18 +37,25 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 @functools.cache
-def _redis() -> Any:
+def _redis(url: str) -> Any:
     # One client per process: Django's RedisCache builds a new client object on every call (~0.2 ms).
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def _count(key: str, period: int) -> int:
-    """Adds one to the window's counter and returns it: one round trip to Redis, or the local cache."""
+    """Adds one to the window's counter and returns it: one round trip to Redis, or the local cache.
+
+    Without Redis the limit is not enforced (fail open): a rate limit must not take the API down.
+    """
     if settings.REDIS_URL:
-        pipe = _redis().pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, period + 1, nx=True)
-        used, _ = pipe.execute()
+        try:
+            pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, period + 1, nx=True)
+            used, _ = pipe.execute()
+        except redis.RedisError:
+            logger.warning("rate limit not counted: Redis unreachable")
+            return 0
         return int(used)
     try:
         return int(cache.incr(key))
@@ -54,8 +64,13 @@ def _count(key: str, period: int) -> int:
 
 
 def _peek(key: str) -> int:
-    value = _redis().get(key) if settings.REDIS_URL else cache.get(key)
-    return int(value or 0)
+    if not settings.REDIS_URL:
+        return int(cache.get(key) or 0)
+    try:
+        return int(_redis(settings.REDIS_URL).get(key) or 0)
+    except redis.RedisError:
+        logger.warning("rate limit not read: Redis unreachable")
+        return 0
 
 
 class FixedWindowThrottle(BaseThrottle):

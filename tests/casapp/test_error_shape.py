@@ -97,3 +97,12 @@ def test_request_id_from_a_proxy_is_kept_only_when_it_looks_like_one(anon_client
     assert kept["X-Request-ID"] == "lb-1234abcd"
     assert replaced["X-Request-ID"] != "<script>alert(1)</script>"
     assert replaced.json()["request_id"] == replaced["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_an_unreachable_rate_limit_store_does_not_take_the_api_down(anon_client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+    response = anon_client.get("/api/v1/app/config", {"platform": "ios", "version": "1.0"})
+
+    assert response.status_code == 200
