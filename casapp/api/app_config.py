@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from packaging.version import Version
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from casapp.api.caching import cache_public, request_language
 from casapp.api.fields import AppVersionField
 from casapp.appconfig import app_config_for
 from casapp.models import Platform
@@ -79,11 +79,10 @@ class AppConfigView(APIView):
         config = app_config_for(
             platform=query.validated_data["platform"],
             version=Version(query.validated_data["version"]),  # AppVersionField checked it parses
-            language=get_language() or "de",
+            language=request_language(),
         )
         # The service builds exactly the documented shape; running it through the serializer again
         # doubled the cost of the most frequent call of the app.
         response = Response(config)
-        response["Cache-Control"] = f"public, max-age={settings.APP_CONFIG_CACHE_SECONDS}"
-        response["Vary"] = "Accept-Language"
+        cache_public(response, max_age=settings.APP_CONFIG_CACHE_SECONDS)
         return response

@@ -3,10 +3,7 @@ notice board with the catalogue of what can be subscribed to."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -16,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from casapp.api.caching import cache_private, cache_public, request_language
 from casapp.api.pagination import CursorPagination
 from casapp.api.permissions import IsDevice
 from casapp.api.throttling import PerIpScopedThrottle
@@ -115,18 +113,6 @@ class DeviceSecretView(APIView):
 # --- What an installation receives: catalogue, preferences, notices, inbox
 
 
-def _request_language() -> str:
-    """The language LocaleMiddleware negotiated from Accept-Language (de or en; anything else is de)."""
-    return (get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
-
-
-def _public(response: Response, *, max_age: int) -> Response:
-    # Shared caches may keep it per language; ConditionalGetMiddleware adds the ETag and answers 304.
-    response["Cache-Control"] = f"public, max-age={max_age}"
-    patch_vary_headers(response, ["Accept-Language"])
-    return response
-
-
 class PushCatalogueView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -142,8 +128,8 @@ class PushCatalogueView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        catalogue = selectors.push_catalogue(language=_request_language())
-        return _public(Response(CatalogueSerializer(catalogue).data), max_age=300)
+        catalogue = selectors.push_catalogue(language=request_language())
+        return cache_public(Response(CatalogueSerializer(catalogue).data), max_age=300)
 
 
 class NoticesView(APIView):
@@ -170,8 +156,8 @@ class NoticesView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        notices = selectors.notices_current(now=timezone.now(), language=_request_language())
-        return _public(Response(NoticeListSerializer({"results": notices}).data), max_age=30)
+        notices = selectors.notices_current(now=timezone.now(), language=request_language())
+        return cache_public(Response(NoticeListSerializer({"results": notices}).data), max_age=30)
 
 
 class DevicePreferencesView(APIView):
@@ -233,9 +219,7 @@ class DeviceInboxView(GenericAPIView[Notification]):
         items = selectors.inbox_items(
             installation=installation, notifications=page or [], now=now, language=installation.locale
         )
-        response = self.get_paginated_response(InboxItemSerializer(items, many=True).data)
-        response["Cache-Control"] = "private, no-cache"
-        return response
+        return cache_private(self.get_paginated_response(InboxItemSerializer(items, many=True).data))
 
 
 class DeviceInboxItemReadView(APIView):

@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -26,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from casapp.api.caching import cache_private, cache_public
 from casapp.api.pagination import CursorPagination
 from casapp.api.permissions import IsDevice
 from casapp.api.throttling import FixedWindowThrottle
@@ -59,20 +59,6 @@ CSV_FILENAME = "maengelmelder-castrop-rauxel.csv"
 # lines (a "# ..." first line would be read as the header row by every CSV reader), and a licence column
 # would repeat one sentence on every row. The attribution sentence itself is in the API documentation.
 LICENSE_LINK = f'<{exports.LICENSE_URL}>; rel="license"'
-
-
-def _public(response: Response, *, max_age: int, vary: Sequence[str] = ("Accept-Language",)) -> Response:
-    # Shared caches may keep it per language; ConditionalGetMiddleware adds the ETag and answers 304.
-    response["Cache-Control"] = f"public, max-age={max_age}"
-    patch_vary_headers(response, vary)
-    return response
-
-
-def _private(response: Response) -> Response:
-    # The reporter's own data: the phone may keep it and revalidate with the ETag, no shared cache may.
-    response["Cache-Control"] = "private, no-cache"
-    patch_vary_headers(response, ["Accept-Language"])
-    return response
 
 
 # --- Throttles of filing a report
@@ -152,7 +138,7 @@ class CategoriesView(APIView):
     )
     def get(self, request: Request) -> Response:
         tree = CategoryTreeSerializer({"groups": selectors.category_tree()}).data
-        return _public(Response(tree), max_age=CATEGORIES_MAX_AGE)
+        return cache_public(Response(tree), max_age=CATEGORIES_MAX_AGE)
 
 
 # --- Filing and open data: one collection, two audiences
@@ -290,7 +276,7 @@ class ReportsView(GenericAPIView[Report]):
                 PublicReportSerializer(page, many=True, context=self.get_serializer_context()).data
             )
         response["Link"] = LICENSE_LINK
-        return _public(response, max_age=PUBLIC_MAX_AGE, vary=["Accept", "Accept-Language"])
+        return cache_public(response, max_age=PUBLIC_MAX_AGE, vary=["Accept", "Accept-Language"])
 
     def _export_records(self, filters: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
         """The public records of an export, least recently changed first, and whether the cap cut them.
@@ -350,7 +336,7 @@ class PublicReportView(APIView):
             raise NotFound()
         response = Response(PublicReportDetailSerializer(report, context={"request": request}).data)
         response["Link"] = LICENSE_LINK
-        return _public(response, max_age=PUBLIC_MAX_AGE)
+        return cache_public(response, max_age=PUBLIC_MAX_AGE)
 
 
 # --- "Is it already reported?"
@@ -383,7 +369,7 @@ class NearbyView(APIView):
         body = NearbyReportListSerializer(
             {"radius_m": settings.REPORT_NEARBY_METERS, "results": nearby}, context={"request": request}
         ).data
-        return _private(Response(body))
+        return cache_private(Response(body))
 
 
 class SupportView(APIView):
@@ -423,7 +409,7 @@ def _reporter_response(
     if report is None:
         raise NotFound()
     body = ReporterReportSerializer(report, context={"request": request}).data
-    return _private(Response(body, status=status_code))
+    return cache_private(Response(body, status=status_code))
 
 
 class MyReportsView(GenericAPIView[Report]):
@@ -444,7 +430,7 @@ class MyReportsView(GenericAPIView[Report]):
             selectors.reports_of_reporter(installation=request_installation(request))
         )
         body = ReporterReportSerializer(page, many=True, context=self.get_serializer_context()).data
-        return _private(self.get_paginated_response(body))
+        return cache_private(self.get_paginated_response(body))
 
 
 class MyReportView(APIView):
@@ -537,4 +523,4 @@ class StatsView(APIView):
         if body is None:
             body = dict(ReportStatsSerializer(selectors.report_stats(now=timezone.now())).data)
             cache.set(key, body, STATS_CACHE_SECONDS)
-        return _public(Response(body), max_age=STATS_CACHE_SECONDS)
+        return cache_public(Response(body), max_age=STATS_CACHE_SECONDS)
