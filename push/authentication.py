@@ -6,13 +6,18 @@ for each other, and so a 401 tells the app which credential it lacks (``WWW-Auth
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from casapp.api.permissions import IsDevice
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
 from casapp.models import hash_secret
 from push.models import Installation
 from push.services import installation_seen
@@ -39,6 +44,13 @@ class DeviceAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'{KEYWORD} realm="api"'
+
+
+class DeviceOnly:
+    """Mixin for views only an app installation may call (no staff session, no anonymous caller)."""
+
+    authentication_classes: Sequence[type[authentication.BaseAuthentication]] = (DeviceAuthentication,)
+    permission_classes: Sequence[_PermissionClass] = (IsDevice,)
 
 
 def request_installation(request: Request) -> Installation:

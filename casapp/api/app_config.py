@@ -9,13 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from packaging.version import Version
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from casapp.api.caching import cache_public, request_language
 from casapp.api.fields import AppVersionField
+from casapp.api.permissions import PublicEndpoint
 from casapp.appconfig import app_config_for
 from casapp.models import Platform
 
@@ -62,10 +62,7 @@ class AppConfigSerializer(serializers.Serializer[Any]):
     links = LinksSerializer()
 
 
-class AppConfigView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class AppConfigView(PublicEndpoint, APIView):
     @extend_schema(
         operation_id="app_config",
         parameters=[AppConfigQuerySerializer],

@@ -7,9 +7,14 @@ An installation authenticates with ``push.authentication.DeviceAuthentication``,
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from rest_framework.permissions import BasePermission
+from rest_framework.authentication import BaseAuthentication
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 
 
@@ -27,6 +32,13 @@ class IsDeviceOrStaff(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return is_device_request(request) or is_staff_request(request)
+
+
+class PublicEndpoint:
+    """Mixin for views anyone may call; credentials, even stale ones, are not looked at."""
+
+    authentication_classes: Sequence[type[BaseAuthentication]] = ()
+    permission_classes: Sequence[_PermissionClass] = (AllowAny,)
 
 
 class IsDevice(BasePermission):

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from casapp.api.caching import cache_private, cache_public, request_language
 from casapp.api.pagination import CursorPagination
-from casapp.api.permissions import IsDevice
+from casapp.api.permissions import PublicEndpoint
 from casapp.api.throttling import PerIpScopedThrottle
 from push import selectors, services
 from push.api.serializers import (
@@ -30,7 +30,7 @@ from push.api.serializers import (
     PreferencesUpdateSerializer,
     SecretSerializer,
 )
-from push.authentication import DeviceAuthentication, request_installation
+from push.authentication import DeviceOnly, request_installation
 from push.models import Notification
 
 
@@ -60,10 +60,7 @@ class DeviceRegisterView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class DeviceMeView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class DeviceMeView(DeviceOnly, APIView):
     @extend_schema(operation_id="devices_me_read", responses=InstallationSerializer, tags=["devices"])
     def get(self, request: Request) -> Response:
         return Response(InstallationSerializer(request_installation(request)).data)
@@ -94,10 +91,7 @@ class DeviceMeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DeviceSecretView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class DeviceSecretView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="devices_me_rotate_secret",
         request=None,
@@ -113,10 +107,7 @@ class DeviceSecretView(APIView):
 # --- What an installation receives: catalogue, preferences, notices, inbox
 
 
-class PushCatalogueView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class PushCatalogueView(PublicEndpoint, APIView):
     @extend_schema(
         operation_id="push_catalogue",
         responses=CatalogueSerializer,
@@ -132,7 +123,7 @@ class PushCatalogueView(APIView):
         return cache_public(Response(CatalogueSerializer(catalogue).data), max_age=300)
 
 
-class NoticesView(APIView):
+class NoticesView(PublicEndpoint, APIView):
     """The public notice board: one bounded list, no pagination.
 
     Notices expire and outage threads fold into one entry, so the current list is short; the newest
@@ -140,9 +131,6 @@ class NoticesView(APIView):
     ETag serve best: every app polls the same URL. Older items live in each installation's inbox, which
     is cursor-paginated.
     """
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="notices_list",
@@ -160,10 +148,7 @@ class NoticesView(APIView):
         return cache_public(Response(NoticeListSerializer({"results": notices}).data), max_age=30)
 
 
-class DevicePreferencesView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class DevicePreferencesView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="devices_me_preferences_read", responses=PreferencesSerializer, tags=["devices"]
     )
@@ -196,9 +181,7 @@ class InboxPagination(CursorPagination):
     ordering = ("-published_at", "-pk")  # type: ignore[assignment]
 
 
-class DeviceInboxView(GenericAPIView[Notification]):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
+class DeviceInboxView(DeviceOnly, GenericAPIView[Notification]):
     pagination_class = InboxPagination
     filter_backends = []
 
@@ -222,10 +205,7 @@ class DeviceInboxView(GenericAPIView[Notification]):
         return cache_private(self.get_paginated_response(InboxItemSerializer(items, many=True).data))
 
 
-class DeviceInboxItemReadView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class DeviceInboxItemReadView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="devices_me_inbox_item_read",
         parameters=[
@@ -249,10 +229,7 @@ class DeviceInboxItemReadView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DeviceInboxReadAllView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class DeviceInboxReadAllView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="devices_me_inbox_read_all",
         request=None,

@@ -27,9 +27,9 @@ from rest_framework.views import APIView
 
 from casapp.api.caching import cache_private, cache_public
 from casapp.api.pagination import CursorPagination
-from casapp.api.permissions import IsDevice
+from casapp.api.permissions import IsDevice, PublicEndpoint
 from casapp.api.throttling import FixedWindowThrottle
-from push.authentication import DeviceAuthentication, request_installation
+from push.authentication import DeviceAuthentication, DeviceOnly, request_installation
 from push.models import Installation
 from reports import exports, selectors, services
 from reports.api.serializers import (
@@ -121,10 +121,7 @@ class CSVRenderer(BaseRenderer):
 # --- Categories
 
 
-class CategoriesView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class CategoriesView(PublicEndpoint, APIView):
     @extend_schema(
         operation_id="reports_categories",
         responses=CategoryTreeSerializer,
@@ -319,10 +316,7 @@ def _export_response(records: list[dict[str, Any]], *, truncated: bool, export_f
     return response
 
 
-class PublicReportView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class PublicReportView(PublicEndpoint, APIView):
     @extend_schema(
         operation_id="reports_read",
         responses=PublicReportDetailSerializer,
@@ -342,10 +336,7 @@ class PublicReportView(APIView):
 # --- "Is it already reported?"
 
 
-class NearbyView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class NearbyView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="reports_nearby",
         parameters=[NearbyQuerySerializer],
@@ -372,10 +363,7 @@ class NearbyView(APIView):
         return cache_private(Response(body))
 
 
-class SupportView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class SupportView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="reports_support",
         request=None,
@@ -412,9 +400,7 @@ def _reporter_response(
     return cache_private(Response(body, status=status_code))
 
 
-class MyReportsView(GenericAPIView[Report]):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
+class MyReportsView(DeviceOnly, GenericAPIView[Report]):
     pagination_class = MyReportPagination
     filter_backends = []
 
@@ -433,10 +419,7 @@ class MyReportsView(GenericAPIView[Report]):
         return cache_private(self.get_paginated_response(body))
 
 
-class MyReportView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class MyReportView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="reports_mine_read",
         responses=ReporterReportSerializer,
@@ -448,10 +431,7 @@ class MyReportView(APIView):
         return _reporter_response(request, installation=request_installation(request), report_id=report_id)
 
 
-class WithdrawView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class WithdrawView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="reports_withdraw",
         request=WithdrawSerializer,
@@ -471,10 +451,7 @@ class WithdrawView(APIView):
         return _reporter_response(request, installation=installation, report_id=report_id)
 
 
-class ReopenView(APIView):
-    authentication_classes = [DeviceAuthentication]
-    permission_classes = [IsDevice]
-
+class ReopenView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="reports_reopen",
         request=ReopenSerializer,
@@ -500,10 +477,7 @@ class ReopenView(APIView):
 # --- The live screen in city hall
 
 
-class StatsView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class StatsView(PublicEndpoint, APIView):
     @extend_schema(
         operation_id="reports_stats",
         responses=ReportStatsSerializer,
