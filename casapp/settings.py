@@ -64,6 +64,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "APP_CONFIG_CACHE_SECONDS": (int, 60),
     "THROTTLE_REPORT_DAY": (str, "10/day"),
     "THROTTLE_REPORT_IP": (str, "10/min"),
+    "THROTTLE_OPEN311_KEY": (str, "600/hour"),
     "REPORT_NEARBY_METERS": (int, 50),
     "REPORT_REOPEN_DAYS": (int, 30),
     "REPORT_CONTACT_RETENTION_DAYS": (int, 90),
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
     "casapp",
     "push",
     "reports",
+    "reports.open311",
     "waste_calendar",
 ]
 
@@ -274,6 +276,7 @@ REST_FRAMEWORK = {
         "device_register": env("THROTTLE_DEVICE_REGISTER"),
         "report_day": env("THROTTLE_REPORT_DAY"),
         "report_ip": env("THROTTLE_REPORT_IP"),
+        "open311_key": env("THROTTLE_OPEN311_KEY"),
     },
     # 0 means "use the peer address": without a trusted proxy, X-Forwarded-For is the client's word.
     "NUM_PROXIES": env("DJANGO_NUM_PROXIES"),

@@ -150,6 +150,8 @@ class Report(models.Model):
         _("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)]
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
+    # A link to a photo a partner system (Open311) sent instead of an upload; stored, never fetched.
+    media_url = models.URLField(_("media link"), max_length=500, blank=True)
     stadtteil = models.CharField(_("Stadtteil"), max_length=40, choices=STADTTEIL_CHOICES, blank=True)
     answers = models.JSONField(_("answers"), default=dict, blank=True)
     status = models.CharField(
@@ -160,6 +162,7 @@ class Report(models.Model):
         "push.Installation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     idempotency_key = models.CharField(max_length=64, blank=True)
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     contact_consent = models.BooleanField(_("consent to be contacted"), default=False)

@@ -60,7 +60,7 @@ def _event(report: Report, kind: str, *, actor: Any = None, **fields: Any) -> Re
 
 def report_create(
     *,
-    installation: Installation,
+    installation: Installation | None,
     category: Category,
     latitude: Any,
     longitude: Any,
@@ -68,6 +68,8 @@ def report_create(
     address: str = "",
     answers: dict[str, Any] | None = None,
     photos: Sequence[Any] = (),
+    media_url: str = "",
+    contact_name: str = "",
     contact_email: str = "",
     contact_phone: str = "",
     contact_consent: bool = False,
@@ -77,8 +79,15 @@ def report_create(
 
     Location, category, answers and photos are all validated before anything is stored; photos are
     decoded, cleaned of every metadata block and re-encoded before the transaction starts.
+    ``installation`` is None for a report a partner system filed (``reports.open311`` records which);
+    such a report has no idempotency (the key is scoped by installation) and nobody to push to.
+    ``media_url`` is kept as a link the caller checked; it is never fetched.
     """
-    if idempotency_key and (earlier := _earlier(installation, idempotency_key)) is not None:
+    if (
+        idempotency_key
+        and installation is not None
+        and (earlier := _earlier(installation, idempotency_key)) is not None
+    ):
         return earlier, False
     if not category.is_leaf or not category.is_active:
         raise DomainError(_("Choose an active category."), code="invalid_category", field="category")
@@ -86,7 +95,7 @@ def report_create(
     clean_answers = validate_answers(category, answers or {})
     if len(photos) > MAX_PHOTOS:
         raise DomainError(_("At most 5 photos."), code="too_many_photos", field="photos")
-    if (contact_email or contact_phone) and not contact_consent:
+    if (contact_name or contact_email or contact_phone) and not contact_consent:
         raise DomainError(
             _("Please agree to be contacted, or leave the contact fields empty."),
             code="consent_required",
@@ -102,8 +111,10 @@ def report_create(
                 latitude=lat,
                 longitude=lon,
                 address=address.strip(),
+                media_url=media_url,
                 stadtteil=geo.stadtteil_for(latitude=lat, longitude=lon),
                 answers=clean_answers,
+                contact_name=contact_name.strip() if contact_consent else "",
                 contact_email=contact_email if contact_consent else "",
                 contact_phone=contact_phone if contact_consent else "",
                 contact_consent=contact_consent,
@@ -114,7 +125,11 @@ def report_create(
             _event(report, ReportEvent.Kind.CREATED, to_status=S.RECEIVED, is_public=True)
     except IntegrityError:
         # The same key raced in from a second request of the same phone: the first one won.
-        if idempotency_key and (earlier := _earlier(installation, idempotency_key)) is not None:
+        if (
+            idempotency_key
+            and installation is not None
+            and (earlier := _earlier(installation, idempotency_key)) is not None
+        ):
             return earlier, False
         raise
     return report, True
@@ -389,7 +404,12 @@ def reports_erase_contact_after_retention(*, now: Any = None) -> int:
     return Report.objects.filter(
         closed_at__lt=cutoff, status__in=CLOSED_STATUSES, contact_erased_at__isnull=True
     ).update(
-        installation=None, contact_email="", contact_phone="", contact_consent=False, contact_erased_at=now
+        installation=None,
+        contact_name="",
+        contact_email="",
+        contact_phone="",
+        contact_consent=False,
+        contact_erased_at=now,
     )
 
 
@@ -402,6 +422,7 @@ def reports_unlink_installation(*, installation: Installation) -> int:
     Report.objects.filter(pk__in=supported).update(support_count=F("support_count") - 1)
     return Report.objects.filter(installation=installation).update(
         installation=None,
+        contact_name="",
         contact_email="",
         contact_phone="",
         contact_consent=False,

@@ -1,0 +1,82 @@
+"""Partner systems that file reports through Open311, and which report each of them filed."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from casapp.models import hash_secret
+
+
+class PartnerApiKey(models.Model):
+    """An ``api_key`` issued by the city's administration to one partner system (a back office, an
+    aggregator, a third-party app). Only its hash is stored; revoking it stops new submissions while the
+    reports it filed stay attributed to it."""
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(_("partner"), max_length=100, help_text=_("Who uses the key, e.g. the system."))
+    contact = models.CharField(
+        _("contact"), max_length=200, blank=True, help_text=_("Who to ask at the partner about its use.")
+    )
+    prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 API key")
+        verbose_name_plural = _("Open311 API keys")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_urlsafe(32)
+
+    def set_key(self, key: str) -> None:
+        self.prefix = key[: self.PREFIX_LENGTH]
+        self.key_hash = hash_secret(key)
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None
+
+
+class PartnerSubmission(models.Model):
+    """A report filed through Open311: by which key, and the ``token`` the partner may look it up by."""
+
+    report = models.OneToOneField(
+        "reports.Report",
+        on_delete=models.CASCADE,
+        related_name="open311_submission",
+        verbose_name=_("report"),
+    )
+    api_key = models.ForeignKey(
+        PartnerApiKey, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("API key")
+    )
+    token = models.CharField(max_length=32, unique=True, editable=False)
+    created_at = models.DateTimeField(_("filed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("report filed through Open311")
+        verbose_name_plural = _("reports filed through Open311")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.report_id} ({self.api_key.name})"

@@ -1,0 +1,137 @@
+"""Our categories and reports in the GeoReport v2 vocabulary. Public fields only: no contact data, no
+installation, no partner, no internal notes, no answers (free text a moderator cannot redact)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework.request import Request
+
+from reports.answers import MAX_TEXT_ANSWER
+from reports.api.serializers import localized, status_label
+from reports.models import OPEN_STATUSES, Category, CategoryQuestion, QuestionKind, Report, ReportEvent
+from reports.selectors import CITY_TIME_ZONE
+
+# A question's kind as an Open311 attribute datatype. Our text answers are short (MAX_TEXT_ANSWER), the
+# spec's "string"; its "text" is for long text, which no question asks for.
+DATATYPES = {
+    QuestionKind.TEXT: "string",
+    QuestionKind.NUMBER: "number",
+    QuestionKind.SINGLE_CHOICE: "singlevaluelist",
+    QuestionKind.MULTIPLE_CHOICE: "multivaluelist",
+}
+
+# A German postcode in the address the reporter typed ("Marktplatz 1, 44575 Castrop-Rauxel").
+ZIPCODE = re.compile(r"\b(\d{5})\b")
+
+
+def open311_datetime(value: datetime | None) -> str | None:
+    """ISO 8601 with the offset, in the city's time zone (stored in UTC)."""
+    return value.astimezone(CITY_TIME_ZONE).isoformat(timespec="seconds") if value else None
+
+
+def service(category: Category) -> dict[str, Any]:
+    group = category.parent
+    return {
+        "service_code": category.key,
+        "service_name": localized(category.name_de, category.name_en),
+        "description": localized(category.description_de, category.description_en) or None,
+        "metadata": bool(category.questions.all()),
+        "type": "realtime",
+        "keywords": ",".join(key for key in (category.key, group.key if group else "") if key),
+        "group": localized(group.name_de, group.name_en) if group else None,
+    }
+
+
+def service_definition(category: Category) -> dict[str, Any]:
+    return {
+        "service_code": category.key,
+        "attributes": [
+            attribute(question, order=index)
+            for index, question in enumerate(category.questions.all(), start=1)
+        ],
+    }
+
+
+def attribute(question: CategoryQuestion, *, order: int) -> dict[str, Any]:
+    kind = QuestionKind(question.kind)
+    descriptions = {
+        QuestionKind.TEXT: _("Text, at most %(max)d characters.") % {"max": MAX_TEXT_ANSWER},
+        QuestionKind.NUMBER: _("A number."),
+        QuestionKind.SINGLE_CHOICE: _("The key of one of the values."),
+        QuestionKind.MULTIPLE_CHOICE: _("The keys of one or more of the values, each as attribute[code][]."),
+    }
+    return {
+        "variable": True,
+        "code": question.key,
+        "datatype": DATATYPES[kind],
+        "required": question.required,
+        "datatype_description": str(descriptions[kind]),
+        "order": order,
+        "description": localized(question.label_de, question.label_en),
+        "values": [
+            {
+                "key": choice.get("key", ""),
+                "name": localized(choice.get("label_de", ""), choice.get("label_en", "")),
+            }
+            for choice in question.choices
+        ]
+        if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+        else [],
+    }
+
+
+def service_request(report: Report, *, request: Request, extensions: bool = False) -> dict[str, Any]:
+    events: list[ReportEvent] = getattr(report, "public_events", [])
+    notes = [event.public_message for event in events if event.public_message]
+    department = report.category.department
+    zipcode = ZIPCODE.search(report.address)
+    representation: dict[str, Any] = {
+        "service_request_id": str(report.pk),
+        "status": "open" if report.status in OPEN_STATUSES else "closed",
+        "status_notes": notes[-1] if notes else None,
+        "service_name": localized(report.category.name_de, report.category.name_en),
+        "service_code": report.category.key,
+        "description": report.description or None,
+        "agency_responsible": department.name if department else None,
+        "service_notice": None,
+        "requested_datetime": open311_datetime(report.created_at),
+        "updated_datetime": open311_datetime(report.updated_at),
+        # The city commits to no dates for a repair.
+        "expected_datetime": None,
+        "address": report.address or None,
+        "address_id": None,
+        "zipcode": zipcode.group(1) if zipcode else None,
+        "lat": report.latitude,
+        "long": report.longitude,
+        "media_url": _media_url(report, request=request),
+    }
+    if extensions:
+        representation["extended_attributes"] = {
+            "status": report.status,
+            "status_label": status_label(report.status),
+            "stadtteil": report.stadtteil or None,
+            "support_count": report.support_count,
+            "duplicate_of": str(report.duplicate_of_id) if report.duplicate_of_id else None,
+            "notes": [
+                {
+                    "datetime": open311_datetime(event.created_at),
+                    "type": event.kind,
+                    "status": event.to_status or None,
+                    "status_label": status_label(event.to_status) if event.to_status else None,
+                    "description": event.public_message or None,
+                }
+                for event in events
+            ],
+        }
+    return representation
+
+
+def _media_url(report: Report, *, request: Request) -> str | None:
+    photos = getattr(report, "visible_photos", None)
+    if photos:
+        return request.build_absolute_uri(photos[0].image.url)
+    return report.media_url or None

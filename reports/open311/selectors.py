@@ -1,0 +1,134 @@
+"""Reads of the Open311 layer, built on the Mängelmelder's own selectors (``reports.selectors``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+
+from reports import geo, selectors
+from reports.models import CLOSED_STATUSES, OPEN_STATUSES, Category, Report, ReportEvent
+from reports.selectors import BoundingBox
+
+# The spec's defaults: a search spans at most 90 days of requested_datetime and answers at most 1,000.
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_RESULTS = 1000
+
+OPEN311_STATUSES = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
+
+
+def services() -> list[Category]:
+    """The categories a request can be filed under (active leaves of active groups), in the city's
+    order, each with its group and questions."""
+    return [leaf for group in selectors.category_tree() for leaf in getattr(group, "active_leaves", ())]
+
+
+def service(*, code: str) -> Category | None:
+    """One category a request can be filed under, or None (unknown, a group, or inactive)."""
+    for leaf in services():
+        if leaf.key == code:
+            return leaf
+    return None
+
+
+def unknown_service_codes(codes: Sequence[str]) -> list[str]:
+    """The codes of ``codes`` that name no category at all (inactive ones still have old reports)."""
+    known = set(Category.objects.filter(key__in=codes, parent__isnull=False).values_list("key", flat=True))
+    return [code for code in codes if code not in known]
+
+
+@dataclass(frozen=True)
+class Circle:
+    latitude: float
+    longitude: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class RequestSearch:
+    """A GET requests query, already validated. Each filter left at None is not applied."""
+
+    service_request_ids: Sequence[int] | None = None
+    service_codes: Sequence[str] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    statuses: Sequence[str] = ()
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    circle: Circle | None = None
+    bbox: BoundingBox | None = None
+    page: int = 1
+    page_size: int = MAX_RESULTS
+
+
+def _with_history(reports: QuerySet[Report]) -> QuerySet[Report]:
+    return reports.select_related("category__department").prefetch_related(
+        Prefetch(
+            "events",
+            queryset=ReportEvent.objects.filter(
+                is_public=True, kind__in=selectors.PUBLIC_EVENT_KINDS
+            ).order_by("created_at", "id"),
+            to_attr="public_events",
+        )
+    )
+
+
+def service_requests(search: RequestSearch, *, now: datetime) -> list[Report]:
+    """Public reports (``reports.selectors.reports_public``: never hidden ones) matching ``search``,
+    newest first, one page of at most ``MAX_RESULTS``.
+
+    ``service_request_ids`` overrides every other filter, as the spec says. Without any time filter the
+    last ``DEFAULT_WINDOW`` of requested_datetime applies.
+    """
+    reports = selectors.reports_public()
+    if search.service_request_ids is not None:
+        found = _with_history(reports.filter(pk__in=search.service_request_ids))
+        return list(found.order_by("-created_at", "-pk")[:MAX_RESULTS])
+    reports = selectors.reports_public(bbox=search.bbox)
+    if search.service_codes:
+        reports = reports.filter(category__key__in=search.service_codes)
+    if search.statuses:
+        reports = reports.filter(status__in=search.statuses)
+    start, end = search.start, search.end
+    if start is None and end is None and search.updated_after is None and search.updated_before is None:
+        start = now - DEFAULT_WINDOW
+    if start is not None:
+        reports = reports.filter(created_at__gte=start)
+    if end is not None:
+        reports = reports.filter(created_at__lte=end)
+    if search.updated_after is not None:
+        reports = reports.filter(updated_at__gte=search.updated_after)
+    if search.updated_before is not None:
+        reports = reports.filter(updated_at__lte=search.updated_before)
+    if search.circle is not None:
+        reports = reports.filter(pk__in=_within(reports, search.circle))
+    offset = (search.page - 1) * search.page_size
+    page = _with_history(reports).order_by("-created_at", "-pk")[offset : offset + search.page_size]
+    return list(page)
+
+
+def _within(reports: QuerySet[Report], circle: Circle) -> list[int]:
+    """Ids of ``reports`` within the circle: an indexed box first, the great-circle distance decides."""
+    min_lat, min_lon, max_lat, max_lon = geo.bbox_around(circle.latitude, circle.longitude, circle.radius_m)
+    candidates = (
+        reports.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+        .prefetch_related(None)
+        .values_list("pk", "latitude", "longitude")
+    )
+    return [
+        pk
+        for pk, latitude, longitude in candidates
+        if geo.distance_m(circle.latitude, circle.longitude, latitude, longitude) <= circle.radius_m
+    ]
+
+
+def service_request(*, report_id: int) -> Report | None:
+    """One public report with its history, or None (unknown or hidden)."""
+    return _with_history(selectors.reports_public().filter(pk=report_id)).first()
+
+
+def service_request_by_token(*, token: str) -> Report | None:
+    """The report a partner's POST answered ``token`` for, or None."""
+    return Report.objects.filter(open311_submission__token=token).only("pk").first()

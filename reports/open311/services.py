@@ -1,0 +1,93 @@
+"""Writes of the Open311 layer: issuing partner keys and filing a partner's service request.
+
+A service request becomes a report through ``reports.services.report_create``, with the same checks
+(boundary, category, answers, contact data) and the same workflow afterwards; this module only adds
+which partner filed it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casapp.errors import DomainError
+from casapp.models import hash_secret
+from reports.models import Category, Report
+from reports.open311.models import PartnerApiKey, PartnerSubmission
+from reports.services import report_create
+
+# Writing last_used_at at most this often keeps a busy partner from writing a row per request.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def partner_key_create(*, name: str, contact: str = "", created_by: Any = None) -> tuple[PartnerApiKey, str]:
+    """Issues a key and returns it with its secret; the secret is not stored and cannot be shown again."""
+    secret = PartnerApiKey.new_key()
+    key = PartnerApiKey(name=name, contact=contact, created_by=created_by)
+    key.set_key(secret)
+    key.save()
+    return key, secret
+
+
+def partner_key_authenticate(*, secret: str) -> PartnerApiKey | None:
+    """The usable (issued, not revoked) key with this secret, or None; notes when it was last used."""
+    key = PartnerApiKey.objects.filter(key_hash=hash_secret(secret)).first() if secret else None
+    if key is None or not key.is_usable:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        PartnerApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def service_request_create(
+    *,
+    api_key: PartnerApiKey,
+    category: Category,
+    latitude: Any,
+    longitude: Any,
+    answers: dict[str, Any],
+    description: str = "",
+    address: str = "",
+    media_url: str = "",
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+) -> tuple[Report, PartnerSubmission]:
+    """Files the partner's request as a report and records the partner and a lookup token with it.
+
+    Contact data a partner sends counts as consented: issuing a key binds the partner to forward only
+    data the citizen gave to be contacted about this report (docs/open311.md). It is private and erased
+    after the retention period like the app's.
+    """
+    if latitude is None or longitude is None:
+        # No geocoder: an address alone cannot be placed (docs/open311.md, "Location").
+        raise DomainError(
+            _("Send the location as lat and long; an address_string alone cannot be located."),
+            code="location_required",
+            field="location",
+        )
+    with transaction.atomic():
+        report, _created = report_create(
+            installation=None,
+            category=category,
+            latitude=latitude,
+            longitude=longitude,
+            description=description,
+            address=address,
+            answers=answers,
+            media_url=media_url,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            contact_consent=bool(contact_name or contact_email or contact_phone),
+        )
+        submission = PartnerSubmission.objects.create(
+            report=report, api_key=api_key, token=secrets.token_hex(16)
+        )
+    return report, submission
