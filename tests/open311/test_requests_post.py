@@ -310,3 +310,15 @@ def test_inactive_category_is_not_a_service(reader: Any, partner: Partner, stree
     CategoryFactory(key="alt", is_active=False)
 
     assert_open311_error(post(reader, "json", valid(partner, service_code="alt")), 404, "json")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_wrong_method_and_wrong_body_type_use_the_spec_error_format(
+    reader: Any, partner: Partner, streetlight: Category, fmt: str
+) -> None:
+    assert_open311_error(reader.put(f"{BASE}requests.{fmt}"), 405, fmt)
+    assert_open311_error(reader.post(f"{BASE}services.{fmt}"), 405, fmt)
+    as_json = reader.post(f"{BASE}requests.{fmt}", valid(partner), content_type="application/json")
+    assert_open311_error(as_json, 415, fmt)
+    assert Report.objects.count() == 0
