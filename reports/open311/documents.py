@@ -7,6 +7,7 @@ so both always carry the same fields in the same order.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,11 @@ XML_ITEM_NAMES = {
     "extensions": "extension",
     "notes": "note",
 }
+
+
+# Characters XML 1.0 cannot carry at all, not even escaped (most C0 controls). Reporters' text may hold
+# them (the app's API refuses only NUL): each becomes U+FFFD so the document stays well-formed.
+NOT_XML_CHARACTERS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -88,4 +94,4 @@ def _append(parent: ET.Element, name: str, value: Any) -> None:
     elif isinstance(value, bool):
         child.text = "true" if value else "false"
     else:
-        child.text = str(value)
+        child.text = NOT_XML_CHARACTERS.sub("\ufffd", str(value))

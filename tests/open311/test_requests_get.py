@@ -372,3 +372,16 @@ def test_anonymous_reads_are_throttled_in_the_spec_error_format(
 
     assert_open311_error(response, 429, "xml")
     assert int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.django_db
+def test_control_characters_in_a_description_keep_the_xml_well_formed(
+    reader: Any, streetlight: Category
+) -> None:
+    # The app's API refuses only NUL; XML 1.0 cannot carry the other C0 controls even escaped.
+    ReportFactory(category=streetlight, description="Klingel\x07 kaputt\x1b, Zeile\nzwei")
+
+    (request,) = list(parse_xml(get(reader, "xml")))
+
+    assert request.findtext("description") == "Klingel\ufffd kaputt\ufffd, Zeile\nzwei"
+    assert get(reader).json()[0]["description"] == "Klingel\x07 kaputt\x1b, Zeile\nzwei"

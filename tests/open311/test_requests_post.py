@@ -322,3 +322,16 @@ def test_wrong_method_and_wrong_body_type_use_the_spec_error_format(
     as_json = reader.post(f"{BASE}requests.{fmt}", valid(partner), content_type="application/json")
     assert_open311_error(as_json, 415, fmt)
     assert Report.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_guessing_keys_is_rate_limited_per_address(reader: Any, streetlight: Category, settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "2/min"},
+    }
+    guess = {"api_key": "geraten", "service_code": "strassenlaterne"}
+    assert post(reader, "json", guess).status_code == 403
+    assert post(reader, "json", guess).status_code == 403
+
+    assert_open311_error(post(reader, "json", guess), 429, "json")
