@@ -79,16 +79,21 @@ class CommaListField(serializers.CharField):
         return [part.strip() for part in text.split(",") if part.strip()]
 
 
-class ServiceRequestQuery(serializers.Serializer[Any]):
-    """``GET requests``: the spec's filters and the documented extensions."""
+class ServiceRequestLookup(serializers.Serializer[Any]):
+    """``GET requests/{id}``: the parameters every request read takes."""
 
     jurisdiction_id = serializers.CharField(required=False)
+    extensions = serializers.BooleanField(required=False, default=False)
+
+
+class ServiceRequestQuery(ServiceRequestLookup):
+    """``GET requests``: the spec's filters and the documented extensions."""
+
     service_request_id = CommaListField(max_length=20_000, required=False)
     service_code = CommaListField(max_length=2_000, required=False)
     start_date = serializers.DateTimeField(required=False)
     end_date = serializers.DateTimeField(required=False)
     status = CommaListField(max_length=40, required=False)
-    extensions = serializers.BooleanField(required=False, default=False)
     updated_after = serializers.DateTimeField(required=False)
     updated_before = serializers.DateTimeField(required=False)
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False)

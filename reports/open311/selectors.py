@@ -16,6 +16,8 @@ from reports.selectors import BoundingBox
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
 
+NEWEST_FIRST = ("-created_at", "-pk")
+
 OPEN311_STATUSES = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
 
 
@@ -82,15 +84,12 @@ def service_requests(search: RequestSearch, *, now: datetime) -> list[Report]:
     ``service_request_ids`` overrides every other filter, as the spec says. Without any time filter the
     last ``DEFAULT_WINDOW`` of requested_datetime applies.
     """
-    reports = selectors.reports_public()
     if search.service_request_ids is not None:
-        found = _with_history(reports.filter(pk__in=search.service_request_ids))
-        return list(found.order_by("-created_at", "-pk")[:MAX_RESULTS])
-    reports = selectors.reports_public(bbox=search.bbox)
+        found = selectors.reports_public().filter(pk__in=search.service_request_ids)
+        return list(_with_history(found).order_by(*NEWEST_FIRST)[:MAX_RESULTS])
+    reports = selectors.reports_public(bbox=search.bbox, statuses=search.statuses)
     if search.service_codes:
         reports = reports.filter(category__key__in=search.service_codes)
-    if search.statuses:
-        reports = reports.filter(status__in=search.statuses)
     start, end = search.start, search.end
     if start is None and end is None and search.updated_after is None and search.updated_before is None:
         start = now - DEFAULT_WINDOW
@@ -102,19 +101,22 @@ def service_requests(search: RequestSearch, *, now: datetime) -> list[Report]:
         reports = reports.filter(updated_at__gte=search.updated_after)
     if search.updated_before is not None:
         reports = reports.filter(updated_at__lte=search.updated_before)
-    if search.circle is not None:
-        reports = reports.filter(pk__in=_within(reports, search.circle))
     offset = (search.page - 1) * search.page_size
-    page = _with_history(reports).order_by("-created_at", "-pk")[offset : offset + search.page_size]
-    return list(page)
+    if search.circle is not None:
+        page_ids = _within(reports, search.circle)[offset : offset + search.page_size]
+        return list(_with_history(reports.filter(pk__in=page_ids)).order_by(*NEWEST_FIRST))
+    return list(_with_history(reports).order_by(*NEWEST_FIRST)[offset : offset + search.page_size])
 
 
 def _within(reports: QuerySet[Report], circle: Circle) -> list[int]:
-    """Ids of ``reports`` within the circle: an indexed box first, the great-circle distance decides."""
+    """Ids of ``reports`` within the circle, newest first: an indexed box finds the candidates (a few
+    columns each), the great-circle distance decides. The caller fetches one page of them, so the id list
+    in its query stays at most a page long."""
     min_lat, min_lon, max_lat, max_lon = geo.bbox_around(circle.latitude, circle.longitude, circle.radius_m)
     candidates = (
         reports.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
         .prefetch_related(None)
+        .order_by(*NEWEST_FIRST)
         .values_list("pk", "latitude", "longitude")
     )
     return [

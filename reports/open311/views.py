@@ -27,7 +27,12 @@ from reports.open311.api import (
     present,
 )
 from reports.open311.documents import Document
-from reports.open311.forms import ServiceRequestForm, ServiceRequestQuery, attribute_answers
+from reports.open311.forms import (
+    ServiceRequestForm,
+    ServiceRequestLookup,
+    ServiceRequestQuery,
+    attribute_answers,
+)
 from reports.open311.selectors import RequestSearch
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -180,11 +185,14 @@ class ServiceRequestView(Open311View):
     def get(self, request: Request, service_request_id: str, format: str | None = None) -> Response:
         values = present(request.query_params)
         check_jurisdiction(values)
+        lookup = ServiceRequestLookup(data=values)
+        lookup.is_valid(raise_exception=True)
         report = selectors.service_request(report_id=int(service_request_id))
         if report is None:
             raise NotFound(_("service_request_id %(id)s was not found.") % {"id": service_request_id})
-        extensions = values.get("extensions", "").lower() in ("true", "1")
-        body = representations.service_request(report, request=request, extensions=extensions)
+        body = representations.service_request(
+            report, request=request, extensions=lookup.validated_data["extensions"]
+        )
         return cache_public(Response(_requests_document([body])), max_age=REQUESTS_MAX_AGE)
 
 

@@ -385,3 +385,43 @@ def test_control_characters_in_a_description_keep_the_xml_well_formed(
 
     assert request.findtext("description") == "Klingel\ufffd kaputt\ufffd, Zeile\nzwei"
     assert get(reader).json()[0]["description"] == "Klingel\x07 kaputt\x1b, Zeile\nzwei"
+
+
+@pytest.mark.django_db
+def test_pages_within_a_radius(reader: Any, streetlight: Category) -> None:
+    now = timezone.now()
+    inside = [
+        ReportFactory(category=streetlight, point=CITY_POINT, created_at=now - timedelta(hours=n))
+        for n in range(5)
+    ]
+    ReportFactory(category=streetlight, point=moved(CITY_POINT, east_m=3000), created_at=now)
+    lat, lon = CITY_POINT
+
+    pages = [
+        ids(get(reader, lat=lat, long=lon, radius=200, page_size=2, page=page).json()) for page in (1, 2, 3)
+    ]
+
+    assert pages == [[inside[0].pk, inside[1].pk], [inside[2].pk, inside[3].pk], [inside[4].pk]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_bad_extensions_value_on_one_request_is_400(reader: Any, filed: Report, fmt: str) -> None:
+    response = reader.get(f"{BASE}requests/{filed.pk}.{fmt}", {"extensions": "vielleicht"})
+
+    assert_open311_error(response, 400, fmt, mentions="extensions")
+
+
+@pytest.mark.django_db
+def test_query_count_does_not_grow_with_the_requests(
+    reader: Any, streetlight: Category, staff: Any, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(30):
+        report = ReportFactory(category=streetlight)
+        photo(report)
+        report_reply(report=report, actor=staff, message="Danke")
+
+    with django_assert_max_num_queries(8):
+        body = get(reader, extensions="true").json()
+
+    assert len(body) == 30
