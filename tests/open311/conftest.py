@@ -13,6 +13,7 @@ from django.test import Client
 from reports.models import Category, QuestionKind
 from reports.open311.models import PartnerApiKey
 from reports.open311.services import partner_key_create
+from tests.open311 import schemas
 from tests.reports.factories import CategoryFactory, CategoryGroupFactory, CategoryQuestionFactory
 
 BASE = "/open311/v2/"
@@ -108,6 +109,7 @@ def assert_open311_error(response: Any, status: int, fmt: str, *, mentions: str 
     assert response.status_code == status, response.content[:500]
     if fmt == "json":
         body = parse_json(response)
+        schemas.validate(body, schemas.ERRORS)
         assert isinstance(body, list)
         assert body
         for error in body:
