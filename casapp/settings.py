@@ -64,6 +64,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "APP_CONFIG_CACHE_SECONDS": (int, 60),
     "THROTTLE_REPORT_DAY": (str, "10/day"),
     "THROTTLE_REPORT_IP": (str, "10/min"),
+    "THROTTLE_REPORT_EXPORT": (str, "30/min"),
     "REPORT_NEARBY_METERS": (int, 50),
     "REPORT_REOPEN_DAYS": (int, 30),
     "REPORT_CONTACT_RETENTION_DAYS": (int, 90),
@@ -274,6 +275,7 @@ REST_FRAMEWORK = {
         "device_register": env("THROTTLE_DEVICE_REGISTER"),
         "report_day": env("THROTTLE_REPORT_DAY"),
         "report_ip": env("THROTTLE_REPORT_IP"),
+        "report_export": env("THROTTLE_REPORT_EXPORT"),
     },
     # 0 means "use the peer address": without a trusted proxy, X-Forwarded-For is the client's word.
     "NUM_PROXIES": env("DJANGO_NUM_PROXIES"),
