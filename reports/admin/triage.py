@@ -91,7 +91,14 @@ REPORTER_FIELDS = [
 ]
 TRIAGE_FIELDS = ["assigned_to", "hidden", "forwarded_to", "duplicate_of_link", "duplicates_list"]
 STATUS_FORM_FIELDS = ["new_status", "authority", "original", "message", "note"]
-ASSIGNMENT_FORM_FIELDS = ["assignee", "hide", "remove_photos"]
+ASSIGNMENT_FORM_FIELDS = [
+    "assignee",
+    "hide",
+    "remove_photos",
+    "redacted_description",
+    "redact_event",
+    "redacted_message",
+]
 
 
 @admin.register(Report)
@@ -264,7 +271,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
 
     @admin.display(description=_("timeline"))
     def history(self, report: Report) -> SafeString:
-        events = report.events.select_related("actor").order_by("created_at", "id")
+        events = report.events.select_related("actor", "redacted_by").order_by("created_at", "id")
         rows = [self._history_row(event) for event in events]
         return format_html(
             '<table class="report-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
@@ -298,8 +305,24 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             date_format(timezone.localtime(event.created_at), "SHORT_DATETIME_FORMAT"),
             what,
             who,
-            event.public_message if event.is_public else "",
+            self._public_message(event),
             event.internal_note,
+        )
+
+    def _public_message(self, event: ReportEvent) -> Any:
+        if not event.is_public:
+            return ""
+        if event.redacted_at is None:
+            return event.public_message
+        by = event.redacted_by.get_username() if event.redacted_by else self.get_empty_value_display()
+        return format_html(
+            '{}<br><em class="report-history-redacted">{}</em>',
+            event.public_message,
+            _("redacted by %(who)s, %(when)s")
+            % {
+                "who": by,
+                "when": date_format(timezone.localtime(event.redacted_at), "SHORT_DATETIME_FORMAT"),
+            },
         )
 
     # Bulk actions: one service call per selected report, refusals reported per report.

@@ -8,6 +8,9 @@ from django import forms
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from casapp.errors import DomainError
@@ -24,7 +27,9 @@ FORM_FIELD_OF_ERROR = {
     "duplicate_of": "original",
     "note": "note",
     "assignee": "assignee",
+    "redact_messages": "redact_event",
 }
+REDACTABLE_PREVIEW = 60
 
 
 class PhotoChoiceField(forms.ModelMultipleChoiceField[ReportPhoto]):
@@ -87,6 +92,28 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    redacted_description = forms.CharField(
+        label=_("Description (redact)"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea({"rows": 3}),
+        help_text=_("Edit to remove personal or abusive content; the original is not kept."),
+    )
+    redact_event = forms.ChoiceField(
+        label=_("Public message to redact"),
+        required=False,
+        help_text=_("A message of the timeline that the reporter and the public see."),
+    )
+    redacted_message = forms.CharField(
+        label=_("Replacement text"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea({"rows": 2}),
+        help_text=_(
+            "Replaces the chosen message; may be empty. The original is not kept; who redacted it and "
+            "when is recorded. A push already sent cannot be taken back."
+        ),
+    )
 
     class Meta:
         model = Report
@@ -116,6 +143,37 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
             self.fields["remove_photos"].queryset = ReportPhoto.objects.filter(  # type: ignore[attr-defined]
                 report=report, removed=False
             )
+        if "redacted_description" in self.fields:
+            self.initial.setdefault("redacted_description", report.description)
+        if "redact_event" in self.fields:
+            redactable = (
+                report.events.filter(is_public=True).exclude(public_message="").order_by("created_at", "id")
+            )
+            self.fields["redact_event"].choices = [  # type: ignore[attr-defined]
+                ("", _("— none —")),
+                *(
+                    (
+                        str(event.pk),
+                        f"{date_format(timezone.localtime(event.created_at), 'SHORT_DATETIME_FORMAT')}: "
+                        f"{Truncator(event.public_message).chars(REDACTABLE_PREVIEW)}",
+                    )
+                    for event in redactable
+                ),
+            ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("redacted_message") and not data.get("redact_event"):
+            self.add_error("redact_event", _("Choose the message to replace."))
+        return data
+
+    def _description_redaction(self) -> str | None:
+        """The new description, if the page posted one that differs (browsers send CRLF line ends).
+        A post without the field (another client, an older page) leaves the description alone."""
+        if "redacted_description" not in self.data:
+            return None
+        text = self.cleaned_data.get("redacted_description", "").replace("\r\n", "\n").strip()
+        return text if text != self.instance.description else None
 
     def clean_original(self) -> Report | None:
         number = self.cleaned_data.get("original")
@@ -144,6 +202,12 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
                     moderation["hide"] = data["hide"]
                 if data.get("remove_photos"):
                     moderation["remove_photo_ids"] = [photo.pk for photo in data["remove_photos"]]
+                if (description := self._description_redaction()) is not None:
+                    moderation["description"] = description
+                if data.get("redact_event"):
+                    moderation["event_messages"] = {
+                        int(data["redact_event"]): data.get("redacted_message", "")
+                    }
                 if moderation:
                     services.report_moderate(report=report, actor=self.actor, **moderation)
                 if data.get("new_status"):

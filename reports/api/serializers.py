@@ -141,10 +141,13 @@ class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     message = serializers.CharField(source="public_message", help_text="May be empty.")
+    redacted = serializers.SerializerMethodField(
+        help_text="The city replaced this message afterwards (moderation), e.g. to remove personal data."
+    )
 
     class Meta:
         model = ReportEvent
-        fields = ["at", "kind", "status", "status_label", "message"]
+        fields = ["at", "kind", "status", "status_label", "message", "redacted"]
         read_only_fields = fields
 
     @extend_schema_field(report_status_field(allow_null=True))
@@ -154,6 +157,9 @@ class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
 
     def get_status_label(self, event: ReportEvent) -> str | None:
         return status_label(event.to_status) if event.to_status else None
+
+    def get_redacted(self, event: ReportEvent) -> bool:
+        return event.redacted_at is not None
 
 
 class PublicReportSerializer(serializers.ModelSerializer[Report]):

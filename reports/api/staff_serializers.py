@@ -19,6 +19,7 @@ from reports.selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
 from reports.services import ALLOWED_TRANSITIONS
 
 MAX_REMOVED_PHOTOS = 20
+MAX_REDACTED_MESSAGES = 20
 
 
 # --- Output
@@ -95,6 +96,9 @@ class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
     actor = StaffUserSerializer(read_only=True, allow_null=True)
     from_status = report_status_field(read_only=True, allow_blank=True)
     to_status = report_status_field(read_only=True, allow_blank=True)
+    redacted_by = StaffUserSerializer(
+        read_only=True, allow_null=True, help_text="Who replaced the public message (moderation)."
+    )
 
     class Meta:
         model = ReportEvent
@@ -108,6 +112,8 @@ class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
             "internal_note",
             "is_public",
             "created_at",
+            "redacted_at",
+            "redacted_by",
         ]
         read_only_fields = fields
 
@@ -257,6 +263,13 @@ class StaffReportMergeSerializer(serializers.Serializer[Any]):
     internal_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class StaffReportRedactionSerializer(serializers.Serializer[Any]):
+    event = serializers.IntegerField(min_value=1, help_text="Id of a public event of this report (`events`).")
+    public_message = serializers.CharField(
+        max_length=2000, allow_blank=True, help_text="What the timeline shows instead; may be empty."
+    )
+
+
 class StaffReportModerateSerializer(serializers.Serializer[Any]):
     hide = serializers.BooleanField(required=False, help_text="Hide from (or show again in) the public map.")
     description = serializers.CharField(
@@ -268,10 +281,28 @@ class StaffReportModerateSerializer(serializers.Serializer[Any]):
         max_length=MAX_REMOVED_PHOTOS,
         help_text="Photos of this report to remove from public view (kept for staff).",
     )
+    redact_messages = serializers.ListField(
+        child=StaffReportRedactionSerializer(),
+        required=False,
+        max_length=MAX_REDACTED_MESSAGES,
+        help_text=(
+            "Public messages of the timeline to replace: the original is overwritten, the event records "
+            "who redacted it and when."
+        ),
+    )
+
+    def validate_redact_messages(self, value: list[dict[str, Any]]) -> dict[int, str]:
+        messages = {item["event"]: item["public_message"] for item in value}
+        if len(messages) != len(value):
+            raise serializers.ValidationError(_("Name each event once."), code="invalid")
+        return messages
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError(
-                _("Say what to moderate: hide, description or remove_photo_ids."), code="required"
+                _("Say what to moderate: hide, description, remove_photo_ids or redact_messages."),
+                code="required",
             )
+        if "redact_messages" in attrs:
+            attrs["event_messages"] = attrs.pop("redact_messages")
         return attrs
