@@ -553,6 +553,37 @@ def test_a_duplicate_is_merged_into_its_original_with_reporter_and_supporters(me
 
 
 @pytest.mark.django_db
+def test_the_reporter_and_supporters_of_a_duplicate_are_told_and_then_follow_the_original(
+    member, own, schlagloch, django_capture_on_commit_callbacks
+):
+    original = report(schlagloch, installation=reporter())
+    supporter = supporter_of(own)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member.post(
+            url(own.pk, "transition"),
+            {"status": "duplikat", "duplicate_of": original.pk, "public_message": "Schon gemeldet."},
+            format="json",
+        )
+    assert response.status_code == 200, response.json()
+    told = Delivery.objects.select_related("notification")
+    assert {d.installation_id for d in told} == {own.installation_id, supporter.pk}
+    assert all(d.notification.data["report_id"] == str(own.pk) for d in told)
+    message = fanout.outgoing_message(told[0].notification, told[0], now=timezone.now())
+    assert message.body == "Neuer Stand: Duplikat. Schon gemeldet."
+
+    Delivery.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(url(original.pk, "transition"), {"status": "erledigt"}, format="json")
+    followers = Delivery.objects.filter(notification__data__report_id=str(original.pk))
+    assert {d.installation_id for d in followers} == {
+        original.installation_id,
+        own.installation_id,
+        supporter.pk,
+    }
+
+
+@pytest.mark.django_db
 def test_a_duplicate_of_another_departments_report_is_400(member, own, foreign):
     response = member.post(
         url(own.pk, "transition"), {"status": "duplikat", "duplicate_of": foreign.pk}, format="json"
