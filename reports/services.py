@@ -423,15 +423,30 @@ def _redact_event_messages(report: Report, *, actor: Any, messages: Mapping[int,
 # --- Privacy
 
 
+RETENTION_BATCH = 1000
+
+
 def reports_erase_contact_after_retention(*, now: Any = None) -> int:
-    """Erases contact data and the installation link ``REPORT_CONTACT_RETENTION_DAYS`` after closing."""
+    """Erases contact data and the links to installations ``REPORT_CONTACT_RETENTION_DAYS`` after
+    closing: the reporter's and those of its supporters ("me too"; the count stays). Returns the number
+    of reports erased."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.REPORT_CONTACT_RETENTION_DAYS)
-    return Report.objects.filter(
+    due = Report.objects.filter(
         closed_at__lt=cutoff, status__in=CLOSED_STATUSES, contact_erased_at__isnull=True
-    ).update(
-        installation=None, contact_email="", contact_phone="", contact_consent=False, contact_erased_at=now
     )
+    erased = 0
+    while batch := list(due.values_list("pk", flat=True)[:RETENTION_BATCH]):
+        with transaction.atomic():
+            ReportSupport.objects.filter(report_id__in=batch).delete()
+            erased += Report.objects.filter(pk__in=batch).update(
+                installation=None,
+                contact_email="",
+                contact_phone="",
+                contact_consent=False,
+                contact_erased_at=now,
+            )
+    return erased
 
 
 def reports_unlink_installation(*, installation: Installation) -> int:
