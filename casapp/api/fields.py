@@ -88,12 +88,3 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignor
         )
         auto_schema.registry.register_on_missing(blank)
         return {"oneOf": [enum.ref, blank.ref]}
-
-
-def report_status_field(**kwargs: Any) -> NamedChoiceField:
-    """A report's status (``ReportStatusEnum`` in the schema), as the public and the staff API show it."""
-    # Imported here: casapp's modules are imported by every app, and reports' models need the app
-    # registry to be ready.
-    from reports.models import ReportStatus
-
-    return NamedChoiceField(enum_name="ReportStatusEnum", choices=ReportStatus.choices, **kwargs)

@@ -19,8 +19,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casapp.api.fields import report_status_field
 from casapp.city import STADTTEIL_CHOICES
+from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import STATUS_DE, STATUS_EN
 from reports.selectors import BoundingBox, NearbyReport, ReportStats

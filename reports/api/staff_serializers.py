@@ -12,8 +12,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from casapp.api.fields import NamedChoiceField, report_status_field
+from casapp.api.fields import NamedChoiceField
 from casapp.city import STADTTEIL_CHOICES
+from reports.api.fields import report_status_field
 from reports.models import Category, Department, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
 from reports.services import ALLOWED_TRANSITIONS

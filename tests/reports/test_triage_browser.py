@@ -135,4 +135,7 @@ def test_triage_member_changes_the_status_in_the_admin_and_the_reporter_is_pushe
         PUBLIC_MESSAGE,
         "Kolonne 3, Priorität hoch",
     )
+    # The page posted its moderation fields as rendered: nothing was moderated on the way.
+    assert not changed.events.filter(kind=ReportEvent.Kind.MODERATED).exists()
+    assert changed.description == target.description
     assert Report.objects.get(pk=other_department.pk).status == ReportStatus.RECEIVED
