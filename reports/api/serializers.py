@@ -170,6 +170,9 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
     status_label = serializers.SerializerMethodField()
     stadtteil = serializers.CharField(help_text="Empty where the point lies in no imported Stadtteil.")
     photos = ReportPhotoSerializer(source="visible_photos", many=True)
+    forwarded_to = serializers.SerializerMethodField(
+        help_text="While `nicht_zustaendig`: the authority the city forwarded the report to; empty otherwise."
+    )
 
     class Meta:
         model = Report
@@ -187,6 +190,7 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
             "longitude",
             "support_count",
             "duplicate_of",
+            "forwarded_to",
             "photos",
             "created_at",
             "updated_at",
@@ -199,6 +203,10 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
 
     def get_status_label(self, report: Report) -> str:
         return status_label(report.status)
+
+    def get_forwarded_to(self, report: Report) -> str:
+        # Kept for staff when the report comes back (to in_pruefung); only the current state is public.
+        return report.forwarded_to if report.status == ReportStatus.NOT_RESPONSIBLE else ""
 
 
 class PublicReportDetailSerializer(PublicReportSerializer):

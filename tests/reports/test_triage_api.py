@@ -18,7 +18,7 @@ from push import fanout
 from push.models import Delivery
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus, ReportSupport
 from reports.services import ALLOWED_TRANSITIONS
-from tests.conftest import assert_error_shape
+from tests.conftest import assert_error_shape, device_client_for
 from tests.factories import StaffFactory
 from tests.reports.staff_factories import (
     category,
@@ -502,6 +502,30 @@ def test_not_responsible_needs_the_responsible_authority(member, own):
     assert response.json()["forwarded_to"] == "Straßen.NRW"
     own.refresh_from_db()
     assert (own.status, own.forwarded_to) == (S.NOT_RESPONSIBLE, "Straßen.NRW")
+
+
+@pytest.mark.django_db
+def test_the_reporter_and_the_public_learn_the_responsible_authority(
+    member, own, anon_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(
+            url(own.pk, "transition"),
+            {"status": "nicht_zustaendig", "forwarded_to": "Straßen.NRW", "public_message": "Landesstraße."},
+            format="json",
+        )
+
+    delivery = Delivery.objects.select_related("notification").get(installation=own.installation)
+    message = fanout.outgoing_message(delivery.notification, delivery, now=timezone.now())
+    assert message.body == "Neuer Stand: nicht zuständig. Zuständig ist: Straßen.NRW. Landesstraße."
+    assert anon_client.get(f"/api/v1/reports/{own.pk}").json()["forwarded_to"] == "Straßen.NRW"
+    mine = device_client_for(own.installation).get(f"/api/v1/reports/mine/{own.pk}").json()
+    assert mine["forwarded_to"] == "Straßen.NRW"
+
+    # Back in review: the authority is no longer the answer (staff still see it).
+    member.post(url(own.pk, "transition"), {"status": "in_pruefung"}, format="json")
+    assert anon_client.get(f"/api/v1/reports/{own.pk}").json()["forwarded_to"] == ""
+    assert member.get(url(own.pk)).json()["forwarded_to"] == "Straßen.NRW"
 
 
 @pytest.mark.django_db
