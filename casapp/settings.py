@@ -43,6 +43,10 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "AWS_S3_REGION_NAME": (str, "eu-central-1"),
     "AWS_ACCESS_KEY_ID": (str, ""),
     "AWS_SECRET_ACCESS_KEY": (str, ""),
+    "AWS_S3_ADDRESSING_STYLE": (str, ""),
+    "AWS_S3_CUSTOM_DOMAIN": (str, ""),
+    "AWS_QUERYSTRING_AUTH": (bool, True),
+    "AWS_QUERYSTRING_EXPIRE": (int, 3600),
     "PUSH_BACKEND": (str, "console"),
     "FIREBASE_CREDENTIALS_FILE": (str, ""),
     "FCM_API_BASE_URL": (str, ""),
@@ -65,6 +69,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "THROTTLE_REPORT_DAY": (str, "10/day"),
     "THROTTLE_REPORT_IP": (str, "10/min"),
     "THROTTLE_OPEN311_KEY": (str, "600/hour"),
+    "THROTTLE_REPORT_EXPORT": (str, "30/min"),
     "REPORT_NEARBY_METERS": (int, 50),
     "REPORT_REOPEN_DAYS": (int, 30),
     "REPORT_CONTACT_RETENTION_DAYS": (int, 90),
@@ -174,14 +179,22 @@ MAX_REQUEST_BODY_BYTES: int = env("MAX_REQUEST_BODY_MB") * 1024 * 1024
 
 AWS_STORAGE_BUCKET_NAME: str = env("AWS_STORAGE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:
+    _addressing_style: str = env("AWS_S3_ADDRESSING_STYLE")
+    if _addressing_style not in ("", "path", "virtual"):
+        raise ImproperlyConfigured("AWS_S3_ADDRESSING_STYLE is path, virtual or empty (the SDK decides).")
     _s3_options: dict[str, Any] = {
         "bucket_name": AWS_STORAGE_BUCKET_NAME,
         "region_name": env("AWS_S3_REGION_NAME"),
         "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,
         "access_key": env("AWS_ACCESS_KEY_ID") or None,
         "secret_key": env("AWS_SECRET_ACCESS_KEY") or None,
+        "addressing_style": _addressing_style or None,
+        # A custom domain (a CDN reading the private bucket) answers unsigned URLs: django-storages signs
+        # only URLs of the bucket itself.
+        "custom_domain": env("AWS_S3_CUSTOM_DOMAIN") or None,
+        "querystring_auth": env("AWS_QUERYSTRING_AUTH"),
+        "querystring_expire": env("AWS_QUERYSTRING_EXPIRE"),
         "default_acl": None,
-        "querystring_auth": True,
         "file_overwrite": False,
     }
     _media_storage: dict[str, Any] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
@@ -277,6 +290,7 @@ REST_FRAMEWORK = {
         "report_day": env("THROTTLE_REPORT_DAY"),
         "report_ip": env("THROTTLE_REPORT_IP"),
         "open311_key": env("THROTTLE_OPEN311_KEY"),
+        "report_export": env("THROTTLE_REPORT_EXPORT"),
     },
     # 0 means "use the peer address": without a trusted proxy, X-Forwarded-For is the client's word.
     "NUM_PROXIES": env("DJANGO_NUM_PROXIES"),

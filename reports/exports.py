@@ -35,6 +35,7 @@ CSV_COLUMNS = (
     "longitude",
     "support_count",
     "duplicate_of",
+    "forwarded_to",
     "created_at",
     "updated_at",
     "closed_at",
@@ -43,7 +44,7 @@ CSV_COLUMNS = (
 # Free text from citizens: a cell starting like a formula would run as one when staff open the file in
 # a spreadsheet (CSV injection), so such cells get a leading apostrophe, as OWASP recommends.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FREE_TEXT_COLUMNS = frozenset({"description", "address"})
+_FREE_TEXT_COLUMNS = frozenset({"description", "address", "forwarded_to"})
 
 
 def feature_collection(records: Iterable[Mapping[str, Any]], *, truncated: bool = False) -> dict[str, Any]:

@@ -249,6 +249,16 @@ class ReportEvent(models.Model):
     internal_note = models.TextField(_("internal note"), max_length=4000, blank=True)
     is_public = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moderation replaced the public message (the original is not kept, see docs/privacy.md).
+    redacted_at = models.DateTimeField(_("redacted"), null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("redacted by"),
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from casapp.errors import DomainError
 from push import services as push
-from reports.models import Report, ReportEvent, ReportSupport
+from reports.models import Report, ReportEvent, ReportStatus, ReportSupport
 
 CATEGORY = "report_update"
 
@@ -36,6 +36,8 @@ STATUS_DE = {
     "zurueckgezogen": "zurückgezogen",
 }
 MESSAGE_PREVIEW = 120
+# "Nicht zuständig" names who is: the reporter learns where to turn without opening the app.
+FORWARDED = {"de": "Zuständig ist: {authority}.", "en": "Responsible: {authority}."}
 
 
 def report_status_notify(*, report_id: int, event_id: int | None = None) -> None:
@@ -47,11 +49,15 @@ def report_status_notify(*, report_id: int, event_id: int | None = None) -> None
     event = ReportEvent.objects.filter(pk=event_id, report=report).first() if event_id else None
     message = (event.public_message if event else "")[:MESSAGE_PREVIEW]
     content: dict[str, dict[str, str]] = {}
+    forwarded = report.status == ReportStatus.NOT_RESPONSIBLE and report.forwarded_to
     for language, (title, body) in TEXTS.items():
         status = (STATUS_DE if language == "de" else STATUS_EN)[report.status]
+        said = message
+        if forwarded:
+            said = f"{FORWARDED[language].format(authority=report.forwarded_to)} {message}"
         content[language] = {
             "title": title.format(id=report.pk),
-            "body": body.format(status=status, message=message).strip(),
+            "body": body.format(status=status, message=said.strip()).strip(),
         }
     recipients: list[UUID] = list(
         ReportSupport.objects.filter(report=report).values_list("installation_id", flat=True)

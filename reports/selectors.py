@@ -459,7 +459,10 @@ def reports_for_staff_detail(user: Any) -> QuerySet[Report]:
         .prefetch_related(
             Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "id")),
             Prefetch(
-                "events", queryset=ReportEvent.objects.select_related("actor").order_by("created_at", "id")
+                "events",
+                queryset=ReportEvent.objects.select_related("actor", "redacted_by").order_by(
+                    "created_at", "id"
+                ),
             ),
             Prefetch("duplicates", queryset=Report.objects.only("id", "duplicate_of_id").order_by("id")),
         )

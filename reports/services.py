@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -374,9 +374,17 @@ def report_moderate(
     hide: bool | None = None,
     description: str | None = None,
     remove_photo_ids: Sequence[int] = (),
+    event_messages: Mapping[int, str] | None = None,
 ) -> Report:
-    """Hides an abusive report, redacts its text or removes photos; recorded as an internal event."""
-    changes = []
+    """Hides an abusive report, redacts its text or removes photos; recorded as an internal event.
+
+    ``event_messages`` replaces public messages of the report's timeline (event id → new text, may be
+    empty). The original is overwritten, not kept: who redacted and when is recorded on the event.
+    Anything but a public message of this report is refused before anything changes.
+    """
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    redacted = _redact_event_messages(report, actor=actor, messages=event_messages or {})
+    changes = [f"message #{event_id} redacted" for event_id in redacted]
     if hide is not None and hide != report.hidden:
         report.hidden = hide
         changes.append("hidden" if hide else "shown")
@@ -394,23 +402,67 @@ def report_moderate(
     return report
 
 
+def _redact_event_messages(report: Report, *, actor: Any, messages: Mapping[int, str]) -> list[int]:
+    """Overwrites public messages of ``report``'s timeline; the ids of the events changed."""
+    if not messages:
+        return []
+    events = {
+        event.pk: event
+        for event in ReportEvent.objects.select_for_update().filter(
+            report=report, pk__in=list(messages), is_public=True
+        )
+    }
+    unknown = [
+        event_id for event_id in messages if event_id not in events or not events[event_id].public_message
+    ]
+    if unknown:
+        raise DomainError(
+            _("Only public messages of this report can be redacted: %(ids)s.")
+            % {"ids": ", ".join(f"#{event_id}" for event_id in sorted(unknown))},
+            code="invalid_event",
+            field="redact_messages",
+        )
+    now = timezone.now()
+    changed = []
+    for event_id, text in sorted(messages.items()):
+        event = events[event_id]
+        if text.strip() == event.public_message:
+            continue
+        event.public_message = text.strip()
+        event.redacted_at, event.redacted_by = now, actor
+        event.save(update_fields=["public_message", "redacted_at", "redacted_by"])
+        changed.append(event_id)
+    return changed
+
+
 # --- Privacy
 
 
+RETENTION_BATCH = 1000
+
+
 def reports_erase_contact_after_retention(*, now: Any = None) -> int:
-    """Erases contact data and the installation link ``REPORT_CONTACT_RETENTION_DAYS`` after closing."""
+    """Erases contact data and the links to installations ``REPORT_CONTACT_RETENTION_DAYS`` after
+    closing: the reporter's and those of its supporters ("me too"; the count stays). Returns the number
+    of reports erased."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.REPORT_CONTACT_RETENTION_DAYS)
-    return Report.objects.filter(
+    due = Report.objects.filter(
         closed_at__lt=cutoff, status__in=CLOSED_STATUSES, contact_erased_at__isnull=True
-    ).update(
-        installation=None,
-        contact_name="",
-        contact_email="",
-        contact_phone="",
-        contact_consent=False,
-        contact_erased_at=now,
     )
+    erased = 0
+    while batch := list(due.values_list("pk", flat=True)[:RETENTION_BATCH]):
+        with transaction.atomic():
+            ReportSupport.objects.filter(report_id__in=batch).delete()
+            erased += Report.objects.filter(pk__in=batch).update(
+                installation=None,
+                contact_name="",
+                contact_email="",
+                contact_phone="",
+                contact_consent=False,
+                contact_erased_at=now,
+            )
+    return erased
 
 
 def reports_unlink_installation(*, installation: Installation) -> int:

@@ -1,4 +1,5 @@
-"""Named actors: an anonymous caller, two app installations, and one staff member per role."""
+"""Named actors: an anonymous caller, two app installations, and one staff member per role; the fake FCM
+server on loopback."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from push.fake_fcm.control import FakeFcm
 from push.models import Installation
+from push.transports import reset_transport
 from tests.factories import InstallationFactory, StaffFactory
 
 
@@ -118,6 +121,36 @@ def comms_colleague_client(db: Any) -> APIClient:
 @pytest.fixture
 def administration_client(db: Any) -> APIClient:
     return _staff_client("Administration")
+
+
+# --- The fake FCM server on loopback and a Firebase push backend pointed at it (push and reports tests)
+
+
+@pytest.fixture(scope="session")
+def fake_fcm_server() -> Iterator[FakeFcm]:
+    with FakeFcm.start(latency_ms=0) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_fcm(fake_fcm_server: FakeFcm) -> FakeFcm:
+    fake_fcm_server.reset()
+    fake_fcm_server.set_latency(0)
+    return fake_fcm_server
+
+
+@pytest.fixture
+def firebase_backend(fake_fcm: FakeFcm, settings: Any, tmp_path: Any) -> Iterator[FakeFcm]:
+    """The real firebase-admin SDK, talking HTTP to the fake server."""
+    settings.PUSH_BACKEND = "firebase"
+    settings.FIREBASE_CREDENTIALS_FILE = str(
+        fake_fcm.write_service_account(tmp_path / "service-account.json")
+    )
+    settings.FCM_API_BASE_URL = fake_fcm.base_url
+    settings.PUSH_RETRY_BASE_SECONDS = 0.05
+    reset_transport()
+    yield fake_fcm
+    reset_transport()
 
 
 def assert_error_shape(response: Any, status: int, code: str | None = None) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
 from casapp.appconfig import parse_app_version
@@ -46,3 +48,43 @@ class AppVersionField(serializers.CharField):
         if parse_app_version(value) is None:
             self.fail("invalid")
         return value
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose choice set is one named enum of the OpenAPI schema wherever it appears.
+
+    drf-spectacular names enums after their field (``status``, ``kind``); push already has its own
+    ``status`` and ``kind`` choice sets in several components, so the report's would get hashed names.
+    """
+
+    def __init__(self, *, enum_name: str, **kwargs: Any) -> None:
+        self.enum_name = enum_name
+        super().__init__(**kwargs)
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = NamedChoiceField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field: NamedChoiceField = self.target
+        values = [value for value in field.choices if value != ""]
+        enum = ResolvedComponent(  # type: ignore[no-untyped-call]
+            name=field.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.enum_name,
+            schema={
+                "type": "string",
+                "enum": values,
+                "description": "\n".join(f"* `{value}` - {field.choices[value]}" for value in values),
+            },
+        )
+        auto_schema.registry.register_on_missing(enum)
+        if not field.allow_blank:
+            return dict(enum.ref)
+        # The same component the enum hook creates for blank choices elsewhere.
+        blank = ResolvedComponent(  # type: ignore[no-untyped-call]
+            name="BlankEnum", type=ResolvedComponent.SCHEMA, object="BlankEnum", schema={"enum": [""]}
+        )
+        auto_schema.registry.register_on_missing(blank)
+        return {"oneOf": [enum.ref, blank.ref]}

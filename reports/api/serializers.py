@@ -20,7 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casapp.city import STADTTEIL_CHOICES
-from reports.api.staff_serializers import report_status_field
+from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import STATUS_DE, STATUS_EN
 from reports.selectors import BoundingBox, NearbyReport, ReportStats
@@ -141,10 +141,13 @@ class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     message = serializers.CharField(source="public_message", help_text="May be empty.")
+    redacted = serializers.SerializerMethodField(
+        help_text="The city replaced this message afterwards (moderation), e.g. to remove personal data."
+    )
 
     class Meta:
         model = ReportEvent
-        fields = ["at", "kind", "status", "status_label", "message"]
+        fields = ["at", "kind", "status", "status_label", "message", "redacted"]
         read_only_fields = fields
 
     @extend_schema_field(report_status_field(allow_null=True))
@@ -155,6 +158,9 @@ class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
     def get_status_label(self, event: ReportEvent) -> str | None:
         return status_label(event.to_status) if event.to_status else None
 
+    def get_redacted(self, event: ReportEvent) -> bool:
+        return event.redacted_at is not None
+
 
 class PublicReportSerializer(serializers.ModelSerializer[Report]):
     category = serializers.CharField(source="category.key", help_text="Key of the leaf category.")
@@ -164,6 +170,9 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
     status_label = serializers.SerializerMethodField()
     stadtteil = serializers.CharField(help_text="Empty where the point lies in no imported Stadtteil.")
     photos = ReportPhotoSerializer(source="visible_photos", many=True)
+    forwarded_to = serializers.SerializerMethodField(
+        help_text="While `nicht_zustaendig`: the authority the city forwarded the report to; empty otherwise."
+    )
 
     class Meta:
         model = Report
@@ -181,6 +190,7 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
             "longitude",
             "support_count",
             "duplicate_of",
+            "forwarded_to",
             "photos",
             "created_at",
             "updated_at",
@@ -193,6 +203,10 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
 
     def get_status_label(self, report: Report) -> str:
         return status_label(report.status)
+
+    def get_forwarded_to(self, report: Report) -> str:
+        # Kept for staff when the report comes back (to in_pruefung); only the current state is public.
+        return report.forwarded_to if report.status == ReportStatus.NOT_RESPONSIBLE else ""
 
 
 class PublicReportDetailSerializer(PublicReportSerializer):

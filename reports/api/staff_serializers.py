@@ -10,60 +10,17 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
+from casapp.api.fields import NamedChoiceField
 from casapp.city import STADTTEIL_CHOICES
+from reports.api.fields import report_status_field
 from reports.models import Category, Department, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
 from reports.services import ALLOWED_TRANSITIONS
 
 MAX_REMOVED_PHOTOS = 20
-
-
-class NamedChoiceField(serializers.ChoiceField):
-    """A choice field whose choice set is one named enum of the OpenAPI schema wherever it appears.
-
-    drf-spectacular names enums after their field (``status``, ``kind``); push already has its own
-    ``status`` and ``kind`` choice sets in several components, so the report's would get hashed names.
-    """
-
-    def __init__(self, *, enum_name: str, **kwargs: Any) -> None:
-        self.enum_name = enum_name
-        super().__init__(**kwargs)
-
-
-class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
-    target_class = NamedChoiceField
-    match_subclasses = True
-
-    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        field: NamedChoiceField = self.target
-        values = [value for value in field.choices if value != ""]
-        enum = ResolvedComponent(  # type: ignore[no-untyped-call]
-            name=field.enum_name,
-            type=ResolvedComponent.SCHEMA,
-            object=field.enum_name,
-            schema={
-                "type": "string",
-                "enum": values,
-                "description": "\n".join(f"* `{value}` - {field.choices[value]}" for value in values),
-            },
-        )
-        auto_schema.registry.register_on_missing(enum)
-        if not field.allow_blank:
-            return dict(enum.ref)
-        # The same component the enum hook creates for blank choices elsewhere.
-        blank = ResolvedComponent(  # type: ignore[no-untyped-call]
-            name="BlankEnum", type=ResolvedComponent.SCHEMA, object="BlankEnum", schema={"enum": [""]}
-        )
-        auto_schema.registry.register_on_missing(blank)
-        return {"oneOf": [enum.ref, blank.ref]}
-
-
-def report_status_field(**kwargs: Any) -> NamedChoiceField:
-    return NamedChoiceField(enum_name="ReportStatusEnum", choices=ReportStatus.choices, **kwargs)
+MAX_REDACTED_MESSAGES = 20
 
 
 # --- Output
@@ -140,6 +97,9 @@ class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
     actor = StaffUserSerializer(read_only=True, allow_null=True)
     from_status = report_status_field(read_only=True, allow_blank=True)
     to_status = report_status_field(read_only=True, allow_blank=True)
+    redacted_by = StaffUserSerializer(
+        read_only=True, allow_null=True, help_text="Who replaced the public message (moderation)."
+    )
 
     class Meta:
         model = ReportEvent
@@ -153,6 +113,8 @@ class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
             "internal_note",
             "is_public",
             "created_at",
+            "redacted_at",
+            "redacted_by",
         ]
         read_only_fields = fields
 
@@ -302,6 +264,13 @@ class StaffReportMergeSerializer(serializers.Serializer[Any]):
     internal_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class StaffReportRedactionSerializer(serializers.Serializer[Any]):
+    event = serializers.IntegerField(min_value=1, help_text="Id of a public event of this report (`events`).")
+    public_message = serializers.CharField(
+        max_length=2000, allow_blank=True, help_text="What the timeline shows instead; may be empty."
+    )
+
+
 class StaffReportModerateSerializer(serializers.Serializer[Any]):
     hide = serializers.BooleanField(required=False, help_text="Hide from (or show again in) the public map.")
     description = serializers.CharField(
@@ -313,10 +282,28 @@ class StaffReportModerateSerializer(serializers.Serializer[Any]):
         max_length=MAX_REMOVED_PHOTOS,
         help_text="Photos of this report to remove from public view (kept for staff).",
     )
+    redact_messages = serializers.ListField(
+        child=StaffReportRedactionSerializer(),
+        required=False,
+        max_length=MAX_REDACTED_MESSAGES,
+        help_text=(
+            "Public messages of the timeline to replace: the original is overwritten, the event records "
+            "who redacted it and when."
+        ),
+    )
+
+    def validate_redact_messages(self, value: list[dict[str, Any]]) -> dict[int, str]:
+        messages = {item["event"]: item["public_message"] for item in value}
+        if len(messages) != len(value):
+            raise serializers.ValidationError(_("Name each event once."), code="invalid")
+        return messages
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError(
-                _("Say what to moderate: hide, description or remove_photo_ids."), code="required"
+                _("Say what to moderate: hide, description, remove_photo_ids or redact_messages."),
+                code="required",
             )
+        if "redact_messages" in attrs:
+            attrs["event_messages"] = attrs.pop("redact_messages")
         return attrs

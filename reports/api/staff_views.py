@@ -228,7 +228,9 @@ class StaffReportViewSet(viewsets.GenericViewSet[Report]):
         summary="Hide, redact, remove photos",
         description=(
             "Hides an abusive report from the public (or shows it again), replaces its description, "
-            "removes photos from public view. Recorded as an internal event. " + RETURNS_DETAIL
+            "removes photos from public view, replaces public messages of its timeline "
+            "(`redact_messages`; anything but a public message of this report is 400 `invalid_event`, "
+            "and nothing changes). Recorded as an internal event. " + RETURNS_DETAIL
         ),
     )
     def moderate(self, request: Request, pk: int) -> Response:

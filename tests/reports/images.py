@@ -135,3 +135,29 @@ def jpeg_segments(data: bytes) -> list[int]:
         (length,) = struct.unpack(">H", data[position + 2 : position + 4])
         position += 2 + length
     return markers
+
+
+# --- checks of stored photos
+
+JFIF, DQT, DHT, SOF2, SOS = 0xE0, 0xDB, 0xC4, 0xC2, 0xDA
+
+
+def opened(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "JPEG"
+    return image
+
+
+def assert_no_metadata(data: bytes) -> None:
+    image = opened(data)
+    assert not image.getexif()
+    assert not {"exif", "icc_profile", "xmp", "comment", "photoshop"} & set(image.info)
+    # Nothing before the picture but the JFIF header, quantisation and Huffman tables, the frame header.
+    assert set(jpeg_segments(data)) <= {JFIF, DQT, DHT, SOF2, SOS}
+    for needle in (b"Exif", PHONE_MAKE.encode(), PHONE_MODEL.encode(), b"Mustermann", b"xmp"):
+        assert needle not in data
+
+
+def assert_colour(actual: object, expected: tuple[int, int, int], *, tolerance: int = 12) -> None:
+    assert isinstance(actual, tuple)
+    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)), (actual, expected)

@@ -23,9 +23,9 @@ from reports.photos import (
     photo_process,
 )
 from tests.reports import images
+from tests.reports.images import assert_colour, assert_no_metadata, opened
 
 FIELD = "photos.2"
-JFIF, DQT, DHT, SOF2, SOS = 0xE0, 0xDB, 0xC4, 0xC2, 0xDA
 
 
 @pytest.fixture(scope="module")
@@ -49,22 +49,6 @@ def refused(upload: bytes | io.IOBase | SimpleUploadedFile) -> DomainError:
     assert caught.value.field == FIELD
     assert caught.value.status == 400
     return caught.value
-
-
-def opened(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    assert image.format == "JPEG"
-    return image
-
-
-def assert_no_metadata(data: bytes) -> None:
-    image = opened(data)
-    assert not image.getexif()
-    assert not {"exif", "icc_profile", "xmp", "comment", "photoshop"} & set(image.info)
-    # Nothing before the picture but the JFIF header, quantisation and Huffman tables, the frame header.
-    assert set(images.jpeg_segments(data)) <= {JFIF, DQT, DHT, SOF2, SOS}
-    for needle in (b"Exif", images.PHONE_MAKE.encode(), images.PHONE_MODEL.encode(), b"Mustermann", b"xmp"):
-        assert needle not in data
 
 
 # --- phone photos -----------------------------------------------------------------------------------
@@ -363,8 +347,3 @@ def test_at_most_one_byte_over_the_limit_is_read() -> None:
     stream = EndlessStream()
     assert refused(stream).code == "photo_too_large"
     assert stream.taken == MAX_UPLOAD_BYTES + 1
-
-
-def assert_colour(actual: object, expected: tuple[int, int, int], *, tolerance: int = 12) -> None:
-    assert isinstance(actual, tuple)
-    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)), (actual, expected)

@@ -136,7 +136,7 @@ def test_report_shows_its_public_timeline_and_never_internal_notes_or_staff(devi
         ("reply", None, "Der Bauhof kommt am Montag."),
     ]
     assert [entry["status_label"] for entry in item["timeline"]] == ["Eingegangen", "In Prüfung", None]
-    assert set(item["timeline"][0]) == {"at", "kind", "status", "status_label", "message"}
+    assert set(item["timeline"][0]) == {"at", "kind", "status", "status_label", "message", "redacted"}
     text = response.content.decode()
     for secret in (INTERNAL_NOTE, "p.pruefer", "Petra", "Prüfer", "assigned_to", "actor"):
         assert secret not in text

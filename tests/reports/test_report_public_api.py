@@ -43,6 +43,7 @@ PUBLIC_FIELDS = {
     "longitude",
     "support_count",
     "duplicate_of",
+    "forwarded_to",
     "photos",
     "created_at",
     "updated_at",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.reports.factories import (
 )
 
 URL = "/api/v1/reports/"
+DISTRICTS_TWO = Path(__file__).resolve().parent / "data" / "districts-two.geojson"
 JPEG_MARKERS_WITHOUT_METADATA = {0xE0, 0xDB, 0xC4, 0xC2, 0xDA}  # JFIF, tables, progressive frame, scan
 
 
@@ -164,6 +166,20 @@ def test_multipart_report_with_a_phone_photo_stores_it_without_its_metadata(devi
     assert images.PHONE_MAKE.encode() not in data
     assert images.COMMENT not in data
     assert "IMG_0001" not in stored.image.name
+
+
+@pytest.mark.django_db
+def test_the_stadtteil_comes_from_the_imported_polygons(device_client, streetlight):
+    from django.core.management import call_command
+
+    without_polygons = device_client.post(URL, report_fields(latitude=51.552, longitude=7.31), format="json")
+    call_command("import_districts", str(DISTRICTS_TWO), stdout=io.StringIO())
+    west = device_client.post(URL, report_fields(latitude=51.552, longitude=7.31), format="json")
+    east = device_client.post(URL, report_fields(latitude=51.552, longitude=7.33), format="json")
+
+    assert without_polygons.json()["stadtteil"] == ""
+    assert (west.json()["stadtteil"], east.json()["stadtteil"]) == ("Castrop", "Pöppinghausen")
+    assert Report.objects.get(pk=west.json()["id"]).stadtteil == "Castrop"
 
 
 @pytest.mark.django_db
@@ -344,6 +360,60 @@ def test_a_file_that_is_no_photo_is_400_naming_its_position(
     assert body["code"] == "unsupported_photo"
     assert fields_named(body) == ["photos.1"]
     assert ReportPhoto.objects.count() == 0
+
+
+def _truncated_jpeg() -> bytes:
+    whole = images.phone_jpeg((400, 300), orientation=None)
+    return whole[: len(whole) // 2]
+
+
+def _over_15_mb() -> bytes:
+    jpeg = images.phone_jpeg((400, 300), orientation=None, noise=False)
+    return jpeg + b"\0" * (15 * 1024 * 1024 + 1 - len(jpeg))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        pytest.param(lambda: images.png_bomb(10000, 10000), "photo_too_large", id="decompression-bomb"),
+        pytest.param(_truncated_jpeg, "invalid_photo", id="truncated"),
+        pytest.param(_over_15_mb, "photo_too_large", id="over-15-mb"),
+    ],
+)
+def test_hostile_photos_are_400_and_nothing_is_stored(device_client, streetlight, make, code):
+    photos = [SimpleUploadedFile("IMG_0002.jpg", make(), content_type="image/jpeg")]
+
+    body = field_error(device_client.post(URL, multipart_fields(photos=photos), format="multipart"))
+
+    assert body["code"] == code
+    assert fields_named(body) == ["photos.0"]
+    assert ReportPhoto.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_heic_photo_from_an_iphone_is_filed_upright(device_client, streetlight):
+    import pillow_heif
+
+    if not pillow_heif.libheif_info()["HEIF"]:
+        pytest.skip("this libheif build has no HEVC encoder, so no HEIC can be made for the test")
+    heic = images.encoded(
+        images.marked_picture((400, 300), noise=False),
+        "HEIF",
+        exif=images.phone_exif(orientation=6).tobytes(),
+    )
+
+    response = device_client.post(
+        URL,
+        multipart_fields(photos=[SimpleUploadedFile("IMG_0003.HEIC", heic, content_type="image/heic")]),
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content[:500]
+    [shown] = response.json()["photos"]
+    assert (shown["width"], shown["height"]) == (300, 400)
+    with ReportPhoto.objects.get().image.open("rb") as file:
+        images.assert_no_metadata(file.read())
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from push import fanout
 from push.models import Delivery
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus, ReportSupport
 from reports.services import ALLOWED_TRANSITIONS
-from tests.conftest import assert_error_shape
+from tests.conftest import assert_error_shape, device_client_for
 from tests.factories import StaffFactory
 from tests.reports.staff_factories import (
     category,
@@ -505,6 +505,30 @@ def test_not_responsible_needs_the_responsible_authority(member, own):
 
 
 @pytest.mark.django_db
+def test_the_reporter_and_the_public_learn_the_responsible_authority(
+    member, own, anon_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(
+            url(own.pk, "transition"),
+            {"status": "nicht_zustaendig", "forwarded_to": "Straßen.NRW", "public_message": "Landesstraße."},
+            format="json",
+        )
+
+    delivery = Delivery.objects.select_related("notification").get(installation=own.installation)
+    message = fanout.outgoing_message(delivery.notification, delivery, now=timezone.now())
+    assert message.body == "Neuer Stand: nicht zuständig. Zuständig ist: Straßen.NRW. Landesstraße."
+    assert anon_client.get(f"/api/v1/reports/{own.pk}").json()["forwarded_to"] == "Straßen.NRW"
+    mine = device_client_for(own.installation).get(f"/api/v1/reports/mine/{own.pk}").json()
+    assert mine["forwarded_to"] == "Straßen.NRW"
+
+    # Back in review: the authority is no longer the answer (staff still see it).
+    member.post(url(own.pk, "transition"), {"status": "in_pruefung"}, format="json")
+    assert anon_client.get(f"/api/v1/reports/{own.pk}").json()["forwarded_to"] == ""
+    assert member.get(url(own.pk)).json()["forwarded_to"] == "Straßen.NRW"
+
+
+@pytest.mark.django_db
 def test_a_duplicate_needs_its_original(member, own):
     response = member.post(url(own.pk, "transition"), {"status": "duplikat"}, format="json")
 
@@ -550,6 +574,37 @@ def test_a_duplicate_is_merged_into_its_original_with_reporter_and_supporters(me
         "siehe Original",
     )
     assert member.get(url(original.pk)).json()["duplicates"] == [own.pk]
+
+
+@pytest.mark.django_db
+def test_the_reporter_and_supporters_of_a_duplicate_are_told_and_then_follow_the_original(
+    member, own, schlagloch, django_capture_on_commit_callbacks
+):
+    original = report(schlagloch, installation=reporter())
+    supporter = supporter_of(own)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member.post(
+            url(own.pk, "transition"),
+            {"status": "duplikat", "duplicate_of": original.pk, "public_message": "Schon gemeldet."},
+            format="json",
+        )
+    assert response.status_code == 200, response.json()
+    told = Delivery.objects.select_related("notification")
+    assert {d.installation_id for d in told} == {own.installation_id, supporter.pk}
+    assert all(d.notification.data["report_id"] == str(own.pk) for d in told)
+    message = fanout.outgoing_message(told[0].notification, told[0], now=timezone.now())
+    assert message.body == "Neuer Stand: Duplikat. Schon gemeldet."
+
+    Delivery.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(url(original.pk, "transition"), {"status": "erledigt"}, format="json")
+    followers = Delivery.objects.filter(notification__data__report_id=str(original.pk))
+    assert {d.installation_id for d in followers} == {
+        original.installation_id,
+        own.installation_id,
+        supporter.pk,
+    }
 
 
 @pytest.mark.django_db

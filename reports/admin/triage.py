@@ -1,24 +1,14 @@
-"""The staff workspace of the Mängelmelder: the triage queue, a report's page and the catalogue.
-
-Triage staff see the reports of their departments (``reports_for_staff``), Administration sees all. A
-report's page shows the place on a map, the photos and the whole history; its workflow area changes the
-status (the reporter's phone is told), replies, notes, assigns and moderates. Every such write goes
-through ``reports.services``: the admin itself never saves a workflow field, and a service's refusal is
-shown on the field it concerns. Departments, categories (with their questions) and Stadtteil boundaries
-are maintained by Administration.
-"""
+"""The triage workspace: the queue of reports, a report's page with its workflow area, bulk actions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -31,25 +21,9 @@ from django_stubs_ext import StrOrPromise
 
 from casapp.errors import DomainError
 from reports import services
-from reports.models import (
-    Category,
-    CategoryQuestion,
-    Department,
-    District,
-    Report,
-    ReportEvent,
-    ReportPhoto,
-    ReportStatus,
-)
-from reports.selectors import (
-    report_assignees,
-    reports_by_photo,
-    reports_for_staff,
-    reports_matching,
-    reports_with_photo_flag,
-)
-
-# --- Reports: the triage workspace
+from reports.admin.triage_forms import ChangeStatusForm, ReportWorkflowForm
+from reports.models import Report, ReportEvent
+from reports.selectors import reports_by_photo, reports_for_staff, reports_matching, reports_with_photo_flag
 
 
 class AssignedFilter(admin.SimpleListFilter):
@@ -92,204 +66,6 @@ class DepartmentFilter(admin.RelatedOnlyFieldListFilter):
         return False
 
 
-def staff_label(user: User) -> str:
-    name = user.get_full_name()
-    return f"{name} ({user.get_username()})" if name else user.get_username()
-
-
-class StaffChoiceField(forms.ModelChoiceField[User]):
-    def label_from_instance(self, obj: User) -> str:
-        return staff_label(obj)
-
-
-# Where a service's error field is shown in the workflow form.
-FORM_FIELD_OF_ERROR = {
-    "status": "new_status",
-    "public_message": "message",
-    "message": "message",
-    "forwarded_to": "authority",
-    "duplicate_of": "original",
-    "note": "note",
-    "assignee": "assignee",
-}
-
-
-class PhotoChoiceField(forms.ModelMultipleChoiceField[ReportPhoto]):
-    def label_from_instance(self, obj: ReportPhoto) -> str:
-        return str(_("Photo %(number)d") % {"number": obj.position + 1})
-
-
-class ReportWorkflowForm(forms.ModelForm[Report]):
-    """The workflow area of a report's page. No model field is edited directly: once the form is
-    otherwise valid, each part that was filled in calls its service, all in one savepoint, so a refusal
-    of any of them leaves the report as it was and is shown on its field.
-
-    A status change carries the message and the note; without one, the message is a public reply and
-    the note an internal note of their own.
-    """
-
-    actor: User  # set per request by ReportAdmin.get_form
-
-    new_status = forms.ChoiceField(label=_("New status"), required=False)
-    authority = forms.CharField(
-        label=_("Responsible authority"),
-        max_length=200,
-        required=False,
-        help_text=_("Required for “not responsible”: who the reporter should turn to."),
-    )
-    original = forms.IntegerField(
-        label=_("Original report (number)"),
-        min_value=1,
-        required=False,
-        help_text=_("Required for “duplicate”: its reporter and supporters move to the original."),
-    )
-    message = forms.CharField(
-        label=_("Message to the reporter"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea({"rows": 3}),
-        help_text=_(
-            "Public: shown in the app and pushed to the reporter's phone. Required to reject. "
-            "Without a status change it is sent as a reply."
-        ),
-    )
-    note = forms.CharField(
-        label=_("Internal note"),
-        max_length=4000,
-        required=False,
-        widget=forms.Textarea({"rows": 3}),
-        help_text=_("For staff only; never shown to the reporter or the public."),
-    )
-    assignee = StaffChoiceField(
-        label=_("Assigned to"), queryset=User.objects.none(), required=False, empty_label=_("nobody")
-    )
-    hide = forms.BooleanField(
-        label=_("Hidden from the public"),
-        required=False,
-        help_text=_("For abusive or personal content; the reporter still sees the report."),
-    )
-    remove_photos = PhotoChoiceField(
-        label=_("Remove photos from public view"),
-        queryset=ReportPhoto.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-
-    class Meta:
-        model = Report
-        fields: list[str] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.applied = False
-        report = self.instance
-        if "new_status" in self.fields:
-            allowed = services.ALLOWED_TRANSITIONS.get(report.status, ())
-            self.fields["new_status"].choices = [  # type: ignore[attr-defined]
-                ("", _("— unchanged —")),
-                *((status, ReportStatus(status).label) for status in allowed),
-            ]
-        if "assignee" in self.fields:
-            # The current assignee stays selectable even if no longer eligible, so saving the page for
-            # something else does not silently unassign the report.
-            eligible = report_assignees(report=report).values("pk")
-            self.fields["assignee"].queryset = User.objects.filter(  # type: ignore[attr-defined]
-                Q(pk__in=eligible) | Q(pk=report.assigned_to_id)
-            ).order_by("last_name", "first_name", "username")
-            self.initial.setdefault("assignee", report.assigned_to_id)
-        if "hide" in self.fields:
-            self.initial.setdefault("hide", report.hidden)
-        if "remove_photos" in self.fields:
-            self.fields["remove_photos"].queryset = ReportPhoto.objects.filter(  # type: ignore[attr-defined]
-                report=report, removed=False
-            )
-
-    def clean_original(self) -> Report | None:
-        number = self.cleaned_data.get("original")
-        if number is None:
-            return None
-        original = reports_for_staff(self.actor).filter(pk=number).first()
-        if original is None:
-            raise forms.ValidationError(_("There is no report with this number in your departments."))
-        return original
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        if self.is_bound and not self.errors and not self.applied:
-            self.applied = True
-            self._apply_through_services()
-
-    def _apply_through_services(self) -> None:
-        data = self.cleaned_data
-        report = self.instance
-        try:
-            with transaction.atomic():
-                if "assignee" in self.changed_data:
-                    services.report_assign(report=report, actor=self.actor, assignee=data["assignee"])
-                moderation: dict[str, Any] = {}
-                if "hide" in self.changed_data:
-                    moderation["hide"] = data["hide"]
-                if data.get("remove_photos"):
-                    moderation["remove_photo_ids"] = [photo.pk for photo in data["remove_photos"]]
-                if moderation:
-                    services.report_moderate(report=report, actor=self.actor, **moderation)
-                if data.get("new_status"):
-                    services.report_transition(
-                        report=report,
-                        actor=self.actor,
-                        status=data["new_status"],
-                        public_message=data.get("message", ""),
-                        internal_note=data.get("note", ""),
-                        duplicate_of=data.get("original"),
-                        forwarded_to=data.get("authority", ""),
-                    )
-                else:
-                    if data.get("message"):
-                        services.report_reply(report=report, actor=self.actor, message=data["message"])
-                    if data.get("note"):
-                        services.report_note(report=report, actor=self.actor, note=data["note"])
-        except DomainError as error:
-            report.refresh_from_db()  # the services changed the instance; the savepoint undid it
-            field = FORM_FIELD_OF_ERROR.get(error.field or "")
-            self.add_error(field if field in self.fields else None, str(error.detail))
-
-
-# Statuses the bulk action offers: each needs at most a message and an authority. A duplicate needs its
-# own original, so those are merged one by one on their pages.
-BULK_STATUSES = [
-    ReportStatus.IN_REVIEW,
-    ReportStatus.IN_PROGRESS,
-    ReportStatus.DONE,
-    ReportStatus.REJECTED,
-    ReportStatus.NOT_RESPONSIBLE,
-]
-
-
-class ChangeStatusForm(forms.Form):
-    """The intermediate page of the bulk action: one status change and message for every selected report."""
-
-    status = forms.ChoiceField(
-        label=_("New status"),
-        choices=[(status.value, status.label) for status in BULK_STATUSES],
-    )
-    public_message = forms.CharField(
-        label=_("Message to the reporters"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea({"rows": 3}),
-        help_text=_("Public: shown in the app and pushed to each reporter's phone. Required to reject."),
-    )
-    forwarded_to = forms.CharField(
-        label=_("Responsible authority"),
-        max_length=200,
-        required=False,
-        help_text=_("Required for “not responsible”."),
-    )
-    internal_note = forms.CharField(
-        label=_("Internal note"), max_length=4000, required=False, widget=forms.Textarea({"rows": 2})
-    )
-
-
 Workflow = Callable[[Report, User], Any]
 
 REPORT_FIELDS = [
@@ -315,7 +91,14 @@ REPORTER_FIELDS = [
 ]
 TRIAGE_FIELDS = ["assigned_to", "hidden", "forwarded_to", "duplicate_of_link", "duplicates_list"]
 STATUS_FORM_FIELDS = ["new_status", "authority", "original", "message", "note"]
-ASSIGNMENT_FORM_FIELDS = ["assignee", "hide", "remove_photos"]
+ASSIGNMENT_FORM_FIELDS = [
+    "assignee",
+    "hide",
+    "remove_photos",
+    "redacted_description",
+    "redact_event",
+    "redacted_message",
+]
 
 
 @admin.register(Report)
@@ -488,7 +271,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
 
     @admin.display(description=_("timeline"))
     def history(self, report: Report) -> SafeString:
-        events = report.events.select_related("actor").order_by("created_at", "id")
+        events = report.events.select_related("actor", "redacted_by").order_by("created_at", "id")
         rows = [self._history_row(event) for event in events]
         return format_html(
             '<table class="report-history"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
@@ -522,8 +305,24 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             date_format(timezone.localtime(event.created_at), "SHORT_DATETIME_FORMAT"),
             what,
             who,
-            event.public_message if event.is_public else "",
+            self._public_message(event),
             event.internal_note,
+        )
+
+    def _public_message(self, event: ReportEvent) -> Any:
+        if not event.is_public:
+            return ""
+        if event.redacted_at is None:
+            return event.public_message
+        by = event.redacted_by.get_username() if event.redacted_by else self.get_empty_value_display()
+        return format_html(
+            '{}<br><em class="report-history-redacted">{}</em>',
+            event.public_message,
+            _("redacted by %(who)s, %(when)s")
+            % {
+                "who": by,
+                "when": date_format(timezone.localtime(event.redacted_at), "SHORT_DATETIME_FORMAT"),
+            },
         )
 
     # Bulk actions: one service call per selected report, refusals reported per report.
@@ -599,91 +398,3 @@ class ReportAdmin(admin.ModelAdmin[Report]):
                 "media": self.media + form.media,
             },
         )
-
-
-# --- Catalogue: departments, categories, Stadtteil boundaries (Administration)
-
-
-class StaffMemberField(forms.ModelMultipleChoiceField[User]):
-    def label_from_instance(self, obj: User) -> str:
-        return staff_label(obj)
-
-
-@admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin[Department]):
-    """A department's members are the Triage staff who see and handle its categories' reports."""
-
-    list_display = ["name", "key", "member_count", "category_count"]
-    search_fields = ["name", "key"]
-    filter_horizontal = ["members"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                member_total=Count("members", distinct=True),
-                category_total=Count("categories", distinct=True),
-            )
-        )
-
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "members":
-            kwargs["queryset"] = User.objects.filter(is_staff=True, is_active=True).order_by(
-                "last_name", "first_name", "username"
-            )
-            kwargs["form_class"] = StaffMemberField
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
-
-    @admin.display(description=_("members"), ordering="member_total")
-    def member_count(self, department: Department) -> int:
-        return int(getattr(department, "member_total", 0))
-
-    @admin.display(description=_("categories"), ordering="category_total")
-    def category_count(self, department: Department) -> int:
-        return int(getattr(department, "category_total", 0))
-
-
-class CategoryQuestionInline(admin.StackedInline[CategoryQuestion, Category]):
-    model = CategoryQuestion
-    extra = 0
-    fields = [("key", "kind", "required", "position"), "label_de", "label_en", "choices"]
-
-
-@admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin[Category]):
-    """Two levels: groups (no department) and their leaves, which reports use and a department handles."""
-
-    list_display = ["name_de", "key", "parent", "department", "is_active", "position"]
-    list_filter = ["is_active", "department", ("parent", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["parent", "department"]
-    search_fields = ["name_de", "name_en", "key"]
-    inlines = [CategoryQuestionInline]
-    fieldsets = [
-        (None, {"fields": ["parent", "key", "department", "is_active", "position", "icon_key"]}),
-        (_("Texts"), {"fields": ["name_de", "name_en", "description_de", "description_en"]}),
-    ]
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "parent":
-            kwargs["queryset"] = Category.objects.filter(parent__isnull=True)  # two levels only
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Category | None = None) -> list[str]:
-        # Keys are what the app sends and stores in answers; changing one breaks them.
-        return ["key"] if obj is not None else []
-
-    def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
-        return False  # reports keep their category; deactivate instead
-
-
-@admin.register(District)
-class DistrictAdmin(admin.ModelAdmin[District]):
-    """Imported with ``manage.py import_districts``; shown here to check what a report's Stadtteil is
-    based on."""
-
-    list_display = ["name", "imported_at"]
-    readonly_fields = ["name", "geometry", "imported_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
