@@ -81,8 +81,9 @@ REPORT_FIELDS = [
     "first_response_at",
     "closed_at",
 ]
-LOCATION_FIELDS = ["location_map", "latitude", "longitude"]
+LOCATION_FIELDS = ["location_map", "latitude", "longitude", "media_url"]
 REPORTER_FIELDS = [
+    "contact_name",
     "contact_email",
     "contact_phone",
     "contact_consent",

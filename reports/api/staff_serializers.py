@@ -140,6 +140,8 @@ class StaffReportDetailSerializer(StaffReportSerializer):
         fields = [
             *StaffReportSerializer.Meta.fields,
             "answers",
+            "media_url",
+            "contact_name",
             "contact_email",
             "contact_phone",
             "contact_consent",

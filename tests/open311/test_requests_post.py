@@ -335,3 +335,24 @@ def test_guessing_keys_is_rate_limited_per_address(reader: Any, streetlight: Cat
     assert post(reader, "json", guess).status_code == 403
 
     assert_open311_error(post(reader, "json", guess), 429, "json")
+
+
+@pytest.mark.django_db
+def test_triage_staff_see_the_partners_contact_name_and_media_link(
+    reader: Any, partner: Partner, streetlight: Category, administration_client: Any
+) -> None:
+    fields = valid(
+        partner,
+        first_name="Erika",
+        last_name="Mustermann",
+        email="erika@example.org",
+        media_url="https://partner.example.org/photos/17.jpg",
+    )
+    (filed,) = post(reader, "json", fields).json()
+
+    detail = administration_client.get(f"/api/v1/staff/reports/{filed['service_request_id']}").json()
+
+    assert detail["contact_name"] == "Erika Mustermann"
+    assert detail["media_url"] == "https://partner.example.org/photos/17.jpg"
+    (public,) = reader.get(f"{BASE}requests/{filed['service_request_id']}.json").json()
+    assert "Erika" not in str(public)
