@@ -212,6 +212,7 @@ class ListResult:
 @dataclass
 class BenchReport:
     started_at: str
+    file_stem: str
     commit: str
     load_before: str
     arguments: dict[str, Any]
@@ -359,7 +360,7 @@ def render_markdown(report: BenchReport) -> str:
 
 def save(report: BenchReport) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = f"reports-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    stem = report.file_stem
     (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(asdict(report), indent=2, default=str))
     path = RESULTS_DIR / f"{stem}.md"
     path.write_text(render_markdown(report))
@@ -814,8 +815,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.skip_list and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk), or run with --skip-list")
+    started = datetime.now(UTC)
     report = BenchReport(
-        started_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        started_at=f"{started:%Y-%m-%d %H:%M} UTC",
+        file_stem=f"reports-{started:%Y%m%dT%H%M%S}",
         commit=git_commit(),
         load_before=machine_load(),
         arguments=vars(args),
