@@ -150,11 +150,13 @@ def pillow_pipeline(data: bytes) -> tuple[int, int]:
 
     from reports.photos import JPEG_QUALITY, MAX_EDGE, THUMBNAIL_EDGE
 
-    picture = Image.open(io.BytesIO(data))
-    scale = MAX_EDGE / max(picture.size)
+    opened = Image.open(io.BytesIO(data))
+    scale = MAX_EDGE / max(opened.size)
     if scale < 1:
-        picture.draft("RGB", (math.ceil(picture.width * scale), math.ceil(picture.height * scale)))
-    picture = picture.convert("RGB")
+        opened.draft("RGB", (math.ceil(opened.width * scale), math.ceil(opened.height * scale)))
+    opened.load()
+    # convert() to the same mode would copy all 12 M pixels: photos.py skips it, so does the ceiling.
+    picture = opened.convert("RGB") if opened.mode != "RGB" else opened
     picture.thumbnail((MAX_EDGE, MAX_EDGE), Image.Resampling.LANCZOS)
     ImageOps.exif_transpose(picture, in_place=True)
     thumbnail = picture.copy()
