@@ -9,36 +9,30 @@ whole process group is stopped at the end, also on an error or Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 
-import psycopg
-from psycopg import sql
+from bench._common import (
+    RESULTS_DIR,
+    ROOT,
+    WrkSummary,
+    ensure_database,
+    gunicorn_running,
+    http_request,
+    migrate,
+    server_environment,
+    wrk_run,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "bench"
-RESULTS_DIR = BENCH_DIR / "results"
-WRK_SCRIPT = BENCH_DIR / "wrk_case.lua"
-
-HOST = "127.0.0.1"
 DATABASE_NAME = "casapp_bench"
-POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 # Database 2: never the database `make test-services` uses (0).
 REDIS_URL = "redis://127.0.0.1:6379/2"
-READY_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +41,6 @@ class Case:
     method: str
     path: str
     body: str | None = None
-
-
-@dataclass(frozen=True)
-class LoadShape:
-    port: int
-    connections: int
-    threads: int
 
 
 @dataclass(frozen=True)
@@ -78,153 +65,20 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def server_environment() -> dict[str, str]:
-    """The process environment for ``migrate`` and gunicorn: production settings, local services."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "0123456789abcdefghijklmnopqrstuvwxyz" * 2,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        # As behind the city's proxy: wrk_case.lua sends a different X-Forwarded-For per request.
-        "DJANGO_NUM_PROXIES": "1",
-        "PUSH_BACKEND": "console",
-    }
-
-
-def database_ensure() -> None:
-    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
-            print(f"created database {DATABASE_NAME}")
-
-
-def database_migrate(env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"manage.py migrate failed with exit code {done.returncode}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def gunicorn_start(*, env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    # No --access-logfile: gunicorn then writes no access log, which would cost a write per request.
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "casapp.wsgi:application",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"{HOST}:{port}",
-        "--log-level",
-        "warning",
-    ]
-    # A session of its own: Ctrl-C reaches only us, and one killpg() stops the master and its workers.
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-
-
-def gunicorn_stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        pass
-
-
-def http_request(*, port: int, case: Case, timeout: float = 5.0) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        headers = {"Accept": "application/json", "Accept-Language": "de", "X-Forwarded-For": "10.0.0.1"}
-        if case.body is not None:
-            headers["Content-Type"] = "application/json"
-        conn.request(case.method, case.path, body=case.body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def wait_until_ready(*, server: subprocess.Popen[bytes], port: int) -> None:
-    healthz = Case(name="healthz", method="GET", path="/healthz")
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with code {server.returncode} before it was ready")
-        try:
-            status, _ = http_request(port=port, case=healthz, timeout=1.0)
-        except OSError:
-            status = 0
-        if status == 200:
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer /healthz within {READY_TIMEOUT_SECONDS:.0f} s")
-
-
 def preflight(*, port: int, case: Case) -> None:
     """One request before the load, so a broken case fails loudly instead of measuring error pages."""
-    status, body = http_request(port=port, case=case)
+    status, body = http_request(port=port, method=case.method, path=case.path, body=case.body)
     if not 200 <= status < 300:
         raise SystemExit(f"{case.name}: {case.method} {case.path} answered {status}: {body[:300]!r}")
 
 
-def wrk_run(*, load: LoadShape, case: Case, seconds: int) -> dict[str, int]:
-    env = {
-        **os.environ,
-        "BENCH_METHOD": case.method,
-        "BENCH_PATH": case.path,
-        "BENCH_BODY": case.body or "",
-    }
-    command = [
-        "wrk",
-        f"--threads={load.threads}",
-        f"--connections={load.connections}",
-        f"--duration={seconds}s",
-        "--timeout=10s",
-        f"--script={WRK_SCRIPT}",
-        f"http://{HOST}:{load.port}",
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            summary: dict[str, int] = json.loads(line.removeprefix("BENCH_RESULT "))
-            return summary
-    sys.stderr.write(done.stdout + done.stderr)
-    raise SystemExit(f"{case.name}: wrk printed no BENCH_RESULT line (exit code {done.returncode})")
-
-
-def case_result(case: Case, summary: dict[str, int]) -> CaseResult:
-    errors = sum(summary[key] for key in ("connect", "read", "write", "timeout", "non_2xx"))
+def case_result(case: Case, summary: WrkSummary) -> CaseResult:
     return CaseResult(
         case=case,
-        requests_per_second=summary["requests"] / (summary["duration_us"] / 1_000_000),
-        p50_ms=summary["p50_us"] / 1000,
-        p99_ms=summary["p99_us"] / 1000,
-        errors=errors,
+        requests_per_second=summary.requests_per_second,
+        p50_ms=summary.p50_ms,
+        p99_ms=summary.p99_ms,
+        errors=summary.errors,
     )
 
 
@@ -241,6 +95,19 @@ def markdown_table(results: list[CaseResult]) -> str:
             f"| {r.errors} | {ratio:.2f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def run_case(args: argparse.Namespace, *, port: int, case: Case, seconds: int) -> WrkSummary:
+    return wrk_run(
+        port=port,
+        method=case.method,
+        path=case.path,
+        body=case.body,
+        connections=args.connections,
+        threads=args.threads,
+        seconds=seconds,
+        name=case.name,
+    )
 
 
 def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -265,33 +132,28 @@ def main(argv: list[str] | None = None) -> int:
 
     started = datetime.now(UTC)
     workers = 2 * (os.cpu_count() or 1)
-    env = server_environment()
-    database_ensure()
-    database_migrate(env)
+    env = server_environment(database=DATABASE_NAME, redis_url=REDIS_URL)
+    ensure_database(DATABASE_NAME)
+    migrate(env, database=DATABASE_NAME)
 
-    port = free_port()
     print(
-        f"gunicorn: {workers} workers on {HOST}:{port}; wrk: {args.threads} threads, "
+        f"gunicorn: {workers} workers; wrk: {args.threads} threads, "
         f"{args.connections} connections, {args.duration} s per case"
     )
-    server = gunicorn_start(env=env, port=port, workers=workers)
     results: list[CaseResult] = []
     try:
-        wait_until_ready(server=server, port=port)
-        load = LoadShape(port=port, connections=args.connections, threads=args.threads)
-        for case in CASES:
-            preflight(port=port, case=case)
-            if args.warmup > 0:
-                # Fills each worker's caches and database connection; its figures are dropped.
-                wrk_run(load=load, case=case, seconds=args.warmup)
-            summary = wrk_run(load=load, case=case, seconds=args.duration)
-            results.append(case_result(case, summary))
-            print(f"  {case.name}: {results[-1].requests_per_second:,.0f} requests/s")
+        with gunicorn_running(env=env, workers=workers) as (_server, port):
+            for case in CASES:
+                preflight(port=port, case=case)
+                if args.warmup > 0:
+                    # Fills each worker's caches and database connection; its figures are dropped.
+                    run_case(args, port=port, case=case, seconds=args.warmup)
+                summary = run_case(args, port=port, case=case, seconds=args.duration)
+                results.append(case_result(case, summary))
+                print(f"  {case.name}: {results[-1].requests_per_second:,.0f} requests/s")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        gunicorn_stop(server)
 
     table = markdown_table(results)
     RESULTS_DIR.mkdir(exist_ok=True)

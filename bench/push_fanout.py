@@ -39,38 +39,37 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+from bench._common import (
+    PG_SERVER,
+    RESULTS_DIR,
+    ROOT,
+    Sampler,
+    Usage,
+    ensure_database,
+    migrate,
+    postgres_serving,
+    process_alone,
+    process_tree,
+    processes_named,
+    terminate_on_sigterm,
+)
+
 BENCH_DATABASE = "casapp_bench_push"
 BASELINE_DATABASE = "casapp_bench_fcmdjango"
 REDIS_URL = "redis://127.0.0.1:6379/3"
 BASELINE_VENV = ROOT / "bench" / ".venv-fcm-django"
-RESULTS_DIR = ROOT / "bench" / "results"
 OUTAGE_TOPIC = "stoerungen"
 WARMUP_TOPIC = "bench-warmup"
 LOAD_CHUNK = 100_000
-SAMPLE_INTERVAL_SECONDS = 0.25
 POLL_INTERVAL_SECONDS = 0.05
 WORKER_STOP_SECONDS = 20.0
-POSTGRES_BACKGROUND = (
-    "checkpointer",
-    "background writer",
-    "walwriter",
-    "autovacuum launcher",
-    "logical replication launcher",
-)
 # Enough that wrk is bounded by the server, not by latency (400 / 20 ms = 20,000 requests/s).
 WRK_CONNECTIONS = 400
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-MB = 1024 * 1024
 
 # ~150 characters, like a real FCM registration token; unique up to 10^8 installations.
 TOKEN_SQL = (
@@ -87,171 +86,6 @@ CONTENT = {
         "body": "Due to a power cut the citizens' office stays closed today. Appointments will be moved.",
     },
 }
-
-
-# --- Processes: RSS and CPU from /proc
-
-
-@dataclass(frozen=True)
-class ProcStat:
-    ppid: int
-    comm: str
-    cpu_ticks: int
-    rss: int
-
-
-def read_processes() -> dict[int, ProcStat]:
-    processes: dict[int, ProcStat] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{name}/stat").read_bytes()
-        except OSError:  # gone between listdir and read
-            continue
-        head, _, tail = raw.rpartition(b")")
-        fields = tail.split()
-        processes[int(name)] = ProcStat(
-            ppid=int(fields[1]),
-            comm=head.partition(b"(")[2].decode(errors="replace"),
-            cpu_ticks=int(fields[11]) + int(fields[12]),
-            rss=int(fields[21]) * PAGE_SIZE,
-        )
-    return processes
-
-
-def proportional_set_size(pid: int) -> int:
-    """PSS in bytes: RSS with each shared page split among the processes sharing it. Prefork children
-    share most of their parent's pages, so a sum of RSS counts those pages once per child."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def process_tree(root: int) -> Callable[[dict[int, ProcStat]], set[int]]:
-    """Selects ``root`` and all its descendants (a Celery parent and its prefork children)."""
-
-    def select(processes: dict[int, ProcStat]) -> set[int]:
-        children: dict[int, list[int]] = defaultdict(list)
-        for pid, stat in processes.items():
-            children[stat.ppid].append(pid)
-        found, todo = set(), [root] if root in processes else []
-        while todo:
-            pid = todo.pop()
-            found.add(pid)
-            todo.extend(children[pid])
-        return found
-
-    return select
-
-
-def process_alone(pid: int) -> Callable[[dict[int, ProcStat]], set[int]]:
-    return lambda processes: {pid} if pid in processes else set()
-
-
-def processes_named(comm: str) -> Callable[[dict[int, ProcStat]], set[int]]:
-    return lambda processes: {pid for pid, stat in processes.items() if stat.comm == comm}
-
-
-def postgres_serving(database: str) -> Callable[[dict[int, ProcStat]], set[int]]:
-    """PostgreSQL's backends for ``database`` and its background processes (WAL writer, checkpointer,
-    autovacuum), not the backends of other databases: tests may run beside the benchmark."""
-
-    def select(processes: dict[int, ProcStat]) -> set[int]:
-        found = set()
-        for pid, stat in processes.items():
-            if stat.comm != "postgres":
-                continue
-            try:
-                title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if f" {database} " in f"{title} " or title.rstrip().endswith(POSTGRES_BACKGROUND):
-                found.add(pid)
-        return found
-
-    return select
-
-
-def _busy_cpu_ticks() -> int:
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return sum(values) - values[3] - values[4]  # all but idle and iowait
-
-
-@dataclass
-class Usage:
-    """What a case cost: peak RSS of each process group (MB) and the cores each kept busy on average."""
-
-    wall_s: float
-    peak_rss_mb: dict[str, float]
-    peak_pss_mb: dict[str, float]
-    cores: dict[str, float]
-    machine_busy_cores: float
-
-
-class Sampler:
-    """Samples process groups from a background thread while a case runs."""
-
-    def __init__(
-        self, groups: dict[str, Callable[[dict[int, ProcStat]], set[int]]], *, pss: tuple[str, ...] = ()
-    ) -> None:
-        self.groups = groups
-        self.pss_groups = pss
-        self.peak_rss: dict[str, int] = dict.fromkeys(groups, 0)
-        self.peak_pss: dict[str, int] = dict.fromkeys(pss, 0)
-        self.first_ticks: dict[tuple[str, int], int] = {}
-        self.last_ticks: dict[tuple[str, int], int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-        self._started = 0.0
-        self._busy_start = 0
-
-    def __enter__(self) -> Sampler:
-        self._started = time.perf_counter()
-        self._busy_start = _busy_cpu_ticks()
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_INTERVAL_SECONDS):
-            self._sample()
-
-    def _sample(self) -> None:
-        processes = read_processes()
-        for name, select in self.groups.items():
-            pids = select(processes)
-            self.peak_rss[name] = max(self.peak_rss[name], sum(processes[p].rss for p in pids))
-            if name in self.peak_pss:
-                pss = sum(proportional_set_size(p) for p in pids)
-                self.peak_pss[name] = max(self.peak_pss[name], pss)
-            for pid in pids:
-                self.first_ticks.setdefault((name, pid), processes[pid].cpu_ticks)
-                self.last_ticks[(name, pid)] = processes[pid].cpu_ticks
-
-    def usage(self) -> Usage:
-        """Call after the case ended (takes a last sample, so short cases are measured too)."""
-        self._sample()
-        wall = time.perf_counter() - self._started
-        ticks: dict[str, int] = dict.fromkeys(self.groups, 0)
-        for (name, pid), last in self.last_ticks.items():
-            ticks[name] += last - self.first_ticks[(name, pid)]
-        busy = (_busy_cpu_ticks() - self._busy_start) / CLOCK_TICKS
-        return Usage(
-            wall_s=wall,
-            peak_rss_mb={k: round(v / MB, 1) for k, v in self.peak_rss.items()},
-            peak_pss_mb={k: round(v / MB, 1) for k, v in self.peak_pss.items()},
-            cores={k: round(v / CLOCK_TICKS / wall, 2) for k, v in ticks.items()},
-            machine_busy_cores=round(busy / wall, 2),
-        )
 
 
 # --- Results
@@ -404,29 +238,6 @@ def service_env(
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_LOG_LEVEL": "WARNING",
     }
-
-
-def ensure_database(name: str, *, recreate: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        if recreate:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def migrate(env: dict[str, str], *, database: str) -> None:
-    """Migrates the bench database; one whose history no longer matches the migrations (they were
-    rewritten since it was made) is dropped and made anew: it holds nothing but generated data."""
-    command = [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"]
-    environment = {**os.environ, **env}
-    if subprocess.run(command, cwd=ROOT, env=environment, timeout=600, check=False).returncode == 0:
-        return
-    print(f"  migrate failed on {database}: recreating it", flush=True)
-    ensure_database(database, recreate=True)
-    subprocess.run(command, cwd=ROOT, env=environment, timeout=600, check=True)
 
 
 # SQL for the installation columns that matter to a send; every other column gets its model default.
@@ -1078,20 +889,6 @@ def _machine() -> dict[str, Any]:
         "django": version("django"),
         "celery": version("celery"),
     }
-
-
-@contextlib.contextmanager
-def terminate_on_sigterm() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so every worker, the fake and the baseline are stopped."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
