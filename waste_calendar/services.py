@@ -155,6 +155,8 @@ class ImportData:
     # Unpaired new dates where the district had dates before: an additional collection (imports) or a
     # regular one (plans, whose rules may simply have changed).
     added_status: str = CollectionStatus.EXTRA
+    # The days the input speaks for; None: from each district's first to its last date (a feed's window).
+    span: tuple[dt.date, dt.date] | None = None
 
 
 def checksum_of(*parts: bytes) -> str:
@@ -630,13 +632,14 @@ def _pair_moves(removed: list[dt.date], added: list[dt.date]) -> list[tuple[dt.d
     return pairs
 
 
-def _district_diff(
+def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
     *,
     district: District,
     planned: dict[dt.date, PlannedCollection],
     stored: dict[dt.date, Collection],
     run: ImportRun,
     added_status: str,
+    planned_status_final: bool,
 ) -> _Diff:
     diff = _Diff()
     had_dates = bool(stored)
@@ -656,7 +659,11 @@ def _district_diff(
             row.original_date, row.reason, row.import_run = plan.original_date, plan.reason, run
             diff.updated.append(row)
             diff.changes.append((row, ChangeKind.ADDED, None, day))
-        elif plan.original_date is not None and (row.status, row.original_date, row.reason) != (
+        elif (plan.original_date is not None or planned_status_final) and (
+            row.status,
+            row.original_date,
+            row.reason,
+        ) != (
             plan.status,
             plan.original_date,
             plan.reason,
@@ -677,7 +684,10 @@ def _district_diff(
         )
         row.date = new
         row.import_run = run
-        if regular == new:
+        if planned_status_final:
+            # A plan knows why a date is where it is: a changed rule is no "moved" collection.
+            row.status, row.original_date, row.reason = plan.status, plan.original_date, plan.reason
+        elif regular == new:
             row.status, row.original_date, row.reason = CollectionStatus.SCHEDULED, None, ""
         else:
             row.status, row.original_date, row.reason = (
@@ -730,14 +740,18 @@ def _collections_sync(
     for done, ((type_key, code), planned) in enumerate(sorted(data.collections.items()), start=1):
         district = districts[(type_key, code)]
         if planned:
+            first, last = data.span or (min(planned), max(planned))
             stored = {
                 row.date: row
-                for row in Collection.objects.filter(
-                    district=district, date__gte=min(planned), date__lte=max(planned)
-                )
+                for row in Collection.objects.filter(district=district, date__gte=first, date__lte=last)
             }
             diff = _district_diff(
-                district=district, planned=planned, stored=stored, run=run, added_status=data.added_status
+                district=district,
+                planned=planned,
+                stored=stored,
+                run=run,
+                added_status=data.added_status,
+                planned_status_final=data.kind == ImportKind.PLAN,
             )
             created.extend(diff.created)
             updated.extend(diff.updated)
@@ -866,5 +880,6 @@ def waste_year_plan(
         collections=collections,
         district_names=names,
         added_status=CollectionStatus.SCHEDULED,
+        span=(dt.date(year, 1, 1), dt.date(year, 12, 31)),
     )
     return import_apply(data=data, progress=progress)
