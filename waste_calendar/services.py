@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -156,7 +156,8 @@ class ImportData:
     # Unpaired new dates where the district had dates before: an additional collection (imports) or a
     # regular one (plans, whose rules may simply have changed).
     added_status: str = CollectionStatus.EXTRA
-    # The days the input speaks for; None: from each district's first to its last date (a feed's window).
+    # The regular days the input speaks for (a planned year: a collection whose regular day is in the year,
+    # even when a holiday moved it into the next); None: each district's first to last date (a feed's window).
     span: tuple[dt.date, dt.date] | None = None
 
 
@@ -742,10 +743,20 @@ def _collections_sync(
     for done, ((type_key, code), planned) in enumerate(sorted(data.collections.items()), start=1):
         district = districts[(type_key, code)]
         if planned:
-            first, last = data.span or (min(planned), max(planned))
+            if data.span is None:
+                in_span = Q(date__gte=min(planned), date__lte=max(planned))
+            else:
+                first, last = data.span
+                in_span = Q(original_date__isnull=True, date__gte=first, date__lte=last) | Q(
+                    original_date__gte=first, original_date__lte=last
+                )
+            # Plus rows on a planned day that belong elsewhere (a shift across the year end meeting the
+            # next year's regular day): kept as they are, never a second row on one day.
             stored = {
                 row.date: row
-                for row in Collection.objects.filter(district=district, date__gte=first, date__lte=last)
+                for row in Collection.objects.filter(district=district).filter(
+                    in_span | Q(date__in=list(planned))
+                )
             }
             diff = _district_diff(
                 district=district,
