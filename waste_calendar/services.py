@@ -51,6 +51,7 @@ collections_changed = Signal()
 
 # A date that disappeared and one that appeared within this distance are one moved collection.
 MOVE_MAX_DAYS = 6
+ID_CHUNK = 5000
 
 Progress = Callable[[int, int], None]
 
@@ -349,12 +350,17 @@ def _ics_districts_resolve(
     for (address, type_key), dates in groups.items():
         members[(type_key, dates)].append(address)
     previous: dict[tuple[int, int], int] = {}
-    for location_id, type_id, district_id in (
-        LocationDistrict.objects.filter(location__in=[loc.pk for loc in locations.values()])
-        .order_by("valid_from")
-        .values_list("location_id", "waste_type_id", "district_id")
-    ):
-        previous[(location_id, type_id)] = district_id  # the latest period wins
+    location_ids = [location.pk for location in locations.values()]
+    # In chunks: SQLite allows some 32,000 parameters per query, a region has 100,000 addresses.
+    for chunk_start in range(0, len(location_ids), ID_CHUNK):
+        for location_id, type_id, district_id in (
+            LocationDistrict.objects.filter(
+                location_id__in=location_ids[chunk_start : chunk_start + ID_CHUNK]
+            )
+            .order_by("valid_from")
+            .values_list("location_id", "waste_type_id", "district_id")
+        ):
+            previous[(location_id, type_id)] = district_id  # the latest period wins
     codes = dict(District.objects.filter(source=DistrictSource.ICS).values_list("pk", "code"))
     taken: set[tuple[str, str]] = set()
     used_numbers: dict[str, set[int]] = defaultdict(set)
@@ -490,33 +496,34 @@ def _assignments_sync(
     types: dict[str, WasteType],
     summary: Counter[str],
 ) -> None:
-    location_ids = [location.pk for key, location in locations.items() if key in data.assignments]
-    rows: dict[tuple[int, int], list[LocationDistrict]] = defaultdict(list)
-    for chunk_start in range(0, len(location_ids), 5000):
-        for row in LocationDistrict.objects.filter(
-            location_id__in=location_ids[chunk_start : chunk_start + 5000]
-        ):
+    addresses = list(data.assignments)
+    # A chunk of addresses at a time: a region's 800,000 assignment rows as model instances at once would
+    # take gigabytes.
+    for chunk_start in range(0, len(addresses), ID_CHUNK):
+        chunk = addresses[chunk_start : chunk_start + ID_CHUNK]
+        rows: dict[tuple[int, int], list[LocationDistrict]] = defaultdict(list)
+        for row in LocationDistrict.objects.filter(location_id__in=[locations[a].pk for a in chunk]):
             rows[(row.location_id, row.waste_type_id)].append(row)
-    created: list[LocationDistrict] = []
-    updated: list[LocationDistrict] = []
-    deleted: list[LocationDistrict] = []
-    for address, by_type in data.assignments.items():
-        location = locations[address]
-        for type_key, code in by_type.items():
-            waste_type = types[type_key]
-            _assignment_set(
-                rows=rows[(location.pk, waste_type.pk)],
-                location=location,
-                waste_type=waste_type,
-                district=districts[(type_key, code)],
-                valid_from=data.valid_from,
-                created=created,
-                updated=updated,
-                deleted=deleted,
-            )
-    _assignments_write(created, updated, deleted)
-    summary["assignments_created"] += len(created)
-    summary["assignments_changed"] += len(updated) + len(deleted)
+        created: list[LocationDistrict] = []
+        updated: list[LocationDistrict] = []
+        deleted: list[LocationDistrict] = []
+        for address in chunk:
+            location = locations[address]
+            for type_key, code in data.assignments[address].items():
+                waste_type = types[type_key]
+                _assignment_set(
+                    rows=rows[(location.pk, waste_type.pk)],
+                    location=location,
+                    waste_type=waste_type,
+                    district=districts[(type_key, code)],
+                    valid_from=data.valid_from,
+                    created=created,
+                    updated=updated,
+                    deleted=deleted,
+                )
+        _assignments_write(created, updated, deleted)
+        summary["assignments_created"] += len(created)
+        summary["assignments_changed"] += len(updated) + len(deleted)
 
 
 def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each case a branch
