@@ -526,7 +526,7 @@ def _assignments_sync(
         summary["assignments_changed"] += len(updated) + len(deleted)
 
 
-def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each case a branch
+def _street_locations_sync(
     *,
     data: ImportData,
     locations: dict[AddressKey, Location],
@@ -542,12 +542,11 @@ def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each c
     street_ids = {location.street_id for location in locations.values()}
     by_street: dict[int, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     street_locations: dict[int, Location] = {}
-    all_locations = Location.objects.filter(street_id__in=street_ids)
-    for location in all_locations:
-        if location.house_number_key == "":
-            street_locations[location.street_id] = location
-        else:
-            by_street[location.street_id][location.pk] = {}
+    for location in Location.objects.filter(street_id__in=street_ids, house_number_key=""):
+        street_locations[location.street_id] = location
+    numbered_locations = Location.objects.filter(street_id__in=street_ids).exclude(house_number_key="")
+    for location_id, street_id in numbered_locations.values_list("pk", "street_id").iterator(chunk_size=5000):
+        by_street[street_id][location_id] = {}
     day = data.valid_from
     current = LocationDistrict.objects.filter(
         location__street_id__in=street_ids, valid_from__lte=day
