@@ -18,9 +18,10 @@ uniformly over the city's bounding box, filed over five years in id order (as a 
 realistic statuses, categories, Stadtteile, 2 % hidden and a photo on 60 %. Two boxes around the city
 centre, a district (2 km x 2 km) and a street corner (250 m x 250 m), are measured twice:
 
-- the selector's query alone, in this process: ``selectors.reports_public(bbox=...)`` ordered and
-  sliced as the endpoint's cursor pagination does (51 rows, with the category join and the photo
-  prefetch), ``--query-repeats`` times; p50/p99. Its ``EXPLAIN (ANALYZE, BUFFERS)`` is saved too;
+- the selector's query alone, in this process: ``selectors.report_public_rows(bbox=...)`` ordered and
+  sliced as the endpoint's cursor pagination does (51 rows as dictionaries, with the category join),
+  and ``selectors.public_photos`` of the page, ``--query-repeats`` times; p50/p99. Its ``EXPLAIN
+  (ANALYZE, BUFFERS)`` is saved too;
 - the endpoint ``GET /api/v1/reports/?bbox=...`` under wrk over loopback (gunicorn 2 x CPU sync workers),
   at each of ``--list-connections``. Target: p50 < 20 ms.
 
@@ -679,14 +680,23 @@ def boxes() -> list[Box]:
 
 
 def _page_queryset(box: Box) -> Any:
-    """The first page as the endpoint asks for it: its ordering and page size + 1 (DRF's cursor
+    """The first page's rows as the endpoint asks for them: its ordering and page size + 1 (DRF's cursor
     pagination reads one more row to know whether there is a next page)."""
     from reports import selectors
-    from reports.api.views import PublicReportPagination
+    from reports.api.views.public import PublicReportPagination
 
-    queryset = selectors.reports_public(**box.selector_filters())
+    queryset = selectors.report_public_rows(**box.selector_filters())
     ordering = PublicReportPagination.ordering
     return queryset.order_by(*ordering)[: PublicReportPagination.page_size + 1]
+
+
+def _first_page(box: Box) -> list[Any]:
+    """The rows of the first page and the visible photos of its reports: the endpoint's two queries."""
+    from reports import selectors
+
+    rows = list(_page_queryset(box))
+    selectors.public_photos(report_ids=[row["id"] for row in rows[:-1]])
+    return rows
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -695,8 +705,9 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def measure_query(box: Box, *, repeats: int) -> ListResult:
-    """The selector's first page timed through the ORM (both queries, model instances), then its main
-    SQL statement alone (sent and fetched, no ORM), the reports in the box and the plan."""
+    """The selector's first page timed through the ORM (the rows and the photos: both queries, rows as
+    dictionaries), then its main SQL statement alone (sent and fetched, no ORM), the reports in the box
+    and the plan."""
     from django.db import connection
 
     from reports import selectors
@@ -705,7 +716,7 @@ def measure_query(box: Box, *, repeats: int) -> ListResult:
     orm_ms, sql_ms = [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        page = list(_page_queryset(box))
+        page = _first_page(box)
         orm_ms.append((time.perf_counter() - started) * 1000)
     if not page:
         raise RuntimeError(f"{box.name}: the first page is empty")

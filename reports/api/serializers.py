@@ -10,16 +10,22 @@ Three views of a report, from most to least private:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from casapp.city import STADTTEIL_CHOICES
+from reports import selectors
 from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import STATUS_DE, STATUS_EN
@@ -205,8 +211,75 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
         return status_label(report.status)
 
     def get_forwarded_to(self, report: Report) -> str:
-        # Kept for staff when the report comes back (to in_pruefung); only the current state is public.
-        return report.forwarded_to if report.status == ReportStatus.NOT_RESPONSIBLE else ""
+        return public_forwarded_to(report.status, report.forwarded_to)
+
+
+def public_forwarded_to(status: str, forwarded_to: str) -> str:
+    # Kept for staff when the report comes back (to in_pruefung); only the current state is public.
+    return forwarded_to if status == ReportStatus.NOT_RESPONSIBLE else ""
+
+
+def _iso_datetime(value: datetime | None, zone: tzinfo) -> str | None:
+    # As DRF's DateTimeField renders it (ISO 8601 in the current time zone, "Z" for UTC).
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def public_report_records(
+    rows: Iterable[Mapping[str, Any]], *, request: HttpRequest | Request | None
+) -> list[dict[str, Any]]:
+    """``PublicReportSerializer(...).data`` of the reports in ``selectors.report_public_rows`` rows, built
+    from the rows and one photo query: the same keys in the same order and the same values (a test
+    compares the two), without 50 model instances and ~1,000 DRF field calls per page of the public list.
+    The serializer stays the documented schema; photos, labels and ``forwarded_to`` follow its rules."""
+    rows = list(rows)
+    photos = selectors.public_photos(report_ids=[row["id"] for row in rows])
+    english = request_language() == "en"
+    status_labels = {status: status_label(status) for status in ReportStatus.values}
+    zone = timezone.get_current_timezone()
+    image_storage = ReportPhoto._meta.get_field("image").storage
+    thumbnail_storage = ReportPhoto._meta.get_field("thumbnail").storage
+
+    def absolute(url: str) -> str:
+        return request.build_absolute_uri(url) if request is not None else url
+
+    records = []
+    for row in rows:
+        status = row["status"]
+        name_en = row["category__name_en"]
+        records.append(
+            {
+                "id": row["id"],
+                "category": row["category__key"],
+                "category_label": name_en if english and name_en else row["category__name_de"],
+                "category_group": row["category__parent__key"],
+                "status": status,
+                "status_label": status_labels.get(status) or status_label(status),
+                "description": row["description"],
+                "address": row["address"],
+                "stadtteil": row["stadtteil"],
+                "latitude": float(row["latitude"]),
+                "longitude": float(row["longitude"]),
+                "support_count": row["support_count"],
+                "duplicate_of": row["duplicate_of_id"],
+                "forwarded_to": public_forwarded_to(status, row["forwarded_to"]),
+                "photos": [
+                    {
+                        "image": absolute(image_storage.url(photo.image)),
+                        "thumbnail": absolute(thumbnail_storage.url(photo.thumbnail)),
+                        "width": photo.width,
+                        "height": photo.height,
+                    }
+                    for photo in photos.get(row["id"], ())
+                ],
+                "created_at": _iso_datetime(row["created_at"], zone),
+                "updated_at": _iso_datetime(row["updated_at"], zone),
+                "closed_at": _iso_datetime(row["closed_at"], zone),
+            }
+        )
+    return records
 
 
 class PublicReportDetailSerializer(PublicReportSerializer):

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from casapp.api.throttling import FixedWindowThrottle
 from reports import exports, selectors
-from reports.api.serializers import PublicReportSerializer, request_language
+from reports.api.serializers import public_report_records, request_language
 from reports.models import Category
 from reports.selectors import BoundingBox
 
@@ -116,9 +116,7 @@ def export_cache_key(request: Request, filters: Mapping[str, Any]) -> str:
     return "reports:export:v2:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def export_records(
-    request: Request, filters: Mapping[str, Any], *, context: dict[str, Any]
-) -> tuple[list[dict[str, Any]], bool]:
+def export_records(request: Request, filters: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     """The public records of an export, least recently changed first, and whether the cap cut them;
     computed once per ``EXPORT_CACHE_SECONDS`` per canonical filter set, host and language."""
     canonical = export_filters(filters)
@@ -126,10 +124,10 @@ def export_records(
     cached = cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    reports = selectors.reports_public(**canonical).order_by("updated_at", "pk")
+    reports = selectors.report_public_rows(**canonical).order_by("updated_at", "pk")
     rows = list(reports[: exports.EXPORT_LIMIT + 1])
-    serialized = PublicReportSerializer(rows[: exports.EXPORT_LIMIT], many=True, context=context).data
-    result = ([dict(record) for record in serialized], len(rows) > exports.EXPORT_LIMIT)
+    records = public_report_records(rows[: exports.EXPORT_LIMIT], request=request)
+    result = (records, len(rows) > exports.EXPORT_LIMIT)
     cache.set(key, result, EXPORT_CACHE_SECONDS)
     return result
 

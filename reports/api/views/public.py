@@ -36,6 +36,7 @@ from reports.api.serializers import (
     ReportStatsSerializer,
     ReportSubmitMultipartSerializer,
     ReportSubmitSerializer,
+    public_report_records,
     request_language,
 )
 from reports.api.views.app import ReportDayThrottle, ReportIpThrottle, reporter_response
@@ -212,15 +213,12 @@ class ReportsView(GenericAPIView[Report]):
         query.is_valid(raise_exception=True)
         export_format = request.accepted_renderer.format
         if export_format in EXPORT_FORMATS:
-            records, truncated = export_records(
-                request, query.validated_data, context=self.get_serializer_context()
-            )
+            records, truncated = export_records(request, query.validated_data)
             response = export_response(records, truncated=truncated, export_format=export_format)
         else:
-            page = self.paginate_queryset(selectors.reports_public(**query.validated_data))
-            response = self.get_paginated_response(
-                PublicReportSerializer(page, many=True, context=self.get_serializer_context()).data
-            )
+            # Rows, not model instances: DRF's cursor pagination reads its position from a dictionary too.
+            page = self.paginate_queryset(selectors.report_public_rows(**query.validated_data))
+            response = self.get_paginated_response(public_report_records(page or [], request=request))
         response["Link"] = LICENSE_LINK
         return cache_public(response, max_age=PUBLIC_MAX_AGE, vary=["Accept", "Accept-Language"])
 
