@@ -4,9 +4,9 @@
 
 One run, one PostgreSQL server, one fake FCM server (``push.fake_fcm``), three cases side by side:
 
-- **ceiling**: a raw ``httpx.AsyncClient`` (HTTP/1.1, one coroutine per pooled connection) posts the
-  FCM v1 body firebase-admin would send for our outage message to the fake, as fast as it answers, over
-  the engine's wire layer (aiohttp through httpx-aiohttp; ``--ceiling-httpcore`` for httpx's default).
+- **ceiling**: a raw client (HTTP/1.1, one coroutine per pooled connection) posts the FCM v1 body
+  firebase-admin would send for our outage message to the fake, as fast as it answers, over the
+  engine's wire layer (one ``aiohttp.ClientSession``; ``--ceiling-httpcore`` for httpx's default).
   Several pool sizes are probed first and the fastest sends the full count. If ``wrk`` is installed, the
   fake alone is also driven by it (a C client), which shows whether the server or the Python client is
   the limit.
@@ -571,15 +571,9 @@ def _fcm_body_template(fcm_base_url: str) -> tuple[bytes, bytes]:
 
 
 def wire_layer(*, httpcore: bool) -> str:
-    """What carries the raw client's requests: the engine's own (httpx over aiohttp, through
-    httpx-aiohttp, when installed) unless ``httpcore`` asks for httpx's default transport."""
-    if httpcore:
-        return "httpcore"
-    try:
-        import httpx_aiohttp  # noqa: F401
-    except ImportError:
-        return "httpcore"
-    return "aiohttp"
+    """What carries the raw client's requests: the engine's own (one ``aiohttp.ClientSession``) unless
+    ``httpcore`` asks for httpx's default transport."""
+    return "httpcore" if httpcore else "aiohttp"
 
 
 async def _raw_send(
@@ -593,27 +587,35 @@ async def _raw_send(
     auth: str,
     wire: str,
 ) -> tuple[float, int]:
-    import httpx
-
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    transport: httpx.AsyncBaseTransport | None = None
-    if wire == "aiohttp":
-        import aiohttp
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(
-            client=lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
-        )
     headers = {"Authorization": f"Bearer {auth}", "Content-Type": "application/json; UTF-8"}
     next_index = itertools.count()
     failures = 0
+    if wire == "aiohttp":
+        import aiohttp
+
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=aiohttp.ClientTimeout(total=60.0),
+            headers=headers,
+        ) as session:
+
+            async def aiohttp_sender() -> None:
+                nonlocal failures
+                while (i := next(next_index)) < total:
+                    body = prefix + tokens[i % len(tokens)] + suffix
+                    async with session.post(url, data=body) as response:
+                        await response.read()
+                        failures += response.status != 200
+
+            started = time.perf_counter()
+            await asyncio.gather(*(aiohttp_sender() for _ in range(connections)))
+            return time.perf_counter() - started, failures
+
+    import httpx
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(
-        http1=True,
-        http2=False,
-        limits=limits,
-        timeout=httpx.Timeout(60.0),
-        headers=headers,
-        transport=transport,
+        http1=True, http2=False, limits=limits, timeout=httpx.Timeout(60.0), headers=headers
     ) as client:
 
         async def sender() -> None:
