@@ -301,9 +301,9 @@ def render_markdown(report: Report) -> str:
         f"### Push fan-out, {args['installations']:,} installations, "
         f"fake FCM latency {args['latency_ms']:g} ms",
         "",
-        f"{report.started_at}, {report.machine['cores']} cores, load average before the run "
-        f"{report.machine['loadavg_before']}; firebase-admin {report.machine['firebase_admin']}, "
-        f"httpx {report.machine['httpx']}.",
+        f"{report.started_at}, {report.machine['cores']} cores, load average (1, 5, 15 min) before the run "
+        f"{report.machine['loadavg_before']}, after {report.machine.get('loadavg_after', '-')}; "
+        f"firebase-admin {report.machine['firebase_admin']}, aiohttp {report.machine.get('aiohttp', '-')}.",
         "",
         f"| case | messages | wall s | messages/s | ratio (x {reference_name}) | peak RSS MB |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -735,10 +735,17 @@ def run_wrk(fcm: Any, *, connections: int, seconds: int) -> CaseResult | None:
 # --- Case: ours
 
 
-class CeleryWorkers:
-    """``celery worker --pool=prefork`` in its own process group, like tests/worker.py."""
+def config_name(pool: str, worker_concurrency: int, drain_concurrency: int) -> str:
+    return f"{'t' if pool == 'threads' else ''}{worker_concurrency}x{drain_concurrency}"
 
-    def __init__(self, *, concurrency: int, env: dict[str, str], log_path: Path) -> None:
+
+class CeleryWorkers:
+    """``celery worker`` (prefork or threads pool) in its own process group, like tests/worker.py."""
+
+    def __init__(
+        self, *, pool: str = "prefork", concurrency: int, env: dict[str, str], log_path: Path
+    ) -> None:
+        self.pool = pool
         self.concurrency = concurrency
         self.env = env
         self.log_path = log_path
@@ -754,7 +761,7 @@ class CeleryWorkers:
                     "-A",
                     "casapp",
                     "worker",
-                    "--pool=prefork",
+                    f"--pool={self.pool}",
                     f"--concurrency={self.concurrency}",
                     "--loglevel=WARNING",
                     "--without-gossip",
@@ -876,6 +883,7 @@ def run_ours(
     fcm: Any,
     *,
     count: int,
+    pool: str = "prefork",
     worker_concurrency: int,
     drain_concurrency: int,
     env: dict[str, str],
@@ -887,15 +895,17 @@ def run_ours(
 
     from push.models import Topic
 
-    case = f"{worker_concurrency}x{drain_concurrency}"
+    case = config_name(pool, worker_concurrency, drain_concurrency)
     clear_notifications()
     fcm.reset()
     worker_env = {**env, "PUSH_DRAIN_CONCURRENCY": str(drain_concurrency)}
-    log_path = log_dir / f"celery-{worker_concurrency}x{drain_concurrency}.log"
+    log_path = log_dir / f"celery-{case}.log"
     # The drains are enqueued by the approving process, so its setting must match the workers'.
     with (
         override_settings(PUSH_DRAIN_CONCURRENCY=drain_concurrency),
-        CeleryWorkers(concurrency=worker_concurrency, env=worker_env, log_path=log_path) as workers,
+        CeleryWorkers(
+            pool=pool, concurrency=worker_concurrency, env=worker_env, log_path=log_path
+        ) as workers,
     ):
         # Warm-up: every child connects, builds its transport and fetches an OAuth token, as a
         # long-running production worker already has.
@@ -928,6 +938,7 @@ def run_ours(
                     peak_rss_mb=usage.peak_rss_mb["workers"],
                     usage=usage,
                     details={
+                        "pool": pool,
                         "worker_concurrency": worker_concurrency,
                         "drain_concurrency": drain_concurrency,
                         "timed_out": True,
@@ -945,6 +956,7 @@ def run_ours(
         peak_rss_mb=usage.peak_rss_mb["workers"],
         usage=usage,
         details={
+            "pool": pool,
             "worker_concurrency": worker_concurrency,
             "drain_concurrency": drain_concurrency,
             "deliveries": deliveries,
@@ -1033,9 +1045,14 @@ def run_baseline(fcm: Any, *, count: int, credentials: Path, timeout: float) -> 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    def configs(value: str) -> list[tuple[int, int]]:
-        pairs = [part.lower().split("x") for part in value.split(",") if part]
-        return [(int(a), int(b)) for a, b in pairs]
+    def configs(value: str) -> list[tuple[str, int, int]]:
+        """``2x4``: prefork, 2 children, PUSH_DRAIN_CONCURRENCY 4; ``t4x4``: one process, 4 threads."""
+        parsed = []
+        for part in (p.strip().lower() for p in value.split(",") if p.strip()):
+            pool = "threads" if part.startswith("t") else "prefork"
+            a, b = part.lstrip("t").split("x")
+            parsed.append((pool, int(a), int(b)))
+        return parsed
 
     parser = argparse.ArgumentParser(prog="python -m bench.push_fanout", description=__doc__.split("\n")[0])
     parser.add_argument("--installations", type=int, default=100_000, help="N (default 100,000)")
@@ -1074,6 +1091,7 @@ def _machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
         "loadavg_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "aiohttp": version("aiohttp"),
         "python": platform.python_version(),
         "firebase_admin": version("firebase-admin"),
         "httpx": version("httpx"),
@@ -1101,7 +1119,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(
         started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
         arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "configs"}
-        | {"configs": [f"{a}x{b}" for a, b in args.configs]},
+        | {"configs": [config_name(*c) for c in args.configs]},
         machine=_machine(),
     )
     sys.path.insert(0, str(ROOT))
@@ -1146,9 +1164,9 @@ def main(argv: list[str] | None = None) -> int:
                     report.server = run_wrk(fcm, connections=WRK_CONNECTIONS, seconds=args.wrk_seconds)
                     if report.server:
                         print(f"  fake alone ({report.server.case}): {report.server.rate:,.0f}/s", flush=True)
-            for worker_concurrency, drain_concurrency in args.configs:
+            for pool, worker_concurrency, drain_concurrency in args.configs:
                 print(
-                    f"ours: worker --concurrency={worker_concurrency}, "
+                    f"ours: worker --pool={pool} --concurrency={worker_concurrency}, "
                     f"PUSH_DRAIN_CONCURRENCY={drain_concurrency}",
                     flush=True,
                 )
@@ -1156,6 +1174,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_ours(
                         fcm,
                         count=args.installations,
+                        pool=pool,
                         worker_concurrency=worker_concurrency,
                         drain_concurrency=drain_concurrency,
                         env=env,
@@ -1164,7 +1183,9 @@ def main(argv: list[str] | None = None) -> int:
                         log_dir=args.results_dir,
                     )
                 except (RuntimeError, TimeoutError) as error:
-                    report.errors.append(f"ours {worker_concurrency}x{drain_concurrency}: {error}")
+                    report.errors.append(
+                        f"ours {config_name(pool, worker_concurrency, drain_concurrency)}: {error}"
+                    )
                     print(f"  failed: {error}", flush=True)
                     continue
                 report.ours.append(result)
@@ -1191,6 +1212,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             with contextlib.suppress(Exception):  # the report matters more than a tidy database
                 clear_notifications()
+            report.machine["loadavg_after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
             path = save(report, args.results_dir)
             print()
             print(render_markdown(report))
