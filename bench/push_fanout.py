@@ -343,8 +343,9 @@ def render_markdown(report: Report) -> str:
     if report.ours:
         lines += [
             "",
-            "Configurations of ours (worker concurrency x PUSH_DRAIN_CONCURRENCY); CPU columns are the "
-            "cores each kept busy on average during the case; rest = everything else on the machine "
+            "Configurations of ours (worker concurrency x PUSH_DRAIN_CONCURRENCY; t = one process, threads "
+            "pool); RSS is summed over the worker's process tree, PSS splits shared pages; CPU columns "
+            "are the cores each kept busy on average during the case; rest = everything else on the machine "
             "(this script, other jobs):",
             "",
             "| config | wall s | messages/s | peak RSS MB (parent+children) | peak PSS MB | workers | "
@@ -1074,8 +1075,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--configs",
         type=configs,
-        default=configs("2x4,2x8,4x4,4x8"),
-        help="worker concurrency x PUSH_DRAIN_CONCURRENCY, comma-separated (default 2x4,2x8,4x4,4x8)",
+        default=configs("2x4,t8x8"),
+        help="worker concurrency x PUSH_DRAIN_CONCURRENCY, comma-separated; a leading t runs one "
+        "process with the threads pool (default 2x4,t8x8)",
     )
     parser.add_argument("--warmup", type=int, default=2000, help="installations of the warm-up send")
     parser.add_argument("--skip-ceiling", action="store_true")
