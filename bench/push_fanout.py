@@ -1152,7 +1152,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             if not args.skip_ceiling:
-                print(f"ceiling: {args.ceiling_messages:,} messages, raw httpx client", flush=True)
+                print(f"ceiling: {args.ceiling_messages:,} messages, raw client", flush=True)
                 report.ceiling = run_ceiling(
                     fcm,
                     credentials=credentials,
