@@ -310,7 +310,7 @@ def render_markdown(report: Report) -> str:
     ]
     rows: list[tuple[str, CaseResult | None]] = [
         (
-            f"fake server ceiling (raw httpx client {ceiling.case})" if ceiling else "",
+            f"fake server ceiling (raw client {ceiling.case})" if ceiling else "",
             ceiling,
         ),
         (f"ours ({best.case})" if best else "", best),
