@@ -12,9 +12,9 @@ raised (``UnregisteredError``, ``QuotaExceededError``, ...). What we do ourselve
 
 Why not ``messaging.send_each_async``: per message it runs httpx's client layer and the SDK's auth flow,
 which builds a google-auth ``Request`` and with it a new ``requests.Session`` for every message. That was
-0.79 ms of worker CPU per message; this path needs about half (docs/benchmarks.md, push fan-out). The
-SDK's own retries (500/503 four times inside the call, sleeping on 429's Retry-After) are gone with it:
-our engine counts every attempt and backs off by rescheduling instead.
+0.79 ms of worker CPU per message in all; with this path (and leaner claims) 0.28 ms (docs/benchmarks.md,
+push fan-out). The SDK's own retries (500/503 four times inside the call, sleeping on 429's Retry-After)
+are gone with it: our engine counts every attempt and backs off by rescheduling instead.
 
 It relies on these internals of ``firebase_admin.messaging._MessagingService`` and ``_http_client``
 (``test_firebase_adapter.py`` asserts them, so an SDK upgrade fails loudly instead of sending elsewhere):
