@@ -4,9 +4,9 @@
 
 One run, one PostgreSQL server, one fake FCM server (``push.fake_fcm``), three cases side by side:
 
-- **ceiling**: a raw ``httpx.AsyncClient`` (HTTP/1.1, one coroutine per pooled connection) posts the
-  FCM v1 body firebase-admin would send for our outage message to the fake, as fast as it answers, over
-  the engine's wire layer (aiohttp through httpx-aiohttp; ``--ceiling-httpcore`` for httpx's default).
+- **ceiling**: a raw client (HTTP/1.1, one coroutine per pooled connection) posts the FCM v1 body
+  firebase-admin would send for our outage message to the fake, as fast as it answers, over the
+  engine's wire layer (one ``aiohttp.ClientSession``; ``--ceiling-httpcore`` for httpx's default).
   Several pool sizes are probed first and the fastest sends the full count. If ``wrk`` is installed, the
   fake alone is also driven by it (a C client), which shows whether the server or the Python client is
   the limit.
@@ -135,16 +135,16 @@ def render_markdown(report: Report) -> str:
         f"### Push fan-out, {args['installations']:,} installations, "
         f"fake FCM latency {args['latency_ms']:g} ms",
         "",
-        f"{report.started_at}, {report.machine['cores']} cores, load average before the run "
-        f"{report.machine['loadavg_before']}; firebase-admin {report.machine['firebase_admin']}, "
-        f"httpx {report.machine['httpx']}.",
+        f"{report.started_at}, {report.machine['cores']} cores, load average (1, 5, 15 min) before the run "
+        f"{report.machine['loadavg_before']}, after {report.machine.get('loadavg_after', '-')}; "
+        f"firebase-admin {report.machine['firebase_admin']}, aiohttp {report.machine.get('aiohttp', '-')}.",
         "",
         f"| case | messages | wall s | messages/s | ratio (x {reference_name}) | peak RSS MB |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     rows: list[tuple[str, CaseResult | None]] = [
         (
-            f"fake server ceiling (raw httpx client {ceiling.case})" if ceiling else "",
+            f"fake server ceiling (raw client {ceiling.case})" if ceiling else "",
             ceiling,
         ),
         (f"ours ({best.case})" if best else "", best),
@@ -177,8 +177,9 @@ def render_markdown(report: Report) -> str:
     if report.ours:
         lines += [
             "",
-            "Configurations of ours (worker concurrency x PUSH_DRAIN_CONCURRENCY); CPU columns are the "
-            "cores each kept busy on average during the case; rest = everything else on the machine "
+            "Configurations of ours (worker concurrency x PUSH_DRAIN_CONCURRENCY; t = one process, threads "
+            "pool); RSS is summed over the worker's process tree, PSS splits shared pages; CPU columns "
+            "are the cores each kept busy on average during the case; rest = everything else on the machine "
             "(this script, other jobs):",
             "",
             "| config | wall s | messages/s | peak RSS MB (parent+children) | peak PSS MB | workers | "
@@ -382,15 +383,9 @@ def _fcm_body_template(fcm_base_url: str) -> tuple[bytes, bytes]:
 
 
 def wire_layer(*, httpcore: bool) -> str:
-    """What carries the raw client's requests: the engine's own (httpx over aiohttp, through
-    httpx-aiohttp, when installed) unless ``httpcore`` asks for httpx's default transport."""
-    if httpcore:
-        return "httpcore"
-    try:
-        import httpx_aiohttp  # noqa: F401
-    except ImportError:
-        return "httpcore"
-    return "aiohttp"
+    """What carries the raw client's requests: the engine's own (one ``aiohttp.ClientSession``) unless
+    ``httpcore`` asks for httpx's default transport."""
+    return "httpcore" if httpcore else "aiohttp"
 
 
 async def _raw_send(
@@ -404,27 +399,35 @@ async def _raw_send(
     auth: str,
     wire: str,
 ) -> tuple[float, int]:
-    import httpx
-
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    transport: httpx.AsyncBaseTransport | None = None
-    if wire == "aiohttp":
-        import aiohttp
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(
-            client=lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
-        )
     headers = {"Authorization": f"Bearer {auth}", "Content-Type": "application/json; UTF-8"}
     next_index = itertools.count()
     failures = 0
+    if wire == "aiohttp":
+        import aiohttp
+
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=aiohttp.ClientTimeout(total=60.0),
+            headers=headers,
+        ) as session:
+
+            async def aiohttp_sender() -> None:
+                nonlocal failures
+                while (i := next(next_index)) < total:
+                    body = prefix + tokens[i % len(tokens)] + suffix
+                    async with session.post(url, data=body) as response:
+                        await response.read()
+                        failures += response.status != 200
+
+            started = time.perf_counter()
+            await asyncio.gather(*(aiohttp_sender() for _ in range(connections)))
+            return time.perf_counter() - started, failures
+
+    import httpx
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(
-        http1=True,
-        http2=False,
-        limits=limits,
-        timeout=httpx.Timeout(60.0),
-        headers=headers,
-        transport=transport,
+        http1=True, http2=False, limits=limits, timeout=httpx.Timeout(60.0), headers=headers
     ) as client:
 
         async def sender() -> None:
@@ -544,10 +547,17 @@ def run_wrk(fcm: Any, *, connections: int, seconds: int) -> CaseResult | None:
 # --- Case: ours
 
 
-class CeleryWorkers:
-    """``celery worker --pool=prefork`` in its own process group, like tests/worker.py."""
+def config_name(pool: str, worker_concurrency: int, drain_concurrency: int) -> str:
+    return f"{'t' if pool == 'threads' else ''}{worker_concurrency}x{drain_concurrency}"
 
-    def __init__(self, *, concurrency: int, env: dict[str, str], log_path: Path) -> None:
+
+class CeleryWorkers:
+    """``celery worker`` (prefork or threads pool) in its own process group, like tests/worker.py."""
+
+    def __init__(
+        self, *, pool: str = "prefork", concurrency: int, env: dict[str, str], log_path: Path
+    ) -> None:
+        self.pool = pool
         self.concurrency = concurrency
         self.env = env
         self.log_path = log_path
@@ -563,7 +573,7 @@ class CeleryWorkers:
                     "-A",
                     "casapp",
                     "worker",
-                    "--pool=prefork",
+                    f"--pool={self.pool}",
                     f"--concurrency={self.concurrency}",
                     "--loglevel=WARNING",
                     "--without-gossip",
@@ -685,6 +695,7 @@ def run_ours(
     fcm: Any,
     *,
     count: int,
+    pool: str = "prefork",
     worker_concurrency: int,
     drain_concurrency: int,
     env: dict[str, str],
@@ -696,15 +707,17 @@ def run_ours(
 
     from push.models import Topic
 
-    case = f"{worker_concurrency}x{drain_concurrency}"
+    case = config_name(pool, worker_concurrency, drain_concurrency)
     clear_notifications()
     fcm.reset()
     worker_env = {**env, "PUSH_DRAIN_CONCURRENCY": str(drain_concurrency)}
-    log_path = log_dir / f"celery-{worker_concurrency}x{drain_concurrency}.log"
+    log_path = log_dir / f"celery-{case}.log"
     # The drains are enqueued by the approving process, so its setting must match the workers'.
     with (
         override_settings(PUSH_DRAIN_CONCURRENCY=drain_concurrency),
-        CeleryWorkers(concurrency=worker_concurrency, env=worker_env, log_path=log_path) as workers,
+        CeleryWorkers(
+            pool=pool, concurrency=worker_concurrency, env=worker_env, log_path=log_path
+        ) as workers,
     ):
         # Warm-up: every child connects, builds its transport and fetches an OAuth token, as a
         # long-running production worker already has.
@@ -737,6 +750,7 @@ def run_ours(
                     peak_rss_mb=usage.peak_rss_mb["workers"],
                     usage=usage,
                     details={
+                        "pool": pool,
                         "worker_concurrency": worker_concurrency,
                         "drain_concurrency": drain_concurrency,
                         "timed_out": True,
@@ -754,6 +768,7 @@ def run_ours(
         peak_rss_mb=usage.peak_rss_mb["workers"],
         usage=usage,
         details={
+            "pool": pool,
             "worker_concurrency": worker_concurrency,
             "drain_concurrency": drain_concurrency,
             "deliveries": deliveries,
@@ -842,9 +857,14 @@ def run_baseline(fcm: Any, *, count: int, credentials: Path, timeout: float) -> 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    def configs(value: str) -> list[tuple[int, int]]:
-        pairs = [part.lower().split("x") for part in value.split(",") if part]
-        return [(int(a), int(b)) for a, b in pairs]
+    def configs(value: str) -> list[tuple[str, int, int]]:
+        """``2x4``: prefork, 2 children, PUSH_DRAIN_CONCURRENCY 4; ``t4x4``: one process, 4 threads."""
+        parsed = []
+        for part in (p.strip().lower() for p in value.split(",") if p.strip()):
+            pool = "threads" if part.startswith("t") else "prefork"
+            a, b = part.lstrip("t").split("x")
+            parsed.append((pool, int(a), int(b)))
+        return parsed
 
     parser = argparse.ArgumentParser(prog="python -m bench.push_fanout", description=__doc__.split("\n")[0])
     parser.add_argument("--installations", type=int, default=100_000, help="N (default 100,000)")
@@ -866,8 +886,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--configs",
         type=configs,
-        default=configs("2x4,2x8,4x4,4x8"),
-        help="worker concurrency x PUSH_DRAIN_CONCURRENCY, comma-separated (default 2x4,2x8,4x4,4x8)",
+        default=configs("2x4,t8x8"),
+        help="worker concurrency x PUSH_DRAIN_CONCURRENCY, comma-separated; a leading t runs one "
+        "process with the threads pool (default 2x4,t8x8)",
     )
     parser.add_argument("--warmup", type=int, default=2000, help="installations of the warm-up send")
     parser.add_argument("--skip-ceiling", action="store_true")
@@ -883,6 +904,7 @@ def _machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
         "loadavg_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "aiohttp": version("aiohttp"),
         "python": platform.python_version(),
         "firebase_admin": version("firebase-admin"),
         "httpx": version("httpx"),
@@ -896,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(
         started_at=datetime.now().astimezone().isoformat(timespec="seconds"),
         arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "configs"}
-        | {"configs": [f"{a}x{b}" for a, b in args.configs]},
+        | {"configs": [config_name(*c) for c in args.configs]},
         machine=_machine(),
     )
     sys.path.insert(0, str(ROOT))
@@ -927,7 +949,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             if not args.skip_ceiling:
-                print(f"ceiling: {args.ceiling_messages:,} messages, raw httpx client", flush=True)
+                print(f"ceiling: {args.ceiling_messages:,} messages, raw client", flush=True)
                 report.ceiling = run_ceiling(
                     fcm,
                     credentials=credentials,
@@ -941,9 +963,9 @@ def main(argv: list[str] | None = None) -> int:
                     report.server = run_wrk(fcm, connections=WRK_CONNECTIONS, seconds=args.wrk_seconds)
                     if report.server:
                         print(f"  fake alone ({report.server.case}): {report.server.rate:,.0f}/s", flush=True)
-            for worker_concurrency, drain_concurrency in args.configs:
+            for pool, worker_concurrency, drain_concurrency in args.configs:
                 print(
-                    f"ours: worker --concurrency={worker_concurrency}, "
+                    f"ours: worker --pool={pool} --concurrency={worker_concurrency}, "
                     f"PUSH_DRAIN_CONCURRENCY={drain_concurrency}",
                     flush=True,
                 )
@@ -951,6 +973,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_ours(
                         fcm,
                         count=args.installations,
+                        pool=pool,
                         worker_concurrency=worker_concurrency,
                         drain_concurrency=drain_concurrency,
                         env=env,
@@ -959,7 +982,9 @@ def main(argv: list[str] | None = None) -> int:
                         log_dir=args.results_dir,
                     )
                 except (RuntimeError, TimeoutError) as error:
-                    report.errors.append(f"ours {worker_concurrency}x{drain_concurrency}: {error}")
+                    report.errors.append(
+                        f"ours {config_name(pool, worker_concurrency, drain_concurrency)}: {error}"
+                    )
                     print(f"  failed: {error}", flush=True)
                     continue
                 report.ours.append(result)
@@ -986,6 +1011,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             with contextlib.suppress(Exception):  # the report matters more than a tidy database
                 clear_notifications()
+            report.machine["loadavg_after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
             path = save(report, args.results_dir)
             print()
             print(render_markdown(report))

@@ -1,17 +1,27 @@
-"""The Firebase backend: firebase-admin's ``send_each_async`` on one event loop per worker process.
+"""The Firebase backend: messages encoded and errors interpreted by firebase-admin, posted by us.
 
-This module is the one adapter between us and the SDK's internals. It relies on three attributes of
-``firebase_admin.messaging._MessagingService`` (a test asserts they still exist, so an SDK upgrade fails
-loudly instead of silently sending elsewhere):
+This module is the one adapter between us and the SDK's internals. firebase-admin stays the only thing
+that knows FCM: its credential (a google-auth service account) signs our requests, its message encoder
+writes every body, and its error mapper turns every FCM error answer into the exception it would have
+raised (``UnregisteredError``, ``QuotaExceededError``, ...). What we do ourselves is the HTTP:
 
-- ``_fcm_url`` / ``_fcm_topic_url``: the FCM endpoints, pointed at ``FCM_API_BASE_URL`` when it is set
-  (the fake FCM server in tests and benchmarks; empty in production);
-- ``_async_client``: replaced by one without the SDK's own retries. The SDK would retry 500/503 four
-  times and sleep on 429's Retry-After inside the call; our engine backs off by rescheduling instead, so
-  no worker is parked for a minute and every attempt is counted. Its wire layer is aiohttp (through
-  httpx-aiohttp) instead of httpcore: httpcore's pool cost 4-5 ms of CPU per message under 500
-  concurrent requests, aiohttp 0.3 ms (measured side by side against the fake FCM server). The SDK
-  still builds, authenticates and interprets every request; only the socket handling differs.
+- one ``aiohttp.ClientSession`` per worker process, on an event loop that lives as long as the process,
+  with at most ``PUSH_HTTP_CONNECTIONS`` requests in flight;
+- one OAuth2 access token per process, refreshed by google-auth when it is within 3¾ minutes of expiry
+  (and after a 401 about our own credentials), not looked at per message.
+
+Why not ``messaging.send_each_async``: per message it runs httpx's client layer and the SDK's auth flow,
+which builds a google-auth ``Request`` and with it a new ``requests.Session`` for every message. That was
+0.79 ms of worker CPU per message in all; with this path (and leaner claims) 0.28 ms (docs/benchmarks.md,
+push fan-out). The SDK's own retries (500/503 four times inside the call, sleeping on 429's Retry-After)
+are gone with it: our engine counts every attempt and backs off by rescheduling instead.
+
+It relies on these internals of ``firebase_admin.messaging._MessagingService`` and ``_http_client``
+(``test_firebase_adapter.py`` asserts them, so an SDK upgrade fails loudly instead of sending elsewhere):
+``_fcm_url``/``_fcm_topic_url`` (pointed at ``FCM_API_BASE_URL`` when set: the fake FCM server in tests
+and benchmarks), ``_fcm_headers``, ``_credential``, ``_project_id``, ``encode_message`` and
+``_handle_fcm_httpx_error`` (the mapper ``send_each_async`` itself applies to a failed ``httpx``
+response), and ``_http_client.METRICS_HEADERS``.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import json
 import logging
 import threading
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,49 +43,42 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 from firebase_admin import _http_client, credentials, exceptions, messaging
-from firebase_admin._retry import HttpxRetry
-from httpx_aiohttp import AiohttpTransport
+from google.auth.transport import requests as google_auth_requests
 
 from push.transports import ErrorClass, OutgoingMessage, SendError, SendResult
 
 logger = logging.getLogger("push.firebase")
 
-SDK_SERVICE_ATTRIBUTES = ("_fcm_url", "_fcm_topic_url", "_async_client", "_credential", "_project_id")
-SDK_CLIENT_ATTRIBUTES = ("_async_client", "_headers")
+SDK_SERVICE_ATTRIBUTES = (
+    "_fcm_url",
+    "_fcm_topic_url",
+    "_fcm_headers",
+    "_credential",
+    "_project_id",
+    "encode_message",
+    "_handle_fcm_httpx_error",
+)
 QUOTA_MIN_BACKOFF_SECONDS = 60.0
 SEND_TIMEOUT_SECONDS = 60
+REQUEST_TIMEOUT_SECONDS = 30
+# As the SDK's auth flow: a 401 about our token makes it refresh and resend, at most twice.
+MAX_CREDENTIAL_REFRESHES = 2
+# Dropped when an aiohttp answer is rebuilt as an httpx.Response: aiohttp has already decoded the body.
+_TRANSPORT_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
-def configure_messaging_service(
-    app: firebase_admin.App, *, api_base_url: str = "", timeout: int = 30, connections: int = 100
-) -> Any:
-    """Points the app's messaging service at ``api_base_url`` (if given) and disables SDK retries."""
+def configure_messaging_service(app: firebase_admin.App, *, api_base_url: str = "") -> Any:
+    """The app's messaging service, checked for what we use and pointed at ``api_base_url`` if given."""
     service = messaging._get_messaging_service(app)
     missing = [name for name in SDK_SERVICE_ATTRIBUTES if not hasattr(service, name)]
-    missing += [
-        f"HttpxAsyncClient.{name}"
-        for name in SDK_CLIENT_ATTRIBUTES
-        if not hasattr(service._async_client, name)
-    ]
+    if not hasattr(_http_client, "METRICS_HEADERS"):
+        missing.append("_http_client.METRICS_HEADERS")
     if missing:
         raise RuntimeError(f"firebase-admin's messaging service lacks {missing}; review push/firebase.py")
     if api_base_url:
         base = api_base_url.rstrip("/")
         service._fcm_url = f"{base}/v1/projects/{service._project_id}/messages:send"
         service._fcm_topic_url = f"{base}/v1/projects/{service._project_id}/registrations"
-    sdk_client = _http_client.HttpxAsyncClient(
-        credential=service._credential, retry_config=HttpxRetry(max_retries=0), timeout=timeout
-    )
-    sdk_client._async_client = httpx.AsyncClient(
-        timeout=timeout,
-        headers=sdk_client._headers,
-        auth=_http_client.GoogleAuthCredentialFlow(service._credential),
-        # The aiohttp session is created lazily, on the loop that sends (FirebaseTransport's).
-        transport=AiohttpTransport(
-            client=lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
-        ),
-    )
-    service._async_client = sdk_client
     return service
 
 
@@ -173,13 +178,78 @@ def build_message(message: OutgoingMessage) -> messaging.Message:
         )
 
 
-class FirebaseTransport:
-    """Sends batches with ``send_each_async``: up to 500 requests in flight over one HTTP connection
-    pool (httpx, 100 connections), driven by an event loop that lives in its own thread for the whole
-    worker process, because the pool belongs to the loop it was created on."""
+def _content_key(message: OutgoingMessage) -> tuple[Any, ...]:
+    """Everything of a message but its id and target: a broadcast has one per language."""
+    return (
+        message.token_kind,
+        message.title,
+        message.body,
+        tuple(message.data.items()),
+        message.image_url,
+        message.collapse_key,
+        message.high_priority,
+        message.ttl_seconds,
+        message.channel,
+    )
 
-    def __init__(self, app: firebase_admin.App) -> None:
+
+def encode_bodies(messages: Sequence[OutgoingMessage]) -> list[bytes | SendError]:
+    """The request body of each message as the SDK encodes it, or why the SDK refused it.
+
+    The SDK builds and validates one message per distinct content (a broadcast has one per language);
+    the others are that encoding with their own target, which is all that differs between them.
+    """
+    encoded: dict[tuple[Any, ...], tuple[dict[str, Any], str] | SendError] = {}
+    bodies: list[bytes | SendError] = []
+    for message in messages:
+        key = _content_key(message)
+        template = encoded.get(key)
+        if template is None:
+            try:
+                sdk_dict = messaging._MessagingService.encode_message(build_message(message))
+                template = (sdk_dict, "fid" if "fid" in sdk_dict else "token")
+            except (ValueError, TypeError) as exc:  # the SDK validates fields locally
+                template = SendError("invalid_payload", ErrorClass.PAYLOAD, detail=str(exc)[:200])
+            encoded[key] = template
+        if isinstance(template, SendError):
+            bodies.append(template)
+            continue
+        sdk_dict, target_field = template
+        body = {"message": {**sdk_dict, target_field: message.token}}
+        bodies.append(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    return bodies
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _wire_error(exc: BaseException) -> httpx.HTTPError:
+    """An aiohttp failure as the httpx error the SDK's mapper knows (connect → UnavailableError,
+    timeout → DeadlineExceededError, a connection lost mid-request → UnknownError)."""
+    request = httpx.Request("POST", "https://fcm.googleapis.com/")
+    if isinstance(exc, TimeoutError):
+        return httpx.ReadTimeout(f"timed out: {exc}", request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(str(exc), request=request)
+    return httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request)
+
+
+class FirebaseTransport:
+    """Sends batches over one aiohttp session per process, driven by an event loop in its own thread
+    (the session belongs to the loop it was created on). Up to ``connections`` requests are in flight."""
+
+    def __init__(self, app: firebase_admin.App, *, connections: int = 100) -> None:
         self.app = app
+        self._service = configure_messaging_service(app)
+        self._credential = self._service._credential
+        self._auth_request = google_auth_requests.Request()  # one requests.Session, used for refreshes
+        self._auth_lock = threading.Lock()
+        self._connections = max(1, connections)
+        self._session: aiohttp.ClientSession | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fcm-loop", daemon=True)
         self._thread.start()
@@ -193,54 +263,124 @@ class FirebaseTransport:
             app = firebase_admin.initialize_app(
                 credentials.Certificate(settings.FIREBASE_CREDENTIALS_FILE), name=name
             )
-        configure_messaging_service(
-            app, api_base_url=settings.FCM_API_BASE_URL, connections=settings.PUSH_HTTP_CONNECTIONS
+        configure_messaging_service(app, api_base_url=settings.FCM_API_BASE_URL)
+        return cls(app, connections=settings.PUSH_HTTP_CONNECTIONS)
+
+    # --- Credentials
+
+    def _request_headers(self, *, refresh: bool = False) -> dict[str, str]:
+        """Headers of every request of a batch: the SDK's own, and the cached bearer token (google-auth
+        counts it invalid 3¾ minutes before it expires, so it is refreshed before FCM would refuse it)."""
+        with self._auth_lock:
+            if refresh or not self._credential.valid:
+                self._credential.refresh(self._auth_request)
+            headers = {
+                "Content-Type": "application/json",
+                **_http_client.METRICS_HEADERS,
+                **self._service._fcm_headers,
+            }
+            self._credential.apply(headers)
+        return headers
+
+    # --- Wire
+
+    async def _post_all(self, bodies: list[bytes], headers: dict[str, str]) -> list[_Answer | BaseException]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS),
+                skip_auto_headers=("User-Agent",),
+            )
+        session, url = self._session, self._service._fcm_url
+        answers: list[_Answer | BaseException] = [TimeoutError()] * len(bodies)
+        pending = iter(range(len(bodies)))
+
+        async def lane() -> None:
+            for index in pending:  # lanes share the iterator: at most `connections` in flight
+                try:
+                    async with session.post(url, data=bodies[index], headers=headers) as response:
+                        answers[index] = _Answer(
+                            response.status, list(response.headers.items()), await response.read()
+                        )
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    answers[index] = exc
+
+        await asyncio.gather(*(lane() for _ in range(min(self._connections, len(bodies)))))
+        return answers
+
+    def _post_batch(self, bodies: list[bytes], headers: dict[str, str]) -> list[_Answer | BaseException]:
+        future = asyncio.run_coroutine_threadsafe(self._post_all(bodies, headers), self._loop)
+        try:
+            return future.result(timeout=SEND_TIMEOUT_SECONDS)
+        except BaseException:
+            future.cancel()  # a timed-out batch must not go on sending next to its retry
+            raise
+
+    # --- Answers
+
+    def _interpret(self, answer: _Answer | BaseException) -> str | exceptions.FirebaseError:
+        """FCM's message name, or the exception firebase-admin's ``send_each_async`` would report."""
+        if isinstance(answer, _Answer) and answer.status < 300:
+            try:
+                return str(json.loads(answer.body)["name"])
+            except (ValueError, KeyError, TypeError) as exc:
+                return exceptions.UnknownError(f"unreadable FCM answer: {exc}", cause=exc)
+        if isinstance(answer, _Answer):
+            request = httpx.Request("POST", self._service._fcm_url)
+            headers = [(k, v) for k, v in answer.headers if k.lower() not in _TRANSPORT_HEADERS]
+            response = httpx.Response(answer.status, headers=headers, content=answer.body, request=request)
+            try:
+                response.raise_for_status()
+            except httpx.HTTPStatusError as status_error:
+                error: httpx.HTTPError = status_error
+        else:
+            error = _wire_error(answer)
+        return self._service._handle_fcm_httpx_error(error)
+
+    @staticmethod
+    def _our_token_refused(outcome: str | exceptions.FirebaseError) -> bool:
+        return isinstance(outcome, exceptions.UnauthenticatedError) and not isinstance(
+            outcome, messaging.ThirdPartyAuthError
         )
-        return cls(app)
 
     def send(self, messages: list[OutgoingMessage]) -> list[SendResult]:
-        built: list[tuple[OutgoingMessage, messaging.Message | None, SendError | None]] = []
-        for message in messages:
-            try:
-                built.append((message, build_message(message), None))
-            except (ValueError, TypeError) as exc:  # the SDK validates fields locally
-                built.append(
-                    (message, None, SendError("invalid_payload", ErrorClass.PAYLOAD, detail=str(exc)))
-                )
-        sendable = [m for _, m, _ in built if m is not None]
-        responses: list[messaging.SendResponse] = []
-        if sendable:
-            future = asyncio.run_coroutine_threadsafe(
-                messaging.send_each_async(sendable, dry_run=False, app=self.app), self._loop
-            )
-            try:
-                responses = list(future.result(timeout=SEND_TIMEOUT_SECONDS).responses)
-            except Exception as exc:
-                future.cancel()  # a timed-out batch must not go on sending next to its retry
-                logger.warning("FCM batch call failed: %s", type(exc).__name__)
-                error = SendError(
-                    type(exc).__name__.lower()[:30], ErrorClass.TRANSIENT, detail=str(exc)[:200]
-                )
-                return [SendResult(delivery_id=m.delivery_id, error=error) for m in messages]
-        answers = iter(responses)
+        bodies = encode_bodies(messages)
+        payloads = {i: body for i, body in enumerate(bodies) if isinstance(body, bytes)}
+        outcomes: dict[int, str | exceptions.FirebaseError] = {}
+        try:
+            headers = self._request_headers()
+            todo = list(payloads)
+            for refreshes in range(MAX_CREDENTIAL_REFRESHES + 1):
+                answers = self._post_batch([payloads[i] for i in todo], headers)
+                for index, answer in zip(todo, answers, strict=True):
+                    outcomes[index] = self._interpret(answer)
+                todo = [i for i in todo if self._our_token_refused(outcomes[i])]
+                if not todo or refreshes == MAX_CREDENTIAL_REFRESHES:
+                    break
+                headers = self._request_headers(refresh=True)
+        except Exception as exc:  # the token endpoint or the loop failed: the whole batch waits
+            logger.warning("FCM batch call failed: %s", type(exc).__name__)
+            error = SendError(type(exc).__name__.lower()[:30], ErrorClass.TRANSIENT, detail=str(exc)[:200])
+            return [SendResult(delivery_id=m.delivery_id, error=error) for m in messages]
         results = []
-        for message, sdk_message, local_error in built:
-            if sdk_message is None:
-                results.append(SendResult(delivery_id=message.delivery_id, error=local_error))
+        for index, message in enumerate(messages):
+            body = bodies[index]
+            if isinstance(body, SendError):
+                results.append(SendResult(delivery_id=message.delivery_id, error=body))
                 continue
-            response = next(answers)
-            if response.success:
-                results.append(SendResult(delivery_id=message.delivery_id, message_id=response.message_id))
+            outcome = outcomes[index]
+            if isinstance(outcome, str):
+                results.append(SendResult(delivery_id=message.delivery_id, message_id=outcome))
             else:
-                results.append(
-                    SendResult(delivery_id=message.delivery_id, error=classify(response.exception))
-                )
+                results.append(SendResult(delivery_id=message.delivery_id, error=classify(outcome)))
         return results
 
     def close(self) -> None:
-        # The HTTP pool belongs to our loop: close it there before the loop stops.
-        service = messaging._get_messaging_service(self.app)
-        asyncio.run_coroutine_threadsafe(service._async_client.aclose(), self._loop).result(timeout=10)
+        # The session belongs to our loop: close it there before the loop stops.
+        if self._session is not None:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=10)
+            self._session = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._auth_request.session.close()
         firebase_admin.delete_app(self.app)

@@ -202,7 +202,8 @@ class FakeFcm:
         """Script a fault and return its rule id.
 
         `kind`: unregistered, sender_mismatch, invalid_token, invalid_payload, quota, unavailable, internal,
-        third_party_auth, slow or reset. `token`: only messages to this token or fid (None: any call).
+        third_party_auth, access_token_expired (401 without FCM detail: our OAuth token), slow or
+        reset. `token`: only messages to this token or fid (None: any call).
         `times`: how many calls it hits (None: all). `retry_after`: seconds for a Retry-After header (quota
         sends 1 by default). `delay_ms`: extra delay before answering. `field`: the fieldViolations field
         of invalid_token/invalid_payload. `scope`: send, topics (subscriptions) or all.

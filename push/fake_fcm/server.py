@@ -82,6 +82,13 @@ ERROR_SPECS: dict[str, ErrorSpec] = {
     "third_party_auth": ErrorSpec(
         401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR", "Auth error from APNS or Web Push Service"
     ),
+    # Our OAuth2 access token expired or was revoked: a plain GCP error, no FcmError detail.
+    "access_token_expired": ErrorSpec(
+        401,
+        "UNAUTHENTICATED",
+        "",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+    ),
 }
 FAULT_KINDS = (*ERROR_SPECS, "slow", "reset")
 RULE_SCOPES = ("send", "topics", "all")
@@ -317,7 +324,9 @@ class FakeFcmState:
         if rule.kind == "reset":
             return Reply(delay=delay, reset=True)
         spec = ERROR_SPECS[rule.kind]
-        details: list[JsonDict] = [{"@type": FCM_ERROR_TYPE, "errorCode": spec.error_code}]
+        details: list[JsonDict] = (
+            [{"@type": FCM_ERROR_TYPE, "errorCode": spec.error_code}] if spec.error_code else []
+        )
         message = spec.message
         if rule.kind == "invalid_token":
             violation = {"field": rule.field or target_field, "description": "Invalid registration token"}

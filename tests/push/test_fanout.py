@@ -228,6 +228,28 @@ def test_installations_without_push_or_opted_out_are_not_sent_to(
 
 
 @pytest.mark.django_db
+def test_expansion_writes_each_audience_member_once_in_chunks_and_a_repeated_chunk_adds_nothing(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    audience = installations(5)
+    InstallationFactory(push_token="not-subscribed-0000000000", push_token_kind="fid")
+    settings.PUSH_DRAIN_CONCURRENCY = 0  # we expand by hand
+    notification = send_outage(django_capture_on_commit_callbacks)
+
+    written = [fanout.expand_next_chunk(notification, chunk=2) for _ in range(3)]
+    # A worker killed after writing a chunk but before its cursor was stored writes it again.
+    Notification.objects.filter(pk=notification.pk).update(expansion_cursor=None, expanded=False)
+    notification.refresh_from_db()
+    rewritten = fanout.expand_next_chunk(notification, chunk=5)
+
+    assert written == [2, 2, 1]
+    assert rewritten == 5
+    rows = Delivery.objects.filter(notification=notification)
+    assert sorted(rows.values_list("installation_id", flat=True)) == sorted(i.pk for i in audience)
+    assert set(rows.values_list("status", "attempts", "error_code")) == {("pending", 0, "")}
+
+
+@pytest.mark.django_db
 def test_a_delivery_claimed_by_a_dead_worker_is_sent_again_after_its_lease(
     firebase_backend, django_capture_on_commit_callbacks, settings
 ):
