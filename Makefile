@@ -11,7 +11,7 @@ SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
 SERVICES := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL)
 
-.PHONY: run test test-services lint typecheck check schema messages bench clean
+.PHONY: run test test-services lint typecheck check schema messages bench bench-push bench-reports clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -56,8 +56,15 @@ messages: $(STAMP)
 		--ignore='.venv/*' --ignore='*/migrations/*' --ignore='tests/*' --ignore='bench/*'
 	DJANGO_DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='bench/*'
 
+## Benchmarks on PostgreSQL and Redis on loopback; method and figures in docs/benchmarks.md.
 bench: $(STAMP)
 	$(PY) -m bench.http_api
+
+bench-push: $(STAMP)
+	$(PY) -m bench.push_fanout
+
+bench-reports: $(STAMP)
+	$(PY) -m bench.reports
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest-media .pytest_cache .mypy_cache .ruff_cache
