@@ -1,0 +1,194 @@
+"""Reads of the public waste API: street autocomplete, house-number resolution, the next collections and the
+validators (ETag / Last-Modified) of a location's calendar.
+
+Every comparison with stored street names goes through ``waste_calendar.normalise``: the stored
+``name_search``/``name_compact`` forms were made by the same functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from waste_calendar.models import Collection, CollectionStatus, Location, LocationDistrict, Street, WasteType
+from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
+from waste_calendar.selectors import collections_for_location, locations_for_number
+
+STREET_SEARCH_LIMIT = 20
+# The ICS window: a month back (a phone that syncs rarely still shows last weeks), 13 months ahead.
+FEED_DAYS_BACK = 30
+FEED_DAYS_AHEAD = 396
+# How long a location's validators are trusted without looking at the database again. An import that
+# changed collections bumps ``DATA_GENERATION_KEY`` and so invalidates them at once.
+VALIDATOR_SECONDS = 300
+DATA_GENERATION_KEY = "waste:data-generation"
+
+
+def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Street]:
+    """Streets matching a typed query, best first.
+
+    Ranks: the name starts with the query (0), a word of it does (1), the name without spaces starts with
+    it ("bochumerstr", 2), the query is inside a word ("hof" in "Friedhofstraße", 3); then shorter names,
+    then alphabetical. An empty search form matches nothing.
+    """
+    form, compact = street_search_form(query), street_compact_form(query)
+    if not compact:
+        return []
+    rank = Case(
+        When(name_search__startswith=form, then=Value(0)),
+        When(name_search__contains=f" {form}", then=Value(1)),
+        When(name_compact__startswith=compact, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    matches = (
+        Street.objects.filter(
+            Q(name_search__startswith=form)
+            | Q(name_search__contains=f" {form}")
+            | Q(name_compact__contains=compact)
+        )
+        .annotate(rank=rank, name_length=Length("name"))
+        .order_by("rank", "name_length", "name", "postcode")
+    )
+    return list(matches[:limit])
+
+
+def street_house_numbers(*, street: Street) -> QuerySet[Location]:
+    """The locations of a street as the app lists them (numbers ascending, ranges after their start)."""
+    return Location.objects.filter(street=street).order_by(
+        "number_from", "suffix", "number_to", "house_number_key"
+    )
+
+
+class HouseNumberInvalid(ValueError):
+    """The text is not a house number ("12", "12a")."""
+
+
+def location_resolve(*, street: Street, house_number: str | None) -> Location | None:
+    """The location that holds a house number of a street, honouring ranges, parity and suffixes.
+
+    A street that does not need a house number resolves to its whole-street location (or its only
+    location) whatever number is given. ``None`` when no location holds the number.
+    """
+    if not street.needs_house_number:
+        return street.locations.filter(house_number_key="").first() or street.locations.first()
+    if not house_number:
+        raise HouseNumberInvalid(house_number)
+    parts = house_number_parts(house_number)
+    if parts is None:
+        raise HouseNumberInvalid(house_number)
+    number, suffix = parts
+    return locations_for_number(street_id=street.pk, number=number, suffix=suffix).first()
+
+
+def local_today() -> dt.date:
+    """Today in Europe/Berlin: collection days are local days."""
+    return timezone.localdate()
+
+
+def location_type_keys(*, location: Location, on: dt.date | None = None) -> list[str]:
+    """The waste types with a district at the location (from ``on`` onwards), in display order."""
+    on = on or local_today()
+    keys = (
+        LocationDistrict.objects.filter(location=location)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+        .values_list("waste_type__key", flat=True)
+        .distinct()
+    )
+    return [t.key for t in WasteType.objects.filter(key__in=list(keys)).order_by("position", "key")]
+
+
+@dataclass(frozen=True)
+class NextCollection:
+    waste_type: WasteType
+    collection: Collection
+
+    @property
+    def days_until(self) -> int:
+        return (self.collection.date - local_today()).days
+
+
+def next_collections(*, location: Location, type_keys: Iterable[str] | None = None) -> list[NextCollection]:
+    """For each waste type of the location the next collection that takes place, today included."""
+    today = local_today()
+    upcoming = collections_for_location(
+        location=location,
+        date_from=today,
+        date_to=today + dt.timedelta(days=FEED_DAYS_AHEAD),
+        type_keys=type_keys,
+    ).exclude(status=CollectionStatus.CANCELLED)
+    found: dict[int, NextCollection] = {}
+    for collection in upcoming:
+        waste_type = collection.district.waste_type
+        if waste_type.pk not in found:
+            found[waste_type.pk] = NextCollection(waste_type=waste_type, collection=collection)
+    return sorted(found.values(), key=lambda n: (n.collection.date, n.waste_type.position, n.waste_type.key))
+
+
+def feed_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or local_today()
+    return today - dt.timedelta(days=FEED_DAYS_BACK), today + dt.timedelta(days=FEED_DAYS_AHEAD)
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """What a location's calendar depends on: equal versions mean equal bodies."""
+
+    etag: str
+    last_modified: dt.datetime
+
+
+def data_generation() -> int:
+    return int(cache.get(DATA_GENERATION_KEY) or 0)
+
+
+def data_generation_bump() -> None:
+    """Called when an import changed collections: every cached validator and body is stale."""
+    try:
+        cache.incr(DATA_GENERATION_KEY)
+    except ValueError:
+        cache.set(DATA_GENERATION_KEY, 1, timeout=None)
+
+
+def feed_version(*, location: Location, type_keys: list[str] | None, language: str) -> FeedVersion:
+    """The validators of a location's calendar (and of its collections list) for today's window.
+
+    Computed from the newest change of the location, its assignments and the collections in the window,
+    plus their count (a deleted collection changes nothing else). Cached for a few minutes per location,
+    types, language and data generation, so revalidation costs one cache read.
+    """
+    today = local_today()
+    types_part = ",".join(type_keys) if type_keys is not None else "*"
+    key = (
+        "waste:feed-version:"
+        + hashlib.sha256(
+            f"{location.pk}|{types_part}|{language}|{today}|{data_generation()}".encode()
+        ).hexdigest()
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return FeedVersion(etag=cached[0], last_modified=cached[1])
+    date_from, date_to = feed_window(today)
+    collections = collections_for_location(
+        location=location, date_from=date_from, date_to=date_to, type_keys=type_keys
+    )
+    stats = collections.order_by().aggregate(newest=Max("updated_at"), count=Count("pk"))
+    assignments = LocationDistrict.objects.filter(location=location).aggregate(newest=Max("updated_at"))
+    stamps = [location.updated_at, location.street.updated_at, stats["newest"], assignments["newest"]]
+    last_modified = max(s for s in stamps if s is not None).replace(microsecond=0)
+    digest = hashlib.sha256(
+        "|".join(
+            [location.public_id, types_part, language, str(today), str(stats["count"])]
+            + [s.isoformat() if s is not None else "-" for s in stamps]
+        ).encode()
+    ).hexdigest()[:32]
+    version = FeedVersion(etag=f'"{digest}"', last_modified=last_modified)
+    cache.set(key, (version.etag, version.last_modified), VALIDATOR_SECONDS)
+    return version
