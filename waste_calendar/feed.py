@@ -13,6 +13,7 @@ import datetime as dt
 from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
+from icalendar.prop import vDuration
 
 from waste_calendar.lookup import feed_window
 from waste_calendar.models import Collection, CollectionStatus, Location, WasteType
@@ -56,7 +57,8 @@ def location_calendar(
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", REFRESH_INTERVAL)
+        # Unknown to the library as a property: the duration type must be given.
+        calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
         calendar.add("x-wr-timezone", "Europe/Berlin")
         for collection in collections:
             calendar.add_component(_collection_event(location, collection, language=language, stamp=stamp))

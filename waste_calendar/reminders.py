@@ -83,7 +83,7 @@ def _validated_types(keys: list[str]) -> list[str]:
     unknown = sorted(set(keys) - set(known))
     if unknown:
         raise DomainError(
-            gettext_lazy("Unknown waste type: %(keys)s.") % {"keys": ", ".join(unknown)},
+            gettext_lazy("Unknown waste type: {keys}.").format(keys=", ".join(unknown)),
             code="unknown_type",
             field="types",
         )
@@ -165,7 +165,7 @@ def _reminder_content(
                 body = _("Today: %(types)s — %(address)s") % {"types": names, "address": label}
             else:
                 body = _("Tomorrow: %(types)s — %(address)s") % {"types": names, "address": label}
-            content[language] = {"title": _("Waste collection"), "body": body}
+            content[language] = {"title": _("Waste calendar"), "body": body}
     return content
 
 

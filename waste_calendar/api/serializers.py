@@ -38,7 +38,7 @@ def active_type_keys() -> set[str]:
 class TypesParameterField(serializers.CharField):
     """``types=restabfall,papier``: known waste type keys, comma-separated; empty or absent means all."""
 
-    default_error_messages = {"unknown_type": _("Unknown waste type: %(keys)s.")}
+    default_error_messages = {"unknown_type": _("Unknown waste type: {keys}.")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_blank=True, max_length=MAX_TYPES_PARAMETER, **kwargs)

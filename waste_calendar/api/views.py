@@ -23,7 +23,6 @@ from push.authentication import DeviceOnly, request_installation
 from waste_calendar import lookup, reminders
 from waste_calendar.api.serializers import (
     CollectionListSerializer,
-    CollectionSerializer,
     CollectionsQuerySerializer,
     HouseNumberQuerySerializer,
     HouseNumberSerializer,
@@ -196,7 +195,7 @@ class LocationCollectionsView(PublicEndpoint, APIView):
             "location": location.public_id,
             "date_from": params["date_from"],
             "date_to": params["date_to"],
-            "collections": CollectionSerializer(collections, many=True).data,
+            "collections": collections,
         }
         return cache_public(Response(CollectionListSerializer(body).data), max_age=COLLECTIONS_MAX_AGE)
 
