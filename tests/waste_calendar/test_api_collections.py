@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import assert_error_shape
-from tests.waste_calendar.factories import CollectionFactory, LocationDistrictFactory, DistrictFactory
+from tests.waste_calendar.factories import CollectionFactory, DistrictFactory, LocationDistrictFactory
 
 
 def url(location, suffix=""):
@@ -25,7 +25,7 @@ def schedule(town, today):
     """Rest every 14 days from tomorrow; paper moved from today+2 to today+3; organic tomorrow cancelled,
     then on today+8."""
     d = town.districts
-    for weeks in range(0, 30):
+    for weeks in range(30):
         CollectionFactory(district=d["restabfall"], date=today + dt.timedelta(days=1 + 14 * weeks))
     CollectionFactory(district=d["restabfall"], date=today - dt.timedelta(days=13))
     CollectionFactory(

@@ -50,7 +50,7 @@ def feed_town(town, today):
 
 
 def events(body: bytes):
-    return [c for c in Calendar.from_ical(body).walk("VEVENT")]
+    return list(Calendar.from_ical(body).walk("VEVENT"))
 
 
 def test_feed_is_rfc5545_on_the_wire(anon_client, feed_town):
@@ -61,10 +61,12 @@ def test_feed_is_rfc5545_on_the_wire(anon_client, feed_town):
     body = response.content
     assert body.endswith(b"\r\n")
     lines = body.split(b"\r\n")[:-1]
-    assert b"\n" not in b"".join(lines) and b"\r" not in b"".join(lines)
+    assert b"\n" not in b"".join(lines)
+    assert b"\r" not in b"".join(lines)
     assert all(len(line) <= 75 for line in lines), max(lines, key=len)
     assert any(line.startswith(b" ") for line in lines), "the long hints must be folded"
-    assert lines[0] == b"BEGIN:VCALENDAR" and lines[-1] == b"END:VCALENDAR"
+    assert lines[0] == b"BEGIN:VCALENDAR"
+    assert lines[-1] == b"END:VCALENDAR"
     head = {line.split(b":", 1)[0]: line.split(b":", 1)[1] for line in lines[:12] if b":" in line}
     assert head[b"VERSION"] == b"2.0"
     assert head[b"NAME"] == "Abfuhrtermine Bahnhofstraße 12".encode()
@@ -82,7 +84,8 @@ def test_feed_parses_back_with_all_day_events_in_the_window(anon_client, feed_to
     assert len(found) == 5
     for event in found:
         start, end = event.decoded("dtstart"), event.decoded("dtend")
-        assert type(start) is dt.date and end == start + dt.timedelta(days=1)
+        assert type(start) is dt.date
+        assert end == start + dt.timedelta(days=1)
         assert event["uid"].endswith("@abfall.castrop-rauxel.de")
         assert event.get("dtstamp") is not None
     by_summary = {str(e["summary"]): e for e in found}
@@ -90,7 +93,7 @@ def test_feed_parses_back_with_all_day_events_in_the_window(anon_client, feed_to
     assert "Verschoben vom" in str(moved["description"])
     cancelled = by_summary["Bioabfall (entfällt)"]
     assert str(cancelled["status"]) == "CANCELLED"
-    rest = [e for e in found if str(e["summary"]) == "Restabfall"][0]
+    rest = next(e for e in found if str(e["summary"]) == "Restabfall")
     assert str(rest["description"]) == LONG_HINTS  # folding undone by the parser
 
 
@@ -142,7 +145,9 @@ def test_uids_are_stable_across_requests_and_a_reimport_that_moves_a_collection(
 def test_uids_differ_between_locations_of_the_same_district(anon_client, feed_town):
     a = {str(e["uid"]) for e in events(anon_client.get(ics_url(feed_town.bahnhof_12)).content)}
     b = {str(e["uid"]) for e in events(anon_client.get(ics_url(feed_town.bahnhof_12a)).content)}
-    assert a and b and not (a & b)
+    assert a
+    assert b
+    assert not (a & b)
 
 
 def test_etag_revalidation_answers_304(anon_client, feed_town):
