@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,7 +333,7 @@ def _send_batch(
         claimed = _claim(batch, day=day, now=now)
         if not claimed:
             return 0
-        messages: Iterator[PersonalMessage] = (
+        messages = (
             PersonalMessage(
                 installation_id=due.installation_id,
                 content=content_of(due),
@@ -342,8 +342,30 @@ def _send_batch(
             for due in batch
             if (due.installation_id, due.location_id) in claimed
         )
-        notify_each(messages=messages, category=REMINDER_CATEGORY, deep_link=DEEP_LINK)
+        _notify_in_rounds(messages)
     return len(claimed)
+
+
+def _notify_in_rounds(messages: Iterable[PersonalMessage]) -> None:
+    """Hands messages to push, at most one per installation and notification.
+
+    A personal notification holds one delivery per installation, so an installation with two subscribed
+    locations gets its second message in a second notification (a "round"); most have one.
+    """
+    rounds: list[list[PersonalMessage]] = [[]]
+    seen: list[set[uuid.UUID]] = [set()]
+    for message in messages:
+        level = 0
+        while message.installation_id in seen[level]:
+            level += 1
+            if level == len(rounds):
+                rounds.append([])
+                seen.append(set())
+        seen[level].add(message.installation_id)
+        rounds[level].append(message)
+    for round_messages in rounds:
+        if round_messages:
+            notify_each(messages=iter(round_messages), category=REMINDER_CATEGORY, deep_link=DEEP_LINK)
 
 
 # --- Change pushes
@@ -425,8 +447,7 @@ def collection_changes_notify(*, now: dt.datetime | None = None) -> int:
                         },
                     )
                 )
-        if messages:
-            notify_each(messages=iter(messages), category=REMINDER_CATEGORY, deep_link=DEEP_LINK)
-            sent = len(messages)
+        _notify_in_rounds(messages)
+        sent = len(messages)
     # More than one chunk of changes: take the next.
     return sent + (collection_changes_notify(now=now) if len(pending) == 5000 else 0)
