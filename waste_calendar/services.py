@@ -1,14 +1,885 @@
-"""Writes of the Abfallkalender and the hook for the reminder side.
+"""Writes of the Abfallkalender: applying an import or a planned year, and the hook for the reminder side.
 
 ``collections_changed`` is sent after an import's (or a re-planning's) transaction committed, once per run
 that moved, cancelled or added collections compared with the data before, with
-``changes=[CollectionChange, …]`` (``select_related`` district and waste type) and ``import_run``. The same
-changes stay queryable as ``CollectionChange`` rows, so a receiver that failed can catch up.
+``changes=[CollectionChange, …]`` (district and waste type joined) and ``import_run``. The same changes
+stay queryable as ``CollectionChange`` rows (``notified_at`` empty), so a receiver that failed can catch up.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
+
+from waste_calendar.models import (
+    ChangeKind,
+    Collection,
+    CollectionChange,
+    CollectionStatus,
+    District,
+    DistrictSource,
+    ImportKind,
+    ImportRun,
+    ImportStatus,
+    Location,
+    LocationDistrict,
+    Parity,
+    PlanRule,
+    Street,
+    WasteType,
+    location_public_id,
+)
+from waste_calendar.normalise import (
+    house_number_parts,
+    house_number_range,
+    street_compact_form,
+    street_search_form,
+)
+from waste_calendar.planning import Rule, RulesFile, ShiftPolicy, district_year, holiday_name
 
 # Arguments: changes (list[CollectionChange]), import_run (ImportRun).
 collections_changed = Signal()
+
+# A date that disappeared and one that appeared within this distance are one moved collection.
+MOVE_MAX_DAYS = 6
+
+Progress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    return None
+
+
+# --- What an import brings
+
+
+@dataclass(frozen=True)
+class HouseNumber:
+    """A house number, a range with parity, or the whole street (key "")."""
+
+    key: str
+    display: str
+    number_from: int | None = None
+    number_to: int | None = None
+    suffix: str = ""
+    parity: str = Parity.ALL
+
+
+PARITY_WORDS = {
+    "": Parity.ALL,
+    "all": Parity.ALL,
+    "alle": Parity.ALL,
+    "a": Parity.ALL,
+    "odd": Parity.ODD,
+    "u": Parity.ODD,
+    "ungerade": Parity.ODD,
+    "even": Parity.EVEN,
+    "g": Parity.EVEN,
+    "gerade": Parity.EVEN,
+}
+PARITY_DISPLAY = {Parity.ODD: "ungerade", Parity.EVEN: "gerade"}
+
+
+def house_number_read(text: str, parity_word: str = "") -> HouseNumber:
+    """ "" (whole street), "12a", "12", "1-99" with a parity; raises ValueError with the reason."""
+    text = " ".join(text.split())
+    parity = PARITY_WORDS.get(parity_word.strip().lower())
+    if parity is None:
+        raise ValueError(
+            f"parity {parity_word!r} is not one of: gerade/g/even, ungerade/u/odd, alle/all or empty"
+        )
+    if not text:
+        if parity != Parity.ALL:
+            raise ValueError("a parity needs a house number range")
+        return HouseNumber(key="", display="")
+    single = house_number_parts(text)
+    if single is not None and (single[1] or parity == Parity.ALL):
+        number, suffix = single
+        return HouseNumber(
+            key=f"{number}{suffix}",
+            display=f"{number}{suffix}",
+            number_from=number,
+            number_to=number,
+            suffix=suffix,
+        )
+    span = house_number_range(text)
+    if span is None:
+        raise ValueError(f"house number {text!r} is neither a number (12, 12a) nor a range (1-99)")
+    low, high = span
+    key = f"{low}-{high}" if parity == Parity.ALL else f"{low}-{high}/{parity}"
+    display = f"{low}-{high}" if parity == Parity.ALL else f"{low}-{high} ({PARITY_DISPLAY[parity]})"
+    return HouseNumber(key=key, display=display, number_from=low, number_to=high, parity=parity)
+
+
+@dataclass(frozen=True)
+class AddressKey:
+    street: str
+    postcode: str
+    house_number_key: str
+
+
+@dataclass(frozen=True)
+class PlannedCollection:
+    status: str = CollectionStatus.SCHEDULED
+    original_date: dt.date | None = None
+    reason: str = ""
+
+
+@dataclass
+class ImportData:
+    """Everything an import states, checked and ready to apply.
+
+    ``assignments``: per address, waste type key → district code, valid from ``valid_from``.
+    ``collections``: per (waste type key, district code), date → planned collection; only dates within the
+    span of each district's dates are compared with what is stored.
+    """
+
+    kind: str
+    source: str
+    checksum: str
+    valid_from: dt.date
+    district_source: str
+    streets: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, postcode) → Stadtteil
+    house_numbers: dict[AddressKey, HouseNumber] = field(default_factory=dict)
+    assignments: dict[AddressKey, dict[str, str]] = field(default_factory=dict)
+    collections: dict[tuple[str, str], dict[dt.date, PlannedCollection]] = field(default_factory=dict)
+    district_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Unpaired new dates where the district had dates before: an additional collection (imports) or a
+    # regular one (plans, whose rules may simply have changed).
+    added_status: str = CollectionStatus.EXTRA
+    # The days the input speaks for; None: from each district's first to its last date (a feed's window).
+    span: tuple[dt.date, dt.date] | None = None
+
+
+def checksum_of(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+# --- Recording runs
+
+
+def import_run_last_good(*, kind: str) -> ImportRun | None:
+    return (
+        ImportRun.objects.filter(kind=kind, status__in=[ImportStatus.SUCCEEDED, ImportStatus.UNCHANGED])
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+
+
+def import_run_fail(
+    *, kind: str, source: str, checksum: str, problems: list[str], started_at: dt.datetime
+) -> ImportRun:
+    """Records a refused import; nothing else is written."""
+    return ImportRun.objects.create(
+        kind=kind,
+        source=source[:1000],
+        checksum=checksum,
+        status=ImportStatus.FAILED,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        problems="\n".join(problems),
+        summary={"problems": len(problems)},
+    )
+
+
+# --- Applying
+
+
+@dataclass
+class _Diff:
+    created: list[Collection] = field(default_factory=list)
+    updated: list[Collection] = field(default_factory=list)
+    # (collection, kind, previous date, date)
+    changes: list[tuple[Collection, str, dt.date | None, dt.date]] = field(default_factory=list)
+
+
+def import_apply(
+    *,
+    data: ImportData,
+    started_at: dt.datetime | None = None,
+    progress: Progress = _no_progress,
+    ics_groups: dict[tuple[AddressKey, str], frozenset[dt.date]] | None = None,
+) -> ImportRun:
+    """Applies a checked import in one transaction and records the run.
+
+    Guarantees: idempotent (the same input as the last good import of its kind changes nothing and is
+    recorded as ``unchanged``); locations keep their ``public_id``; a district's stored dates within the span
+    of the new ones are compared with them: a date that moved by up to ``MOVE_MAX_DAYS`` is marked ``moved``
+    with its original date, one that disappeared ``cancelled``, and each is recorded as a
+    ``CollectionChange``; ``collections_changed`` is sent after commit. Locations, streets and dates the
+    input does not mention are kept.
+    """
+    started_at = started_at or timezone.now()
+    last_good = import_run_last_good(kind=data.kind)
+    if data.checksum and last_good is not None and last_good.checksum == data.checksum:
+        return ImportRun.objects.create(
+            kind=data.kind,
+            source=data.source[:1000],
+            checksum=data.checksum,
+            status=ImportStatus.UNCHANGED,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            summary={"same_as": last_good.pk},
+        )
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            kind=data.kind,
+            source=data.source[:1000],
+            checksum=data.checksum,
+            status=ImportStatus.SUCCEEDED,
+            started_at=started_at,
+        )
+        types = {waste_type.key: waste_type for waste_type in WasteType.objects.all()}
+        summary: Counter[str] = Counter()
+        locations = _locations_ensure(data=data, summary=summary)
+        if ics_groups is not None:
+            _ics_districts_resolve(data=data, groups=ics_groups, locations=locations, types=types)
+        districts = _districts_ensure(data=data, types=types, summary=summary)
+        _assignments_sync(data=data, locations=locations, districts=districts, types=types, summary=summary)
+        _street_locations_sync(data=data, locations=locations, types=types, summary=summary)
+        changes = _collections_sync(
+            data=data, districts=districts, run=run, summary=summary, progress=progress
+        )
+        run.summary = {key: value for key, value in summary.items() if value}
+        run.finished_at = timezone.now()
+        # Idempotent by content too: input differing only in form (order, date spelling) changes nothing.
+        if not any(value for key, value in summary.items() if key != "streets_without_number_step"):
+            run.status = ImportStatus.UNCHANGED
+        run.save(update_fields=["summary", "finished_at", "status"])
+        if changes:
+            transaction.on_commit(lambda: _changes_announce(run))
+    return run
+
+
+def _changes_announce(run: ImportRun) -> None:
+    changes = list(
+        CollectionChange.objects.filter(import_run=run).select_related("district__waste_type", "collection")
+    )
+    collections_changed.send(sender=ImportRun, changes=changes, import_run=run)
+
+
+def _locations_ensure(*, data: ImportData, summary: Counter[str]) -> dict[AddressKey, Location]:
+    street_keys = set(data.streets) | {(key.street, key.postcode) for key in data.house_numbers}
+    names = {name for name, _postcode in street_keys}
+    streets = {(street.name, street.postcode): street for street in Street.objects.filter(name__in=names)}
+    new_streets = []
+    changed_streets = []
+    for name, postcode in sorted(street_keys):
+        stadtteil = data.streets.get((name, postcode), "")
+        street = streets.get((name, postcode))
+        if street is None:
+            new_streets.append(
+                Street(
+                    name=name,
+                    postcode=postcode,
+                    stadtteil=stadtteil,
+                    name_search=street_search_form(name),
+                    name_compact=street_compact_form(name),
+                )
+            )
+        elif stadtteil and street.stadtteil != stadtteil:
+            street.stadtteil = stadtteil
+            changed_streets.append(street)
+    Street.objects.bulk_create(new_streets, batch_size=1000)
+    Street.objects.bulk_update(changed_streets, ["stadtteil"], batch_size=1000)
+    summary["streets_created"] += len(new_streets)
+    streets = {(street.name, street.postcode): street for street in Street.objects.filter(name__in=names)}
+
+    existing = {
+        (location.street_id, location.house_number_key): location
+        for location in Location.objects.filter(street__in=list(streets.values()))
+    }
+    new_locations = []
+    for key, number in data.house_numbers.items():
+        street = streets[(key.street, key.postcode)]
+        if (street.pk, number.key) not in existing:
+            location = Location(
+                public_id=location_public_id(
+                    street_name=key.street, postcode=key.postcode, house_number_key=number.key
+                ),
+                street=street,
+                house_number=number.display,
+                house_number_key=number.key,
+                number_from=number.number_from,
+                number_to=number.number_to,
+                suffix=number.suffix,
+                parity=number.parity,
+            )
+            new_locations.append(location)
+            existing[(street.pk, number.key)] = location
+    Location.objects.bulk_create(new_locations, batch_size=2000)
+    summary["locations_created"] += len(new_locations)
+    if any(location.pk is None for location in new_locations):  # backends without RETURNING ids
+        existing = {
+            (location.street_id, location.house_number_key): location
+            for location in Location.objects.filter(street__in=list(streets.values()))
+        }
+    return {
+        key: existing[(streets[(key.street, key.postcode)].pk, number.key)]
+        for key, number in data.house_numbers.items()
+    }
+
+
+def _ics_districts_resolve(
+    *,
+    data: ImportData,
+    groups: dict[tuple[AddressKey, str], frozenset[dt.date]],
+    locations: dict[AddressKey, Location],
+    types: dict[str, WasteType],
+) -> None:
+    """Addresses whose feeds carry the same dates for a type share a district.
+
+    A group keeps the district most of its addresses had before (largest groups choose first), so a
+    re-import compares each district with its own previous dates and recognises moved ones.
+    """
+    members: dict[tuple[str, frozenset[dt.date]], list[AddressKey]] = defaultdict(list)
+    for (address, type_key), dates in groups.items():
+        members[(type_key, dates)].append(address)
+    previous: dict[tuple[int, int], int] = {}
+    for location_id, type_id, district_id in (
+        LocationDistrict.objects.filter(location__in=[loc.pk for loc in locations.values()])
+        .order_by("valid_from")
+        .values_list("location_id", "waste_type_id", "district_id")
+    ):
+        previous[(location_id, type_id)] = district_id  # the latest period wins
+    codes = dict(District.objects.filter(source=DistrictSource.ICS).values_list("pk", "code"))
+    taken: set[tuple[str, str]] = set()
+    used_numbers: dict[str, set[int]] = defaultdict(set)
+    for type_key, code in District.objects.filter(source=DistrictSource.ICS).values_list(
+        "waste_type__key", "code"
+    ):
+        suffix = code.rsplit("-", 1)[-1]
+        if suffix.isdigit():
+            used_numbers[type_key].add(int(suffix))
+    ordered = sorted(members.items(), key=lambda item: (-len(item[1]), item[0][0], min(item[0][1])))
+    for (type_key, dates), addresses in ordered:
+        votes = Counter(
+            codes[previous[(locations[address].pk, types[type_key].pk)]]
+            for address in addresses
+            if (locations[address].pk, types[type_key].pk) in previous
+            and previous[(locations[address].pk, types[type_key].pk)] in codes
+        )
+        kept = next((code for code, _count in votes.most_common() if (type_key, code) not in taken), None)
+        if kept is None:
+            number = max(used_numbers[type_key], default=0) + 1
+            used_numbers[type_key].add(number)
+            kept = f"ics-{number:04d}"
+        code = kept
+        taken.add((type_key, code))
+        for address in addresses:
+            data.assignments.setdefault(address, {})[type_key] = code
+        data.collections[(type_key, code)] = dict.fromkeys(dates, PlannedCollection())
+
+
+def _districts_ensure(
+    *, data: ImportData, types: dict[str, WasteType], summary: Counter[str]
+) -> dict[tuple[str, str], District]:
+    wanted = set(data.collections) | {
+        (type_key, code) for by_type in data.assignments.values() for type_key, code in by_type.items()
+    }
+    existing = {
+        (district.waste_type.key, district.code): district
+        for district in District.objects.select_related("waste_type").filter(
+            waste_type__key__in={type_key for type_key, _code in wanted}
+        )
+    }
+    new = [
+        District(
+            waste_type=types[type_key],
+            code=code,
+            name=data.district_names.get((type_key, code), ""),
+            source=data.district_source,
+        )
+        for type_key, code in sorted(wanted - set(existing))
+    ]
+    District.objects.bulk_create(new)
+    summary["districts_created"] += len(new)
+    renamed = []
+    for key, name in data.district_names.items():
+        district = existing.get(key)
+        if district is not None and name and district.name != name:
+            district.name = name
+            renamed.append(district)
+    District.objects.bulk_update(renamed, ["name"])
+    return {
+        (district.waste_type.key, district.code): district
+        for district in District.objects.select_related("waste_type").filter(
+            waste_type__key__in={type_key for type_key, _code in wanted}
+        )
+        if (district.waste_type.key, district.code) in wanted
+    }
+
+
+def _assignment_set(
+    *,
+    rows: list[LocationDistrict],
+    location: Location,
+    waste_type: WasteType,
+    district: District | None,
+    valid_from: dt.date,
+    created: list[LocationDistrict],
+    updated: list[LocationDistrict],
+    deleted: list[LocationDistrict],
+) -> None:
+    """From ``valid_from`` on, the location belongs to ``district`` (None: to none); earlier periods stay."""
+    exact = next((row for row in rows if row.valid_from == valid_from), None)
+    covering = next(
+        (
+            row
+            for row in rows
+            if row.valid_from < valid_from and (row.valid_until is None or row.valid_until >= valid_from)
+        ),
+        None,
+    )
+    later = [row.valid_from for row in rows if row.valid_from > valid_from]
+    until = min(later) - dt.timedelta(days=1) if later else None
+    if exact is not None:
+        if district is None:
+            deleted.append(exact)
+        elif exact.district_id != district.pk:
+            exact.district = district
+            updated.append(exact)
+        return
+    if covering is not None:
+        if district is not None and covering.district_id == district.pk:
+            return
+        until = covering.valid_until if until is None else until
+        covering.valid_until = valid_from - dt.timedelta(days=1)
+        updated.append(covering)
+    if district is not None:
+        created.append(
+            LocationDistrict(
+                location=location,
+                waste_type=waste_type,
+                district=district,
+                valid_from=valid_from,
+                valid_until=until,
+            )
+        )
+
+
+def _assignments_write(
+    created: list[LocationDistrict], updated: list[LocationDistrict], deleted: list[LocationDistrict]
+) -> None:
+    now = timezone.now()
+    for row in updated:
+        row.updated_at = now
+    LocationDistrict.objects.filter(pk__in=[row.pk for row in deleted]).delete()
+    LocationDistrict.objects.bulk_update(updated, ["district", "valid_until", "updated_at"], batch_size=2000)
+    LocationDistrict.objects.bulk_create(created, batch_size=2000)
+
+
+def _assignments_sync(
+    *,
+    data: ImportData,
+    locations: dict[AddressKey, Location],
+    districts: dict[tuple[str, str], District],
+    types: dict[str, WasteType],
+    summary: Counter[str],
+) -> None:
+    location_ids = [location.pk for key, location in locations.items() if key in data.assignments]
+    rows: dict[tuple[int, int], list[LocationDistrict]] = defaultdict(list)
+    for chunk_start in range(0, len(location_ids), 5000):
+        for row in LocationDistrict.objects.filter(
+            location_id__in=location_ids[chunk_start : chunk_start + 5000]
+        ):
+            rows[(row.location_id, row.waste_type_id)].append(row)
+    created: list[LocationDistrict] = []
+    updated: list[LocationDistrict] = []
+    deleted: list[LocationDistrict] = []
+    for address, by_type in data.assignments.items():
+        location = locations[address]
+        for type_key, code in by_type.items():
+            waste_type = types[type_key]
+            _assignment_set(
+                rows=rows[(location.pk, waste_type.pk)],
+                location=location,
+                waste_type=waste_type,
+                district=districts[(type_key, code)],
+                valid_from=data.valid_from,
+                created=created,
+                updated=updated,
+                deleted=deleted,
+            )
+    _assignments_write(created, updated, deleted)
+    summary["assignments_created"] += len(created)
+    summary["assignments_changed"] += len(updated) + len(deleted)
+
+
+def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each case a branch
+    *,
+    data: ImportData,
+    locations: dict[AddressKey, Location],
+    types: dict[str, WasteType],
+    summary: Counter[str],
+) -> None:
+    """A street whose house numbers share every district becomes one location (the number step is skipped).
+
+    Compared for the period the import starts (``valid_from``). The street's own location mirrors the
+    shared districts; when its numbers stop sharing them, the street location's districts end the day
+    before and the app asks for the house number again.
+    """
+    street_ids = {location.street_id for location in locations.values()}
+    by_street: dict[int, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    street_locations: dict[int, Location] = {}
+    all_locations = Location.objects.filter(street_id__in=street_ids)
+    for location in all_locations:
+        if location.house_number_key == "":
+            street_locations[location.street_id] = location
+        else:
+            by_street[location.street_id][location.pk] = {}
+    day = data.valid_from
+    current = LocationDistrict.objects.filter(
+        location__street_id__in=street_ids, valid_from__lte=day
+    ).exclude(valid_until__lt=day)
+    for location_id, street_id, type_id, district_id in current.values_list(
+        "location_id", "location__street_id", "waste_type_id", "district_id"
+    ):
+        if location_id in by_street[street_id]:
+            by_street[street_id][location_id][type_id] = district_id
+    districts = District.objects.in_bulk(
+        {d for s in by_street.values() for loc in s.values() for d in loc.values()}
+    )
+    types_by_id = {waste_type.pk: waste_type for waste_type in types.values()}
+    streets = Street.objects.in_bulk(street_ids)
+    new_street_locations = []
+    for street_id in street_ids:
+        numbered = list(by_street[street_id].values())
+        street = streets[street_id]
+        # Only the whole street is known: it is the location.
+        shared = numbered[0] if numbered and all(by_type == numbered[0] for by_type in numbered) else None
+        needs_number = bool(numbered) and not shared
+        if street.needs_house_number != needs_number:
+            street.needs_house_number = needs_number
+            street.save(update_fields=["needs_house_number", "updated_at"])
+        if numbered and shared and street_id not in street_locations:
+            location = Location(
+                public_id=location_public_id(
+                    street_name=street.name, postcode=street.postcode, house_number_key=""
+                ),
+                street=street,
+                house_number="",
+                house_number_key="",
+            )
+            new_street_locations.append(location)
+            street_locations[street_id] = location
+    Location.objects.bulk_create(new_street_locations)
+    if any(location.pk is None for location in new_street_locations):
+        street_locations = {
+            location.street_id: location
+            for location in Location.objects.filter(street_id__in=street_ids, house_number_key="")
+        }
+    rows: dict[tuple[int, int], list[LocationDistrict]] = defaultdict(list)
+    stored_types: dict[int, set[int]] = defaultdict(set)
+    for row in LocationDistrict.objects.filter(location__in=list(street_locations.values())):
+        rows[(row.location_id, row.waste_type_id)].append(row)
+        stored_types[row.location_id].add(row.waste_type_id)
+    created: list[LocationDistrict] = []
+    updated: list[LocationDistrict] = []
+    deleted: list[LocationDistrict] = []
+    for street_id, location in street_locations.items():
+        numbered = list(by_street[street_id].values())
+        if not numbered:
+            continue
+        shared = (
+            numbered[0] if all(districts_by_type == numbered[0] for districts_by_type in numbered) else {}
+        )
+        for type_id in set(shared) | stored_types[location.pk]:
+            shared_district = shared.get(type_id)
+            _assignment_set(
+                rows=rows[(location.pk, type_id)],
+                location=location,
+                waste_type=types_by_id[type_id],
+                district=districts[shared_district] if shared_district is not None else None,
+                valid_from=day,
+                created=created,
+                updated=updated,
+                deleted=deleted,
+            )
+    _assignments_write(created, updated, deleted)
+    summary["streets_without_number_step"] = Street.objects.filter(
+        pk__in=street_ids, needs_house_number=False
+    ).count()
+
+
+def _pair_moves(removed: list[dt.date], added: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Nearest first: a date gone and a date new within MOVE_MAX_DAYS are one moved collection."""
+    candidates = sorted(
+        (abs((new - old).days), old, new)
+        for old in removed
+        for new in added
+        if abs((new - old).days) <= MOVE_MAX_DAYS
+    )
+    used_old: set[dt.date] = set()
+    used_new: set[dt.date] = set()
+    pairs = []
+    for _distance, old, new in candidates:
+        if old not in used_old and new not in used_new:
+            used_old.add(old)
+            used_new.add(new)
+            pairs.append((old, new))
+    return pairs
+
+
+def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
+    *,
+    district: District,
+    planned: dict[dt.date, PlannedCollection],
+    stored: dict[dt.date, Collection],
+    run: ImportRun,
+    added_status: str,
+    planned_status_final: bool,
+) -> _Diff:
+    diff = _Diff()
+    had_dates = bool(stored)
+    active = {day for day, row in stored.items() if row.status != CollectionStatus.CANCELLED}
+    removed = sorted(active - set(planned))
+    added = sorted(set(planned) - set(stored))
+
+    def reason_for(plan: PlannedCollection, regular: dt.date) -> str:
+        return plan.reason or holiday_name(regular)
+
+    for day, plan in planned.items():
+        row = stored.get(day)
+        if row is None:
+            continue
+        if row.status == CollectionStatus.CANCELLED:
+            row.status = plan.status if plan.status != CollectionStatus.CANCELLED else row.status
+            row.original_date, row.reason, row.import_run = plan.original_date, plan.reason, run
+            diff.updated.append(row)
+            diff.changes.append((row, ChangeKind.ADDED, None, day))
+        elif (plan.original_date is not None or planned_status_final) and (
+            row.status,
+            row.original_date,
+            row.reason,
+        ) != (
+            plan.status,
+            plan.original_date,
+            plan.reason,
+        ):
+            row.status, row.original_date, row.reason, row.import_run = (
+                plan.status,
+                plan.original_date,
+                plan.reason,
+                run,
+            )
+            diff.updated.append(row)
+    paired_new: set[dt.date] = set()
+    for old, new in _pair_moves(removed, added) if had_dates else []:
+        row = stored[old]
+        plan = planned[new]
+        regular: dt.date = plan.original_date or (
+            row.original_date if row.status == CollectionStatus.MOVED and row.original_date else old
+        )
+        row.date = new
+        row.import_run = run
+        if planned_status_final:
+            # A plan knows why a date is where it is: a changed rule is no "moved" collection.
+            row.status, row.original_date, row.reason = plan.status, plan.original_date, plan.reason
+        elif regular == new:
+            row.status, row.original_date, row.reason = CollectionStatus.SCHEDULED, None, ""
+        else:
+            row.status, row.original_date, row.reason = (
+                CollectionStatus.MOVED,
+                regular,
+                reason_for(plan, regular),
+            )
+        diff.updated.append(row)
+        diff.changes.append((row, ChangeKind.MOVED, old, new))
+        paired_new.add(new)
+        removed.remove(old)
+    for old in removed:
+        row = stored[old]
+        row.status, row.import_run = CollectionStatus.CANCELLED, run
+        diff.updated.append(row)
+        diff.changes.append((row, ChangeKind.CANCELLED, old, old))
+    for day in added:
+        if day in paired_new:
+            continue
+        plan = planned[day]
+        status = plan.status
+        if had_dates and status == CollectionStatus.SCHEDULED:
+            status = added_status
+        row = Collection(
+            district=district,
+            date=day,
+            status=status,
+            original_date=plan.original_date if status == CollectionStatus.MOVED else None,
+            reason=plan.reason,
+            import_run=run,
+        )
+        diff.created.append(row)
+        if had_dates:
+            diff.changes.append((row, ChangeKind.ADDED, None, day))
+    return diff
+
+
+def _collections_sync(
+    *,
+    data: ImportData,
+    districts: dict[tuple[str, str], District],
+    run: ImportRun,
+    summary: Counter[str],
+    progress: Progress,
+) -> list[CollectionChange]:
+    total = len(data.collections)
+    created: list[Collection] = []
+    updated: list[Collection] = []
+    change_specs: list[tuple[Collection, str, dt.date | None, dt.date]] = []
+    for done, ((type_key, code), planned) in enumerate(sorted(data.collections.items()), start=1):
+        district = districts[(type_key, code)]
+        if planned:
+            first, last = data.span or (min(planned), max(planned))
+            stored = {
+                row.date: row
+                for row in Collection.objects.filter(district=district, date__gte=first, date__lte=last)
+            }
+            diff = _district_diff(
+                district=district,
+                planned=planned,
+                stored=stored,
+                run=run,
+                added_status=data.added_status,
+                planned_status_final=data.kind == ImportKind.PLAN,
+            )
+            created.extend(diff.created)
+            updated.extend(diff.updated)
+            change_specs.extend(diff.changes)
+        if done % 50 == 0 or done == total:
+            progress(done, total)
+    now = timezone.now()
+    for row in updated:
+        row.updated_at = now
+    Collection.objects.bulk_update(
+        updated, ["date", "status", "original_date", "reason", "import_run", "updated_at"], batch_size=2000
+    )
+    Collection.objects.bulk_create(created, batch_size=5000)
+    if any(row.pk is None for row in created):
+        keyed = {
+            (row.district_id, row.date): row.pk
+            for row in Collection.objects.filter(import_run=run).only("pk", "district_id", "date")
+        }
+        for row in created:
+            row.pk = keyed[(row.district_id, row.date)]
+    changes = [
+        CollectionChange(
+            collection=row,
+            district_id=row.district_id,
+            kind=kind,
+            previous_date=previous,
+            date=day,
+            import_run=run,
+        )
+        for row, kind, previous, day in change_specs
+    ]
+    CollectionChange.objects.bulk_create(changes, batch_size=2000)
+    summary["collections_created"] += sum(1 for row in created)
+    summary["collections_updated"] += len(updated)
+    kinds = Counter(kind for _row, kind, _previous, _day in change_specs)
+    summary["moved"] += kinds[ChangeKind.MOVED]
+    summary["cancelled"] += kinds[ChangeKind.CANCELLED]
+    summary["added"] += kinds[ChangeKind.ADDED]
+    return changes
+
+
+# --- Planning
+
+
+def plan_rules_replace(*, rules_file: RulesFile, valid_from: dt.date) -> None:
+    """The districts of a rules file get exactly its rules (their earlier rules are replaced)."""
+    types = {waste_type.key: waste_type for waste_type in WasteType.objects.all()}
+    with transaction.atomic():
+        for entry in rules_file.districts:
+            district, created = District.objects.get_or_create(
+                waste_type=types[entry.type_key],
+                code=entry.code,
+                defaults={"name": entry.name, "source": DistrictSource.PLAN},
+            )
+            if not created and entry.name and district.name != entry.name:
+                district.name = entry.name
+                district.save(update_fields=["name"])
+            district.plan_rules.all().delete()
+            PlanRule.objects.bulk_create(
+                PlanRule(
+                    district=district,
+                    weekday=rule.weekday,
+                    interval_weeks=rule.interval_weeks,
+                    anchor_date=rule.anchor_date,
+                    valid_from=rule.valid_from,
+                    valid_until=rule.valid_until,
+                )
+                for rule in entry.rules
+            )
+
+
+def waste_year_plan(
+    *, year: int, policy: ShiftPolicy, source: str = "", progress: Progress = _no_progress
+) -> ImportRun:
+    """Plans ``year`` for every district with rules and applies it like an import.
+
+    Dates that meet a holiday are stored ``moved`` with their regular day and the holiday's name; a
+    re-planning compares with the stored year, so changed rules or holidays produce ``CollectionChange``s.
+    Idempotent: the same rules and policy for the same year change nothing.
+    """
+    rules_by_district: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+    names: dict[tuple[str, str], str] = {}
+    for plan_rule in PlanRule.objects.select_related("district__waste_type").order_by("pk"):
+        key = (plan_rule.district.waste_type.key, plan_rule.district.code)
+        names[key] = plan_rule.district.name
+        rules_by_district[key].append(
+            Rule(
+                plan_rule.weekday,
+                plan_rule.interval_weeks,
+                plan_rule.anchor_date,
+                plan_rule.valid_from,
+                plan_rule.valid_until,
+            )
+        )
+    collections: dict[tuple[str, str], dict[dt.date, PlannedCollection]] = {}
+    for key, rules in sorted(rules_by_district.items()):
+        collections[key] = {
+            planned.date: PlannedCollection(
+                status=CollectionStatus.MOVED if planned.original_date else CollectionStatus.SCHEDULED,
+                original_date=planned.original_date,
+                reason=planned.reason,
+            )
+            for planned in district_year(rules=rules, year=year, policy=policy)
+        }
+    fingerprint = json.dumps(
+        {
+            "year": year,
+            "rule": policy.rule,
+            "local_days": sorted(f"{m:02d}-{d:02d}:{v}" for (m, d), v in policy.local_days.items()),
+            "rules": {
+                f"{type_key}/{code}": sorted(
+                    f"{r.weekday}/{r.interval_weeks}/{r.anchor_date}/{r.valid_from}/{r.valid_until}"
+                    for r in rules
+                )
+                for (type_key, code), rules in sorted(rules_by_district.items())
+            },
+        },
+        sort_keys=True,
+    ).encode()
+    data = ImportData(
+        kind=ImportKind.PLAN,
+        source=source or f"plan {year}",
+        checksum=checksum_of(fingerprint),
+        valid_from=dt.date(year, 1, 1),
+        district_source=DistrictSource.PLAN,
+        collections=collections,
+        district_names=names,
+        added_status=CollectionStatus.SCHEDULED,
+        span=(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+    )
+    return import_apply(data=data, progress=progress)

@@ -1,12 +1,17 @@
-"""Fixtures of the Abfallkalender tests: a small town with three waste types, and the fake FCM server."""
+"""Helpers of the Abfallkalender tests: fixture files, running the import commands, writing small feeds;
+a small town with three waste types for the API and reminder tests, and the fake FCM server."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from tests.push.conftest import fake_fcm, fake_fcm_server, firebase_backend  # noqa: F401 (fixtures)
 from tests.waste_calendar.factories import (
@@ -18,6 +23,46 @@ from tests.waste_calendar.factories import (
 )
 from waste_calendar.apps import register_reminder_category
 from waste_calendar.models import District, Location, Street, WasteType
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run_command(name: str, *args: str) -> str:
+    """Runs a management command; returns what it printed (stdout). Raises CommandError as the CLI would."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command(name, *args, "--no-progress", stdout=stdout, stderr=stderr)
+    return stdout.getvalue()
+
+
+def ics_feed(events: Iterable[tuple[dt.date, str]]) -> str:
+    """A minimal EUV-style feed: one all-day event per (date, summary)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Feed//DE"]
+    for day, summary in events:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{day:%Y%m%d}-{summary.replace(' ', '-')}@test",
+            f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{day + dt.timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def write_manifest(directory: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
+    """rows: (street, postcode, Stadtteil, house number, ics)."""
+    manifest = directory / "manifest.csv"
+    manifest.write_text(
+        "strasse;plz;stadtteil;hausnummer;ics\n" + "".join(";".join(row) + "\n" for row in rows),
+        encoding="utf-8",
+    )
+    return manifest
+
+
+@pytest.fixture
+def mapping() -> Path:
+    return FIXTURES / "mapping.json"
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,216 @@
+"""Reading EUV-style ICS feeds: one feed per address, one all-day event per date and waste type.
+
+What real feeds do and this reader copes with: a UTF-8 byte order mark, LF or CRLF line ends, folded lines,
+a TZID on date-only values (``DTSTART;TZID=Europe/Berlin:20241108``), timed (often zero-length) events
+instead of all-day ones, RRULE/EXDATE recurrence (expanded by ``recurring_ical_events``), a missing DTEND,
+``webcal://`` links. The waste type is only in SUMMARY ("Abfuhr Restabfall"); a mapping turns summaries into
+waste type keys. A timed event counts on its day in Europe/Berlin, whatever zone it is written in.
+
+Everything is checked and every problem reported with its line, so one round of fixes suffices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# Feeds without an end to their recurrence are expanded this far from their first event.
+DEFAULT_EXPANSION = dt.timedelta(days=2 * 366)
+MAX_FEED_BYTES = 5 * 1024 * 1024
+FETCH_TIMEOUT_SECONDS = 30
+
+
+def summary_key(summary: str) -> str:
+    """How summaries are compared with the mapping: case and runs of spaces do not matter."""
+    return " ".join(summary.split()).casefold()
+
+
+@dataclass(frozen=True)
+class SummaryMapping:
+    """Summary → waste type key; a summary mapped to ``None`` is ignored on purpose (e.g. "Hinweis")."""
+
+    types: dict[str, str | None]
+
+    @classmethod
+    def from_file(cls, path: Path) -> SummaryMapping:
+        """A JSON object ``{"Abfuhr Restabfall": "restabfall", "Hinweis": null}``; raises ValueError."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise ValueError(f"cannot read the mapping {path}: {exc.strerror or exc}") from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"the mapping {path} is not a JSON file (UTF-8): {exc}") from exc
+        if not isinstance(raw, dict) or not all(
+            isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in raw.items()
+        ):
+            raise ValueError(
+                f"the mapping {path} must be a JSON object of summary → waste type key or null, "
+                'e.g. {"Abfuhr Restabfall": "restabfall"}'
+            )
+        return cls(types={summary_key(key): value for key, value in raw.items()})
+
+    def type_for(self, summary: str) -> tuple[bool, str | None]:
+        """(known, type key or None when ignored)."""
+        key = summary_key(summary)
+        if key not in self.types:
+            return False, None
+        return True, self.types[key]
+
+
+@dataclass
+class FeedDates:
+    """The collection dates of one feed per waste type key, and what was wrong with it."""
+
+    dates: dict[str, set[dt.date]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def feed_url(link: str, *, webcal_scheme: str = "https") -> str:
+    """``webcal://host/path`` is an https (or, for a test server, http) URL with another name."""
+    if link.lower().startswith("webcal://"):
+        return f"{webcal_scheme}://{link[len('webcal://') :]}"
+    return link
+
+
+def is_remote(source: str) -> bool:
+    return re.match(r"^(webcal|https?)://", source, flags=re.IGNORECASE) is not None
+
+
+def feed_read(source: str, *, base_dir: Path, webcal_scheme: str = "https") -> bytes:
+    """The bytes of a feed from a file (relative to ``base_dir``) or a URL; raises ValueError."""
+    if is_remote(source):
+        url = feed_url(source, webcal_scheme=webcal_scheme)
+        request = urllib.request.Request(url, headers={"User-Agent": "CAS-App waste import"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
+                body: bytes = response.read(MAX_FEED_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise ValueError(f"cannot fetch {url}: {exc}") from exc
+    else:
+        path = Path(source)
+        if not path.is_absolute():
+            path = base_dir / path
+        try:
+            body = path.read_bytes()[: MAX_FEED_BYTES + 1]
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(body) > MAX_FEED_BYTES:
+        raise ValueError(f"{source} is larger than {MAX_FEED_BYTES // (1024 * 1024)} MiB")
+    return body
+
+
+def _event_lines(text: str) -> list[int]:
+    """The line number of each BEGIN:VEVENT, in order, so problems can name a line."""
+    return [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip().upper() == "BEGIN:VEVENT"
+    ]
+
+
+def _day(value: Any) -> dt.date | None:
+    """The Berlin day of a DTSTART value: a date, or a datetime (naive = floating local time)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(BERLIN).date()
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def feed_dates(  # noqa: PLR0912, PLR0915 - every quirk of real feeds is a check
+    body: bytes,
+    *,
+    mapping: SummaryMapping,
+    label: str,
+    window: tuple[dt.date, dt.date] | None = None,
+) -> FeedDates:
+    """The dates per waste type of one feed; problems name ``label`` and the line of the event."""
+    result = FeedDates()
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        result.problems.append(f"{label}: not UTF-8 ({exc.reason} at byte {exc.start})")
+        return result
+    text = text.lstrip("\ufeff")
+    if "BEGIN:VCALENDAR" not in text.upper():
+        result.problems.append(f"{label}: not an iCalendar file (no BEGIN:VCALENDAR)")
+        return result
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except (ValueError, IndexError, KeyError) as exc:
+        result.problems.append(f"{label}: not a readable iCalendar file ({exc})")
+        return result
+    events = list(calendar.walk("VEVENT"))
+    lines = _event_lines(text)
+    first_day: dt.date | None = None
+    last_single_day: dt.date | None = None
+    recurring = False
+    for index, event in enumerate(events):
+        where = f"{label} line {lines[index]}" if index < len(lines) else f"{label} event {index + 1}"
+        broken = [f"{name}: {message}" for name, message in getattr(event, "errors", [])]
+        if broken:
+            result.problems.append(f"{where}: unreadable {'; '.join(broken)}")
+            continue
+        summary = str(event.get("SUMMARY", "")).strip()
+        if not summary:
+            result.problems.append(f"{where}: the event has no SUMMARY (the waste type is named there)")
+            continue
+        known, _type_key = mapping.type_for(summary)
+        if not known:
+            result.problems.append(
+                f"{where}: SUMMARY {summary!r} is not in the mapping file "
+                "(map it to a waste type key or to null)"
+            )
+            continue
+        if "DTSTART" not in event:
+            result.problems.append(f"{where}: the event has no DTSTART")
+            continue
+        day = _day(event.decoded("DTSTART"))
+        if day is None:
+            result.problems.append(f"{where}: DTSTART is not a date")
+            continue
+        first_day = day if first_day is None else min(first_day, day)
+        if "RRULE" in event or "RDATE" in event:
+            recurring = True
+        else:
+            last_single_day = day if last_single_day is None else max(last_single_day, day)
+    if result.problems or first_day is None:
+        return result
+
+    if window is None:
+        end = first_day + DEFAULT_EXPANSION if recurring else first_day
+        if last_single_day is not None:
+            end = max(end, last_single_day)
+        window = (first_day, end)
+    start, end = window
+    try:
+        # A day of margin on both sides: timed events near midnight belong to their Berlin day, which the
+        # library's bounds (UTC or floating) would cut off; the filter below keeps the window exact.
+        occurrences = recurring_ical_events.of(calendar).between(
+            start - dt.timedelta(days=1), end + dt.timedelta(days=2)
+        )
+    except Exception as exc:  # the library raises several kinds for malformed RRULEs
+        result.problems.append(f"{label}: the recurrence cannot be expanded ({exc})")
+        return result
+    for occurrence in occurrences:
+        if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+            continue
+        _known, type_key = mapping.type_for(str(occurrence.get("SUMMARY", "")))
+        day = _day(occurrence.decoded("DTSTART"))
+        if type_key is None or day is None or not start <= day <= end:
+            continue
+        result.dates.setdefault(type_key, set()).add(day)
+    return result

@@ -1,0 +1,21 @@
+"""The standard waste types of Castrop-Rauxel, so imports work on a fresh database (staff may edit them)."""
+
+import json
+from pathlib import Path
+
+from django.db import migrations
+
+# Types staff deleted are not recreated by later migrations; get_or_create never overwrites their edits.
+TYPES_FILE = Path(__file__).resolve().parent.parent / "data" / "waste_types.json"
+
+
+def seed(apps, schema_editor):
+    WasteType = apps.get_model("waste_calendar", "WasteType")
+    for position, entry in enumerate(json.loads(TYPES_FILE.read_text(encoding="utf-8"))):
+        WasteType.objects.get_or_create(key=entry["key"], defaults={**entry, "position": position})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("waste_calendar", "0001_initial")]
+
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
