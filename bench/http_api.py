@@ -47,6 +47,11 @@ class Case:
     method: str
     path: str
     body: str | None = None
+    # Optional: more paths picked at random per request, request headers, and the one status that counts
+    # as success (default: any 2xx). Used by bench.waste (many locations, If-None-Match → 304).
+    paths: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    expect_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,17 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def server_environment() -> dict[str, str]:
-    """The process environment for ``migrate`` and gunicorn: production settings, local services."""
+def server_environment(*, database_url: str = DATABASE_URL, redis_url: str = REDIS_URL) -> dict[str, str]:
+    """The process environment for ``migrate`` and gunicorn: production settings, local services.
+
+    Other benchmarks (``bench.waste``) pass their own database and Redis database.
+    """
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_DEBUG": "false",
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "0123456789abcdefghijklmnopqrstuvwxyz" * 2,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -96,12 +104,12 @@ def server_environment() -> dict[str, str]:
     }
 
 
-def database_ensure() -> None:
+def database_ensure(name: str = DATABASE_NAME) -> None:
     with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
-            print(f"created database {DATABASE_NAME}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
 
 
 def database_migrate(env: dict[str, str]) -> None:
@@ -160,6 +168,7 @@ def http_request(*, port: int, case: Case, timeout: float = 5.0) -> tuple[int, b
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         headers = {"Accept": "application/json", "Accept-Language": "de", "X-Forwarded-For": "10.0.0.1"}
+        headers.update(dict(case.headers))
         if case.body is not None:
             headers["Content-Type"] = "application/json"
         conn.request(case.method, case.path, body=case.body, headers=headers)
@@ -188,7 +197,7 @@ def wait_until_ready(*, server: subprocess.Popen[bytes], port: int) -> None:
 def preflight(*, port: int, case: Case) -> None:
     """One request before the load, so a broken case fails loudly instead of measuring error pages."""
     status, body = http_request(port=port, case=case)
-    if not 200 <= status < 300:
+    if status != case.expect_status if case.expect_status else not 200 <= status < 300:
         raise SystemExit(f"{case.name}: {case.method} {case.path} answered {status}: {body[:300]!r}")
 
 
@@ -198,6 +207,9 @@ def wrk_run(*, load: LoadShape, case: Case, seconds: int) -> dict[str, int]:
         "BENCH_METHOD": case.method,
         "BENCH_PATH": case.path,
         "BENCH_BODY": case.body or "",
+        "BENCH_PATHS": "\n".join(case.paths),
+        "BENCH_HEADERS": "\n".join(f"{name}: {value}" for name, value in case.headers),
+        "BENCH_EXPECT_STATUS": str(case.expect_status or ""),
     }
     command = [
         "wrk",
