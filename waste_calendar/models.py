@@ -49,9 +49,10 @@ The model
     Django signal) is sent after the import's transaction commits, with ``changes=[CollectionChange, …]``.
 
 ``ImportRun``
-    The import history: every run of ``import_waste_ics``/``import_waste_csv``/``plan_waste_year`` with its
-    source, a checksum of the input, the outcome and a summary; a failed run lists the offending lines and
-    changed nothing (the last good import stays in force).
+    The import history: every run of ``import_waste_ics``/``import_waste_csv``/``plan_waste_year`` (and
+    every cancellation by staff in the admin, kind ``manual``) with its source, a checksum of the input,
+    the outcome and a summary; a failed run lists the offending lines and changed nothing (the last good
+    import stays in force).
 
 ``PlanRule``
     A planning rule for a district: a weekday, every ``interval_weeks`` weeks, counted from ``anchor_date``
@@ -256,6 +257,7 @@ class ImportKind(models.TextChoices):
     ICS = "ics", _("ICS feeds")
     CSV = "csv", _("CSV table")
     PLAN = "plan", _("planned year")
+    MANUAL = "manual", _("changed by staff")
 
 
 class ImportStatus(models.TextChoices):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -575,6 +576,7 @@ def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each c
             new_street_locations.append(location)
             street_locations[street_id] = location
     Location.objects.bulk_create(new_street_locations)
+    summary["locations_created"] += len(new_street_locations)
     if any(location.pk is None for location in new_street_locations):
         street_locations = {
             location.street_id: location
@@ -883,3 +885,47 @@ def waste_year_plan(
         span=(dt.date(year, 1, 1), dt.date(year, 12, 31)),
     )
     return import_apply(data=data, progress=progress)
+
+
+def collections_cancel(*, collections: QuerySet[Collection], reason: str, source: str) -> ImportRun:
+    """Cancels collections by hand (e.g. a storm), recorded like an import.
+
+    Each cancelled collection gets a ``CollectionChange`` in one ``manual`` run, and ``collections_changed``
+    is sent after commit, so subscribers hear of it as of a re-import. Already cancelled ones are left.
+    """
+    started_at = timezone.now()
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            kind=ImportKind.MANUAL, source=source[:1000], status=ImportStatus.SUCCEEDED, started_at=started_at
+        )
+        rows = list(
+            Collection.objects.select_for_update().filter(
+                pk__in=collections.values("pk"),
+                status__in=[s for s in CollectionStatus.values if s != "cancelled"],
+            )
+        )
+        for row in rows:
+            row.status, row.reason, row.import_run, row.updated_at = (
+                CollectionStatus.CANCELLED,
+                reason[:200],
+                run,
+                started_at,
+            )
+        Collection.objects.bulk_update(rows, ["status", "reason", "import_run", "updated_at"])
+        CollectionChange.objects.bulk_create(
+            CollectionChange(
+                collection=row,
+                district_id=row.district_id,
+                kind=ChangeKind.CANCELLED,
+                previous_date=row.date,
+                date=row.date,
+                import_run=run,
+            )
+            for row in rows
+        )
+        run.summary = {"cancelled": len(rows)}
+        run.finished_at = timezone.now()
+        run.save(update_fields=["summary", "finished_at"])
+        if rows:
+            transaction.on_commit(lambda: _changes_announce(run))
+    return run
