@@ -47,10 +47,18 @@ class WasteCalendarConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from push.signals import installation_erasing
+        from waste_calendar.api.serializers import active_type_keys_forget
+        from waste_calendar.models import WasteType
         from waste_calendar.services import collections_changed
 
         register_reminder_category()
+        for signal in (post_save, post_delete):
+            signal.connect(
+                active_type_keys_forget, sender=WasteType, dispatch_uid="waste_calendar.types_forget"
+            )
         installation_erasing.connect(_erase_reminders, dispatch_uid="waste_calendar.erase_reminders")
         collections_changed.connect(_collections_changed, dispatch_uid="waste_calendar.collections_changed")
 

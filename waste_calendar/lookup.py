@@ -157,24 +157,41 @@ def data_generation_bump() -> None:
         cache.set(DATA_GENERATION_KEY, 1, timeout=None)
 
 
-def feed_version(*, location: Location, type_keys: list[str] | None, language: str) -> FeedVersion:
-    """The validators of a location's calendar (and of its collections list) for today's window.
+def _version_key(*, location_id: str, type_keys: list[str] | None, language: str) -> str:
+    types_part = ",".join(type_keys) if type_keys is not None else "*"
+    natural = f"{location_id}|{types_part}|{language}|{local_today()}"
+    return "waste:feed-version:" + hashlib.sha256(natural.encode()).hexdigest()
 
-    Computed from the newest change of the location, its assignments and the collections in the window,
-    plus their count (a deleted collection changes nothing else). Cached for a few minutes per location,
-    types, language and data generation, so revalidation costs one cache read.
+
+def feed_version_cached(
+    *, location_id: str, type_keys: list[str] | None, language: str
+) -> FeedVersion | None:
+    """The validators if they are cached for the current data generation: one cache round trip, no query.
+
+    This is the revalidation path of every calendar app polling its subscription, so it must stay cheap.
     """
+    key = _version_key(location_id=location_id, type_keys=type_keys, language=language)
+    found = cache.get_many([key, DATA_GENERATION_KEY])
+    cached, generation = found.get(key), int(found.get(DATA_GENERATION_KEY) or 0)
+    if cached is None or cached[0] != generation:
+        return None
+    return FeedVersion(etag=cached[1], last_modified=cached[2])
+
+
+def feed_version(*, location: Location, type_keys: list[str] | None, language: str) -> FeedVersion:
+    """The validators of a location's calendar for today's window.
+
+    Computed from the newest change of the location, its street, its assignments and the collections in
+    the window, plus their count (a deleted collection changes nothing else). Cached for a few minutes per
+    location, types, language and day, and stale at once when an import changed collections (the data
+    generation is bumped).
+    """
+    cached = feed_version_cached(location_id=location.public_id, type_keys=type_keys, language=language)
+    if cached is not None:
+        return cached
+    generation = data_generation()
     today = local_today()
     types_part = ",".join(type_keys) if type_keys is not None else "*"
-    key = (
-        "waste:feed-version:"
-        + hashlib.sha256(
-            f"{location.pk}|{types_part}|{language}|{today}|{data_generation()}".encode()
-        ).hexdigest()
-    )
-    cached = cache.get(key)
-    if cached is not None:
-        return FeedVersion(etag=cached[0], last_modified=cached[1])
     date_from, date_to = feed_window(today)
     collections = collections_for_location(
         location=location, date_from=date_from, date_to=date_to, type_keys=type_keys
@@ -190,5 +207,6 @@ def feed_version(*, location: Location, type_keys: list[str] | None, language: s
         ).encode()
     ).hexdigest()[:32]
     version = FeedVersion(etag=f'"{digest}"', last_modified=last_modified)
-    cache.set(key, (version.etag, version.last_modified), VALIDATOR_SECONDS)
+    key = _version_key(location_id=location.public_id, type_keys=type_keys, language=language)
+    cache.set(key, (generation, version.etag, version.last_modified), VALIDATOR_SECONDS)
     return version

@@ -21,6 +21,7 @@ from tests.waste_calendar.factories import (
     StreetFactory,
     WasteTypeFactory,
 )
+from waste_calendar.api.serializers import active_type_keys_forget
 from waste_calendar.apps import register_reminder_category
 from waste_calendar.models import District, Location, Street, WasteType
 
@@ -63,6 +64,12 @@ def write_manifest(directory: Path, rows: list[tuple[str, str, str, str, str]]) 
 @pytest.fixture
 def mapping() -> Path:
     return FIXTURES / "mapping.json"
+
+
+@pytest.fixture(autouse=True)
+def _forget_active_types() -> None:
+    # A per-process memo, like the app config's: a rolled-back test's types must not leak into the next.
+    active_type_keys_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from django.urls import reverse
@@ -31,8 +32,25 @@ MAX_TYPES_PARAMETER = 500
 _STATUS_HELP = ", ".join(f"`{value}`" for value in CollectionStatus.values)
 
 
-def active_type_keys() -> set[str]:
-    return set(WasteType.objects.filter(is_active=True).values_list("key", flat=True))
+# Every public request with ``types=`` validates against these; they change a few times a year, so each
+# process keeps them for a minute instead of asking the database per request.
+ACTIVE_TYPES_SECONDS = 60.0
+_active_types: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def active_type_keys() -> frozenset[str]:
+    global _active_types  # noqa: PLW0603 (a per-process memo)
+    read_at, keys = _active_types
+    if time.monotonic() - read_at > ACTIVE_TYPES_SECONDS or not keys:
+        keys = frozenset(WasteType.objects.filter(is_active=True).values_list("key", flat=True))
+        _active_types = (time.monotonic(), keys)
+    return keys
+
+
+def active_type_keys_forget(**kwargs: Any) -> None:
+    """Connected to WasteType saves and deletes: this process sees a change at once, others in a minute."""
+    global _active_types  # noqa: PLW0603
+    _active_types = (0.0, frozenset())
 
 
 class TypesParameterField(serializers.CharField):

@@ -246,25 +246,28 @@ class LocationCalendarView(PublicEndpoint, APIView):
         ),
     )
     def get(self, request: Request, location_id: str) -> HttpResponse:
-        location = _location(location_id)
         type_keys = _types(request)
         language = request_language()
-        version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
+        # Revalidation first, from the cache alone: calendar apps poll far more often than data change.
+        version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
+        location = None
+        if version is None:
+            location = _location(location_id)
+            version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
         if _not_modified(request, version):
             response: HttpResponse = HttpResponseNotModified()
         else:
-            key = (
-                "waste:ics:"
-                + hashlib.sha256(f"{location.pk}|{type_keys}|{language}|{version.etag}".encode()).hexdigest()
-            )
+            natural = f"{location_id}|{type_keys}|{language}|{version.etag}"
+            key = "waste:ics:" + hashlib.sha256(natural.encode()).hexdigest()
             body = cache.get(key)
             if body is None:
+                location = location or _location(location_id)
                 body = location_calendar(
                     location=location, type_keys=type_keys, language=language, stamp=version.last_modified
                 )
                 cache.set(key, body, FEED_CACHE_SECONDS)
             response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-            response["Content-Disposition"] = f'inline; filename="abfall-{location.public_id}.ics"'
+            response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
         response["ETag"] = version.etag
         response["Last-Modified"] = http_date(version.last_modified.timestamp())
         return cache_public(response, max_age=FEED_MAX_AGE)
