@@ -51,7 +51,15 @@ class WasteCalendarConfig(AppConfig):
 
         from push.signals import installation_erasing
         from waste_calendar.api.serializers import active_type_keys_forget
-        from waste_calendar.models import WasteType
+        from waste_calendar.models import (
+            Collection,
+            District,
+            ImportRun,
+            Location,
+            LocationDistrict,
+            Street,
+            WasteType,
+        )
         from waste_calendar.services import collections_changed
 
         register_reminder_category()
@@ -59,6 +67,12 @@ class WasteCalendarConfig(AppConfig):
             signal.connect(
                 active_type_keys_forget, sender=WasteType, dispatch_uid="waste_calendar.types_forget"
             )
+            # A staff edit in the admin, or the end of an import (its run is saved last; the rows are
+            # bulk-written without signals): cached public answers are stale once that commits.
+            for model in (WasteType, Street, Location, LocationDistrict, District, Collection, ImportRun):
+                signal.connect(
+                    _data_changed, sender=model, dispatch_uid=f"waste_calendar.changed.{model.__name__}"
+                )
         installation_erasing.connect(_erase_reminders, dispatch_uid="waste_calendar.erase_reminders")
         collections_changed.connect(_collections_changed, dispatch_uid="waste_calendar.collections_changed")
 
@@ -75,6 +89,14 @@ def register_reminder_category() -> None:
             name={"de": "Abfuhr-Erinnerungen"},
             description={"de": "Am Vorabend."},
         )
+
+
+def _data_changed(sender: Any, **kwargs: Any) -> None:
+    from django.db import transaction
+
+    from waste_calendar.lookup import data_generation_bump
+
+    transaction.on_commit(data_generation_bump)
 
 
 def _erase_reminders(sender: Any, installation: Any, **kwargs: Any) -> None:

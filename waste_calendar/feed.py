@@ -78,8 +78,9 @@ def _collection_event(
     event.add("dtend", collection.date + dt.timedelta(days=1))
     event.add("transp", "TRANSPARENT")
     event.add("categories", [type_name])
+    # No disposal hints per event: the same paragraph in every event doubled the feed's size and build time;
+    # the app shows them, the calendar shows what is special about the day.
     description = []
-    hints = waste_type.hints_en if language == "en" and waste_type.hints_en else waste_type.hints_de
     if collection.status == CollectionStatus.CANCELLED:
         event.add("summary", _("%(type)s (cancelled)") % {"type": type_name})
         event.add("status", "CANCELLED")
@@ -97,8 +98,6 @@ def _collection_event(
         event.add("sequence", 0)
     if collection.reason:
         description.append(collection.reason)
-    if hints:
-        description.append(hints)
     if description:
         event.add("description", "\n".join(description))
     return event

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
@@ -20,6 +21,8 @@ from django.utils import timezone
 from waste_calendar.models import Collection, CollectionStatus, Location, LocationDistrict, Street, WasteType
 from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
 from waste_calendar.selectors import collections_for_location, locations_for_number
+
+T = TypeVar("T")
 
 STREET_SEARCH_LIMIT = 20
 # The ICS window: a month back (a phone that syncs rarely still shows last weeks), 13 months ahead.
@@ -149,7 +152,25 @@ def data_generation() -> int:
     return int(cache.get(DATA_GENERATION_KEY) or 0)
 
 
-def data_generation_bump() -> None:
+def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int) -> T:
+    """A response body from the cache if it was built for the current data generation, else built now.
+
+    Public lookups answer the same for everyone until the next import (which bumps the generation), so
+    a hit costs one cache round trip (the body and the generation in one ``get_many``) and no query.
+    Errors raised by ``build`` are not cached.
+    """
+    key = "waste:body:" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+    found = cache.get_many([key, DATA_GENERATION_KEY])
+    generation = int(found.get(DATA_GENERATION_KEY) or 0)
+    hit = found.get(key)
+    if hit is not None and hit[0] == generation:
+        return hit[1]  # type: ignore[no-any-return]
+    body = build()
+    cache.set(key, (generation, body), seconds)
+    return body
+
+
+def data_generation_bump(**kwargs: object) -> None:
     """Called when an import changed collections: every cached validator and body is stale."""
     try:
         cache.incr(DATA_GENERATION_KEY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
@@ -39,6 +40,7 @@ from waste_calendar.api.serializers import (
 )
 from waste_calendar.feed import location_calendar
 from waste_calendar.models import Location, ReminderSubscription, Street, WasteType
+from waste_calendar.normalise import street_compact_form, street_search_form
 from waste_calendar.selectors import collections_for_location
 
 TAGS = ["waste"]
@@ -47,6 +49,8 @@ LOOKUP_MAX_AGE = 3600
 COLLECTIONS_MAX_AGE = 300
 FEED_MAX_AGE = 3600
 FEED_CACHE_SECONDS = 6 * 3600
+# Lookup answers are kept until the next import changes the data generation, at most this long.
+BODY_SECONDS = 6 * 3600
 
 _TYPES_PARAMETER = OpenApiParameter(
     "types", str, description="Waste type keys, comma-separated (`restabfall,papier`); all when absent."
@@ -73,8 +77,12 @@ class WasteTypesView(PublicEndpoint, APIView):
         description="The active waste types with name and hints in the request's language, colour and icon.",
     )
     def get(self, request: Request) -> Response:
-        types = WasteType.objects.filter(is_active=True)
-        return cache_public(Response(WasteTypeSerializer(types, many=True).data), max_age=LOOKUP_MAX_AGE)
+        def build() -> list[Any]:
+            types = WasteType.objects.filter(is_active=True)
+            return list(WasteTypeSerializer(types, many=True).data)
+
+        body = lookup.cached_body(parts=["types", request_language()], build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
 class StreetSearchView(PublicEndpoint, APIView):
@@ -93,8 +101,15 @@ class StreetSearchView(PublicEndpoint, APIView):
     def get(self, request: Request) -> Response:
         query = StreetQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        streets = lookup.street_search(query=query.validated_data["q"])
-        return cache_public(Response(StreetSerializer(streets, many=True).data), max_age=LOOKUP_MAX_AGE)
+        text = query.validated_data["q"]
+
+        def build() -> list[Any]:
+            return list(StreetSerializer(lookup.street_search(query=text), many=True).data)
+
+        # Spellings that normalise alike share one cached answer.
+        parts = ["streets", street_search_form(text), street_compact_form(text)]
+        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
 class StreetHouseNumbersView(PublicEndpoint, APIView):
@@ -107,11 +122,12 @@ class StreetHouseNumbersView(PublicEndpoint, APIView):
         'whole street ("").',
     )
     def get(self, request: Request, street_id: int) -> Response:
-        street = get_object_or_404(Street, pk=street_id)
-        locations = lookup.street_house_numbers(street=street)
-        return cache_public(
-            Response(HouseNumberSerializer(locations, many=True).data), max_age=LOOKUP_MAX_AGE
-        )
+        def build() -> list[Any]:
+            street = get_object_or_404(Street, pk=street_id)
+            return list(HouseNumberSerializer(lookup.street_house_numbers(street=street), many=True).data)
+
+        body = lookup.cached_body(parts=["numbers", street_id], build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
 class StreetLocationView(PublicEndpoint, APIView):
@@ -128,21 +144,26 @@ class StreetLocationView(PublicEndpoint, APIView):
         ),
     )
     def get(self, request: Request, street_id: int) -> Response:
-        street = get_object_or_404(Street, pk=street_id)
         query = HouseNumberQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        try:
-            location = lookup.location_resolve(
-                street=street, house_number=query.validated_data.get("house_number")
-            )
-        except lookup.HouseNumberInvalid:
-            raise ValidationError(
-                {"house_number": [_("A house number like 12 or 12a is required for this street.")]},
-                code="invalid_house_number",
-            ) from None
-        if location is None:
-            raise NotFound()
-        body = LocationSerializer(location, context={"request": request}).data
+        house_number = (query.validated_data.get("house_number") or "").strip().lower()
+
+        def build() -> dict[str, Any]:
+            street = get_object_or_404(Street, pk=street_id)
+            try:
+                location = lookup.location_resolve(street=street, house_number=house_number)
+            except lookup.HouseNumberInvalid:
+                raise ValidationError(
+                    {"house_number": [_("A house number like 12 or 12a is required for this street.")]},
+                    code="invalid_house_number",
+                ) from None
+            if location is None:
+                raise NotFound()
+            return dict(LocationSerializer(location, context={"request": request}).data)
+
+        # The links in the body are absolute: one answer per host the API is reached under.
+        parts = ["resolve", request.get_host(), street_id, house_number]
+        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
@@ -155,8 +176,11 @@ class LocationView(PublicEndpoint, APIView):
         description="`ics_url` for download, `webcal_url` to subscribe in a calendar app.",
     )
     def get(self, request: Request, location_id: str) -> Response:
-        location = _location(location_id)
-        body = LocationSerializer(location, context={"request": request}).data
+        def build() -> dict[str, Any]:
+            return dict(LocationSerializer(_location(location_id), context={"request": request}).data)
+
+        parts = ["location", request.get_host(), location_id]
+        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
@@ -181,23 +205,29 @@ class LocationCollectionsView(PublicEndpoint, APIView):
         ),
     )
     def get(self, request: Request, location_id: str) -> Response:
-        location = _location(location_id)
         query = CollectionsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        collections = collections_for_location(
-            location=location,
-            date_from=params["date_from"],
-            date_to=params["date_to"],
-            type_keys=params.get("types"),
-        )
-        body = {
-            "location": location.public_id,
-            "date_from": params["date_from"],
-            "date_to": params["date_to"],
-            "collections": collections,
-        }
-        return cache_public(Response(CollectionListSerializer(body).data), max_age=COLLECTIONS_MAX_AGE)
+
+        def build() -> dict[str, Any]:
+            location = _location(location_id)
+            collections = collections_for_location(
+                location=location,
+                date_from=params["date_from"],
+                date_to=params["date_to"],
+                type_keys=params.get("types"),
+            )
+            body = {
+                "location": location.public_id,
+                "date_from": params["date_from"],
+                "date_to": params["date_to"],
+                "collections": collections,
+            }
+            return dict(CollectionListSerializer(body).data)
+
+        parts = ["collections", location_id, params["date_from"], params["date_to"], params.get("types")]
+        body = lookup.cached_body(parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE)
+        return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
 
 
 class LocationNextView(PublicEndpoint, APIView):
@@ -210,9 +240,19 @@ class LocationNextView(PublicEndpoint, APIView):
         description="Soonest first; cancelled collections are skipped, today counts.",
     )
     def get(self, request: Request, location_id: str) -> Response:
-        location = _location(location_id)
-        entries = lookup.next_collections(location=location, type_keys=_types(request))
-        body = {"location": location.public_id, "next": NextCollectionSerializer(entries, many=True).data}
+        type_keys = _types(request)
+        language = request_language()
+
+        def build() -> dict[str, Any]:
+            location = _location(location_id)
+            entries = lookup.next_collections(location=location, type_keys=type_keys)
+            return {
+                "location": location.public_id,
+                "next": list(NextCollectionSerializer(entries, many=True).data),
+            }
+
+        parts = ["next", location_id, type_keys, language, lookup.local_today()]
+        body = lookup.cached_body(parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE)
         return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
 
 
