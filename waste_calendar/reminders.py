@@ -52,7 +52,7 @@ LANGUAGES = ("de", "en")
 MAX_SUBSCRIPTIONS_PER_INSTALLATION = 10
 # Reminders handed to push per transaction (one personal notification each): drains start on the first
 # batch while the next is being claimed.
-SEND_BATCH = 20_000
+SEND_BATCH = 5_000
 CHANGE_WINDOW_DAYS = 7
 
 
