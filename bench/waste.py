@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -488,6 +489,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
+    # A plain `kill` must stop gunicorn and the workers too: SIGTERM takes the Ctrl-C path.
+    signal.signal(signal.SIGTERM, http_api.raise_keyboard_interrupt)
     if "http" in args.parts and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     started = datetime.now(UTC)

@@ -23,6 +23,7 @@ from tests.waste_calendar.factories import (
 )
 from waste_calendar.api.serializers import active_type_keys_forget
 from waste_calendar.apps import register_reminder_category
+from waste_calendar.lookup import local_forget
 from waste_calendar.models import District, Location, Street, WasteType
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -70,6 +71,7 @@ def mapping() -> Path:
 def _forget_active_types() -> None:
     # A per-process memo, like the app config's: a rolled-back test's types must not leak into the next.
     active_type_keys_forget()
+    local_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
@@ -297,15 +295,17 @@ class LocationCalendarView(PublicEndpoint, APIView):
         if _not_modified(request, version):
             response: HttpResponse = HttpResponseNotModified()
         else:
-            natural = f"{location_id}|{type_keys}|{language}|{version.etag}"
-            key = "waste:ics:" + hashlib.sha256(natural.encode()).hexdigest()
-            body = cache.get(key)
-            if body is None:
-                location = location or _location(location_id)
-                body = location_calendar(
-                    location=location, type_keys=type_keys, language=language, stamp=version.last_modified
+
+            def build() -> bytes:
+                return location_calendar(
+                    location=location or _location(location_id),
+                    type_keys=type_keys,
+                    language=language,
+                    stamp=version.last_modified,
                 )
-                cache.set(key, body, FEED_CACHE_SECONDS)
+
+            parts = ["ics", location_id, type_keys, language, version.etag]
+            body = lookup.cached_body(parts=parts, build=build, seconds=FEED_CACHE_SECONDS)
             response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
             response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
         response["ETag"] = version.etag
