@@ -216,7 +216,7 @@ class HttpCase:
 def http_cases(port: int, *, sample: int) -> list[HttpCase]:
     from waste_calendar.models import Location, Street
 
-    picked = list(Location.objects.order_by("?").values_list("public_id", flat=True)[: sample * 11])
+    picked = list(Location.objects.order_by("?").values_list("public_id", flat=True)[: sample * 5])
     locations, cold = picked[:sample], picked[sample:]
     one = locations[0]
     streets = list(Street.objects.order_by("?").values_list("pk", flat=True)[:sample])
@@ -306,6 +306,8 @@ def run_http(args: argparse.Namespace, env: dict[str, str]) -> str:
         load = http_api.LoadShape(port=port, connections=args.connections, threads=args.threads)
         for entry in http_cases(port, sample=args.sample):
             case = entry.case
+            if args.only and not any(word in case.name for word in args.only):
+                continue
             http_api.preflight(port=port, case=case)
             if entry.prewarm:
                 for path in case.paths:
@@ -479,6 +481,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sample", type=int, default=500, help="locations/streets the random cases use")
+    parser.add_argument("--only", nargs="*", default=[], help="HTTP cases whose name contains one of these")
     parser.add_argument("--subscriptions", type=int, default=1_000_000)
     parser.add_argument("--worker-concurrency", type=int, default=3)
     parser.add_argument("--drain-concurrency", type=int, default=2)
