@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -51,6 +51,7 @@ collections_changed = Signal()
 
 # A date that disappeared and one that appeared within this distance are one moved collection.
 MOVE_MAX_DAYS = 6
+ID_CHUNK = 5000
 
 Progress = Callable[[int, int], None]
 
@@ -156,7 +157,8 @@ class ImportData:
     # Unpaired new dates where the district had dates before: an additional collection (imports) or a
     # regular one (plans, whose rules may simply have changed).
     added_status: str = CollectionStatus.EXTRA
-    # The days the input speaks for; None: from each district's first to its last date (a feed's window).
+    # The regular days the input speaks for (a planned year: a collection whose regular day is in the year,
+    # even when a holiday moved it into the next); None: each district's first to last date (a feed's window).
     span: tuple[dt.date, dt.date] | None = None
 
 
@@ -348,12 +350,17 @@ def _ics_districts_resolve(
     for (address, type_key), dates in groups.items():
         members[(type_key, dates)].append(address)
     previous: dict[tuple[int, int], int] = {}
-    for location_id, type_id, district_id in (
-        LocationDistrict.objects.filter(location__in=[loc.pk for loc in locations.values()])
-        .order_by("valid_from")
-        .values_list("location_id", "waste_type_id", "district_id")
-    ):
-        previous[(location_id, type_id)] = district_id  # the latest period wins
+    location_ids = [location.pk for location in locations.values()]
+    # In chunks: SQLite allows some 32,000 parameters per query, a region has 100,000 addresses.
+    for chunk_start in range(0, len(location_ids), ID_CHUNK):
+        for location_id, type_id, district_id in (
+            LocationDistrict.objects.filter(
+                location_id__in=location_ids[chunk_start : chunk_start + ID_CHUNK]
+            )
+            .order_by("valid_from")
+            .values_list("location_id", "waste_type_id", "district_id")
+        ):
+            previous[(location_id, type_id)] = district_id  # the latest period wins
     codes = dict(District.objects.filter(source=DistrictSource.ICS).values_list("pk", "code"))
     taken: set[tuple[str, str]] = set()
     used_numbers: dict[str, set[int]] = defaultdict(set)
@@ -489,36 +496,37 @@ def _assignments_sync(
     types: dict[str, WasteType],
     summary: Counter[str],
 ) -> None:
-    location_ids = [location.pk for key, location in locations.items() if key in data.assignments]
-    rows: dict[tuple[int, int], list[LocationDistrict]] = defaultdict(list)
-    for chunk_start in range(0, len(location_ids), 5000):
-        for row in LocationDistrict.objects.filter(
-            location_id__in=location_ids[chunk_start : chunk_start + 5000]
-        ):
+    addresses = list(data.assignments)
+    # A chunk of addresses at a time: a region's 800,000 assignment rows as model instances at once would
+    # take gigabytes.
+    for chunk_start in range(0, len(addresses), ID_CHUNK):
+        chunk = addresses[chunk_start : chunk_start + ID_CHUNK]
+        rows: dict[tuple[int, int], list[LocationDistrict]] = defaultdict(list)
+        for row in LocationDistrict.objects.filter(location_id__in=[locations[a].pk for a in chunk]):
             rows[(row.location_id, row.waste_type_id)].append(row)
-    created: list[LocationDistrict] = []
-    updated: list[LocationDistrict] = []
-    deleted: list[LocationDistrict] = []
-    for address, by_type in data.assignments.items():
-        location = locations[address]
-        for type_key, code in by_type.items():
-            waste_type = types[type_key]
-            _assignment_set(
-                rows=rows[(location.pk, waste_type.pk)],
-                location=location,
-                waste_type=waste_type,
-                district=districts[(type_key, code)],
-                valid_from=data.valid_from,
-                created=created,
-                updated=updated,
-                deleted=deleted,
-            )
-    _assignments_write(created, updated, deleted)
-    summary["assignments_created"] += len(created)
-    summary["assignments_changed"] += len(updated) + len(deleted)
+        created: list[LocationDistrict] = []
+        updated: list[LocationDistrict] = []
+        deleted: list[LocationDistrict] = []
+        for address in chunk:
+            location = locations[address]
+            for type_key, code in data.assignments[address].items():
+                waste_type = types[type_key]
+                _assignment_set(
+                    rows=rows[(location.pk, waste_type.pk)],
+                    location=location,
+                    waste_type=waste_type,
+                    district=districts[(type_key, code)],
+                    valid_from=data.valid_from,
+                    created=created,
+                    updated=updated,
+                    deleted=deleted,
+                )
+        _assignments_write(created, updated, deleted)
+        summary["assignments_created"] += len(created)
+        summary["assignments_changed"] += len(updated) + len(deleted)
 
 
-def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each case a branch
+def _street_locations_sync(
     *,
     data: ImportData,
     locations: dict[AddressKey, Location],
@@ -534,12 +542,11 @@ def _street_locations_sync(  # noqa: PLR0912 - one pass over the streets, each c
     street_ids = {location.street_id for location in locations.values()}
     by_street: dict[int, dict[int, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     street_locations: dict[int, Location] = {}
-    all_locations = Location.objects.filter(street_id__in=street_ids)
-    for location in all_locations:
-        if location.house_number_key == "":
-            street_locations[location.street_id] = location
-        else:
-            by_street[location.street_id][location.pk] = {}
+    for location in Location.objects.filter(street_id__in=street_ids, house_number_key=""):
+        street_locations[location.street_id] = location
+    numbered_locations = Location.objects.filter(street_id__in=street_ids).exclude(house_number_key="")
+    for location_id, street_id in numbered_locations.values_list("pk", "street_id").iterator(chunk_size=5000):
+        by_street[street_id][location_id] = {}
     day = data.valid_from
     current = LocationDistrict.objects.filter(
         location__street_id__in=street_ids, valid_from__lte=day
@@ -742,10 +749,20 @@ def _collections_sync(
     for done, ((type_key, code), planned) in enumerate(sorted(data.collections.items()), start=1):
         district = districts[(type_key, code)]
         if planned:
-            first, last = data.span or (min(planned), max(planned))
+            if data.span is None:
+                in_span = Q(date__gte=min(planned), date__lte=max(planned))
+            else:
+                first, last = data.span
+                in_span = Q(original_date__isnull=True, date__gte=first, date__lte=last) | Q(
+                    original_date__gte=first, original_date__lte=last
+                )
+            # Plus rows on a planned day that belong elsewhere (a shift across the year end meeting the
+            # next year's regular day): kept as they are, never a second row on one day.
             stored = {
                 row.date: row
-                for row in Collection.objects.filter(district=district, date__gte=first, date__lte=last)
+                for row in Collection.objects.filter(district=district).filter(
+                    in_span | Q(date__in=list(planned))
+                )
             }
             diff = _district_diff(
                 district=district,

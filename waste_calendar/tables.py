@@ -14,7 +14,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from casapp.city import STADTTEILE
 from waste_calendar.models import CollectionStatus, DistrictSource, ImportKind
@@ -46,10 +48,13 @@ DATE_REQUIRED = ("type", "district", "date")
 MAX_ROWS = 2_000_000
 
 
-def _rows(
+def table_rows(
     path: Path, columns: dict[str, tuple[str, ...]], required: tuple[str, ...], problems: list[str]
-) -> tuple[list[tuple[int, dict[str, str]]], bytes]:
-    """(line number, row by canonical column) for each data row; the raw bytes for the checksum."""
+) -> tuple[Iterable[tuple[int, dict[str, str]]], bytes]:
+    """(line number, row by canonical column) for each data row, read lazily; the raw bytes for the checksum.
+
+    Problems of a row's shape (too many rows, none at all) are added to ``problems`` as the rows are read.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -81,25 +86,30 @@ def _rows(
             f"(the header names: {', '.join(columns[name][0] + '/' + columns[name][1] for name in missing)})"
         )
         return [], raw
-    rows: list[tuple[int, dict[str, str]]] = []
+    return _data_rows(path, reader, positions, problems), raw
+
+
+def _data_rows(
+    path: Path, reader: Any, positions: dict[str, int], problems: list[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Row by row, so a region's table (800,000 rows) is never held as dictionaries all at once."""
+    count = 0
     for row in reader:
-        if len(rows) > MAX_ROWS:
+        if count >= MAX_ROWS:
             problems.append(f"{path}: more than {MAX_ROWS} rows")
-            break
+            return
         if not any(cell.strip() for cell in row):
             continue
-        rows.append(
-            (
-                reader.line_num,
-                {
-                    canonical: row[index].strip() if index < len(row) else ""
-                    for canonical, index in positions.items()
-                },
-            )
+        count += 1
+        yield (
+            reader.line_num,
+            {
+                canonical: row[index].strip() if index < len(row) else ""
+                for canonical, index in positions.items()
+            },
         )
-    if not rows:
+    if not count:
         problems.append(f"{path}: no data rows")
-    return rows, raw
 
 
 def date_read(text: str) -> dt.date | None:
@@ -116,8 +126,8 @@ def tables_read(  # noqa: PLR0912, PLR0915 - one check per column
 ) -> tuple[ImportData | None, list[str]]:
     """The import the two tables describe, or the list of every problem found in them."""
     problems: list[str] = []
-    street_rows, street_raw = _rows(streets_path, STREET_COLUMNS, STREET_REQUIRED, problems)
-    date_rows, date_raw = _rows(dates_path, DATE_COLUMNS, DATE_REQUIRED, problems)
+    street_rows, street_raw = table_rows(streets_path, STREET_COLUMNS, STREET_REQUIRED, problems)
+    date_rows, date_raw = table_rows(dates_path, DATE_COLUMNS, DATE_REQUIRED, problems)
     collections: dict[tuple[str, str], dict[dt.date, PlannedCollection]] = {}
     names: dict[tuple[str, str], str] = {}
     first_line: dict[tuple[str, str, dt.date], int] = {}
@@ -196,7 +206,8 @@ def tables_read(  # noqa: PLR0912, PLR0915 - one check per column
         assignments.setdefault(address, {})[type_key] = code
     if problems:
         return None, problems
-    first_date = min((min(dates) for dates in collections.values() if dates), default=dt.date.today())  # noqa: DTZ011
+    first_date = min(min(dates) for dates in collections.values())
+    last_date = max(max(dates) for dates in collections.values())
     return (
         ImportData(
             kind=ImportKind.CSV,
@@ -209,6 +220,9 @@ def tables_read(  # noqa: PLR0912, PLR0915 - one check per column
             assignments=assignments,
             collections=collections,
             district_names=names,
+            # The table speaks for its whole period, for every district in it: a district's first or last
+            # date that disappeared is cancelled or moved, not outside a window.
+            span=(first_date, last_date),
         ),
         [],
     )

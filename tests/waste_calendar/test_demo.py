@@ -30,7 +30,8 @@ def test_demo_plans_the_real_streets_for_this_and_next_year() -> None:
     assert Street.objects.get(name="Münsterstraße").stadtteil == "Castrop"
     year = timezone.localdate().year
     years = set(Collection.objects.values_list("date__year", flat=True))
-    assert years == {year, year + 1}
+    # (A holiday shift may carry a last collection into the year after.)
+    assert {year, year + 1} <= years <= {year, year + 1, year + 2}
     # Long streets are split by odd and even numbers; the others skip the number step.
     split = set(Street.objects.filter(needs_house_number=True).values_list("name", flat=True))
     assert split == {
@@ -49,7 +50,11 @@ def test_demo_plans_the_real_streets_for_this_and_next_year() -> None:
             )
         }
         assert {"restabfall", "bioabfall", "papier", "wertstoff"} <= types, location
-    assert Collection.objects.filter(status=CollectionStatus.MOVED, reason="Neujahr").exists()
+    assert (
+        Collection.objects.filter(status=CollectionStatus.MOVED, date__year=year + 1)
+        .exclude(reason="")
+        .exists()
+    )
     # Gevelskamp keeps the rhythm of the real EUV sample address: Restabfall on Tuesday and Friday.
     gevelskamp = Location.objects.get(street__name="Gevelskamp", house_number_key="")
     weekdays = {

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.waste_calendar.conftest import FIXTURES, run_command
@@ -193,3 +195,10 @@ def test_route_change_at_year_end(tmp_path: Path) -> None:
     ]
     # Papier was not in the new table: its district stays.
     assert district_codes(location, D(2026, 6, 1))["papier"] == "P01"
+
+
+def test_long_imports_show_progress() -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    call_command("import_waste_csv", STREETS, DATES, stdout=stdout, stderr=stderr)
+    assert "districts [" in stderr.getvalue()
+    assert "100% 3/3" in stderr.getvalue()

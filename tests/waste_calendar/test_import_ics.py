@@ -293,3 +293,26 @@ def test_dry_run_writes_nothing(mapping: Path, tmp_path: Path) -> None:
     )
     assert "Dry run" in output
     assert not Location.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("bom_crlf_folded.ics", True),
+        ("lf_tzid_no_dtend.ics", True),
+        ("timed_zero_length.ics", True),
+        ("rrule_exdate.ics", False),  # recurrence: the library expands it
+        ("bad_events.ics", False),  # problems: the library reports them with their lines
+    ],
+)
+def test_the_quick_scan_reads_plain_feeds_as_the_library_does(name: str, plain: bool) -> None:
+    from waste_calendar.ics import SummaryMapping, feed_dates, plain_feed_dates
+
+    mapping = SummaryMapping.from_file(FIXTURES / "mapping.json")
+    body = (FIXTURES / name).read_bytes()
+    quick = plain_feed_dates(body.decode("utf-8-sig"), mapping=mapping, window=None)
+    assert (quick is not None) == plain
+    thorough = feed_dates(body, mapping=mapping, label=name, thorough=True)
+    assert feed_dates(body, mapping=mapping, label=name).dates == thorough.dates
+    if quick is not None:
+        assert quick == thorough.dates

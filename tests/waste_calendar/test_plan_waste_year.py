@@ -201,3 +201,22 @@ def test_bad_rules_are_refused(tmp_path: Path) -> None:
 def test_without_rules_there_is_nothing_to_plan() -> None:
     with pytest.raises(CommandError, match="No planning rules"):
         run_command("plan_waste_year", "2025")
+
+
+def test_a_shift_across_the_year_end_belongs_to_its_regular_year(tmp_path: Path) -> None:
+    # Friday 1 January 2027 is Neujahr; the previous working day is Thursday 31 December 2026.
+    rules = write_rules(tmp_path, {**one_district("fri", "2026-01-02"), "shift_rule": "previous-working-day"})
+    for _round in range(2):
+        run_command("plan_waste_year", "2026", "2027", "--rules", rules)
+        run_command("plan_waste_year", "2027", "2026", "--rules", rules)
+    new_year = Collection.objects.get(district__code="R-T", original_date=D(2027, 1, 1))
+    assert (new_year.date, new_year.status) == (D(2026, 12, 31), CollectionStatus.MOVED)
+    # Planning 2026 again does not cancel 2027's collection that a holiday put into 2026.
+    assert not Collection.objects.filter(status=CollectionStatus.CANCELLED).exists()
+    assert not CollectionChange.objects.exists()
+    # Christmas Friday: back past Heiligabend (a local day) to Wednesday the 23rd.
+    assert planned("R-T", D(2026, 12, 20), D(2027, 1, 10)) == [
+        D(2026, 12, 23),
+        D(2026, 12, 31),
+        D(2027, 1, 8),
+    ]

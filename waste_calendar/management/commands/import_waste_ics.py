@@ -32,7 +32,7 @@ from waste_calendar.services import (
     house_number_read,
     import_apply,
 )
-from waste_calendar.tables import _rows
+from waste_calendar.tables import table_rows
 
 MANIFEST_COLUMNS = {
     "street": ("street", "strasse", "straße"),
@@ -82,7 +82,10 @@ class Command(BaseCommand):
             for summary, type_key in mapping.types.items()
             if type_key is not None and type_key not in known_types
         )
-        rows, manifest_raw = _rows(manifest, MANIFEST_COLUMNS, ("street", "house_number", "ics"), problems)
+        lazy_rows, manifest_raw = table_rows(
+            manifest, MANIFEST_COLUMNS, ("street", "house_number", "ics"), problems
+        )
+        rows = list(lazy_rows)
         window = None
         if options["window_from"] or options["window_until"]:
             if not (options["window_from"] and options["window_until"]):
