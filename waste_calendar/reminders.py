@@ -237,13 +237,15 @@ def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
     run, changed_since = _slot_run(slot, day, now)
     # Worked through before: the next look starts from this run (only later changes can still be due).
     started = now if changed_since is not None else run.started_at
-    collected = collected_types_by_location(day)
+    subscriptions = ReminderSubscription.objects.filter(remind_at=slot.remind_at).order_by("pk")
+    if changed_since is not None:
+        subscriptions = subscriptions.filter(updated_at__gte=changed_since)
+    # The minutely runs after the slot's first: usually nothing changed, and one indexed query says so.
+    candidates = changed_since is None or subscriptions.exists()
+    collected = collected_types_by_location(day) if candidates else {}
     sent = 0
     if collected:
         type_info = _type_names()
-        subscriptions = ReminderSubscription.objects.filter(remind_at=slot.remind_at).order_by("pk")
-        if changed_since is not None:
-            subscriptions = subscriptions.filter(updated_at__gte=changed_since)
         rows = subscriptions.values_list(
             "installation_id",
             "location_id",
