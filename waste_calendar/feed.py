@@ -73,11 +73,9 @@ def _collection_event(
     event = Event()
     event.add("uid", collection_uid(location=location, collection=collection))
     event.add("dtstamp", stamp)
-    event.add("last-modified", collection.updated_at.replace(microsecond=0))
     event.add("dtstart", collection.date)
     event.add("dtend", collection.date + dt.timedelta(days=1))
-    event.add("transp", "TRANSPARENT")
-    event.add("categories", [type_name])
+    event.add("transp", "TRANSPARENT")  # a collection day does not make the user busy
     # No disposal hints per event: the same paragraph in every event doubled the feed's size and build time;
     # the app shows them, the calendar shows what is special about the day.
     description = []
@@ -93,9 +91,8 @@ def _collection_event(
             _("Moved from %(date)s.") % {"date": collection.original_date.strftime("%d.%m.%Y")}
         )
     else:
+        # Only what a regular day needs: each property costs build time in every one of ~130 events.
         event.add("summary", type_name)
-        event.add("status", "CONFIRMED")
-        event.add("sequence", 0)
     if collection.reason:
         description.append(collection.reason)
     if description:
