@@ -450,7 +450,7 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
     task_seconds = (
         (run.finished_at - enqueued_at).total_seconds() if run is not None and run.finished_at else None
     )
-    done = "all" if accepted >= count else f"only {accepted:,} (timed out)"
+    done = "all" if accepted >= count else f"timed out after {args.timeout:.0f} s"
     lines = [
         "| subscriptions due | accepted by fake FCM | until the last was accepted "
         "| reminder task (claim + hand-over) | messages/s | peak RSS workers | duplicates |",
