@@ -54,6 +54,7 @@ MAX_SUBSCRIPTIONS_PER_INSTALLATION = 10
 # batch while the next is being claimed.
 SEND_BATCH = 5_000
 CHANGE_WINDOW_DAYS = 7
+MAX_CHANGE_BODY = 1000  # push's limit of a text
 
 
 @dataclass(frozen=True)
@@ -373,24 +374,25 @@ def _notify_in_rounds(messages: Iterable[PersonalMessage]) -> None:
 # --- Change pushes
 
 
-def _change_content(change: CollectionChange, *, label: str) -> dict[str, dict[str, str]]:
-    waste_type = change.district.waste_type
+def _change_content(changes: list[CollectionChange], *, label: str) -> dict[str, dict[str, str]]:
+    """One text for all changes at one location: "Papier: verschoben vom 02.12. auf den 03.12.; Restabfall
+    am 04.12. entfällt — Bahnhofstraße 12"."""
     content = {}
     for language in LANGUAGES:
         with translation.override(language):
-            values = {
-                "type": waste_type_name(waste_type, language),
-                "address": label,
-                "date": change.date.strftime("%d.%m."),
-                "previous": change.previous_date.strftime("%d.%m.") if change.previous_date else "",
-            }
-            if change.kind == ChangeKind.CANCELLED:
-                body = _("%(type)s on %(date)s is cancelled — %(address)s") % values
-            elif change.previous_date is not None:
-                body = _("%(type)s moves from %(previous)s to %(date)s — %(address)s") % values
-            else:
-                body = _("Extra collection: %(type)s on %(date)s — %(address)s") % values
-            content[language] = {"title": _("Waste collection changed"), "body": body}
+            parts = []
+            for change in sorted(changes, key=lambda c: (c.previous_date or c.date, c.date)):
+                values = {
+                    "type": waste_type_name(change.district.waste_type, language),
+                    "date": change.date.strftime("%d.%m."),
+                    "previous": change.previous_date.strftime("%d.%m.") if change.previous_date else "",
+                }
+                if change.kind == ChangeKind.CANCELLED:
+                    parts.append(_("%(type)s on %(date)s is cancelled") % values)
+                else:
+                    parts.append(_("%(type)s moves from %(previous)s to %(date)s") % values)
+            body = "; ".join(parts) + " — " + label
+            content[language] = {"title": _("Waste collection changed"), "body": body[:MAX_CHANGE_BODY]}
     return content
 
 
@@ -422,7 +424,8 @@ def collection_changes_notify(*, now: dt.datetime | None = None) -> int:
             days = [d for d in (change.date, change.previous_date) if d is not None]
             return any(today <= d <= horizon for d in days)
 
-        messages: list[PersonalMessage] = []
+        # One push per installation and location, however many of its collections changed.
+        grouped: dict[tuple[uuid.UUID, int], tuple[ReminderSubscription, list[CollectionChange]]] = {}
         for change in filter(relevant, pending):
             key = change.district.waste_type.key
             on_day = change.previous_date or change.date
@@ -437,18 +440,22 @@ def collection_changes_notify(*, now: dt.datetime | None = None) -> int:
             for subscription in subscriptions.iterator(chunk_size=2000):
                 if key not in subscription.waste_types:
                     continue
-                label = location_label(subscription.location, subscription.house_number)
-                messages.append(
-                    PersonalMessage(
-                        installation_id=subscription.installation_id,
-                        content=_change_content(change, label=label),
-                        data={
-                            "type": "waste_change",
-                            "location": subscription.location.public_id,
-                            "date": change.date.isoformat(),
-                        },
-                    )
-                )
+                target = (subscription.installation_id, subscription.location_id)
+                grouped.setdefault(target, (subscription, []))[1].append(change)
+        messages = [
+            PersonalMessage(
+                installation_id=subscription.installation_id,
+                content=_change_content(
+                    changes, label=location_label(subscription.location, subscription.house_number)
+                ),
+                data={
+                    "type": "waste_change",
+                    "location": subscription.location.public_id,
+                    "date": min(c.date for c in changes).isoformat(),
+                },
+            )
+            for subscription, changes in grouped.values()
+        ]
         _notify_in_rounds(messages)
         sent = len(messages)
     # More than one chunk of changes: take the next.

@@ -298,3 +298,36 @@ def test_locations_of_other_districts_are_not_reminded(
     subscribe(phone(), elsewhere, ["restabfall"])
 
     assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 0
+
+
+def test_several_changes_at_one_location_make_one_push(
+    firebase_backend, django_capture_on_commit_callbacks, town
+):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    paper = CollectionFactory(
+        district=town.districts["papier"],
+        date=today + dt.timedelta(days=3),
+        status="moved",
+        original_date=today + dt.timedelta(days=2),
+    )
+    rest = CollectionFactory(
+        district=town.districts["restabfall"], date=today + dt.timedelta(days=4), status="cancelled"
+    )
+    run = CollectionChangeFactory(
+        collection=paper, kind="moved", previous_date=paper.original_date, date=paper.date
+    )
+    CollectionChangeFactory(collection=rest, kind="cancelled", date=rest.date, import_run=run.import_run)
+    both, paper_only = phone(), phone()
+    subscribe(both, town.bahnhof_12, ["restabfall", "papier"])
+    subscribe(paper_only, town.bahnhof_12, ["papier"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        collections_changed.send(sender=None, changes=[], import_run=run.import_run)
+
+    moved = f"Papier: verschoben vom {paper.original_date:%d.%m.} auf den {paper.date:%d.%m.}"
+    assert bodies(firebase_backend, both) == [
+        ("Abfuhrtermin geändert", f"{moved}; Restabfall am {rest.date:%d.%m.} entfällt — Bahnhofstraße 12")
+    ]
+    assert bodies(firebase_backend, paper_only) == [("Abfuhrtermin geändert", f"{moved} — Bahnhofstraße 12")]
