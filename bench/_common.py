@@ -229,8 +229,21 @@ def wrk_run(
     threads: int,
     seconds: int,
     name: str = "",
+    paths: Sequence[str] = (),
+    headers: Sequence[tuple[str, str]] = (),
+    expect_status: int | None = None,
 ) -> WrkSummary:
-    env = {**os.environ, "BENCH_METHOD": method, "BENCH_PATH": path, "BENCH_BODY": body or ""}
+    """``paths``: picked at random per request instead of ``path``; ``expect_status``: the one status that
+    counts as success (e.g. 304) instead of any 2xx."""
+    env = {
+        **os.environ,
+        "BENCH_METHOD": method,
+        "BENCH_PATH": path,
+        "BENCH_BODY": body or "",
+        "BENCH_PATHS": "\n".join(paths),
+        "BENCH_HEADERS": "\n".join(f"{key}: {value}" for key, value in headers),
+        "BENCH_EXPECT_STATUS": str(expect_status or ""),
+    }
     command = [
         "wrk",
         f"--threads={min(threads, connections)}",

@@ -41,6 +41,18 @@ class Case:
     method: str
     path: str
     body: str | None = None
+    # Optional: more paths picked at random per request, request headers, and the one status that counts
+    # as success (default: any 2xx). Used by bench.waste (many locations, If-None-Match → 304).
+    paths: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    expect_status: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadShape:
+    port: int
+    connections: int
+    threads: int
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,11 @@ CASES: tuple[Case, ...] = (
 
 def preflight(*, port: int, case: Case) -> None:
     """One request before the load, so a broken case fails loudly instead of measuring error pages."""
-    status, body = http_request(port=port, method=case.method, path=case.path, body=case.body)
-    if not 200 <= status < 300:
+    status, body = http_request(
+        port=port, method=case.method, path=case.path, body=case.body, headers=dict(case.headers)
+    )
+    expected = status == case.expect_status if case.expect_status else 200 <= status < 300
+    if not expected:
         raise SystemExit(f"{case.name}: {case.method} {case.path} answered {status}: {body[:300]!r}")
 
 
@@ -97,16 +112,19 @@ def markdown_table(results: list[CaseResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_case(args: argparse.Namespace, *, port: int, case: Case, seconds: int) -> WrkSummary:
+def run_case(load: LoadShape, case: Case, *, seconds: int) -> WrkSummary:
     return wrk_run(
-        port=port,
+        port=load.port,
         method=case.method,
         path=case.path,
         body=case.body,
-        connections=args.connections,
-        threads=args.threads,
+        connections=load.connections,
+        threads=load.threads,
         seconds=seconds,
         name=case.name,
+        paths=case.paths,
+        headers=case.headers,
+        expect_status=case.expect_status,
     )
 
 
@@ -143,12 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     results: list[CaseResult] = []
     try:
         with gunicorn_running(env=env, workers=workers) as (_server, port):
+            load = LoadShape(port=port, connections=args.connections, threads=args.threads)
             for case in CASES:
                 preflight(port=port, case=case)
                 if args.warmup > 0:
                     # Fills each worker's caches and database connection; its figures are dropped.
-                    run_case(args, port=port, case=case, seconds=args.warmup)
-                summary = run_case(args, port=port, case=case, seconds=args.duration)
+                    run_case(load, case, seconds=args.warmup)
+                summary = run_case(load, case, seconds=args.duration)
                 results.append(case_result(case, summary))
                 print(f"  {case.name}: {results[-1].requests_per_second:,.0f} requests/s")
     except KeyboardInterrupt:

@@ -1,5 +1,7 @@
 -- One benchmark case for wrk, configured by the runner (bench/http_api.py) through the environment:
--- BENCH_METHOD, BENCH_PATH, BENCH_BODY (optional JSON). Prints one BENCH_RESULT line of JSON at the end.
+-- BENCH_METHOD, BENCH_PATH, BENCH_BODY (optional JSON); optional BENCH_PATHS (one per line, picked at
+-- random per request), BENCH_HEADERS ("Name: value" per line) and BENCH_EXPECT_STATUS (the one status
+-- that counts as success, e.g. 304). Prints one BENCH_RESULT line of JSON at the end.
 
 local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/"
@@ -8,6 +10,13 @@ if body == "" then body = nil end
 
 local headers = {["Accept"] = "application/json", ["Accept-Language"] = "de"}
 if body then headers["Content-Type"] = "application/json" end
+for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then headers[name] = value end
+end
+local paths = {}
+for line in (os.getenv("BENCH_PATHS") or ""):gmatch("[^\n]+") do table.insert(paths, line) end
+local expect_status = tonumber(os.getenv("BENCH_EXPECT_STATUS") or "")
 
 -- Each thread runs in its own Lua state; done() reads their counters through these handles.
 local threads = {}
@@ -29,12 +38,16 @@ function request()
   headers["X-Forwarded-For"] = string.format(
     "10.%d.%d.%d", math.random(0, 255), math.random(0, 255), math.random(1, 254)
   )
-  return wrk.format(method, path, headers, body)
+  local target = path
+  if #paths > 0 then target = paths[math.random(1, #paths)] end
+  return wrk.format(method, target, headers, body)
 end
 
 -- wrk's own status error counts only codes >= 400; a redirect is a failed case too.
 function response(status, resp_headers, resp_body)
-  if status < 200 or status > 299 then
+  if expect_status then
+    if status ~= expect_status then non_2xx = non_2xx + 1 end
+  elseif status < 200 or status > 299 then
     non_2xx = non_2xx + 1
   end
 end

@@ -240,6 +240,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "push-resume-stalled": {"task": "push.tasks.resume_stalled_sends", "schedule": 60.0},
     "push-token-hygiene": {"task": "push.tasks.installation_hygiene", "schedule": 6 * 3600.0},
     "reports-contact-retention": {"task": "reports.tasks.erase_contact_after_retention", "schedule": 3600.0},
+    # Waste reminders go out at 18:00 and 06:00 Europe/Berlin; a run outside those slots costs one query.
+    "waste-reminders": {"task": "waste_calendar.tasks.send_due_reminders", "schedule": 60.0},
 }
 
 # --- Push

@@ -22,6 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("push.api.staff_urls")),
     path("", include("reports.api.staff_urls")),
     path("", include("reports.api.urls")),
+    path("", include("waste_calendar.api.urls")),
 ]
 
 urlpatterns = [

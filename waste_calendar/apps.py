@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -43,3 +45,70 @@ class WasteCalendarConfig(AppConfig):
         # Comms staff keep the disposal hints current and cancel collections on storm days.
         "Kommunikation": [*_VIEW_ALL, "change_wastetype", "change_collection"],
     }
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from push.signals import installation_erasing
+        from waste_calendar.api.serializers import active_type_keys_forget
+        from waste_calendar.models import (
+            Collection,
+            District,
+            ImportRun,
+            Location,
+            LocationDistrict,
+            Street,
+            WasteType,
+        )
+        from waste_calendar.services import collections_changed
+
+        register_reminder_category()
+        for signal in (post_save, post_delete):
+            signal.connect(
+                active_type_keys_forget, sender=WasteType, dispatch_uid="waste_calendar.types_forget"
+            )
+            # A staff edit in the admin, or the end of an import (its run is saved last; the rows are
+            # bulk-written without signals): cached public answers are stale once that commits.
+            for model in (WasteType, Street, Location, LocationDistrict, District, Collection, ImportRun):
+                signal.connect(
+                    _data_changed, sender=model, dispatch_uid=f"waste_calendar.changed.{model.__name__}"
+                )
+        installation_erasing.connect(_erase_reminders, dispatch_uid="waste_calendar.erase_reminders")
+        collections_changed.connect(_collections_changed, dispatch_uid="waste_calendar.collections_changed")
+
+
+def register_reminder_category() -> None:
+    """The personal category of reminders and change pushes: an installation mutes both with one switch."""
+    from push.registry import category_is_registered, register_category
+    from waste_calendar.reminders import REMINDER_CATEGORY
+
+    if not category_is_registered(REMINDER_CATEGORY):
+        # The same definition as the push tests' fixture (tests/push/conftest.py pins it).
+        register_category(
+            key=REMINDER_CATEGORY,
+            name={"de": "Abfuhr-Erinnerungen"},
+            description={"de": "Am Vorabend."},
+        )
+
+
+def _data_changed(sender: Any, **kwargs: Any) -> None:
+    from django.db import transaction
+
+    from waste_calendar.lookup import data_generation_bump
+
+    transaction.on_commit(data_generation_bump)
+
+
+def _erase_reminders(sender: Any, installation: Any, **kwargs: Any) -> None:
+    from waste_calendar.reminders import reminder_subscriptions_erase
+
+    reminder_subscriptions_erase(installation=installation)
+
+
+def _collections_changed(sender: Any, **kwargs: Any) -> None:
+    """Sent after the import committed: the change pushes go out from a worker, not the importer."""
+    from waste_calendar.lookup import data_generation_bump
+    from waste_calendar.tasks import notify_collection_changes
+
+    data_generation_bump()
+    notify_collection_changes.delay()

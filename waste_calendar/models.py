@@ -384,3 +384,95 @@ class PlanRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.district}: {self.weekday}/{self.interval_weeks}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reminders (the reminder side: subscriptions of app installations and the claims that make each reminder
+# go out at most once). Written by ``waste_calendar.reminders``.
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ReminderTime(models.TextChoices):
+    """When a reminder goes out, in Europe/Berlin time."""
+
+    EVENING_BEFORE = "evening_before", _("18:00 the day before")
+    MORNING_OF = "morning_of", _("06:00 on the day")
+
+
+class ReminderSubscription(models.Model):
+    """An installation wants a push before the collections of ``waste_types`` at a location.
+
+    ``waste_types`` holds type keys (a JSON list rather than a many-to-many table): the evening run reads a
+    million of these in one pass, and a join table would triple the rows it streams.
+    """
+
+    installation = models.ForeignKey(
+        "push.Installation", on_delete=models.CASCADE, related_name="waste_reminders"
+    )
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="reminder_subscriptions")
+    # The number the user picked ("12"), shown in the push instead of the location's range ("1-99").
+    house_number = models.CharField(_("house number"), max_length=30, blank=True)
+    waste_types = models.JSONField(_("waste types"), default=list)
+    remind_at = models.CharField(
+        _("reminder time"), max_length=20, choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reminder subscription")
+        verbose_name_plural = _("reminder subscriptions")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "location"], name="waste_reminder_per_location")
+        ]
+        indexes = [models.Index(fields=["remind_at", "updated_at"], name="waste_reminder_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.installation_id} → {self.location_id}"
+
+
+class ReminderSend(models.Model):
+    """The claim of one reminder: inserted before the push is handed over, in the same transaction.
+
+    The unique constraint is what guarantees "at most one reminder per installation, location and day",
+    also when two runs of the task overlap: the second insert finds the row and sends nothing.
+    """
+
+    installation = models.ForeignKey("push.Installation", on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    collection_day = models.DateField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "location", "collection_day"], name="waste_reminder_once_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["collection_day"], name="waste_reminder_send_day")]
+
+    def __str__(self) -> str:
+        return f"{self.installation_id} → {self.location_id} {self.collection_day:%Y-%m-%d}"
+
+
+class ReminderRun(models.Model):
+    """One reminder slot (time and collection day) that the periodic task has worked through.
+
+    Later runs of the same slot only look at subscriptions changed since ``started_at``, so the task can
+    run every minute without streaming every subscription again.
+    """
+
+    remind_at = models.CharField(max_length=20, choices=ReminderTime.choices)
+    collection_day = models.DateField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["remind_at", "collection_day"], name="waste_reminder_run_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remind_at} {self.collection_day:%Y-%m-%d}"

@@ -1,0 +1,532 @@
+"""Benchmark of the Abfallkalender on a region-sized dataset (``python -m bench.waste``).
+
+``http`` (default part): 100,000 addresses (2,000 streets x 50 numbers), 8 waste types, 2 years of dates,
+imported through ``import_waste_csv`` (timed); then gunicorn + wrk over loopback, with the machinery of
+``bench.http_api``, against its bare-DRF reference measured in the same run: street autocomplete,
+address → location, the collections list, the ICS feed (one location, and 2,000 locations at random) and
+the ICS revalidation (If-None-Match → 304).
+
+``evening``: N subscriptions due at 18:00 (default 1,000,000; each location subscribed N/100,000 times, every
+subscription has a collection the next day): the periodic task is enqueued to real Celery workers, which
+claim, build and hand the reminders to push, whose drains send them to the fake FCM server
+(``push.fake_fcm``), with the helpers of ``bench.push_fanout``. Measured: seconds from enqueueing until the
+fake server accepted the last message, the reminder task's own time, peak RSS of the worker tree.
+
+Own services: PostgreSQL database ``casapp_bench_waste``, Redis database 11. Results are printed as Markdown
+and saved under ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bench import _common, http_api, push_fanout
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "casapp_bench_waste"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+RESULTS_DIR = ROOT / "bench" / "results"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+STREETS = 2_000
+NUMBERS_PER_STREET = 50
+DISTRICTS_PER_TYPE = 25
+FIRST_DAY = dt.date(2026, 1, 1)
+LAST_DAY = dt.date(2027, 12, 31)
+# Days between collections per type (the Christmas tree collection: one January week per year).
+CADENCE = {
+    "restabfall": 14,
+    "bioabfall": 14,
+    "papier": 28,
+    "wertstoff": 14,
+    "sperrmuell": 56,
+    "schadstoffmobil": 91,
+    "weihnachtsbaum": 0,
+    "gruenschnitt": 28,
+}
+PREFIXES = [
+    "Bahnhof",
+    "Kirch",
+    "Schul",
+    "Linden",
+    "Eichen",
+    "Birken",
+    "Mühlen",
+    "Wiesen",
+    "Garten",
+    "Berg",
+    "Wald",
+    "Feld",
+    "Rosen",
+    "Tulpen",
+    "Buchen",
+    "Ahorn",
+    "Tannen",
+    "Kastanien",
+    "Holunder",
+    "Erlen",
+    "Weiden",
+    "Ulmen",
+    "Eschen",
+    "Fichten",
+    "Kiefern",
+    "Hasel",
+    "Flieder",
+    "Nelken",
+    "Lilien",
+    "Veilchen",
+    "Sonnen",
+    "Mond",
+    "Stern",
+    "Bruch",
+    "Hof",
+    "Markt",
+    "Brunnen",
+    "Teich",
+    "Bach",
+    "Heide",
+    "Moor",
+    "Sand",
+    "Stein",
+    "Kamp",
+    "Busch",
+    "Dorf",
+    "Zechen",
+    "Schacht",
+    "Hütten",
+    "Ziegel",
+]
+SUFFIXES = ("straße", "weg", "allee", "ring", "pfad", "gasse", "damm", "feld", "platz", "stieg")
+POSTCODES = ("44575", "44577", "44579", "44581")
+
+
+# --- The dataset
+
+
+def street_names() -> list[tuple[str, str]]:
+    names = [(f"{p}{s}", code) for code in POSTCODES for p in PREFIXES for s in SUFFIXES]
+    return names[:STREETS]
+
+
+def district_of(street: int, number: int, type_index: int) -> int:
+    # Odd and even sides of a street often belong to different tours; types are spread differently.
+    return (street * 7 + (number % 2) * 11 + type_index * 3) % DISTRICTS_PER_TYPE
+
+
+def write_tables(directory: Path) -> tuple[Path, Path]:
+    streets_path, dates_path = directory / "streets.csv", directory / "dates.csv"
+    types = list(CADENCE)
+    with streets_path.open("w", encoding="utf-8") as out:
+        out.write("strasse;plz;stadtteil;hausnummern;paritaet;fraktion;tour\n")
+        for s, (name, postcode) in enumerate(street_names()):
+            for number in range(1, NUMBERS_PER_STREET + 1):
+                for t, key in enumerate(types):
+                    district = f"{key[:2].upper()}{district_of(s, number, t):02d}"
+                    out.write(f"{name};{postcode};;{number};;{key};{district}\n")
+    with dates_path.open("w", encoding="utf-8") as out:
+        out.write("fraktion;tour;datum\n")
+        for key, cadence in CADENCE.items():
+            for district in range(DISTRICTS_PER_TYPE):
+                for day in collection_days(cadence, district):
+                    out.write(f"{key};{key[:2].upper()}{district:02d};{day.isoformat()}\n")
+    return streets_path, dates_path
+
+
+def collection_days(cadence: int, district: int) -> list[dt.date]:
+    if cadence == 0:
+        return [dt.date(year, 1, 8 + district % 5) for year in (FIRST_DAY.year, LAST_DAY.year)]
+    # Monday to Friday by district; with a 2-week cadence half of them in the other week.
+    first = FIRST_DAY + dt.timedelta(
+        days=(7 - FIRST_DAY.weekday()) % 7 + district % 5 + 7 * (district // 5 % 2)
+    )
+    days, day = [], first
+    while day <= LAST_DAY:
+        days.append(day)
+        day += dt.timedelta(days=cadence)
+    return days
+
+
+def import_dataset(env: dict[str, str], *, force: bool) -> tuple[float | None, dict[str, int]]:
+    """Imports the tables through ``import_waste_csv`` unless the database already holds them."""
+    from waste_calendar.models import Location
+
+    held = Location.objects.count()
+    if held == STREETS * NUMBERS_PER_STREET and not force:
+        return None, dataset_counts()
+    with tempfile.TemporaryDirectory(prefix="bench-waste-") as scratch:
+        streets_path, dates_path = write_tables(Path(scratch))
+        rows = sum(1 for _ in streets_path.open()) - 1
+        print(f"  import_waste_csv: {rows:,} street-table rows", flush=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "import_waste_csv",
+                str(streets_path),
+                str(dates_path),
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - started
+    return seconds, dataset_counts()
+
+
+def dataset_counts() -> dict[str, int]:
+    from waste_calendar.models import Collection, Location, LocationDistrict, Street, WasteType
+
+    return {
+        "streets": Street.objects.count(),
+        "locations": Location.objects.count(),
+        "assignments": LocationDistrict.objects.count(),
+        "collections": Collection.objects.count(),
+        "types": WasteType.objects.count(),
+    }
+
+
+# --- HTTP
+
+
+@dataclass(frozen=True)
+class HttpCase:
+    case: http_api.Case
+    # Request every path once before the load: the answer is then cached, as in steady operation.
+    prewarm: bool = False
+    target: float | None = None
+
+
+def http_cases(port: int, *, sample: int) -> list[HttpCase]:
+    from waste_calendar.models import Location, Street
+
+    picked = list(Location.objects.order_by("?").values_list("public_id", flat=True)[: sample * 5])
+    locations, cold = picked[:sample], picked[sample:]
+    one = locations[0]
+    streets = list(Street.objects.order_by("?").values_list("pk", flat=True)[:sample])
+    ics = f"/api/v1/waste/locations/{one}.ics"
+    etag = etag_of(port, http_api.Case(name="etag probe", method="GET", path=ics))
+    queries = ("bahnhof", "lindenstr", "muehlen", "eichenw", "hof", "Kirchstr.", "sonnenallee", "tannen")
+    resolve = tuple(
+        f"/api/v1/waste/streets/{pk}/location?house_number={1 + i % NUMBERS_PER_STREET}"
+        for i, pk in enumerate(streets)
+    )
+
+    def case(name: str, paths: tuple[str, ...], **kwargs: object) -> http_api.Case:
+        return http_api.Case(name=name, method="GET", path=paths[0], paths=paths, **kwargs)  # type: ignore[arg-type]
+
+    return [
+        HttpCase(
+            case(
+                f"street autocomplete ({len(queries)} queries)",
+                tuple(f"/api/v1/waste/streets/?q={q}" for q in queries),
+            ),
+            prewarm=True,
+        ),
+        HttpCase(case(f"address → location ({sample:,} addresses)", resolve), prewarm=True, target=0.8),
+        HttpCase(
+            case(
+                f"collections, 60 days ({sample:,} locations)",
+                tuple(f"/api/v1/waste/locations/{p}/collections" for p in locations),
+            ),
+            prewarm=True,
+        ),
+        HttpCase(case("ICS, one location", (ics,)), prewarm=True, target=0.8),
+        HttpCase(
+            case(f"ICS, {sample:,} locations", tuple(f"/api/v1/waste/locations/{p}.ics" for p in locations)),
+            prewarm=True,
+            target=0.8,
+        ),
+        HttpCase(
+            case(
+                f"ICS built on request ({len(cold):,} locations, cold)",
+                tuple(f"/api/v1/waste/locations/{p}.ics" for p in cold),
+            )
+        ),
+        HttpCase(
+            case("ICS revalidation → 304", (ics,), headers=(("If-None-Match", etag),), expect_status=304),
+            target=1.0,
+        ),
+        HttpCase(case("GET waste/types/", ("/api/v1/waste/types/",)), prewarm=True),
+    ]
+
+
+def etag_of(port: int, case: http_api.Case) -> str:
+    import http.client
+
+    conn = http.client.HTTPConnection(_common.HOST, port, timeout=10)
+    try:
+        conn.request("GET", case.path, headers={"Accept-Language": "de", "X-Forwarded-For": "10.0.0.1"})
+        response = conn.getresponse()
+        response.read()
+        etag = response.getheader("ETag")
+    finally:
+        conn.close()
+    if not etag:
+        raise SystemExit(f"{case.path} answered without an ETag")
+    return etag
+
+
+def measure(
+    load: http_api.LoadShape, case: http_api.Case, *, warmup: int, duration: int
+) -> http_api.CaseResult:
+    if warmup > 0:
+        http_api.run_case(load, case, seconds=warmup)
+    return http_api.case_result(case, http_api.run_case(load, case, seconds=duration))
+
+
+def run_http(args: argparse.Namespace, env: dict[str, str]) -> str:
+    """Each case is measured right after its own run of the bare reference: other helpers share the two
+    cores and their load changes within minutes, so only neighbouring runs are comparable."""
+    workers = 2 * (os.cpu_count() or 1)
+    rows = [
+        "| case | requests/s | p50 ms | p99 ms | errors | bare DRF just before, req/s | ratio | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    with _common.gunicorn_running(env=env, workers=workers) as (_server, port):
+        load = http_api.LoadShape(port=port, connections=args.connections, threads=args.threads)
+        for entry in http_cases(port, sample=args.sample):
+            case = entry.case
+            if args.only and not any(word in case.name for word in args.only):
+                continue
+            http_api.preflight(port=port, case=case)
+            if entry.prewarm:
+                for path in case.paths:
+                    _common.http_request(port=port, method="GET", path=path)
+            bare = measure(load, http_api.BARE, warmup=args.warmup, duration=args.duration)
+            result = measure(
+                load, case, warmup=0 if not entry.prewarm else args.warmup, duration=args.duration
+            )
+            ratio = result.requests_per_second / bare.requests_per_second
+            target = f"≥ {entry.target:.0%}" if entry.target else "-"
+            rows.append(
+                f"| {case.name} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} "
+                f"| {result.p99_ms:.1f} | {result.errors} | {bare.requests_per_second:,.0f} | {ratio:.2f} "
+                f"| {target} |"
+            )
+            print(
+                f"  {case.name}: {result.requests_per_second:,.0f}/s, "
+                f"bare {bare.requests_per_second:,.0f}/s, ratio {ratio:.2f}",
+                flush=True,
+            )
+    return (
+        f"gunicorn {workers} sync workers, wrk {args.threads} threads / {args.connections} connections / "
+        f"{args.duration} s per case and per bare run (after {args.warmup} s warm-up)\n\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
+# --- The reminder evening
+
+SUBSCRIPTION_TYPES = '["restabfall", "bioabfall", "papier"]'
+
+
+def evening_day() -> dt.date:
+    return dt.date(2026, 12, 3)  # a Thursday in the dataset; its eve is the 2nd
+
+
+def load_subscriptions(count: int) -> None:
+    """``count`` installations (bench.push_fanout's generator) and one evening subscription each, spread
+    evenly over the locations; every location gets an extra residual-waste collection on the evening's day,
+    so every subscription is due."""
+    from django.db import connection
+
+    from waste_calendar.models import Collection, District, Location, ReminderSubscription
+
+    push_fanout.load_installations(count, warmup=0)
+    table = ReminderSubscription._meta.db_table
+    locations = Location._meta.db_table
+    if ReminderSubscription.objects.count() != count:
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {table}")
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (installation_id, location_id, house_number, waste_types, remind_at,
+                                     created_at, updated_at)
+                SELECT md5('bench-installation-' || i)::uuid, l.id, '', %s::jsonb, 'evening_before',
+                       now() - interval '1 day', now() - interval '1 day'
+                FROM generate_series(1, %s) AS i
+                JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM {locations}) AS l
+                  ON l.n = mod(i, (SELECT count(*) FROM {locations}))
+                """,  # noqa: S608 (names from the models' meta)
+                [SUBSCRIPTION_TYPES, count],
+            )
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    day = evening_day()
+    for district in District.objects.filter(waste_type__key="restabfall"):
+        Collection.objects.get_or_create(district=district, date=day, defaults={"status": "extra"})
+
+
+def reset_evening() -> None:
+    from django.db import connection
+
+    from waste_calendar.models import ReminderRun, ReminderSend
+
+    push_fanout.clear_notifications()
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {ReminderSend._meta.db_table}, {ReminderRun._meta.db_table}")
+
+
+def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
+    from push.fake_fcm.control import FakeFcm
+    from waste_calendar.models import ReminderRun
+    from waste_calendar.tasks import send_due_reminders
+
+    count = args.subscriptions
+    started = time.perf_counter()
+    load_subscriptions(count)
+    print(
+        f"  {count:,} installations and subscriptions ready ({time.perf_counter() - started:.0f} s)",
+        flush=True,
+    )
+    reset_evening()
+    eve = evening_day() - dt.timedelta(days=1)
+    now = dt.datetime(eve.year, eve.month, eve.day, 18, 0, tzinfo=BERLIN)
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-waste-")))
+        fcm = FakeFcm.start(latency_ms=args.latency_ms, record_bodies=False)
+        stack.callback(fcm.stop)
+        credentials = fcm.write_service_account(scratch / "service-account.json")
+        worker_env = {
+            **env,
+            "DJANGO_SETTINGS_MODULE": "casapp.settings",
+            "PUSH_BACKEND": "firebase",
+            "FIREBASE_CREDENTIALS_FILE": str(credentials),
+            "FCM_API_BASE_URL": fcm.base_url,
+            "PUSH_DRAIN_CONCURRENCY": str(args.drain_concurrency),
+        }
+        log_path = RESULTS_DIR / "waste-evening-celery.log"
+        workers = stack.enter_context(
+            push_fanout.CeleryWorkers(concurrency=args.worker_concurrency, env=worker_env, log_path=log_path)
+        )
+        time.sleep(3)  # the workers connect to the broker
+        groups = {
+            "workers": _common.process_tree(workers.pid),
+            "postgres": _common.postgres_serving(DATABASE_NAME),
+        }
+        from django.test import override_settings
+
+        with (
+            _common.Sampler(groups) as sampler,
+            override_settings(PUSH_DRAIN_CONCURRENCY=args.drain_concurrency),
+        ):
+            enqueued, enqueued_at = time.perf_counter(), datetime.now(UTC)
+            send_due_reminders.apply_async(kwargs={"now": now.isoformat()})
+            deadline = enqueued + args.timeout
+            accepted = 0
+            while accepted < count and time.perf_counter() < deadline:
+                workers.check_alive()
+                time.sleep(0.5)
+                accepted = fcm.totals()["accepted"]
+            handed_over = time.perf_counter() - enqueued
+            usage = sampler.usage()
+        totals = fcm.totals()
+    run = ReminderRun.objects.filter(collection_day=evening_day()).first()
+    # started_at holds the simulated 18:00; finished_at is the worker's real clock.
+    task_seconds = (
+        (run.finished_at - enqueued_at).total_seconds() if run is not None and run.finished_at else None
+    )
+    done = "all" if accepted >= count else f"timed out after {args.timeout:.0f} s"
+    lines = [
+        "| subscriptions due | accepted by fake FCM | until the last was accepted "
+        "| reminder task (claim + hand-over) | messages/s | peak RSS workers | duplicates |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {count:,} | {totals['accepted']:,} ({done}) | {handed_over:,.0f} s | "
+        f"{task_seconds if task_seconds is None else f'{task_seconds:,.0f} s'} | "
+        f"{totals['accepted'] / handed_over:,.0f} | {usage.peak_rss_mb['workers']:,.0f} MB | "
+        f"{totals['duplicate_targets']} |",
+    ]
+    return (
+        f"worker --concurrency={args.worker_concurrency}, PUSH_DRAIN_CONCURRENCY={args.drain_concurrency}, "
+        f"fake FCM latency {args.latency_ms} ms; cores busy on average: workers {usage.cores['workers']}, "
+        f"PostgreSQL {usage.cores['postgres']}, machine {usage.machine_busy_cores}\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+# --- Main
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.waste", description=__doc__)
+    parser.add_argument("parts", nargs="*", default=["http", "evening"], choices=["http", "evening"])
+    parser.add_argument("--reimport", action="store_true", help="import the dataset even if it is loaded")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per HTTP case")
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds before each case")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sample", type=int, default=500, help="locations/streets the random cases use")
+    parser.add_argument("--only", nargs="*", default=[], help="HTTP cases whose name contains one of these")
+    parser.add_argument("--subscriptions", type=int, default=1_000_000)
+    parser.add_argument("--worker-concurrency", type=int, default=3)
+    parser.add_argument("--drain-concurrency", type=int, default=2)
+    parser.add_argument("--latency-ms", type=int, default=20, help="the fake FCM server's answer delay")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="give up the evening after this")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    # A plain `kill` must stop gunicorn and the workers too: SIGTERM takes the Ctrl-C path.
+    signal.signal(signal.SIGTERM, http_api.raise_keyboard_interrupt)
+    if "http" in args.parts and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    started = datetime.now(UTC)
+    env = _common.server_environment(database=DATABASE_NAME, redis_url=REDIS_URL)
+    _common.ensure_database(DATABASE_NAME)
+    _common.migrate(env, database=DATABASE_NAME)
+    os.environ.update({k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"})
+    os.environ["DJANGO_SETTINGS_MODULE"] = "casapp.settings"
+    import django
+
+    django.setup()
+    load = os.getloadavg()
+    sections = [
+        f"# bench.waste, {started:%Y-%m-%d %H:%M} UTC\n\n{os.cpu_count()} CPUs, load average at the start "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (other helpers share the machine).\n"
+    ]
+    print("dataset: 100,000 addresses, 8 types, 2 years", flush=True)
+    seconds, counts = import_dataset(env, force=args.reimport)
+    imported = (
+        f"{seconds:,.0f} s through import_waste_csv" if seconds is not None else "already loaded (reused)"
+    )
+    sections.append(f"## Dataset\n\n{counts} — import: {imported}\n")
+    print(f"  {sections[-1]}", flush=True)
+    if "http" in args.parts:
+        print("http: gunicorn + wrk", flush=True)
+        sections.append("## HTTP\n\n" + run_http(args, env))
+    if "evening" in args.parts:
+        print(f"evening: {args.subscriptions:,} subscriptions due at 18:00", flush=True)
+        sections.append("## Reminder evening\n\n" + run_evening(args, env))
+    load = os.getloadavg()
+    sections.append(f"Load average at the end: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
+    report = "\n".join(sections)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"waste-{started:%Y%m%d-%H%M%S}.md"
+    path.write_text(report)
+    print()
+    print(report)
+    print(f"saved to {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Abfallkalender API: public lookups and feeds, and the installations' reminders."""

@@ -1,0 +1,249 @@
+"""Shapes of the Abfallkalender API and the validation of its parameters. Rules live in the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from casapp.api.caching import request_language
+from waste_calendar.feed import waste_type_name
+from waste_calendar.lookup import local_today, location_type_keys
+from waste_calendar.models import (
+    Collection,
+    CollectionStatus,
+    Location,
+    ReminderSubscription,
+    ReminderTime,
+    Street,
+    WasteType,
+)
+
+# A year and a month: enough for a printed calendar, small enough to answer in one response.
+MAX_RANGE_DAYS = 400
+DEFAULT_RANGE_DAYS = 60
+MAX_TYPES_PARAMETER = 500
+_STATUS_HELP = ", ".join(f"`{value}`" for value in CollectionStatus.values)
+
+
+# Every public request with ``types=`` validates against these; they change a few times a year, so each
+# process keeps them for a minute instead of asking the database per request.
+ACTIVE_TYPES_SECONDS = 60.0
+_active_types: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def active_type_keys() -> frozenset[str]:
+    global _active_types  # noqa: PLW0603 (a per-process memo)
+    read_at, keys = _active_types
+    if time.monotonic() - read_at > ACTIVE_TYPES_SECONDS or not keys:
+        keys = frozenset(WasteType.objects.filter(is_active=True).values_list("key", flat=True))
+        _active_types = (time.monotonic(), keys)
+    return keys
+
+
+def active_type_keys_forget(**kwargs: Any) -> None:
+    """Connected to WasteType saves and deletes: this process sees a change at once, others in a minute."""
+    global _active_types  # noqa: PLW0603
+    _active_types = (0.0, frozenset())
+
+
+class TypesParameterField(serializers.CharField):
+    """``types=restabfall,papier``: known waste type keys, comma-separated; empty or absent means all."""
+
+    default_error_messages = {"unknown_type": _("Unknown waste type: {keys}.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_blank=True, max_length=MAX_TYPES_PARAMETER, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str] | None:  # type: ignore[override]
+        text = super().to_internal_value(data)
+        keys = [key.strip() for key in text.split(",") if key.strip()]
+        if not keys:
+            return None
+        unknown = sorted(set(keys) - active_type_keys())
+        if unknown:
+            self.fail("unknown_type", keys=", ".join(unknown))
+        return list(dict.fromkeys(keys))
+
+
+class TypesQuerySerializer(serializers.Serializer[Any]):
+    types = TypesParameterField(help_text="Waste type keys, comma-separated; all types when absent.")
+
+
+class CollectionsQuerySerializer(TypesQuerySerializer):
+    from_ = serializers.DateField(
+        required=False, help_text="First day (YYYY-MM-DD), default today (Europe/Berlin)."
+    )
+    to = serializers.DateField(
+        required=False, help_text=f"Last day, inclusive; default {DEFAULT_RANGE_DAYS} days after `from`."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        # "from" is a Python keyword: declared as from_, exposed as from.
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        date_from: dt.date = attrs.pop("from", None) or local_today()
+        date_to: dt.date = attrs.get("to") or date_from + dt.timedelta(days=DEFAULT_RANGE_DAYS)
+        if date_to < date_from:
+            raise serializers.ValidationError(
+                {"to": _("The end lies before the start.")}, code="reversed_range"
+            )
+        if (date_to - date_from).days > MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"to": _("At most %(days)d days at once.") % {"days": MAX_RANGE_DAYS}}, code="range_too_long"
+            )
+        attrs["date_from"], attrs["date_to"] = date_from, date_to
+        return attrs
+
+
+class StreetQuerySerializer(serializers.Serializer[Any]):
+    q = serializers.CharField(
+        min_length=2,
+        max_length=100,
+        trim_whitespace=True,
+        help_text="At least 2 characters of a street name.",
+    )
+
+
+class HouseNumberQuerySerializer(serializers.Serializer[Any]):
+    house_number = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=30,
+        help_text='"12", "12a"; may be left out for a street that needs none (`needs_house_number`).',
+    )
+
+
+class WasteTypeSerializer(serializers.ModelSerializer[WasteType]):
+    name = serializers.SerializerMethodField()
+    hints = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WasteType
+        fields = ["key", "name", "colour", "icon_key", "hints"]
+
+    def get_name(self, waste_type: WasteType) -> str:
+        return waste_type_name(waste_type, request_language())
+
+    def get_hints(self, waste_type: WasteType) -> str:
+        if request_language() == "en" and waste_type.hints_en:
+            return waste_type.hints_en
+        return waste_type.hints_de
+
+
+class StreetSerializer(serializers.ModelSerializer[Street]):
+    class Meta:
+        model = Street
+        fields = ["id", "name", "postcode", "stadtteil", "needs_house_number"]
+
+
+class HouseNumberSerializer(serializers.ModelSerializer[Location]):
+    location_id = serializers.CharField(source="public_id")
+
+    class Meta:
+        model = Location
+        fields = ["location_id", "house_number", "number_from", "number_to", "suffix", "parity"]
+
+
+class LocationSerializer(serializers.ModelSerializer[Location]):
+    """A location with its calendar links: ``ics_url`` (https) and ``webcal_url`` for calendar apps."""
+
+    id = serializers.CharField(source="public_id")
+    street = StreetSerializer()
+    types = serializers.SerializerMethodField()
+    ics_url = serializers.SerializerMethodField()
+    webcal_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Location
+        fields = ["id", "street", "house_number", "parity", "types", "ics_url", "webcal_url"]
+
+    def get_types(self, location: Location) -> list[str]:
+        known = self.context.get("type_keys")
+        return list(known) if known is not None else location_type_keys(location=location)
+
+    def get_ics_url(self, location: Location) -> str:
+        request = self.context["request"]
+        url: str = request.build_absolute_uri(
+            reverse("waste-location-ics", kwargs={"location_id": location.public_id})
+        )
+        # Behind the TLS proxy the app must never get an http link for its calendar subscription.
+        return "https://" + url.split("://", 1)[1]
+
+    def get_webcal_url(self, location: Location) -> str:
+        return "webcal://" + self.get_ics_url(location).split("://", 1)[1]
+
+
+class CollectionSerializer(serializers.ModelSerializer[Collection]):
+    type = serializers.CharField(source="district.waste_type.key")
+    # Plain strings rather than an enum: "status" is already an enum name of the push API's schema.
+    status = serializers.CharField(help_text=_STATUS_HELP)
+    original_date = serializers.DateField(
+        allow_null=True, help_text="The regular day of a moved collection; null otherwise."
+    )
+
+    class Meta:
+        model = Collection
+        fields = ["date", "type", "status", "original_date", "reason"]
+
+
+class CollectionListSerializer(serializers.Serializer[Any]):
+    location = serializers.CharField()
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    collections = CollectionSerializer(many=True)
+
+
+class NextCollectionSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField(source="waste_type.key")
+    name = serializers.SerializerMethodField()
+    colour = serializers.CharField(source="waste_type.colour")
+    date = serializers.DateField(source="collection.date")
+    status = serializers.CharField(source="collection.status", help_text=_STATUS_HELP)
+    original_date = serializers.DateField(source="collection.original_date", allow_null=True)
+    days_until = serializers.IntegerField(help_text="0 = today, 1 = tomorrow (Europe/Berlin).")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_name(self, entry: Any) -> str:
+        return waste_type_name(entry.waste_type, request_language())
+
+
+class NextCollectionListSerializer(serializers.Serializer[Any]):
+    location = serializers.CharField()
+    next = NextCollectionSerializer(many=True)
+
+
+# --- Reminders
+
+
+class ReminderSerializer(serializers.ModelSerializer[ReminderSubscription]):
+    location = LocationSerializer()
+    types = serializers.ListField(source="waste_types", child=serializers.CharField())
+
+    class Meta:
+        model = ReminderSubscription
+        fields = ["id", "location", "house_number", "types", "remind_at", "created_at", "updated_at"]
+
+
+class ReminderCreateSerializer(serializers.Serializer[Any]):
+    location = serializers.CharField(max_length=20, help_text="The location's `id`.")
+    house_number = serializers.CharField(required=False, allow_blank=True, max_length=30, default="")
+    types = serializers.ListField(child=serializers.SlugField(max_length=40), min_length=1, max_length=20)
+    remind_at = serializers.ChoiceField(choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE)
+
+
+class ReminderUpdateSerializer(serializers.Serializer[Any]):
+    types = serializers.ListField(
+        child=serializers.SlugField(max_length=40), min_length=1, max_length=20, required=False
+    )
+    remind_at = serializers.ChoiceField(choices=ReminderTime.choices, required=False)
+    house_number = serializers.CharField(required=False, allow_blank=True, max_length=30)

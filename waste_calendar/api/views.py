@@ -1,0 +1,391 @@
+"""The Abfallkalender API: public lookups, collections and the ICS feed; the installations' reminders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from casapp.api.caching import cache_private, cache_public, request_language
+from casapp.api.permissions import PublicEndpoint
+from push.authentication import DeviceOnly, request_installation
+from waste_calendar import lookup, reminders
+from waste_calendar.api.serializers import (
+    CollectionListSerializer,
+    CollectionsQuerySerializer,
+    HouseNumberQuerySerializer,
+    HouseNumberSerializer,
+    LocationSerializer,
+    NextCollectionListSerializer,
+    NextCollectionSerializer,
+    ReminderCreateSerializer,
+    ReminderSerializer,
+    ReminderUpdateSerializer,
+    StreetQuerySerializer,
+    StreetSerializer,
+    TypesQuerySerializer,
+    WasteTypeSerializer,
+)
+from waste_calendar.feed import location_calendar
+from waste_calendar.models import Location, ReminderSubscription, Street, WasteType
+from waste_calendar.normalise import street_compact_form, street_search_form
+from waste_calendar.selectors import collections_for_location
+
+TAGS = ["waste"]
+# Lookups change with an import (a few times a year); collections may change any day.
+LOOKUP_MAX_AGE = 3600
+COLLECTIONS_MAX_AGE = 300
+FEED_MAX_AGE = 3600
+FEED_CACHE_SECONDS = 6 * 3600
+# Lookup answers are kept until the next import changes the data generation, at most this long.
+BODY_SECONDS = 6 * 3600
+
+_TYPES_PARAMETER = OpenApiParameter(
+    "types", str, description="Waste type keys, comma-separated (`restabfall,papier`); all when absent."
+)
+
+
+def _location(location_id: str) -> Location:
+    return get_object_or_404(Location.objects.select_related("street"), public_id=location_id)
+
+
+def _types(request: Request) -> list[str] | None:
+    query = TypesQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    types: list[str] | None = query.validated_data.get("types")
+    return types
+
+
+class WasteTypesView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_types_list",
+        responses=WasteTypeSerializer(many=True),
+        tags=TAGS,
+        summary="Waste types",
+        description="The active waste types with name and hints in the request's language, colour and icon.",
+    )
+    def get(self, request: Request) -> Response:
+        def build() -> list[Any]:
+            types = WasteType.objects.filter(is_active=True)
+            return list(WasteTypeSerializer(types, many=True).data)
+
+        body = lookup.cached_body(parts=["types", request_language()], build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+
+
+class StreetSearchView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_streets_search",
+        parameters=[StreetQuerySerializer],
+        responses=StreetSerializer(many=True),
+        tags=TAGS,
+        summary="Street autocomplete",
+        description=(
+            "At most 20 streets, best first. Case, umlauts (ä/ae/a), ß/ss and the spellings of 'Straße' "
+            "(Strasse, Str., str) do not matter; a query matches the start of the name, the start of a word "
+            "of it, the name without spaces, or the inside of a word, ranked in that order."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = StreetQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        text = query.validated_data["q"]
+
+        def build() -> list[Any]:
+            return list(StreetSerializer(lookup.street_search(query=text), many=True).data)
+
+        # Spellings that normalise alike share one cached answer.
+        parts = ["streets", street_search_form(text), street_compact_form(text)]
+        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+
+
+class StreetHouseNumbersView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_street_house_numbers",
+        responses=HouseNumberSerializer(many=True),
+        tags=TAGS,
+        summary="House numbers of a street",
+        description='The locations of a street: single numbers ("12a"), ranges ("1-99", odd/even) and the '
+        'whole street ("").',
+    )
+    def get(self, request: Request, street_id: int) -> Response:
+        def build() -> list[Any]:
+            street = get_object_or_404(Street, pk=street_id)
+            return list(HouseNumberSerializer(lookup.street_house_numbers(street=street), many=True).data)
+
+        body = lookup.cached_body(parts=["numbers", street_id], build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+
+
+class StreetLocationView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_street_location",
+        parameters=[HouseNumberQuerySerializer],
+        responses={200: LocationSerializer},
+        tags=TAGS,
+        summary="Resolve an address to its location",
+        description=(
+            "The location that holds the house number: an exact number with suffix beats the number, which "
+            "beats a range (with parity), which beats the whole street. A street with "
+            "`needs_house_number: false` resolves without a number. 404 when no location holds it."
+        ),
+    )
+    def get(self, request: Request, street_id: int) -> Response:
+        query = HouseNumberQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        house_number = (query.validated_data.get("house_number") or "").strip().lower()
+
+        def build() -> dict[str, Any]:
+            street = get_object_or_404(Street, pk=street_id)
+            try:
+                location = lookup.location_resolve(street=street, house_number=house_number)
+            except lookup.HouseNumberInvalid:
+                raise ValidationError(
+                    {"house_number": [_("A house number like 12 or 12a is required for this street.")]},
+                    code="invalid_house_number",
+                ) from None
+            if location is None:
+                raise NotFound()
+            return dict(LocationSerializer(location, context={"request": request}).data)
+
+        # The links in the body are absolute: one answer per host the API is reached under.
+        parts = ["resolve", request.get_host(), street_id, house_number]
+        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+
+
+class LocationView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_location_read",
+        responses=LocationSerializer,
+        tags=TAGS,
+        summary="A location with its calendar links",
+        description="`ics_url` for download, `webcal_url` to subscribe in a calendar app.",
+    )
+    def get(self, request: Request, location_id: str) -> Response:
+        def build() -> dict[str, Any]:
+            return dict(LocationSerializer(_location(location_id), context={"request": request}).data)
+
+        parts = ["location", request.get_host(), location_id]
+        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+
+
+class LocationCollectionsView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_location_collections",
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="First day, default today (Europe/Berlin)."
+            ),
+            OpenApiParameter(
+                "to", OpenApiTypes.DATE, description="Last day (inclusive), at most 400 days on."
+            ),
+            _TYPES_PARAMETER,
+        ],
+        responses=CollectionListSerializer,
+        tags=TAGS,
+        summary="Collections of a location",
+        description=(
+            "Ordered by day. A moved collection has `status: moved`, its new `date` and the regular "
+            "`original_date`; a cancelled one stays in the list with `status: cancelled`."
+        ),
+    )
+    def get(self, request: Request, location_id: str) -> Response:
+        query = CollectionsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+
+        def build() -> dict[str, Any]:
+            location = _location(location_id)
+            collections = collections_for_location(
+                location=location,
+                date_from=params["date_from"],
+                date_to=params["date_to"],
+                type_keys=params.get("types"),
+            )
+            body = {
+                "location": location.public_id,
+                "date_from": params["date_from"],
+                "date_to": params["date_to"],
+                "collections": collections,
+            }
+            return dict(CollectionListSerializer(body).data)
+
+        parts = ["collections", location_id, params["date_from"], params["date_to"], params.get("types")]
+        body = lookup.cached_body(parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE)
+        return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
+
+
+class LocationNextView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_location_next",
+        parameters=[_TYPES_PARAMETER],
+        responses=NextCollectionListSerializer,
+        tags=TAGS,
+        summary="The next collection of each type (home widget)",
+        description="Soonest first; cancelled collections are skipped, today counts.",
+    )
+    def get(self, request: Request, location_id: str) -> Response:
+        type_keys = _types(request)
+        language = request_language()
+
+        def build() -> dict[str, Any]:
+            location = _location(location_id)
+            entries = lookup.next_collections(location=location, type_keys=type_keys)
+            return {
+                "location": location.public_id,
+                "next": list(NextCollectionSerializer(entries, many=True).data),
+            }
+
+        parts = ["next", location_id, type_keys, language, lookup.local_today()]
+        body = lookup.cached_body(parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE)
+        return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
+
+
+def _not_modified(request: Request, version: lookup.FeedVersion) -> bool:
+    """RFC 9110: If-None-Match wins; If-Modified-Since counts only without it."""
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if if_none_match:
+        etags = parse_etags(if_none_match)
+        return "*" in etags or version.etag in etags or version.etag in [e.removeprefix("W/") for e in etags]
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    return since is not None and int(version.last_modified.timestamp()) <= since
+
+
+class LocationCalendarView(PublicEndpoint, APIView):
+    @extend_schema(
+        operation_id="waste_location_ics",
+        parameters=[_TYPES_PARAMETER],
+        responses={
+            (200, "text/calendar"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="iCalendar (RFC 5545): all-day events, 30 days back to 13 months ahead.",
+            ),
+            304: OpenApiResponse(description="Not modified (If-None-Match / If-Modified-Since)."),
+        },
+        tags=TAGS,
+        summary="A location's collections as a calendar subscription",
+        description=(
+            "Stable UIDs (a moved collection keeps its UID), calendar name and refresh interval (RFC 7986 "
+            "NAME / REFRESH-INTERVAL, X-WR-CALNAME / X-PUBLISHED-TTL). Send the ETag or Last-Modified back "
+            "to get 304."
+        ),
+    )
+    def get(self, request: Request, location_id: str) -> HttpResponse:
+        type_keys = _types(request)
+        language = request_language()
+        # Revalidation first, from the cache alone: calendar apps poll far more often than data change.
+        version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
+        location = None
+        if version is None:
+            location = _location(location_id)
+            version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
+        if _not_modified(request, version):
+            response: HttpResponse = HttpResponseNotModified()
+        else:
+
+            def build() -> bytes:
+                return location_calendar(
+                    location=location or _location(location_id),
+                    type_keys=type_keys,
+                    language=language,
+                    stamp=version.last_modified,
+                )
+
+            parts = ["ics", location_id, type_keys, language, version.etag]
+            body = lookup.cached_body(parts=parts, build=build, seconds=FEED_CACHE_SECONDS)
+            response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+            response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
+        response["ETag"] = version.etag
+        response["Last-Modified"] = http_date(version.last_modified.timestamp())
+        return cache_public(response, max_age=FEED_MAX_AGE)
+
+
+# --- Reminders of an installation
+
+
+def _subscription(request: Request, reminder_id: int) -> ReminderSubscription:
+    # Another installation's subscription is a 404: its existence is none of the caller's business.
+    return get_object_or_404(
+        ReminderSubscription.objects.select_related("location__street"),
+        pk=reminder_id,
+        installation=request_installation(request),
+    )
+
+
+class RemindersView(DeviceOnly, APIView):
+    @extend_schema(
+        operation_id="waste_reminders_list",
+        responses=ReminderSerializer(many=True),
+        tags=TAGS,
+        summary="The installation's reminder subscriptions",
+    )
+    def get(self, request: Request) -> Response:
+        subscriptions = ReminderSubscription.objects.filter(
+            installation=request_installation(request)
+        ).select_related("location__street")
+        body = ReminderSerializer(subscriptions, many=True, context={"request": request}).data
+        return cache_private(Response(body))
+
+    @extend_schema(
+        operation_id="waste_reminders_create",
+        request=ReminderCreateSerializer,
+        responses={201: ReminderSerializer},
+        tags=TAGS,
+        summary="Subscribe a location",
+        description=(
+            "`remind_at`: `evening_before` (18:00 the day before, the default) or `morning_of` (06:00 on "
+            "the day), Europe/Berlin. One subscription per location (409 `reminder_exists`), at most 10."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ReminderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        subscription = reminders.reminder_create(
+            installation=request_installation(request),
+            location_id=data["location"],
+            types=data["types"],
+            remind_at=data["remind_at"],
+            house_number=data["house_number"],
+        )
+        body = ReminderSerializer(subscription, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ReminderView(DeviceOnly, APIView):
+    @extend_schema(operation_id="waste_reminders_read", responses=ReminderSerializer, tags=TAGS)
+    def get(self, request: Request, reminder_id: int) -> Response:
+        body = ReminderSerializer(_subscription(request, reminder_id), context={"request": request}).data
+        return cache_private(Response(body))
+
+    @extend_schema(
+        operation_id="waste_reminders_update",
+        request=ReminderUpdateSerializer,
+        responses=ReminderSerializer,
+        tags=TAGS,
+        summary="Change the types or the time of a subscription",
+    )
+    def patch(self, request: Request, reminder_id: int) -> Response:
+        subscription = _subscription(request, reminder_id)
+        serializer = ReminderUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = reminders.reminder_update(subscription=subscription, **serializer.validated_data)
+        return Response(ReminderSerializer(subscription, context={"request": request}).data)
+
+    @extend_schema(operation_id="waste_reminders_delete", responses={204: None}, tags=TAGS)
+    def delete(self, request: Request, reminder_id: int) -> Response:
+        reminders.reminder_delete(subscription=_subscription(request, reminder_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,283 @@
+"""Reads of the public waste API: street autocomplete, house-number resolution, the next collections and the
+validators (ETag / Last-Modified) of a location's calendar.
+
+Every comparison with stored street names goes through ``waste_calendar.normalise``: the stored
+``name_search``/``name_compact`` forms were made by the same functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar, cast
+
+from django.core.cache import cache
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from waste_calendar.models import Collection, CollectionStatus, Location, LocationDistrict, Street, WasteType
+from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
+from waste_calendar.selectors import collections_for_location, locations_for_number
+
+T = TypeVar("T")
+
+STREET_SEARCH_LIMIT = 20
+# The ICS window: a month back (a phone that syncs rarely still shows last weeks), 13 months ahead.
+FEED_DAYS_BACK = 30
+FEED_DAYS_AHEAD = 396
+# How long a location's validators are trusted without looking at the database again. An import that
+# changed collections bumps ``DATA_GENERATION_KEY`` and so invalidates them at once.
+VALIDATOR_SECONDS = 300
+DATA_GENERATION_KEY = "waste:data-generation"
+
+
+def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Street]:
+    """Streets matching a typed query, best first.
+
+    Ranks: the name starts with the query (0), a word of it does (1), the name without spaces starts with
+    it ("bochumerstr", 2), the query is inside a word ("hof" in "Friedhofstraße", 3); then shorter names,
+    then alphabetical. An empty search form matches nothing.
+    """
+    form, compact = street_search_form(query), street_compact_form(query)
+    if not compact:
+        return []
+    rank = Case(
+        When(name_search__startswith=form, then=Value(0)),
+        When(name_search__contains=f" {form}", then=Value(1)),
+        When(name_compact__startswith=compact, then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    matches = (
+        Street.objects.filter(
+            Q(name_search__startswith=form)
+            | Q(name_search__contains=f" {form}")
+            | Q(name_compact__contains=compact)
+        )
+        .annotate(rank=rank, name_length=Length("name"))
+        .order_by("rank", "name_length", "name", "postcode")
+    )
+    return list(matches[:limit])
+
+
+def street_house_numbers(*, street: Street) -> QuerySet[Location]:
+    """The locations of a street as the app lists them (numbers ascending, ranges after their start)."""
+    return Location.objects.filter(street=street).order_by(
+        "number_from", "suffix", "number_to", "house_number_key"
+    )
+
+
+class HouseNumberInvalid(ValueError):
+    """The text is not a house number ("12", "12a")."""
+
+
+def location_resolve(*, street: Street, house_number: str | None) -> Location | None:
+    """The location that holds a house number of a street, honouring ranges, parity and suffixes.
+
+    A street that does not need a house number resolves to its whole-street location (or its only
+    location) whatever number is given. ``None`` when no location holds the number.
+    """
+    if not street.needs_house_number:
+        return street.locations.filter(house_number_key="").first() or street.locations.first()
+    if not house_number:
+        raise HouseNumberInvalid(house_number)
+    parts = house_number_parts(house_number)
+    if parts is None:
+        raise HouseNumberInvalid(house_number)
+    number, suffix = parts
+    return locations_for_number(street_id=street.pk, number=number, suffix=suffix).first()
+
+
+def local_today() -> dt.date:
+    """Today in Europe/Berlin: collection days are local days."""
+    return timezone.localdate()
+
+
+def location_type_keys(*, location: Location, on: dt.date | None = None) -> list[str]:
+    """The waste types with a district at the location (from ``on`` onwards), in display order."""
+    on = on or local_today()
+    keys = (
+        LocationDistrict.objects.filter(location=location)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+        .values_list("waste_type__key", flat=True)
+        .distinct()
+    )
+    return [t.key for t in WasteType.objects.filter(key__in=list(keys)).order_by("position", "key")]
+
+
+@dataclass(frozen=True)
+class NextCollection:
+    waste_type: WasteType
+    collection: Collection
+
+    @property
+    def days_until(self) -> int:
+        return (self.collection.date - local_today()).days
+
+
+def next_collections(*, location: Location, type_keys: Iterable[str] | None = None) -> list[NextCollection]:
+    """For each waste type of the location the next collection that takes place, today included."""
+    today = local_today()
+    upcoming = collections_for_location(
+        location=location,
+        date_from=today,
+        date_to=today + dt.timedelta(days=FEED_DAYS_AHEAD),
+        type_keys=type_keys,
+    ).exclude(status=CollectionStatus.CANCELLED)
+    found: dict[int, NextCollection] = {}
+    for collection in upcoming:
+        waste_type = collection.district.waste_type
+        if waste_type.pk not in found:
+            found[waste_type.pk] = NextCollection(waste_type=waste_type, collection=collection)
+    return sorted(found.values(), key=lambda n: (n.collection.date, n.waste_type.position, n.waste_type.key))
+
+
+def feed_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    today = today or local_today()
+    return today - dt.timedelta(days=FEED_DAYS_BACK), today + dt.timedelta(days=FEED_DAYS_AHEAD)
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    """What a location's calendar depends on: equal versions mean equal bodies."""
+
+    etag: str
+    last_modified: dt.datetime
+
+
+def data_generation() -> int:
+    return int(cache.get(DATA_GENERATION_KEY) or 0)
+
+
+# Each process keeps the answers it served last, and trusts its copy of the data generation for a moment:
+# a hit then costs no round trip at all (each Redis round trip is a context switch on a busy machine). A
+# change is seen by this process at once (``data_generation_bump`` clears it), by the others within
+# ``LOCAL_SECONDS``.
+LOCAL_SECONDS = 2.0
+LOCAL_ENTRIES = 2000
+_local: OrderedDict[str, tuple[int, object, float]] = OrderedDict()
+_local_generation: list[float] = [0.0, 0.0]  # read at (monotonic), generation
+
+
+def local_forget() -> None:
+    _local.clear()
+    _local_generation[:] = [0.0, 0.0]
+
+
+def _shared_get(key: str) -> tuple[object | None, int]:
+    """The cached value of ``key`` for the current generation (or None), and that generation."""
+    now = time.monotonic()
+    if now - _local_generation[0] < LOCAL_SECONDS:
+        generation = int(_local_generation[1])
+        entry = _local.get(key)
+        if entry is not None and entry[0] == generation and entry[2] > now:
+            _local.move_to_end(key)
+            return entry[1], generation
+    found = cache.get_many([key, DATA_GENERATION_KEY])
+    generation = int(found.get(DATA_GENERATION_KEY) or 0)
+    _local_generation[:] = [now, float(generation)]
+    hit = found.get(key)
+    if hit is not None and hit[0] == generation:
+        _remember(key, generation, hit[1], now + LOCAL_SECONDS * 30)
+        return hit[1], generation
+    return None, generation
+
+
+def _shared_set(key: str, generation: int, value: object, seconds: int) -> None:
+    cache.set(key, (generation, value), seconds)
+    _remember(key, generation, value, time.monotonic() + min(seconds, LOCAL_SECONDS * 30))
+
+
+def _remember(key: str, generation: int, value: object, until: float) -> None:
+    _local[key] = (generation, value, until)
+    _local.move_to_end(key)
+    while len(_local) > LOCAL_ENTRIES:
+        _local.popitem(last=False)
+
+
+def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int) -> T:
+    """A response body from the cache if it was built for the current data generation, else built now.
+
+    Public lookups answer the same for everyone until the next import (which bumps the generation), so
+    a hit costs at most one cache round trip (the body and the generation in one ``get_many``) and no
+    query. Errors raised by ``build`` are not cached.
+    """
+    key = "waste:body:" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+    hit, generation = _shared_get(key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    body = build()
+    _shared_set(key, generation, body, seconds)
+    return body
+
+
+def data_generation_bump(**kwargs: object) -> None:
+    """Called when an import changed collections: every cached validator and body is stale."""
+    local_forget()
+    try:
+        cache.incr(DATA_GENERATION_KEY)
+    except ValueError:
+        cache.set(DATA_GENERATION_KEY, 1, timeout=None)
+
+
+def _as_version(cached: object) -> FeedVersion:
+    etag, last_modified = cast("tuple[str, dt.datetime]", cached)
+    return FeedVersion(etag=etag, last_modified=last_modified)
+
+
+def _version_key(*, location_id: str, type_keys: list[str] | None, language: str) -> str:
+    types_part = ",".join(type_keys) if type_keys is not None else "*"
+    natural = f"{location_id}|{types_part}|{language}|{local_today()}"
+    return "waste:feed-version:" + hashlib.sha256(natural.encode()).hexdigest()
+
+
+def feed_version_cached(
+    *, location_id: str, type_keys: list[str] | None, language: str
+) -> FeedVersion | None:
+    """The validators if they are cached for the current data generation: one cache round trip, no query.
+
+    This is the revalidation path of every calendar app polling its subscription, so it must stay cheap.
+    """
+    key = _version_key(location_id=location_id, type_keys=type_keys, language=language)
+    cached, _ = _shared_get(key)
+    if cached is None:
+        return None
+    return _as_version(cached)
+
+
+def feed_version(*, location: Location, type_keys: list[str] | None, language: str) -> FeedVersion:
+    """The validators of a location's calendar for today's window.
+
+    Computed from the newest change of the location, its street, its assignments and the collections in
+    the window, plus their count (a deleted collection changes nothing else). Cached for a few minutes per
+    location, types, language and day, and stale at once when an import changed collections (the data
+    generation is bumped).
+    """
+    key = _version_key(location_id=location.public_id, type_keys=type_keys, language=language)
+    cached, generation = _shared_get(key)
+    if cached is not None:
+        return _as_version(cached)
+    today = local_today()
+    types_part = ",".join(type_keys) if type_keys is not None else "*"
+    date_from, date_to = feed_window(today)
+    collections = collections_for_location(
+        location=location, date_from=date_from, date_to=date_to, type_keys=type_keys
+    )
+    stats = collections.order_by().aggregate(newest=Max("updated_at"), count=Count("pk"))
+    assignments = LocationDistrict.objects.filter(location=location).aggregate(newest=Max("updated_at"))
+    stamps = [location.updated_at, location.street.updated_at, stats["newest"], assignments["newest"]]
+    last_modified = max(s for s in stamps if s is not None).replace(microsecond=0)
+    digest = hashlib.sha256(
+        "|".join(
+            [location.public_id, types_part, language, str(today), str(stats["count"])]
+            + [s.isoformat() if s is not None else "-" for s in stamps]
+        ).encode()
+    ).hexdigest()[:32]
+    version = FeedVersion(etag=f'"{digest}"', last_modified=last_modified)
+    _shared_set(key, generation, (version.etag, version.last_modified), VALIDATOR_SECONDS)
+    return version

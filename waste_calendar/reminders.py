@@ -1,0 +1,462 @@
+"""Waste reminders: an installation's subscriptions, the pushes at each reminder time and change pushes.
+
+Guarantees:
+- At most one reminder per installation, location and collection day: before a reminder is handed to push,
+  a ``ReminderSend`` row is inserted with ``ON CONFLICT DO NOTHING … RETURNING`` in the same transaction as
+  the push's delivery rows. A second run (twice, or concurrently) inserts nothing and sends nothing; if the
+  hand-over fails, the claim is rolled back with it and the next run sends.
+- One grouped push per installation and location and slot: "Morgen: Bioabfall, Papier — Bahnhofstraße 12",
+  in German and English; push shows the installation's language.
+- Reminder times are Europe/Berlin wall-clock times: 18:00 the day before or 06:00 on the day, also on the
+  days the clocks change.
+- A change push goes out once per ``CollectionChange`` in the next 7 days (``notified_at`` is set in the
+  same transaction as the push is handed over).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from casapp.errors import Conflict, DomainError
+from push.models import Installation
+from push.services import PersonalMessage, notify_each
+from waste_calendar.feed import location_label, waste_type_name
+from waste_calendar.models import (
+    ChangeKind,
+    Collection,
+    CollectionChange,
+    CollectionStatus,
+    Location,
+    LocationDistrict,
+    ReminderRun,
+    ReminderSend,
+    ReminderSubscription,
+    ReminderTime,
+    WasteType,
+)
+
+REMINDER_CATEGORY = "waste_reminder"
+DEEP_LINK = "casapp://waste"
+LANGUAGES = ("de", "en")
+MAX_SUBSCRIPTIONS_PER_INSTALLATION = 10
+# Reminders handed to push per transaction (one personal notification each): drains start on the first
+# batch while the next is being claimed.
+SEND_BATCH = 5_000
+CHANGE_WINDOW_DAYS = 7
+MAX_CHANGE_BODY = 1000  # push's limit of a text
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A reminder time: the local wall-clock time, how many days before the collection, and until when a
+    late run (worker down at 18:00) still sends."""
+
+    remind_at: str
+    at: dt.time
+    days_before: int
+    until: dt.time
+
+
+SLOTS = (
+    Slot(ReminderTime.EVENING_BEFORE, dt.time(18, 0), 1, dt.time(23, 59, 59)),
+    Slot(ReminderTime.MORNING_OF, dt.time(6, 0), 0, dt.time(11, 59, 59)),
+)
+
+
+# --- Subscriptions
+
+
+def _validated_types(keys: list[str]) -> list[str]:
+    known = {
+        t.key: t for t in WasteType.objects.filter(key__in=keys, is_active=True).order_by("position", "key")
+    }
+    unknown = sorted(set(keys) - set(known))
+    if unknown:
+        raise DomainError(
+            gettext_lazy("Unknown waste type: {keys}.").format(keys=", ".join(unknown)),
+            code="unknown_type",
+            field="types",
+        )
+    return list(known)  # display order, duplicates dropped
+
+
+def reminder_create(
+    *, installation: Installation, location_id: str, types: list[str], remind_at: str, house_number: str = ""
+) -> ReminderSubscription:
+    """Subscribes an installation to a location's collections; one subscription per location."""
+    location = Location.objects.filter(public_id=location_id).first()
+    if location is None:
+        raise DomainError(gettext_lazy("Unknown location."), code="unknown_location", field="location")
+    waste_types = _validated_types(types)
+    if (
+        ReminderSubscription.objects.filter(installation=installation).count()
+        >= MAX_SUBSCRIPTIONS_PER_INSTALLATION
+    ):
+        raise DomainError(
+            gettext_lazy("At most %(n)d locations can be subscribed.")
+            % {"n": MAX_SUBSCRIPTIONS_PER_INSTALLATION},
+            code="too_many_reminders",
+        )
+    try:
+        with transaction.atomic():
+            return ReminderSubscription.objects.create(
+                installation=installation,
+                location=location,
+                waste_types=waste_types,
+                remind_at=remind_at,
+                house_number=house_number.strip(),
+            )
+    except IntegrityError:
+        raise Conflict(
+            gettext_lazy("This location is already subscribed; change that subscription instead."),
+            code="reminder_exists",
+        ) from None
+
+
+def reminder_update(
+    *,
+    subscription: ReminderSubscription,
+    types: list[str] | None = None,
+    remind_at: str | None = None,
+    house_number: str | None = None,
+) -> ReminderSubscription:
+    if types is not None:
+        subscription.waste_types = _validated_types(types)
+    if remind_at is not None:
+        subscription.remind_at = remind_at
+    if house_number is not None:
+        subscription.house_number = house_number.strip()
+    subscription.save()
+    return subscription
+
+
+def reminder_delete(*, subscription: ReminderSubscription) -> None:
+    subscription.delete()
+
+
+def reminder_subscriptions_erase(*, installation: Installation) -> int:
+    """Everything of the reminder side that links to an installation (its erasure)."""
+    ReminderSend.objects.filter(installation=installation).delete()
+    deleted, _ = ReminderSubscription.objects.filter(installation=installation).delete()
+    return deleted
+
+
+# --- Texts
+
+
+def _reminder_content(
+    *, remind_at: str, type_names: dict[str, list[str]], label: str
+) -> dict[str, dict[str, str]]:
+    content = {}
+    for language in LANGUAGES:
+        with translation.override(language):
+            names = ", ".join(type_names[language])
+            if remind_at == ReminderTime.MORNING_OF:
+                body = _("Today: %(types)s — %(address)s") % {"types": names, "address": label}
+            else:
+                body = _("Tomorrow: %(types)s — %(address)s") % {"types": names, "address": label}
+            content[language] = {"title": _("Waste calendar"), "body": body}
+    return content
+
+
+# --- Reminder times
+
+
+def due_slots(now: dt.datetime) -> list[tuple[Slot, dt.date]]:
+    """The slots whose time has come and not yet passed, each with the collection day it reminds of."""
+    local = timezone.localtime(now)
+    due = []
+    for slot in SLOTS:
+        if slot.at <= local.time() <= slot.until:
+            due.append((slot, local.date() + dt.timedelta(days=slot.days_before)))
+    return due
+
+
+def collected_types_by_location(day: dt.date) -> dict[int, set[str]]:
+    """For each location the waste types collected on ``day`` (cancelled collections excluded)."""
+    district_types = dict(
+        Collection.objects.filter(date=day)
+        .exclude(status=CollectionStatus.CANCELLED)
+        .values_list("district_id", "district__waste_type__key")
+    )
+    if not district_types:
+        return {}
+    by_location: dict[int, set[str]] = defaultdict(set)
+    assignments = (
+        LocationDistrict.objects.filter(district_id__in=list(district_types), valid_from__lte=day)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .values_list("location_id", "district_id")
+    )
+    for location_id, district_id in assignments.iterator(chunk_size=10_000):
+        by_location[location_id].add(district_types[district_id])
+    return by_location
+
+
+def _type_names() -> dict[str, tuple[int, str, dict[str, str]]]:
+    return {
+        t.key: (t.position, t.key, {lang: waste_type_name(t, lang) for lang in LANGUAGES})
+        for t in WasteType.objects.all()
+    }
+
+
+def reminders_send_due(*, now: dt.datetime | None = None) -> int:
+    """Sends the reminders of every slot that is due now; returns how many were handed to push."""
+    now = now or timezone.now()
+    sent = 0
+    for slot, day in due_slots(now):
+        sent += _slot_send(slot=slot, day=day, now=now)
+    ReminderSend.objects.filter(collection_day__lt=timezone.localdate(now) - dt.timedelta(days=2)).delete()
+    return sent
+
+
+def _slot_run(slot: Slot, day: dt.date, now: dt.datetime) -> tuple[ReminderRun, dt.datetime | None]:
+    """The run record of a slot and, if the slot was worked through before, since when to look again."""
+    try:
+        with transaction.atomic():
+            run, created = ReminderRun.objects.get_or_create(
+                remind_at=slot.remind_at, collection_day=day, defaults={"started_at": now}
+            )
+    except IntegrityError:  # a concurrent run created it first
+        run, created = ReminderRun.objects.get(remind_at=slot.remind_at, collection_day=day), False
+    if created or run.finished_at is None:
+        return run, None
+    return run, run.started_at
+
+
+def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
+    run, changed_since = _slot_run(slot, day, now)
+    # Worked through before: the next look starts from this run (only later changes can still be due).
+    started = now if changed_since is not None else run.started_at
+    subscriptions = ReminderSubscription.objects.filter(remind_at=slot.remind_at).order_by("pk")
+    if changed_since is not None:
+        subscriptions = subscriptions.filter(updated_at__gte=changed_since)
+    # The minutely runs after the slot's first: usually nothing changed, and one indexed query says so.
+    candidates = changed_since is None or subscriptions.exists()
+    collected = collected_types_by_location(day) if candidates else {}
+    sent = 0
+    if collected:
+        type_info = _type_names()
+        rows = subscriptions.values_list(
+            "installation_id",
+            "location_id",
+            "waste_types",
+            "house_number",
+            "location__street__name",
+            "location__house_number",
+            "location__public_id",
+        )
+        batch: list[_Due] = []
+        for row in rows.iterator(chunk_size=5000):
+            wanted = collected.get(row[1])
+            if not wanted:
+                continue
+            keys = [key for key in row[2] if key in wanted]
+            if not keys:
+                continue
+            batch.append(_Due(row[0], row[1], tuple(keys), f"{row[4]} {row[3] or row[5]}".strip(), row[6]))
+            if len(batch) >= SEND_BATCH:
+                sent += _send_batch(batch, slot=slot, day=day, now=now, type_info=type_info)
+                batch = []
+        if batch:
+            sent += _send_batch(batch, slot=slot, day=day, now=now, type_info=type_info)
+    ReminderRun.objects.filter(pk=run.pk).update(
+        started_at=started, finished_at=timezone.now(), sent=run.sent + sent
+    )
+    return sent
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    installation_id: uuid.UUID
+    location_id: int
+    type_keys: tuple[str, ...]
+    label: str
+    location_public_id: str
+
+
+def _claim(batch: list[_Due], *, day: dt.date, now: dt.datetime) -> set[tuple[uuid.UUID, int]]:
+    """Inserts the claims; returns those this call inserted (a row that exists is someone else's)."""
+    table = connection.ops.quote_name(ReminderSend._meta.db_table)
+    installation_field = ReminderSend._meta.get_field("installation").target_field
+    day_value = connection.ops.adapt_datefield_value(day)
+    now_value = connection.ops.adapt_datetimefield_value(now)
+    claimed: set[tuple[uuid.UUID, int]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(batch), 1000):
+            chunk = batch[start : start + 1000]
+            params: list[Any] = []
+            for due in chunk:
+                params += [
+                    installation_field.get_db_prep_value(due.installation_id, connection),
+                    due.location_id,
+                    day_value,
+                    now_value,
+                ]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (installation_id, location_id, collection_day, created_at) "  # noqa: S608
+                f"VALUES {values} ON CONFLICT (installation_id, location_id, collection_day) DO NOTHING "
+                "RETURNING installation_id, location_id",
+                params,
+            )
+            claimed.update((uuid.UUID(str(i)), int(loc)) for i, loc in cursor.fetchall())
+    return claimed
+
+
+def _send_batch(
+    batch: list[_Due],
+    *,
+    slot: Slot,
+    day: dt.date,
+    now: dt.datetime,
+    type_info: dict[str, tuple[int, str, dict[str, str]]],
+) -> int:
+    contents: dict[tuple[str, str, tuple[str, ...]], dict[str, dict[str, str]]] = {}
+
+    def content_of(due: _Due) -> dict[str, dict[str, str]]:
+        key = (due.label, due.location_public_id, due.type_keys)
+        if key not in contents:
+            ordered = sorted(due.type_keys, key=lambda k: type_info[k][:2])
+            names = {lang: [type_info[k][2][lang] for k in ordered] for lang in LANGUAGES}
+            contents[key] = _reminder_content(remind_at=slot.remind_at, type_names=names, label=due.label)
+        return contents[key]
+
+    with transaction.atomic():
+        claimed = _claim(batch, day=day, now=now)
+        if not claimed:
+            return 0
+        messages = (
+            PersonalMessage(
+                installation_id=due.installation_id,
+                content=content_of(due),
+                data={"type": "waste_reminder", "location": due.location_public_id, "date": day.isoformat()},
+            )
+            for due in batch
+            if (due.installation_id, due.location_id) in claimed
+        )
+        _notify_in_rounds(messages)
+    return len(claimed)
+
+
+def _notify_in_rounds(messages: Iterable[PersonalMessage]) -> None:
+    """Hands messages to push, at most one per installation and notification.
+
+    A personal notification holds one delivery per installation, so an installation with two subscribed
+    locations gets its second message in a second notification (a "round"); most have one.
+    """
+    rounds: list[list[PersonalMessage]] = [[]]
+    seen: list[set[uuid.UUID]] = [set()]
+    for message in messages:
+        level = 0
+        while message.installation_id in seen[level]:
+            level += 1
+            if level == len(rounds):
+                rounds.append([])
+                seen.append(set())
+        seen[level].add(message.installation_id)
+        rounds[level].append(message)
+    for round_messages in rounds:
+        if round_messages:
+            notify_each(messages=iter(round_messages), category=REMINDER_CATEGORY, deep_link=DEEP_LINK)
+
+
+# --- Change pushes
+
+
+def _change_content(changes: list[CollectionChange], *, label: str) -> dict[str, dict[str, str]]:
+    """One text for all changes at one location: "Papier: verschoben vom 02.12. auf den 03.12.; Restabfall
+    am 04.12. entfällt — Bahnhofstraße 12"."""
+    content = {}
+    for language in LANGUAGES:
+        with translation.override(language):
+            parts = []
+            for change in sorted(changes, key=lambda c: (c.previous_date or c.date, c.date)):
+                values = {
+                    "type": waste_type_name(change.district.waste_type, language),
+                    "date": change.date.strftime("%d.%m."),
+                    "previous": change.previous_date.strftime("%d.%m.") if change.previous_date else "",
+                }
+                if change.kind == ChangeKind.CANCELLED:
+                    parts.append(_("%(type)s on %(date)s is cancelled") % values)
+                else:
+                    parts.append(_("%(type)s moves from %(previous)s to %(date)s") % values)
+            body = "; ".join(parts) + " — " + label
+            content[language] = {"title": _("Waste collection changed"), "body": body[:MAX_CHANGE_BODY]}
+    return content
+
+
+def collection_changes_notify(*, now: dt.datetime | None = None) -> int:
+    """Tells subscribed installations of moved or cancelled collections in the next 7 days, once each.
+
+    Changes are claimed with ``notified_at`` in the same transaction as the push is handed over (locked
+    rows are skipped, so two runs never take the same change). Changes of other days are marked without
+    a push: they are not news for a reminder. Returns the number of messages handed to push.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    horizon = today + dt.timedelta(days=CHANGE_WINDOW_DAYS)
+    sent = 0
+    with transaction.atomic():
+        pending = list(
+            CollectionChange.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(notified_at__isnull=True)
+            .select_related("district__waste_type")
+            .order_by("pk")[:5000]
+        )
+        if not pending:
+            return 0
+        CollectionChange.objects.filter(pk__in=[c.pk for c in pending]).update(notified_at=now)
+
+        def relevant(change: CollectionChange) -> bool:
+            if change.kind not in (ChangeKind.MOVED, ChangeKind.CANCELLED):
+                return False
+            days = [d for d in (change.date, change.previous_date) if d is not None]
+            return any(today <= d <= horizon for d in days)
+
+        # One push per installation and location, however many of its collections changed.
+        grouped: dict[tuple[uuid.UUID, int], tuple[ReminderSubscription, list[CollectionChange]]] = {}
+        for change in filter(relevant, pending):
+            key = change.district.waste_type.key
+            on_day = change.previous_date or change.date
+            location_ids = (
+                LocationDistrict.objects.filter(district_id=change.district_id, valid_from__lte=on_day)
+                .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on_day))
+                .values("location_id")
+            )
+            subscriptions = ReminderSubscription.objects.filter(location_id__in=location_ids).select_related(
+                "location__street"
+            )
+            for subscription in subscriptions.iterator(chunk_size=2000):
+                if key not in subscription.waste_types:
+                    continue
+                target = (subscription.installation_id, subscription.location_id)
+                grouped.setdefault(target, (subscription, []))[1].append(change)
+        messages = [
+            PersonalMessage(
+                installation_id=subscription.installation_id,
+                content=_change_content(
+                    changes, label=location_label(subscription.location, subscription.house_number)
+                ),
+                data={
+                    "type": "waste_change",
+                    "location": subscription.location.public_id,
+                    "date": min(c.date for c in changes).isoformat(),
+                },
+            )
+            for subscription, changes in grouped.values()
+        ]
+        _notify_in_rounds(messages)
+        sent = len(messages)
+    # More than one chunk of changes: take the next.
+    return sent + (collection_changes_notify(now=now) if len(pending) == 5000 else 0)
