@@ -396,6 +396,8 @@ class Usage:
     wall_s: float
     peak_rss_mb: dict[str, float]
     peak_pss_mb: dict[str, float]
+    # The largest single process of each group (a prefork worker's children each count on their own).
+    peak_process_rss_mb: dict[str, float]
     cores: dict[str, float]
     machine_busy_cores: float
     cpu_seconds: dict[str, float]
@@ -410,6 +412,7 @@ class Sampler:
         self.groups = groups
         self.pss_groups = pss
         self.peak_rss: dict[str, int] = dict.fromkeys(groups, 0)
+        self.peak_process_rss: dict[str, int] = dict.fromkeys(groups, 0)
         self.peak_pss: dict[str, int] = dict.fromkeys(pss, 0)
         self.first_ticks: dict[tuple[str, int], int] = {}
         self.last_ticks: dict[tuple[str, int], int] = {}
@@ -438,6 +441,9 @@ class Sampler:
         for name, select in self.groups.items():
             pids = select(processes)
             self.peak_rss[name] = max(self.peak_rss[name], sum(processes[p].rss for p in pids))
+            self.peak_process_rss[name] = max(
+                self.peak_process_rss[name], max((processes[p].rss for p in pids), default=0)
+            )
             if name in self.peak_pss:
                 pss = sum(proportional_set_size(p) for p in pids)
                 self.peak_pss[name] = max(self.peak_pss[name], pss)
@@ -457,6 +463,7 @@ class Sampler:
             wall_s=wall,
             peak_rss_mb={k: round(v / MB, 1) for k, v in self.peak_rss.items()},
             peak_pss_mb={k: round(v / MB, 1) for k, v in self.peak_pss.items()},
+            peak_process_rss_mb={k: round(v / MB, 1) for k, v in self.peak_process_rss.items()},
             cores={k: round(v / CLOCK_TICKS / wall, 2) for k, v in ticks.items()},
             machine_busy_cores=round(busy / wall, 2),
             cpu_seconds={k: v / CLOCK_TICKS for k, v in ticks.items()},

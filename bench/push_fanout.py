@@ -182,9 +182,9 @@ def render_markdown(report: Report) -> str:
             "are the cores each kept busy on average during the case; rest = everything else on the machine "
             "(this script, other jobs):",
             "",
-            "| config | wall s | messages/s | peak RSS MB (parent+children) | peak PSS MB | workers | "
-            "fake FCM | PostgreSQL | Redis | rest | machine busy |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| config | wall s | messages/s | peak RSS MB (parent+children) | peak PSS MB | "
+            "largest process RSS MB | workers | fake FCM | PostgreSQL | Redis | rest | machine busy |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for result in report.ours:
             cores = result.usage.cores if result.usage else {}
@@ -193,6 +193,7 @@ def render_markdown(report: Report) -> str:
                 f"| {result.case} | {result.wall_s:.2f} | {result.rate:,.0f} | "
                 f"{result.peak_rss_mb or 0:.0f} | "
                 f"{result.usage.peak_pss_mb.get('workers', 0) if result.usage else 0:.0f} | "
+                f"{result.usage.peak_process_rss_mb.get('workers', 0) if result.usage else 0:.0f} | "
                 f"{cores.get('workers', 0):.2f} | {cores.get('fake', 0):.2f} | "
                 f"{cores.get('postgres', 0):.2f} | {cores.get('redis', 0):.2f} | "
                 f"{(busy or 0) - sum(cores.values()):.2f} | {busy or 0:.2f} |"
@@ -886,9 +887,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--configs",
         type=configs,
-        default=configs("2x4,t8x8"),
+        default=configs("2x4,3x6,t8x8"),
         help="worker concurrency x PUSH_DRAIN_CONCURRENCY, comma-separated; a leading t runs one "
-        "process with the threads pool (default 2x4,t8x8)",
+        "process with the threads pool (default 2x4,3x6,t8x8)",
     )
     parser.add_argument("--warmup", type=int, default=2000, help="installations of the warm-up send")
     parser.add_argument("--skip-ceiling", action="store_true")

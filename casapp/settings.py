@@ -53,7 +53,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "PUSH_BATCH_SIZE": (int, 500),
     "PUSH_RATE_LIMIT_PER_MINUTE": (int, 300_000),
     "PUSH_DRAIN_CONCURRENCY": (int, 4),
-    "PUSH_HTTP_CONNECTIONS": (int, 100),
+    "PUSH_HTTP_CONNECTIONS": (int, 250),
     "PUSH_CLAIM_LEASE_SECONDS": (int, 300),
     "PUSH_MAX_ATTEMPTS": (int, 5),
     "PUSH_RETRY_BASE_SECONDS": (float, 2.0),
