@@ -199,3 +199,21 @@ def test_feed_refuses_unknown_types_in_the_error_shape(anon_client, town, types)
         anon_client.get(ics_url(town.bahnhof_12) + f"?types={types}"), 400, "validation_error"
     )
     assert body["errors"][0]["field"] == "types"
+
+
+def test_revalidations_answered_from_the_cache_do_not_use_up_the_rate_limit(anon_client, feed_town, settings):
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "anon": "2/min"},
+    }
+    url = ics_url(feed_town.bahnhof_12)
+    etag = anon_client.get(url)["ETag"]
+
+    revalidations = [anon_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code for _ in range(5)]
+
+    assert revalidations == [304] * 5
+    assert anon_client.get(url).status_code == 200
+    assert_error_shape(anon_client.get(url), 429, "throttled")
+    # A stale validator needs the feed itself, so it counts like any other request.
+    assert_error_shape(anon_client.get(url, HTTP_IF_NONE_MATCH='"stale"'), 429, "throttled")
