@@ -1,5 +1,6 @@
 """Helpers of the Abfallkalender tests: fixture files, running the import commands, writing small feeds;
-a small town with three waste types for the API and reminder tests, and the fake FCM server."""
+a small town with three waste types for the API and reminder tests (the fake FCM server comes from
+``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.push.conftest import fake_fcm, fake_fcm_server, firebase_backend  # noqa: F401 (fixtures)
 from tests.waste_calendar.factories import (
     DistrictFactory,
     LocationDistrictFactory,
