@@ -16,19 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Max
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from shapely.geometry import Point, shape
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import unary_union
-from shapely.prepared import PreparedGeometry, prep
 
 from casapp.city import STADTTEILE
 from casapp.errors import DomainError
 from reports.models import District
+
+# shapely (and numpy under it, ~20 MB) is imported by the functions that use it, not with this module:
+# every process imports reports.services, but a push worker never tests a point and stays smaller.
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+    from shapely.prepared import PreparedGeometry
 
 BOUNDARY_FILE = Path(__file__).resolve().parent / "data" / "castrop-rauxel-boundary.geojson"
 
@@ -44,6 +46,9 @@ EARTH_RADIUS_M = 6_371_008.8
 @functools.cache
 def city_geometry() -> BaseGeometry:
     """The city's area as a shapely geometry (the union of the boundary file's features)."""
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
     collection = json.loads(BOUNDARY_FILE.read_text(encoding="utf-8"))
     geometry: BaseGeometry = unary_union([shape(feature["geometry"]) for feature in collection["features"]])
     return geometry
@@ -52,11 +57,15 @@ def city_geometry() -> BaseGeometry:
 @functools.cache
 def city_boundary() -> PreparedGeometry[BaseGeometry]:
     """The city's area, prepared for many point tests; loaded once per process."""
+    from shapely.prepared import prep
+
     return prep(city_geometry())
 
 
 def point_in_city(*, latitude: float, longitude: float) -> bool:
     """Whether the point lies in Castrop-Rauxel (on the boundary line counts as inside)."""
+    from shapely.geometry import Point
+
     return bool(city_boundary().covers(Point(longitude, latitude)))
 
 
@@ -138,6 +147,9 @@ def districts_cache_clear() -> None:
 
 def _district_shapes() -> tuple[tuple[str, PreparedGeometry[BaseGeometry]], ...]:
     global _districts  # noqa: PLW0603 - see districts_cache_clear
+    from shapely.geometry import shape
+    from shapely.prepared import prep
+
     # One cheap aggregate per lookup keeps every process current after another process re-imported.
     state = District.objects.aggregate(count=Count("id"), latest=Max("imported_at"))
     version = (state["count"], state["latest"])
@@ -161,6 +173,8 @@ def stadtteil_for(*, latitude: float, longitude: float) -> str:
 
     On a line shared by two Stadtteile the alphabetically first wins, so the answer is stable.
     """
+    from shapely.geometry import Point
+
     point = Point(longitude, latitude)
     for name, district in _district_shapes():
         if district.covers(point):

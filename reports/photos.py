@@ -8,19 +8,24 @@ make and serial, XMP, comments, ICC profiles): the photos are shown publicly on 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
+import threading
 import warnings
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pillow_heif
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from casapp.errors import DomainError
+
+# Pillow and pillow-heif (~11 MB) are imported on the first photo, not with this module: every process
+# imports reports.services, but a push worker never processes a photo and stays smaller without them.
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_EDGE = 2048
@@ -31,9 +36,6 @@ THUMBNAIL_EDGE = 400
 # from taking a worker's memory (a decompression bomb). Checked from the header, before decoding.
 MAX_PIXELS = 50_000_000
 JPEG_QUALITY = 85
-
-# HEIC is what iPhones take photos in. Registering adds a Pillow plugin: once, at import.
-pillow_heif.register_heif_opener()
 
 # Only these decoders ever see an upload: Pillow's rarer parsers (TIFF, PSD, EPS ...) are not reachable.
 _DECODERS = ("JPEG", "PNG", "WEBP", "HEIF")
@@ -48,7 +50,6 @@ _HEIF_BRANDS = frozenset(
 # Errors Pillow's decoders raise on a damaged file of an accepted format.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError)
 _WHITE = (255, 255, 255)
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 _UNSUPPORTED_MESSAGE = _("Photos must be JPEG, PNG, WebP or HEIC.")
 _TOO_LARGE_MESSAGE = format_lazy(
@@ -58,6 +59,31 @@ _TOO_MANY_PIXELS_MESSAGE = format_lazy(
     _("A photo may have at most {megapixels} megapixels."), megapixels=MAX_PIXELS // 1_000_000
 )
 _INVALID_MESSAGE = _("The photo could not be read. It may be damaged or incomplete.")
+
+
+_pillow_lock = threading.Lock()
+_pillow_ready = False
+
+
+def _pillow_load() -> None:
+    """Import pillow-heif and register its HEIF opener with Pillow: once per process, on the first photo."""
+    global _pillow_ready  # noqa: PLW0603 - one per-process flag, set once under the lock
+    if _pillow_ready:
+        return
+    with _pillow_lock:
+        if not _pillow_ready:
+            import pillow_heif
+
+            # HEIC is what iPhones take photos in. Registering adds a Pillow plugin to the process.
+            pillow_heif.register_heif_opener()
+            _pillow_ready = True
+
+
+@functools.cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,9 @@ def photo_process(upload: UploadedFile | BinaryIO, *, field: str = "photos") -> 
     large enough is decoded by libjpeg at a reduced scale (``Image.draft``), never below MAX_EDGE: that
     halves the work for a 48-MP photo but cannot help a 12-MP one (4000 px / 2 < 2048 px).
     """
+    _pillow_load()
+    from PIL import Image
+
     data = _read_bounded(upload, field=field)
     with warnings.catch_warnings():
         # Pillow's own decompression-bomb guard only warns between its limit and twice that; here a
@@ -120,6 +149,8 @@ def _read_bounded(upload: UploadedFile | BinaryIO, *, field: str) -> bytes:
 
 def _decode(data: bytes, *, field: str) -> Image.Image:
     """Open twice: ``verify()`` leaves an image unusable, so the pixels come from a second open."""
+    from PIL import Image
+
     try:
         probe = _open(data, field=field)
         width, height = probe.size
@@ -139,6 +170,8 @@ def _decode(data: bytes, *, field: str) -> Image.Image:
 
 
 def _open(data: bytes, *, field: str) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
+
     try:
         image = Image.open(io.BytesIO(data), formats=_DECODERS)
     except UnidentifiedImageError as error:
@@ -170,6 +203,8 @@ def _draft_size(size: tuple[int, int]) -> tuple[int, int] | None:
 
 
 def _publishable(picture: Image.Image) -> ProcessedPhoto:
+    from PIL import Image
+
     icc_profile = picture.info.get("icc_profile")
     working = _rgb_or_rgba(picture)
     working.thumbnail((MAX_EDGE, MAX_EDGE), Image.Resampling.LANCZOS)
@@ -200,6 +235,8 @@ def _rgb_or_rgba(picture: Image.Image) -> Image.Image:
 
 
 def _turn_upright(working: Image.Image) -> None:
+    from PIL import ImageOps
+
     # Unreadable EXIF: the pixels are still a usable photo, shown as stored.
     with contextlib.suppress(*_DECODE_ERRORS):
         ImageOps.exif_transpose(working, in_place=True)
@@ -207,6 +244,8 @@ def _turn_upright(working: Image.Image) -> None:
 
 def _to_srgb(working: Image.Image, icc_profile: bytes) -> Image.Image:
     """Dropping a profile without converting would dull an iPhone's Display P3 photo's colours."""
+    from PIL import ImageCms
+
     try:
         embedded = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         # Most photos say sRGB already; converting sRGB to sRGB would cost a 12-MP photo 45 ms.
@@ -214,7 +253,7 @@ def _to_srgb(working: Image.Image, icc_profile: bytes) -> Image.Image:
             embedded.profile.profile_description or ""
         ):
             return working
-        transform = ImageCms.buildTransform(embedded, _SRGB, working.mode, working.mode)
+        transform = ImageCms.buildTransform(embedded, _srgb_profile(), working.mode, working.mode)
         return transform.apply(working)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         # A broken profile: keep the pixels as they are rather than refuse the photo.

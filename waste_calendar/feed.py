@@ -9,15 +9,17 @@ re-import, and a moved collection keeps its UID: calendar apps move the event in
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event
-from icalendar.prop import vDuration
 
 from waste_calendar.lookup import feed_window
 from waste_calendar.models import Collection, CollectionStatus, Location, WasteType
 from waste_calendar.selectors import collections_for_location
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//Stadt Castrop-Rauxel//CAS-App Abfallkalender//DE"
 UID_DOMAIN = "abfall.castrop-rauxel.de"
@@ -43,6 +45,11 @@ def location_calendar(
     *, location: Location, type_keys: list[str] | None, language: str, stamp: dt.datetime
 ) -> bytes:
     """The feed's body. ``stamp`` (the data's Last-Modified) is the DTSTAMP: equal data, equal bytes."""
+    # icalendar is imported on first use: every process imports this module (via the API serializers),
+    # but only a web process building a feed needs the library; a push worker stays smaller without it.
+    from icalendar import Calendar
+    from icalendar.prop import vDuration
+
     date_from, date_to = feed_window()
     collections = collections_for_location(
         location=location, date_from=date_from, date_to=date_to, type_keys=type_keys
@@ -68,6 +75,8 @@ def location_calendar(
 def _collection_event(
     location: Location, collection: Collection, *, language: str, stamp: dt.datetime
 ) -> Event:
+    from icalendar import Event  # see location_calendar
+
     waste_type = collection.district.waste_type
     type_name = waste_type_name(waste_type, language)
     event = Event()

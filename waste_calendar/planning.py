@@ -26,8 +26,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import holidays
-
 SHIFT_RULES = ("cascade", "next-working-day", "previous-working-day")
 LOCAL_DAY_DIRECTIONS = ("before", "after", "cascade")
 DEFAULT_SHIFT_RULE = "cascade"
@@ -65,6 +63,9 @@ MAX_SHIFT_DAYS = 6
 
 @cache
 def _public_holidays(year: int) -> dict[dt.date, str]:
+    # Imported on first use, not with the module: a push worker never plans a year and stays smaller.
+    import holidays
+
     return {
         day: str(name)
         for day, name in holidays.country_holidays("DE", subdiv="NW", years=year, language="de").items()

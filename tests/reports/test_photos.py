@@ -6,7 +6,11 @@ Pure functions: no database. Every image is made here (tests/reports/images.py).
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pillow_heif
 import pytest
@@ -180,6 +184,33 @@ def test_heic_from_an_iphone_is_accepted_turned_upright_and_stripped() -> None:
     assert_colour(image.getpixel((600 - 40, 40)), images.RED)
     assert_colour(image.getpixel((600 - 40, 800 - 40)), images.BLUE)
     assert_no_metadata(photo.image)
+
+
+def test_heic_is_accepted_in_a_fresh_process_that_never_imported_pillow_heif(tmp_path) -> None:
+    # Pillow and pillow-heif load on the first photo (a push worker never processes one): in a process
+    # where nothing registered the HEIF opener yet, the pipeline must register it itself.
+    if not pillow_heif.libheif_info()["HEIF"]:
+        pytest.skip("this libheif build has no HEVC encoder, so no HEIC can be made for the test")
+    heic_path = tmp_path / "IMG_0002.HEIC"
+    heic_path.write_bytes(images.encoded(images.marked_picture((400, 300), noise=False), "HEIF"))
+    script = (
+        "import sys, django; django.setup()\n"
+        "assert 'pillow_heif' not in sys.modules and 'PIL' not in sys.modules, 'imported too early'\n"
+        "from reports.photos import photo_process\n"
+        f"photo = photo_process(open({str(heic_path)!r}, 'rb'))\n"
+        "print(photo.width, photo.height)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter with a fixed script
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "casapp.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["400", "300"]
 
 
 def test_format_is_decided_by_content_not_by_name_or_content_type() -> None:
