@@ -269,24 +269,6 @@ def _not_modified(request: Request, version: lookup.FeedVersion) -> bool:
 class LocationCalendarView(PublicEndpoint, APIView):
     revalidated: lookup.FeedVersion | None = None
 
-    @extend_schema(
-        operation_id="waste_location_ics",
-        parameters=[_TYPES_PARAMETER],
-        responses={
-            (200, "text/calendar"): OpenApiResponse(
-                OpenApiTypes.STR,
-                description="iCalendar (RFC 5545): all-day events, 30 days back to 13 months ahead.",
-            ),
-            304: OpenApiResponse(description="Not modified (If-None-Match / If-Modified-Since)."),
-        },
-        tags=TAGS,
-        summary="A location's collections as a calendar subscription",
-        description=(
-            "Stable UIDs (a moved collection keeps its UID), calendar name and refresh interval (RFC 7986 "
-            "NAME / REFRESH-INTERVAL, X-WR-CALNAME / X-PUBLISHED-TTL). Send the ETag or Last-Modified back "
-            "to get 304."
-        ),
-    )
     def check_throttles(self, request: Request) -> None:
         # A revalidation answered from the cache alone (no database) is cheaper than the throttle's own
         # round trip to Redis: calendar apps revalidate every few hours, and a feed rarely changes.
@@ -306,6 +288,24 @@ class LocationCalendarView(PublicEndpoint, APIView):
         )
         return version if version is not None and _not_modified(request, version) else None
 
+    @extend_schema(
+        operation_id="waste_location_ics",
+        parameters=[_TYPES_PARAMETER],
+        responses={
+            (200, "text/calendar"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="iCalendar (RFC 5545): all-day events, 30 days back to 13 months ahead.",
+            ),
+            304: OpenApiResponse(description="Not modified (If-None-Match / If-Modified-Since)."),
+        },
+        tags=TAGS,
+        summary="A location's collections as a calendar subscription",
+        description=(
+            "Stable UIDs (a moved collection keeps its UID), calendar name and refresh interval (RFC 7986 "
+            "NAME / REFRESH-INTERVAL, X-WR-CALNAME / X-PUBLISHED-TTL). Send the ETag or Last-Modified back "
+            "to get 304."
+        ),
+    )
     def get(self, request: Request, location_id: str) -> HttpResponse:
         if self.revalidated is not None:
             return self._validators(HttpResponseNotModified(), self.revalidated)
