@@ -207,13 +207,22 @@ def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int
     a hit costs at most one cache round trip (the body and the generation in one ``get_many``) and no
     query. Errors raised by ``build`` are not cached.
     """
-    key = "waste:body:" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
-    hit, generation = _shared_get(key)
+    hit, generation = _shared_get(_body_key(parts))
     if hit is not None:
         return hit  # type: ignore[return-value]
     body = build()
-    _shared_set(key, generation, body, seconds)
+    _shared_set(_body_key(parts), generation, body, seconds)
     return body
+
+
+def cached_body_peek(*, parts: Iterable[object]) -> object | None:
+    """The body ``cached_body`` would answer from the cache for ``parts``, or None; never builds."""
+    hit, _ = _shared_get(_body_key(parts))
+    return hit
+
+
+def _body_key(parts: Iterable[object]) -> str:
+    return "waste:body:" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
 def data_generation_bump(**kwargs: object) -> None:

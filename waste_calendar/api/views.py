@@ -267,26 +267,31 @@ def _not_modified(request: Request, version: lookup.FeedVersion) -> bool:
 
 
 class LocationCalendarView(PublicEndpoint, APIView):
-    revalidated: lookup.FeedVersion | None = None
+    # What check_throttles() found in the cache: the validators, and the body if it was built before.
+    cached_version: lookup.FeedVersion | None = None
+    cached_body: bytes | None = None
 
     def check_throttles(self, request: Request) -> None:
-        # A revalidation answered from the cache alone (no database) is cheaper than the throttle's own
-        # round trip to Redis: calendar apps revalidate every few hours, and a feed rarely changes.
-        self.revalidated = self._revalidated_from_cache(request)
-        if self.revalidated is None:
+        # An answer from the cache alone (a 304, or a calendar built before) costs no query and less than
+        # the throttle's own round trip to Redis; only a calendar still to build counts against the limit.
+        self._look_in_cache(request)
+        if self.cached_version is None or (
+            self.cached_body is None and not _not_modified(request, self.cached_version)
+        ):
             super().check_throttles(request)
 
-    def _revalidated_from_cache(self, request: Request) -> lookup.FeedVersion | None:
-        if not (request.META.get("HTTP_IF_NONE_MATCH") or request.META.get("HTTP_IF_MODIFIED_SINCE")):
-            return None
+    def _look_in_cache(self, request: Request) -> None:
         try:
             type_keys = _types(request)
         except ValidationError:
-            return None  # answered 400 by get(), after the throttle
-        version = lookup.feed_version_cached(
-            location_id=self.kwargs["location_id"], type_keys=type_keys, language=request_language()
-        )
-        return version if version is not None and _not_modified(request, version) else None
+            return  # answered 400 by get(), after the throttle
+        location_id, language = self.kwargs["location_id"], request_language()
+        version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
+        if version is None:
+            return
+        self.cached_version = version
+        body = lookup.cached_body_peek(parts=_feed_parts(location_id, type_keys, language, version))
+        self.cached_body = body if isinstance(body, bytes) else None
 
     @extend_schema(
         operation_id="waste_location_ics",
@@ -307,38 +312,44 @@ class LocationCalendarView(PublicEndpoint, APIView):
         ),
     )
     def get(self, request: Request, location_id: str) -> HttpResponse:
-        if self.revalidated is not None:
-            return self._validators(HttpResponseNotModified(), self.revalidated)
         type_keys = _types(request)
         language = request_language()
         # Revalidation first, from the cache alone: calendar apps poll far more often than data change.
-        version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
+        version = self.cached_version
         location = None
         if version is None:
             location = _location(location_id)
             version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
         if _not_modified(request, version):
-            response: HttpResponse = HttpResponseNotModified()
-        else:
+            return self._validators(HttpResponseNotModified(), version)
 
-            def build() -> bytes:
-                return location_calendar(
-                    location=location or _location(location_id),
-                    type_keys=type_keys,
-                    language=language,
-                    stamp=version.last_modified,
-                )
+        def build() -> bytes:
+            return location_calendar(
+                location=location or _location(location_id),
+                type_keys=type_keys,
+                language=language,
+                stamp=version.last_modified,
+            )
 
-            parts = ["ics", location_id, type_keys, language, version.etag]
-            body = lookup.cached_body(parts=parts, build=build, seconds=FEED_CACHE_SECONDS)
-            response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-            response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
+        body = self.cached_body or lookup.cached_body(
+            parts=_feed_parts(location_id, type_keys, language, version),
+            build=build,
+            seconds=FEED_CACHE_SECONDS,
+        )
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
         return self._validators(response, version)
 
     def _validators(self, response: HttpResponse, version: lookup.FeedVersion) -> HttpResponse:
         response["ETag"] = version.etag
         response["Last-Modified"] = http_date(version.last_modified.timestamp())
         return cache_public(response, max_age=FEED_MAX_AGE)
+
+
+def _feed_parts(
+    location_id: str, type_keys: list[str] | None, language: str, version: lookup.FeedVersion
+) -> list[object]:
+    return ["ics", location_id, type_keys, language, version.etag]
 
 
 # --- Reminders of an installation
