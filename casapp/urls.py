@@ -18,11 +18,13 @@ admin.site.index_title = _("City of Castrop-Rauxel")
 api_v1: list[URLPattern | URLResolver] = [
     path("app/config", AppConfigView.as_view(), name="app-config"),
     path("staff/me", StaffMeView.as_view(), name="staff-me"),
-    path("", include("push.api.urls")),
-    path("", include("push.api.staff_urls")),
-    path("", include("reports.api.staff_urls")),
-    path("", include("reports.api.urls")),
-    path("", include("waste_calendar.api.urls")),
+    # Each app's routes under a prefix of their own, so that resolving a request walks one short list rather
+    # than all of them; the Abfallkalender first, since calendar apps polling its feeds are most requests.
+    path("waste/", include("waste_calendar.api.urls")),
+    path("reports/", include("reports.api.urls")),
+    path("staff/reports/", include("reports.api.staff_urls")),
+    path("push/notifications/", include("push.api.staff_urls")),
+    path("", include("push.api.urls")),  # devices/, notices/, push/catalogue
 ]
 
 urlpatterns = [

@@ -1,19 +1,23 @@
-"""HTTP caching headers and the negotiated language, the same for every module's responses.
+"""HTTP caching headers and the negotiated language, the same for every module's responses; the base of
+views whose answers are kept in a cache.
 
 ConditionalGetMiddleware adds the ETag and answers 304; these set who may keep a response and for how long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from django.conf import settings
 from django.http import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 R = TypeVar("R", bound=HttpResponseBase)
+T = TypeVar("T")
 
 
 def request_language() -> str:
@@ -33,3 +37,22 @@ def cache_private(response: R) -> R:
     response["Cache-Control"] = "private, no-cache"
     patch_vary_headers(response, ["Accept-Language"])
     return response
+
+
+class CountedWhenBuilt(APIView):
+    """Base of views whose answers are kept in a cache: the rate limit counts only requests that do work.
+
+    An answer from the cache costs less than the limit's own round trip to Redis, so counting it would cut
+    what the endpoint can serve and protect nothing; a request that has to query the database is counted
+    before it does. Views pass their build function through ``counted``.
+    """
+
+    def check_throttles(self, request: Request) -> None:
+        pass  # in counted(), only when the answer is built
+
+    def counted(self, build: Callable[[], T]) -> Callable[[], T]:
+        def build_counted() -> T:
+            super(CountedWhenBuilt, self).check_throttles(self.request)
+            return build()
+
+        return build_counted

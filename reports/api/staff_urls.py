@@ -1,4 +1,4 @@
-"""The staff triage API of the Mängelmelder, included under ``/api/v1/``."""
+"""The staff triage API of the Mängelmelder, mounted at ``/api/v1/staff/reports/``."""
 
 from __future__ import annotations
 
@@ -6,16 +6,14 @@ from django.urls import URLPattern, path
 
 from reports.api.staff_views import StaffReportViewSet as Reports
 
-PREFIX = "staff/reports"
-
 # The workflow's writes are POSTs to sub-resources of a report, one service each.
 ACTIONS = ["transition", "assign", "reply", "notes", "merge", "moderate"]
 
 urlpatterns: list[URLPattern] = [
-    path(f"{PREFIX}/", Reports.as_view({"get": "list"}), name="staff-reports"),
-    path(f"{PREFIX}/<int:pk>", Reports.as_view({"get": "retrieve"}), name="staff-report"),
+    path("", Reports.as_view({"get": "list"}), name="staff-reports"),
+    path("<int:pk>", Reports.as_view({"get": "retrieve"}), name="staff-report"),
     *(
-        path(f"{PREFIX}/<int:pk>/{action}", Reports.as_view({"post": action}), name=f"staff-report-{action}")
+        path(f"<int:pk>/{action}", Reports.as_view({"post": action}), name=f"staff-report-{action}")
         for action in ACTIONS
     ),
 ]

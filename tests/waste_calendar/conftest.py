@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,3 +124,17 @@ def town(db: Any) -> Town:
         bahnhof_12a=locations["12a"],
         districts=districts,
     )
+
+
+@pytest.fixture
+def anon_limit(settings: Any) -> Callable[[str], None]:
+    """Sets the anonymous rate limit for one test: ``anon_limit("2/min")``."""
+
+    def set_limit(rate: str) -> None:
+        rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**rates, "anon": rate},
+        }
+
+    return set_limit

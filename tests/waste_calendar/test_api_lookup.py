@@ -171,3 +171,27 @@ def test_a_street_without_number_step_resolves_to_the_whole_street(anon_client):
 
     assert no_number.json()["id"] == any_number.json()["id"] == whole.public_id
     assert no_number.json()["street"]["needs_house_number"] is False
+
+
+def test_answers_from_the_cache_do_not_use_up_the_rate_limit(anon_client, town, anon_limit):
+    location = f"/api/v1/waste/locations/{town.bahnhof_12.public_id}"
+    street = f"/api/v1/waste/streets/{town.bahnhofstrasse.pk}"
+    urls = [
+        TYPES_URL,
+        STREETS_URL + "?q=bahnhof",
+        f"{street}/house-numbers",
+        f"{street}/location?house_number=12",
+        location,
+        f"{location}/collections",
+        f"{location}/next",
+    ]
+    anon_limit(f"{len(urls)}/min")
+
+    built = [anon_client.get(url).status_code for url in urls]  # each built once: the whole limit
+    repeats = [anon_client.get(url).status_code for url in urls for _ in range(3)]
+
+    assert built == [200] * len(urls)
+    assert repeats == [200] * len(urls) * 3
+    # What is still to build counts, a probe for an unknown location too.
+    assert_error_shape(anon_client.get(STREETS_URL + "?q=friedhof"), 429, "throttled")
+    assert_error_shape(anon_client.get("/api/v1/waste/locations/zzzzzz"), 429, "throttled")

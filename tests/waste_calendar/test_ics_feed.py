@@ -201,12 +201,8 @@ def test_feed_refuses_unknown_types_in_the_error_shape(anon_client, town, types)
     assert body["errors"][0]["field"] == "types"
 
 
-def test_answers_from_the_cache_do_not_use_up_the_rate_limit(anon_client, feed_town, settings):
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**rates, "anon": "2/min"},
-    }
+def test_answers_from_the_cache_do_not_use_up_the_rate_limit(anon_client, feed_town, anon_limit):
+    anon_limit("2/min")
     url = ics_url(feed_town.bahnhof_12)
     etag = anon_client.get(url)["ETag"]  # built: counts
 
@@ -218,3 +214,41 @@ def test_answers_from_the_cache_do_not_use_up_the_rate_limit(anon_client, feed_t
     # Calendars still to build count: the second is the limit's last.
     assert anon_client.get(url + "?types=restabfall").status_code == 200
     assert_error_shape(anon_client.get(url + "?types=papier"), 429, "throttled")
+
+
+def test_an_answer_from_the_cache_is_the_answer_built_before(anon_client, feed_town):
+    url = ics_url(feed_town.bahnhof_12)
+    built = anon_client.get(url)  # the full view builds and caches it
+    cached = anon_client.get(url)  # answered from the cache before DRF
+
+    def headers(response):
+        # Allow is DRF's; the request id is each request's own.
+        return {k: v for k, v in response.headers.items() if k not in {"Allow", "X-Request-ID"}}
+
+    assert cached.status_code == built.status_code == 200
+    assert cached.content == built.content
+    assert headers(cached) == headers(built)
+
+
+def test_spellings_of_one_type_list_share_one_cached_calendar(anon_client, feed_town, anon_limit):
+    anon_limit("1/min")
+    url = ics_url(feed_town.bahnhof_12)
+    first = anon_client.get(url + "?types=papier,restabfall")  # built: the limit's only request
+
+    for spelling in ["papier, restabfall", "papier,restabfall,papier", "papier,,restabfall,"]:
+        again = anon_client.get(url, {"types": spelling})
+        assert again.status_code == 200, spelling
+        assert again.content == first.content
+    assert_error_shape(anon_client.get(url + "?types=restabfall,papier"), 429, "throttled")
+
+
+def test_head_and_extra_parameters_take_the_full_view(anon_client, feed_town):
+    url = ics_url(feed_town.bahnhof_12)
+    get = anon_client.get(url)
+
+    head = anon_client.head(url)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["ETag"] == get["ETag"]
+    assert anon_client.get(url + "?types=papier&utm_source=app").status_code == 200
+    assert_error_shape(anon_client.post(url), 405, "method_not_allowed")

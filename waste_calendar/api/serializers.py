@@ -62,14 +62,19 @@ class TypesParameterField(serializers.CharField):
         super().__init__(required=False, allow_blank=True, max_length=MAX_TYPES_PARAMETER, **kwargs)
 
     def to_internal_value(self, data: Any) -> list[str] | None:  # type: ignore[override]
-        text = super().to_internal_value(data)
-        keys = [key.strip() for key in text.split(",") if key.strip()]
-        if not keys:
+        keys = split_type_keys(super().to_internal_value(data))
+        if keys is None:
             return None
         unknown = sorted(set(keys) - active_type_keys())
         if unknown:
             self.fail("unknown_type", keys=", ".join(unknown))
-        return list(dict.fromkeys(keys))
+        return keys
+
+
+def split_type_keys(text: str) -> list[str] | None:
+    """``"restabfall, papier,restabfall"`` → ``["restabfall", "papier"]``; None for all types."""
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    return list(dict.fromkeys(keys)) or None
 
 
 class TypesQuerySerializer(serializers.Serializer[Any]):

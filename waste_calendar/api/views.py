@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from casapp.api.caching import cache_private, cache_public, request_language
+from casapp.api.caching import CountedWhenBuilt, cache_private, cache_public, request_language
 from casapp.api.permissions import PublicEndpoint
 from push.authentication import DeviceOnly, request_installation
 from waste_calendar import lookup, reminders
@@ -35,6 +36,7 @@ from waste_calendar.api.serializers import (
     StreetSerializer,
     TypesQuerySerializer,
     WasteTypeSerializer,
+    split_type_keys,
 )
 from waste_calendar.feed import location_calendar
 from waste_calendar.models import Location, ReminderSubscription, Street, WasteType
@@ -68,7 +70,7 @@ def _types(request: Request) -> list[str] | None:
     return types
 
 
-class WasteTypesView(PublicEndpoint, APIView):
+class WasteTypesView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_types_list",
         responses=WasteTypeSerializer(many=True),
@@ -81,11 +83,13 @@ class WasteTypesView(PublicEndpoint, APIView):
             types = WasteType.objects.filter(is_active=True)
             return list(WasteTypeSerializer(types, many=True).data)
 
-        body = lookup.cached_body(parts=["types", request_language()], build=build, seconds=BODY_SECONDS)
+        body = lookup.cached_body(
+            parts=["types", request_language()], build=self.counted(build), seconds=BODY_SECONDS
+        )
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class StreetSearchView(PublicEndpoint, APIView):
+class StreetSearchView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_streets_search",
         parameters=[StreetQuerySerializer],
@@ -108,11 +112,11 @@ class StreetSearchView(PublicEndpoint, APIView):
 
         # Spellings that normalise alike share one cached answer.
         parts = ["streets", street_search_form(text), street_compact_form(text)]
-        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class StreetHouseNumbersView(PublicEndpoint, APIView):
+class StreetHouseNumbersView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_street_house_numbers",
         responses=HouseNumberSerializer(many=True),
@@ -126,11 +130,13 @@ class StreetHouseNumbersView(PublicEndpoint, APIView):
             street = get_object_or_404(Street, pk=street_id)
             return list(HouseNumberSerializer(lookup.street_house_numbers(street=street), many=True).data)
 
-        body = lookup.cached_body(parts=["numbers", street_id], build=build, seconds=BODY_SECONDS)
+        body = lookup.cached_body(
+            parts=["numbers", street_id], build=self.counted(build), seconds=BODY_SECONDS
+        )
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class StreetLocationView(PublicEndpoint, APIView):
+class StreetLocationView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_street_location",
         parameters=[HouseNumberQuerySerializer],
@@ -163,11 +169,11 @@ class StreetLocationView(PublicEndpoint, APIView):
 
         # The links in the body are absolute: one answer per host the API is reached under.
         parts = ["resolve", request.get_host(), street_id, house_number]
-        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class LocationView(PublicEndpoint, APIView):
+class LocationView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_location_read",
         responses=LocationSerializer,
@@ -180,11 +186,11 @@ class LocationView(PublicEndpoint, APIView):
             return dict(LocationSerializer(_location(location_id), context={"request": request}).data)
 
         parts = ["location", request.get_host(), location_id]
-        body = lookup.cached_body(parts=parts, build=build, seconds=BODY_SECONDS)
+        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class LocationCollectionsView(PublicEndpoint, APIView):
+class LocationCollectionsView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_location_collections",
         parameters=[
@@ -226,11 +232,11 @@ class LocationCollectionsView(PublicEndpoint, APIView):
             return dict(CollectionListSerializer(body).data)
 
         parts = ["collections", location_id, params["date_from"], params["date_to"], params.get("types")]
-        body = lookup.cached_body(parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE)
+        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=COLLECTIONS_MAX_AGE)
         return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
 
 
-class LocationNextView(PublicEndpoint, APIView):
+class LocationNextView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="waste_location_next",
         parameters=[_TYPES_PARAMETER],
@@ -252,11 +258,11 @@ class LocationNextView(PublicEndpoint, APIView):
             }
 
         parts = ["next", location_id, type_keys, language, lookup.local_today()]
-        body = lookup.cached_body(parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE)
+        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=COLLECTIONS_MAX_AGE)
         return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
 
 
-def _not_modified(request: Request, version: lookup.FeedVersion) -> bool:
+def _not_modified(request: HttpRequest, version: lookup.FeedVersion) -> bool:
     """RFC 9110: If-None-Match wins; If-Modified-Since counts only without it."""
     if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
     if if_none_match:
@@ -267,31 +273,10 @@ def _not_modified(request: Request, version: lookup.FeedVersion) -> bool:
 
 
 class LocationCalendarView(PublicEndpoint, APIView):
-    # What check_throttles() found in the cache: the validators, and the body if it was built before.
-    cached_version: lookup.FeedVersion | None = None
-    cached_body: bytes | None = None
+    """The feed's full path: parameter validation, the rate limit, building the calendar.
 
-    def check_throttles(self, request: Request) -> None:
-        # An answer from the cache alone (a 304, or a calendar built before) costs no query and less than
-        # the throttle's own round trip to Redis; only a calendar still to build counts against the limit.
-        self._look_in_cache(request)
-        if self.cached_version is None or (
-            self.cached_body is None and not _not_modified(request, self.cached_version)
-        ):
-            super().check_throttles(request)
-
-    def _look_in_cache(self, request: Request) -> None:
-        try:
-            type_keys = _types(request)
-        except ValidationError:
-            return  # answered 400 by get(), after the throttle
-        location_id, language = self.kwargs["location_id"], request_language()
-        version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
-        if version is None:
-            return
-        self.cached_version = version
-        body = lookup.cached_body_peek(parts=_feed_parts(location_id, type_keys, language, version))
-        self.cached_body = body if isinstance(body, bytes) else None
+    Requests reach it through ``location_calendar_feed``, which answers what the cache already holds.
+    """
 
     @extend_schema(
         operation_id="waste_location_ics",
@@ -314,36 +299,58 @@ class LocationCalendarView(PublicEndpoint, APIView):
     def get(self, request: Request, location_id: str) -> HttpResponse:
         type_keys = _types(request)
         language = request_language()
-        # Revalidation first, from the cache alone: calendar apps poll far more often than data change.
-        version = self.cached_version
-        location = None
-        if version is None:
-            location = _location(location_id)
-            version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
+        location = _location(location_id)
+        version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
         if _not_modified(request, version):
-            return self._validators(HttpResponseNotModified(), version)
+            return _feed_validators(HttpResponseNotModified(), version)
 
         def build() -> bytes:
             return location_calendar(
-                location=location or _location(location_id),
-                type_keys=type_keys,
-                language=language,
-                stamp=version.last_modified,
+                location=location, type_keys=type_keys, language=language, stamp=version.last_modified
             )
 
-        body = self.cached_body or lookup.cached_body(
-            parts=_feed_parts(location_id, type_keys, language, version),
-            build=build,
-            seconds=FEED_CACHE_SECONDS,
+        parts = _feed_parts(location_id, type_keys, language, version)
+        return _feed_response(
+            location_id, lookup.cached_body(parts=parts, build=build, seconds=FEED_CACHE_SECONDS), version
         )
-        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-        response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
-        return self._validators(response, version)
 
-    def _validators(self, response: HttpResponse, version: lookup.FeedVersion) -> HttpResponse:
-        response["ETag"] = version.etag
-        response["Last-Modified"] = http_date(version.last_modified.timestamp())
-        return cache_public(response, max_age=FEED_MAX_AGE)
+
+_calendar_view = LocationCalendarView.as_view()
+
+
+@functools.wraps(_calendar_view)  # keeps ``cls`` and ``initkwargs``: the schema documents the view above
+def location_calendar_feed(request: HttpRequest, location_id: str) -> HttpResponse:
+    """``locations/{id}.ics``: calendar apps poll every subscription, mostly to hear "not modified".
+
+    A poll whose validators (and body, unless the answer is 304) are in the cache is answered here, before
+    DRF: no content negotiation, no query, and no rate limit, whose own round trip to Redis would cost more
+    than the answer. Everything else (a calendar still to build, bad parameters, other methods) takes the
+    full view. Only validated type lists are ever cached, so a hit needs no validation of its own.
+    """
+    if request.method == "GET" and request.GET.keys() <= {"types"}:
+        type_keys = split_type_keys(request.GET.get("types", ""))
+        language = request_language()
+        version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
+        if version is not None:
+            if _not_modified(request, version):
+                return _feed_validators(HttpResponseNotModified(), version)
+            body = lookup.cached_body_peek(parts=_feed_parts(location_id, type_keys, language, version))
+            if isinstance(body, bytes):
+                return _feed_response(location_id, body, version)
+    response: HttpResponse = _calendar_view(request, location_id=location_id)
+    return response
+
+
+def _feed_response(location_id: str, body: bytes, version: lookup.FeedVersion) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="abfall-{location_id}.ics"'
+    return _feed_validators(response, version)
+
+
+def _feed_validators(response: HttpResponse, version: lookup.FeedVersion) -> HttpResponse:
+    response["ETag"] = version.etag
+    response["Last-Modified"] = http_date(version.last_modified.timestamp())
+    return cache_public(response, max_age=FEED_MAX_AGE)
 
 
 def _feed_parts(
