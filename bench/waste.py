@@ -24,6 +24,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -291,13 +292,53 @@ def measure(
     return http_api.case_result(case, http_api.run_case(load, case, seconds=duration))
 
 
+@dataclass(frozen=True)
+class PairedResult:
+    """A case and the bare reference, run alternately: the ratio is the median of the rounds' ratios."""
+
+    case: http_api.CaseResult
+    bare_requests_per_second: float
+    ratios: tuple[float, ...]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+
+def measure_paired(
+    load: http_api.LoadShape, case: http_api.Case, *, rounds: int, warmup: int, duration: int, prewarm: bool
+) -> PairedResult:
+    """Other processes share the two cores and their load drifts within seconds, so one long run of each
+    would compare different machines: bare and case take turns, and each round gives a ratio."""
+    http_api.run_case(load, http_api.BARE, seconds=warmup)
+    if prewarm:
+        http_api.run_case(load, case, seconds=warmup)
+    cases, bares, ratios = [], [], []
+    for _ in range(rounds):
+        bare = measure(load, http_api.BARE, warmup=0, duration=duration)
+        result = measure(load, case, warmup=0, duration=duration)
+        bares.append(bare.requests_per_second)
+        cases.append(result)
+        ratios.append(result.requests_per_second / bare.requests_per_second)
+    return PairedResult(
+        case=http_api.CaseResult(
+            case=case,
+            requests_per_second=statistics.mean(r.requests_per_second for r in cases),
+            p50_ms=statistics.median(r.p50_ms for r in cases),
+            p99_ms=max(r.p99_ms for r in cases),
+            errors=sum(r.errors for r in cases),
+        ),
+        bare_requests_per_second=statistics.mean(bares),
+        ratios=tuple(ratios),
+    )
+
+
 def run_http(args: argparse.Namespace, env: dict[str, str]) -> str:
-    """Each case is measured right after its own run of the bare reference: other helpers share the two
-    cores and their load changes within minutes, so only neighbouring runs are comparable."""
     workers = 2 * (os.cpu_count() or 1)
     rows = [
-        "| case | requests/s | p50 ms | p99 ms | errors | bare DRF just before, req/s | ratio | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | requests/s | p50 ms | p99 ms | errors | bare DRF, req/s | ratio (median) | rounds "
+        "| target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     with _common.gunicorn_running(env=env, workers=workers) as (_server, port):
         load = http_api.LoadShape(port=port, connections=args.connections, threads=args.threads)
@@ -309,25 +350,31 @@ def run_http(args: argparse.Namespace, env: dict[str, str]) -> str:
             if entry.prewarm:
                 for path in case.paths:
                     _common.http_request(port=port, method="GET", path=path)
-            bare = measure(load, http_api.BARE, warmup=args.warmup, duration=args.duration)
-            result = measure(
-                load, case, warmup=0 if not entry.prewarm else args.warmup, duration=args.duration
+            paired = measure_paired(
+                load,
+                case,
+                rounds=args.rounds,
+                warmup=args.warmup,
+                duration=args.duration,
+                prewarm=entry.prewarm,
             )
-            ratio = result.requests_per_second / bare.requests_per_second
+            result = paired.case
             target = f"≥ {entry.target:.0%}" if entry.target else "-"
+            rounds = " ".join(f"{r:.2f}" for r in paired.ratios)
             rows.append(
                 f"| {case.name} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} "
-                f"| {result.p99_ms:.1f} | {result.errors} | {bare.requests_per_second:,.0f} | {ratio:.2f} "
-                f"| {target} |"
+                f"| {result.p99_ms:.1f} | {result.errors} | {paired.bare_requests_per_second:,.0f} "
+                f"| {paired.ratio:.2f} | {rounds} | {target} |"
             )
             print(
                 f"  {case.name}: {result.requests_per_second:,.0f}/s, "
-                f"bare {bare.requests_per_second:,.0f}/s, ratio {ratio:.2f}",
+                f"bare {paired.bare_requests_per_second:,.0f}/s, ratio {paired.ratio:.2f} ({rounds})",
                 flush=True,
             )
     return (
-        f"gunicorn {workers} sync workers, wrk {args.threads} threads / {args.connections} connections / "
-        f"{args.duration} s per case and per bare run (after {args.warmup} s warm-up)\n\n"
+        f"gunicorn {workers} sync workers, wrk {args.threads} threads / {args.connections} connections; per "
+        f"case {args.rounds} rounds of bare DRF then the case, {args.duration} s each (after {args.warmup} s "
+        "warm-up of both); requests/s are the rounds' mean, the ratio their median\n\n"
         + "\n".join(rows)
         + "\n"
     )
@@ -469,7 +516,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.waste", description=__doc__)
     parser.add_argument("parts", nargs="*", default=["http", "evening"], choices=["http", "evening"])
     parser.add_argument("--reimport", action="store_true", help="import the dataset even if it is loaded")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per HTTP case")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per run")
+    parser.add_argument("--rounds", type=int, default=3, help="bare and case runs, alternating")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds before each case")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)

@@ -12,13 +12,14 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.http import http_date
 
 from waste_calendar.models import Collection, CollectionStatus, Location, LocationDistrict, Street, WasteType
 from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
@@ -148,6 +149,14 @@ class FeedVersion:
 
     etag: str
     last_modified: dt.datetime
+    # The header forms, made once: a revalidation answers with them and compares with them.
+    last_modified_http: str = field(init=False)
+    last_modified_seconds: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        seconds = int(self.last_modified.timestamp())
+        object.__setattr__(self, "last_modified_seconds", seconds)
+        object.__setattr__(self, "last_modified_http", http_date(seconds))
 
 
 def data_generation() -> int:
@@ -234,15 +243,10 @@ def data_generation_bump(**kwargs: object) -> None:
         cache.set(DATA_GENERATION_KEY, 1, timeout=None)
 
 
-def _as_version(cached: object) -> FeedVersion:
-    etag, last_modified = cast("tuple[str, dt.datetime]", cached)
-    return FeedVersion(etag=etag, last_modified=last_modified)
-
-
 def _version_key(*, location_id: str, type_keys: list[str] | None, language: str) -> str:
     types_part = ",".join(type_keys) if type_keys is not None else "*"
     natural = f"{location_id}|{types_part}|{language}|{local_today()}"
-    return "waste:feed-version:" + hashlib.sha256(natural.encode()).hexdigest()
+    return "waste:feed-validators:" + hashlib.sha256(natural.encode()).hexdigest()
 
 
 def feed_version_cached(
@@ -254,9 +258,7 @@ def feed_version_cached(
     """
     key = _version_key(location_id=location_id, type_keys=type_keys, language=language)
     cached, _ = _shared_get(key)
-    if cached is None:
-        return None
-    return _as_version(cached)
+    return cast("FeedVersion | None", cached)
 
 
 def feed_version(*, location: Location, type_keys: list[str] | None, language: str) -> FeedVersion:
@@ -270,7 +272,7 @@ def feed_version(*, location: Location, type_keys: list[str] | None, language: s
     key = _version_key(location_id=location.public_id, type_keys=type_keys, language=language)
     cached, generation = _shared_get(key)
     if cached is not None:
-        return _as_version(cached)
+        return cast("FeedVersion", cached)
     today = local_today()
     types_part = ",".join(type_keys) if type_keys is not None else "*"
     date_from, date_to = feed_window(today)
@@ -288,5 +290,5 @@ def feed_version(*, location: Location, type_keys: list[str] | None, language: s
         ).encode()
     ).hexdigest()[:32]
     version = FeedVersion(etag=f'"{digest}"', last_modified=last_modified)
-    _shared_set(key, generation, (version.etag, version.last_modified), VALIDATOR_SECONDS)
+    _shared_set(key, generation, version, VALIDATOR_SECONDS)
     return version

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
-from django.utils.http import http_date, parse_etags, parse_http_date_safe
+from django.utils.http import parse_etags, parse_http_date_safe
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -59,6 +59,15 @@ _TYPES_PARAMETER = OpenApiParameter(
 
 def _location(location_id: str) -> Location:
     return get_object_or_404(Location.objects.select_related("street"), public_id=location_id)
+
+
+def _query_as_sent(request: Request) -> str:
+    """The query string as the client sent it, as part of a cache key.
+
+    An answer is cached only after its parameters validated and it was built, so a request with the same
+    query string may take it without validating again (a query serializer costs more than the cache hit).
+    """
+    return str(request.META.get("QUERY_STRING", ""))
 
 
 def _types(request: Request) -> list[str] | None:
@@ -150,11 +159,10 @@ class StreetLocationView(PublicEndpoint, CountedWhenBuilt):
         ),
     )
     def get(self, request: Request, street_id: int) -> Response:
-        query = HouseNumberQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        house_number = (query.validated_data.get("house_number") or "").strip().lower()
-
         def build() -> dict[str, Any]:
+            query = HouseNumberQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            house_number = (query.validated_data.get("house_number") or "").strip().lower()
             street = get_object_or_404(Street, pk=street_id)
             try:
                 location = lookup.location_resolve(street=street, house_number=house_number)
@@ -168,7 +176,7 @@ class StreetLocationView(PublicEndpoint, CountedWhenBuilt):
             return dict(LocationSerializer(location, context={"request": request}).data)
 
         # The links in the body are absolute: one answer per host the API is reached under.
-        parts = ["resolve", request.get_host(), street_id, house_number]
+        parts = ["resolve", request.get_host(), street_id, _query_as_sent(request)]
         body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
         return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
@@ -211,11 +219,10 @@ class LocationCollectionsView(PublicEndpoint, CountedWhenBuilt):
         ),
     )
     def get(self, request: Request, location_id: str) -> Response:
-        query = CollectionsQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-
         def build() -> dict[str, Any]:
+            query = CollectionsQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            params = query.validated_data
             location = _location(location_id)
             collections = collections_for_location(
                 location=location,
@@ -231,7 +238,8 @@ class LocationCollectionsView(PublicEndpoint, CountedWhenBuilt):
             }
             return dict(CollectionListSerializer(body).data)
 
-        parts = ["collections", location_id, params["date_from"], params["date_to"], params.get("types")]
+        # The window defaults to today's: the day is part of the key.
+        parts = ["collections", location_id, _query_as_sent(request), lookup.local_today()]
         body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=COLLECTIONS_MAX_AGE)
         return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
 
@@ -269,7 +277,7 @@ def _not_modified(request: HttpRequest, version: lookup.FeedVersion) -> bool:
         etags = parse_etags(if_none_match)
         return "*" in etags or version.etag in etags or version.etag in [e.removeprefix("W/") for e in etags]
     since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
-    return since is not None and int(version.last_modified.timestamp()) <= since
+    return since is not None and version.last_modified_seconds <= since
 
 
 class LocationCalendarView(PublicEndpoint, APIView):
@@ -349,7 +357,7 @@ def _feed_response(location_id: str, body: bytes, version: lookup.FeedVersion) -
 
 def _feed_validators(response: HttpResponse, version: lookup.FeedVersion) -> HttpResponse:
     response["ETag"] = version.etag
-    response["Last-Modified"] = http_date(version.last_modified.timestamp())
+    response["Last-Modified"] = version.last_modified_http
     return cache_public(response, max_age=FEED_MAX_AGE)
 
 
