@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
@@ -13,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,6 +63,21 @@ def _location(location_id: str) -> Location:
     return get_object_or_404(Location.objects.select_related("street"), public_id=location_id)
 
 
+class CachedLookupView(PublicEndpoint, CountedWhenBuilt):
+    """A public lookup whose JSON answer is kept rendered in the cache until the data change: a hit costs
+    neither a query nor encoding; only a build counts against the rate limit."""
+
+    def cached_json(
+        self, *, parts: Sequence[object], build: Callable[[], Any], seconds: int, max_age: int
+    ) -> HttpResponse:
+        def render() -> bytes:
+            body: bytes = JSONRenderer().render(build())
+            return body
+
+        body = lookup.cached_body(parts=["json", *parts], build=self.counted(render), seconds=seconds)
+        return cache_public(HttpResponse(body, content_type="application/json"), max_age=max_age)
+
+
 def _query_as_sent(request: Request) -> str:
     """The query string as the client sent it, as part of a cache key.
 
@@ -79,7 +96,7 @@ def _types(request: Request) -> list[str] | None:
     return types
 
 
-class WasteTypesView(PublicEndpoint, CountedWhenBuilt):
+class WasteTypesView(CachedLookupView):
     @extend_schema(
         operation_id="waste_types_list",
         responses=WasteTypeSerializer(many=True),
@@ -87,18 +104,17 @@ class WasteTypesView(PublicEndpoint, CountedWhenBuilt):
         summary="Waste types",
         description="The active waste types with name and hints in the request's language, colour and icon.",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         def build() -> list[Any]:
             types = WasteType.objects.filter(is_active=True)
             return list(WasteTypeSerializer(types, many=True).data)
 
-        body = lookup.cached_body(
-            parts=["types", request_language()], build=self.counted(build), seconds=BODY_SECONDS
+        return self.cached_json(
+            parts=["types", request_language()], build=build, seconds=BODY_SECONDS, max_age=LOOKUP_MAX_AGE
         )
-        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class StreetSearchView(PublicEndpoint, CountedWhenBuilt):
+class StreetSearchView(CachedLookupView):
     @extend_schema(
         operation_id="waste_streets_search",
         parameters=[StreetQuerySerializer],
@@ -111,7 +127,7 @@ class StreetSearchView(PublicEndpoint, CountedWhenBuilt):
             "of it, the name without spaces, or the inside of a word, ranked in that order."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = StreetQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         text = query.validated_data["q"]
@@ -121,11 +137,10 @@ class StreetSearchView(PublicEndpoint, CountedWhenBuilt):
 
         # Spellings that normalise alike share one cached answer.
         parts = ["streets", street_search_form(text), street_compact_form(text)]
-        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
-        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+        return self.cached_json(parts=parts, build=build, seconds=BODY_SECONDS, max_age=LOOKUP_MAX_AGE)
 
 
-class StreetHouseNumbersView(PublicEndpoint, CountedWhenBuilt):
+class StreetHouseNumbersView(CachedLookupView):
     @extend_schema(
         operation_id="waste_street_house_numbers",
         responses=HouseNumberSerializer(many=True),
@@ -134,18 +149,17 @@ class StreetHouseNumbersView(PublicEndpoint, CountedWhenBuilt):
         description='The locations of a street: single numbers ("12a"), ranges ("1-99", odd/even) and the '
         'whole street ("").',
     )
-    def get(self, request: Request, street_id: int) -> Response:
+    def get(self, request: Request, street_id: int) -> HttpResponse:
         def build() -> list[Any]:
             street = get_object_or_404(Street, pk=street_id)
             return list(HouseNumberSerializer(lookup.street_house_numbers(street=street), many=True).data)
 
-        body = lookup.cached_body(
-            parts=["numbers", street_id], build=self.counted(build), seconds=BODY_SECONDS
+        return self.cached_json(
+            parts=["numbers", street_id], build=build, seconds=BODY_SECONDS, max_age=LOOKUP_MAX_AGE
         )
-        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
 
 
-class StreetLocationView(PublicEndpoint, CountedWhenBuilt):
+class StreetLocationView(CachedLookupView):
     @extend_schema(
         operation_id="waste_street_location",
         parameters=[HouseNumberQuerySerializer],
@@ -158,7 +172,7 @@ class StreetLocationView(PublicEndpoint, CountedWhenBuilt):
             "`needs_house_number: false` resolves without a number. 404 when no location holds it."
         ),
     )
-    def get(self, request: Request, street_id: int) -> Response:
+    def get(self, request: Request, street_id: int) -> HttpResponse:
         def build() -> dict[str, Any]:
             query = HouseNumberQuerySerializer(data=request.query_params)
             query.is_valid(raise_exception=True)
@@ -177,11 +191,10 @@ class StreetLocationView(PublicEndpoint, CountedWhenBuilt):
 
         # The links in the body are absolute: one answer per host the API is reached under.
         parts = ["resolve", request.get_host(), street_id, _query_as_sent(request)]
-        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
-        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+        return self.cached_json(parts=parts, build=build, seconds=BODY_SECONDS, max_age=LOOKUP_MAX_AGE)
 
 
-class LocationView(PublicEndpoint, CountedWhenBuilt):
+class LocationView(CachedLookupView):
     @extend_schema(
         operation_id="waste_location_read",
         responses=LocationSerializer,
@@ -189,16 +202,15 @@ class LocationView(PublicEndpoint, CountedWhenBuilt):
         summary="A location with its calendar links",
         description="`ics_url` for download, `webcal_url` to subscribe in a calendar app.",
     )
-    def get(self, request: Request, location_id: str) -> Response:
+    def get(self, request: Request, location_id: str) -> HttpResponse:
         def build() -> dict[str, Any]:
             return dict(LocationSerializer(_location(location_id), context={"request": request}).data)
 
         parts = ["location", request.get_host(), location_id]
-        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=BODY_SECONDS)
-        return cache_public(Response(body), max_age=LOOKUP_MAX_AGE)
+        return self.cached_json(parts=parts, build=build, seconds=BODY_SECONDS, max_age=LOOKUP_MAX_AGE)
 
 
-class LocationCollectionsView(PublicEndpoint, CountedWhenBuilt):
+class LocationCollectionsView(CachedLookupView):
     @extend_schema(
         operation_id="waste_location_collections",
         parameters=[
@@ -218,7 +230,7 @@ class LocationCollectionsView(PublicEndpoint, CountedWhenBuilt):
             "`original_date`; a cancelled one stays in the list with `status: cancelled`."
         ),
     )
-    def get(self, request: Request, location_id: str) -> Response:
+    def get(self, request: Request, location_id: str) -> HttpResponse:
         def build() -> dict[str, Any]:
             query = CollectionsQuerySerializer(data=request.query_params)
             query.is_valid(raise_exception=True)
@@ -240,11 +252,12 @@ class LocationCollectionsView(PublicEndpoint, CountedWhenBuilt):
 
         # The window defaults to today's: the day is part of the key.
         parts = ["collections", location_id, _query_as_sent(request), lookup.local_today()]
-        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=COLLECTIONS_MAX_AGE)
-        return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
+        return self.cached_json(
+            parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE, max_age=COLLECTIONS_MAX_AGE
+        )
 
 
-class LocationNextView(PublicEndpoint, CountedWhenBuilt):
+class LocationNextView(CachedLookupView):
     @extend_schema(
         operation_id="waste_location_next",
         parameters=[_TYPES_PARAMETER],
@@ -253,7 +266,7 @@ class LocationNextView(PublicEndpoint, CountedWhenBuilt):
         summary="The next collection of each type (home widget)",
         description="Soonest first; cancelled collections are skipped, today counts.",
     )
-    def get(self, request: Request, location_id: str) -> Response:
+    def get(self, request: Request, location_id: str) -> HttpResponse:
         type_keys = _types(request)
         language = request_language()
 
@@ -266,8 +279,9 @@ class LocationNextView(PublicEndpoint, CountedWhenBuilt):
             }
 
         parts = ["next", location_id, type_keys, language, lookup.local_today()]
-        body = lookup.cached_body(parts=parts, build=self.counted(build), seconds=COLLECTIONS_MAX_AGE)
-        return cache_public(Response(body), max_age=COLLECTIONS_MAX_AGE)
+        return self.cached_json(
+            parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE, max_age=COLLECTIONS_MAX_AGE
+        )
 
 
 def _not_modified(request: HttpRequest, version: lookup.FeedVersion) -> bool:
