@@ -83,11 +83,13 @@ def register_reminder_category() -> None:
     from waste_calendar.reminders import REMINDER_CATEGORY
 
     if not category_is_registered(REMINDER_CATEGORY):
-        # The same definition as the push tests' fixture (tests/push/conftest.py pins it).
         register_category(
             key=REMINDER_CATEGORY,
-            name={"de": "Abfuhr-Erinnerungen"},
-            description={"de": "Am Vorabend."},
+            name={"de": "Abfuhr-Erinnerungen", "en": "Collection reminders"},
+            description={
+                "de": "Am Vorabend oder am Morgen der Abfuhr, und wenn sich ein Termin verschiebt.",
+                "en": "The evening before or the morning of a collection, and when a date moves.",
+            },
         )
 
 

@@ -20,9 +20,18 @@ def report_category() -> registry.PersonalCategory:
 
 
 @pytest.fixture
-def waste_category() -> Iterator[registry.PersonalCategory]:
+def waste_category() -> registry.PersonalCategory:
+    """What ``waste_calendar`` registers in its AppConfig.ready()."""
+    registered = {c.key: c for c in registry.registered_categories()}
+    assert "waste_reminder" in registered, "the waste calendar registers its category when it is installed"
+    return registered["waste_reminder"]
+
+
+@pytest.fixture
+def untranslated_category() -> Iterator[registry.PersonalCategory]:
+    """A category an app named in German only."""
     category = registry.register_category(
-        key="waste_reminder", name={"de": "Abfuhr-Erinnerungen"}, description={"de": "Am Vorabend."}
+        key="only_german", name={"de": "Nur Deutsch"}, description={"de": "Ohne Übersetzung."}
     )
     yield category
-    registry.unregister_category(key="waste_reminder")
+    registry.unregister_category(key="only_german")

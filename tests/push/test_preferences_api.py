@@ -212,7 +212,7 @@ def test_muting_one_category_leaves_the_others(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["de", "de-DE", "fr", None])
-def test_catalogue_is_german_by_default(anon_client, report_category, language):
+def test_catalogue_is_german_by_default(anon_client, report_category, waste_category, language):
     headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
     body = anon_client.get(CATALOGUE_URL, **headers).json()
 
@@ -231,13 +231,18 @@ def test_catalogue_is_german_by_default(anon_client, report_category, language):
             "key": "report_update",
             "name": "Meine Meldungen",
             "description": "Wenn sich der Stand Ihrer Meldung ändert.",
-        }
+        },
+        {
+            "key": "waste_reminder",
+            "name": "Abfuhr-Erinnerungen",
+            "description": "Am Vorabend oder am Morgen der Abfuhr, und wenn sich ein Termin verschiebt.",
+        },
     ]
 
 
 @pytest.mark.django_db
 def test_catalogue_in_english_falls_back_to_german_where_untranslated(
-    anon_client, report_category, waste_category
+    anon_client, report_category, waste_category, untranslated_category
 ):
     body = anon_client.get(CATALOGUE_URL, HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9").json()
 
@@ -246,7 +251,12 @@ def test_catalogue_in_english_falls_back_to_german_where_untranslated(
     assert body["topics"][0]["description"].startswith("Outages of city services")
     assert body["categories"] == [
         {"key": "report_update", "name": "My reports", "description": "When your report changes."},
-        {"key": "waste_reminder", "name": "Abfuhr-Erinnerungen", "description": "Am Vorabend."},
+        {
+            "key": "waste_reminder",
+            "name": "Collection reminders",
+            "description": "The evening before or the morning of a collection, and when a date moves.",
+        },
+        {"key": "only_german", "name": "Nur Deutsch", "description": "Ohne Übersetzung."},
     ]
 
 

@@ -51,6 +51,15 @@ def test_location_resource_offers_https_and_webcal_links(anon_client, town):
     assert body["webcal_url"] == f"webcal://testserver/api/v1/waste/locations/{town.bahnhof_12.public_id}.ics"
 
 
+def test_local_development_over_http_gets_an_http_link(anon_client, town, settings):
+    settings.DEBUG = True  # `make run`: runserver on http://127.0.0.1:8000
+
+    body = anon_client.get(url(town.bahnhof_12)).json()
+
+    assert body["ics_url"] == f"http://testserver/api/v1/waste/locations/{town.bahnhof_12.public_id}.ics"
+    assert body["webcal_url"] == f"webcal://testserver/api/v1/waste/locations/{town.bahnhof_12.public_id}.ics"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("location_id", ["doesnotexist", "0" * 20])
 def test_unknown_location_is_404_everywhere(anon_client, location_id):

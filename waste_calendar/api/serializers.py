@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -181,6 +182,8 @@ class LocationSerializer(serializers.ModelSerializer[Location]):
         url: str = request.build_absolute_uri(
             reverse("waste-location-ics", kwargs={"location_id": location.public_id})
         )
+        if settings.DEBUG:
+            return url  # `make run` serves plain http on 127.0.0.1
         # Behind the TLS proxy the app must never get an http link for its calendar subscription.
         return "https://" + url.split("://", 1)[1]
 
