@@ -140,8 +140,8 @@ class ImportData:
     """Everything an import states, checked and ready to apply.
 
     ``assignments``: per address, waste type key → district code, valid from ``valid_from``.
-    ``collections``: per (waste type key, district code), date → planned collection; only dates within the
-    span of each district's dates are compared with what is stored.
+    ``collections``: per (waste type key, district code), date → planned collection; only stored dates
+    within ``span`` (or, without one, the span of each district's new dates) are compared with them.
     """
 
     kind: str
@@ -217,11 +217,11 @@ def import_apply(
     """Applies a checked import in one transaction and records the run.
 
     Guarantees: idempotent (the same input as the last good import of its kind changes nothing and is
-    recorded as ``unchanged``); locations keep their ``public_id``; a district's stored dates within the span
-    of the new ones are compared with them: a date that moved by up to ``MOVE_MAX_DAYS`` is marked ``moved``
-    with its original date, one that disappeared ``cancelled``, and each is recorded as a
-    ``CollectionChange``; ``collections_changed`` is sent after commit. Locations, streets and dates the
-    input does not mention are kept.
+    recorded as ``unchanged``); locations keep their ``public_id``; a district's stored dates within the
+    input's span (``ImportData.span``) are compared with the new ones: a date that moved by up to
+    ``MOVE_MAX_DAYS`` is marked ``moved`` with its original date, one that disappeared ``cancelled``, and
+    each is recorded as a ``CollectionChange``; ``collections_changed`` is sent after commit. Locations,
+    streets and dates the input does not mention are kept.
     """
     started_at = started_at or timezone.now()
     last_good = import_run_last_good(kind=data.kind)

@@ -274,6 +274,37 @@ def test_dates_beyond_a_shorter_feed_are_kept(tmp_path: Path, mapping: Path) -> 
     assert not CollectionChange.objects.exists()
 
 
+@pytest.mark.parametrize("window", [[], ["--from", "2025-01-01", "--until", "2025-01-31"]])
+def test_a_first_or_last_date_moved_inwards_is_a_move(
+    tmp_path: Path, mapping: Path, window: list[str]
+) -> None:
+    """The feeds' period is the import's, not each district's first to last date: moving a district's
+    last date a day earlier moves it, rather than adding a date and keeping the old one."""
+    papier = [] if window else [(D(2025, 1, 2), "Abfuhr Papier"), (D(2025, 1, 30), "Abfuhr Papier")]
+
+    def write(restabfall: list[dt.date]) -> None:
+        events = [(day, "Abfuhr Restabfall") for day in restabfall] + papier
+        (tmp_path / "feed.ics").write_text(ics_feed(events), encoding="utf-8")
+
+    write([D(2025, 1, 7), D(2025, 1, 14), D(2025, 1, 21), D(2025, 1, 28)])
+    manifest = write_manifest(tmp_path, [("Vinckestraße", "", "", "8", "feed.ics")])
+    run_command("import_waste_ics", str(manifest), "--mapping", str(mapping), *window)
+    write([D(2025, 1, 8), D(2025, 1, 14), D(2025, 1, 21), D(2025, 1, 27)])
+    run_command("import_waste_ics", str(manifest), "--mapping", str(mapping), *window)
+
+    assert dates_of("Vinckestraße", "8", "restabfall") == [
+        D(2025, 1, 8),
+        D(2025, 1, 14),
+        D(2025, 1, 21),
+        D(2025, 1, 27),
+    ]
+    changes = {(c.kind, c.previous_date, c.date) for c in CollectionChange.objects.all()}
+    assert changes == {
+        (ChangeKind.MOVED, D(2025, 1, 7), D(2025, 1, 8)),
+        (ChangeKind.MOVED, D(2025, 1, 28), D(2025, 1, 27)),
+    }
+
+
 def test_a_feed_without_dates_is_refused(tmp_path: Path, mapping: Path) -> None:
     (tmp_path / "empty.ics").write_text(ics_feed([]), encoding="utf-8")
     manifest = write_manifest(tmp_path, [("Oststraße", "", "", "1", "empty.ics")])
