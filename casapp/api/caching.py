@@ -48,7 +48,9 @@ class CountedWhenBuilt(APIView):
     """
 
     def check_throttles(self, request: Request) -> None:
-        pass  # in counted(), only when the answer is built
+        if request.method not in ("GET", "HEAD"):
+            super().check_throttles(request)  # OPTIONS and the like are not answered from the cache
+        # else in counted(), when the answer is built
 
     def counted(self, build: Callable[[], T]) -> Callable[[], T]:
         def build_counted() -> T:

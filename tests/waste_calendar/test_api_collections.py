@@ -181,3 +181,12 @@ def test_next_refuses_an_unknown_type(anon_client, town):
     assert body["errors"] == [
         {"field": "types", "code": "unknown_type", "detail": "Unbekannte Abfallart: glas."}
     ]
+
+
+@pytest.mark.parametrize("suffix", ["/collections", "/next"])
+def test_a_blank_type_list_means_all_types(anon_client, schedule, suffix):
+    everything = anon_client.get(url(schedule.bahnhof_12) + suffix).json()
+    assert len(everything["collections" if suffix == "/collections" else "next"]) >= 3
+
+    for types in ["", ",", " , "]:
+        assert anon_client.get(url(schedule.bahnhof_12) + suffix, {"types": types}).json() == everything

@@ -242,7 +242,27 @@ def test_spellings_of_one_type_list_share_one_cached_calendar(anon_client, feed_
     assert_error_shape(anon_client.get(url + "?types=restabfall,papier"), 429, "throttled")
 
 
-def test_head_and_extra_parameters_take_the_full_view(anon_client, feed_town):
+def test_a_304_from_the_cache_is_the_304_of_the_full_view(anon_client, feed_town, anon_limit):
+    anon_limit("2/min")
+    url = ics_url(feed_town.bahnhof_12)
+    etag = anon_client.get(url)["ETag"]  # built: counts (1)
+    collections_changed.send(sender=None, changes=[], import_run=None)  # validators and body stale
+
+    full = anon_client.get(url, HTTP_IF_NONE_MATCH=etag)  # validators computed again: counts (2)
+    cached = anon_client.get(url, HTTP_IF_NONE_MATCH=etag)  # from the cache: does not count
+
+    def headers(response):
+        return {k: v for k, v in response.headers.items() if k not in {"Allow", "X-Request-ID"}}
+
+    assert full.status_code == cached.status_code == 304
+    assert headers(cached) == headers(full)
+    # HEAD, other parameters and other methods take the full view, which counts: the limit is used up.
+    assert anon_client.head(url).status_code == 429
+    assert_error_shape(anon_client.get(url + "?utm_source=app"), 429, "throttled")
+    assert_error_shape(anon_client.post(url), 429, "throttled")
+
+
+def test_head_answers_like_get_without_a_body(anon_client, feed_town):
     url = ics_url(feed_town.bahnhof_12)
     get = anon_client.get(url)
 
@@ -250,5 +270,38 @@ def test_head_and_extra_parameters_take_the_full_view(anon_client, feed_town):
     assert head.status_code == 200
     assert head.content == b""
     assert head["ETag"] == get["ETag"]
+    assert head["Content-Type"] == "text/calendar; charset=utf-8"
     assert anon_client.get(url + "?types=papier&utm_source=app").status_code == 200
     assert_error_shape(anon_client.post(url), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("types", ["", ",", " , "])
+def test_a_blank_type_list_means_all_types_from_the_cache_or_not(anon_client, feed_town, types):
+    url = ics_url(feed_town.bahnhof_12)
+    everything = anon_client.get(url)  # built and cached for all types
+
+    built = anon_client.get(url, {"types": types, "utm_source": "app"})  # the full view
+    cached = anon_client.get(url, {"types": types})  # from the cache
+
+    assert built.status_code == cached.status_code == 200
+    assert built.content == cached.content == everything.content
+
+
+def test_an_overlong_type_list_is_refused_even_when_its_keys_are_cached(anon_client, feed_town):
+    url = ics_url(feed_town.bahnhof_12)
+    assert anon_client.get(url, {"types": "papier"}).status_code == 200
+
+    body = assert_error_shape(
+        anon_client.get(url, {"types": ",".join(["papier"] * 200)}), 400, "validation_error"
+    )
+    assert body["errors"][0]["field"] == "types"
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_feed_as_a_calendar(anon_client):
+    schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    operation = schema["paths"]["/api/v1/waste/locations/{location_id}.ics"]["get"]
+    assert operation["operationId"] == "waste_location_ics"
+    assert "text/calendar" in operation["responses"]["200"]["content"]
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "query"] == ["types"]

@@ -274,17 +274,15 @@ def test_dates_beyond_a_shorter_feed_are_kept(tmp_path: Path, mapping: Path) -> 
     assert not CollectionChange.objects.exists()
 
 
-@pytest.mark.parametrize("window", [[], ["--from", "2025-01-01", "--until", "2025-01-31"]])
-def test_a_first_or_last_date_moved_inwards_is_a_move(
-    tmp_path: Path, mapping: Path, window: list[str]
-) -> None:
-    """The feeds' period is the import's, not each district's first to last date: moving a district's
-    last date a day earlier moves it, rather than adding a date and keeping the old one."""
-    papier = [] if window else [(D(2025, 1, 2), "Abfuhr Papier"), (D(2025, 1, 30), "Abfuhr Papier")]
+def test_with_a_period_a_first_or_last_date_moved_inwards_is_a_move(tmp_path: Path, mapping: Path) -> None:
+    """--from/--until state the feeds' period: moving a district's first date a day later and its last a
+    day earlier moves them, rather than adding dates and keeping the old ones outside the new span."""
+    window = ["--from", "2025-01-01", "--until", "2025-01-31"]
 
     def write(restabfall: list[dt.date]) -> None:
-        events = [(day, "Abfuhr Restabfall") for day in restabfall] + papier
-        (tmp_path / "feed.ics").write_text(ics_feed(events), encoding="utf-8")
+        (tmp_path / "feed.ics").write_text(
+            ics_feed((day, "Abfuhr Restabfall") for day in restabfall), encoding="utf-8"
+        )
 
     write([D(2025, 1, 7), D(2025, 1, 14), D(2025, 1, 21), D(2025, 1, 28)])
     manifest = write_manifest(tmp_path, [("Vinckestraße", "", "", "8", "feed.ics")])
@@ -303,6 +301,27 @@ def test_a_first_or_last_date_moved_inwards_is_a_move(
         (ChangeKind.MOVED, D(2025, 1, 7), D(2025, 1, 8)),
         (ChangeKind.MOVED, D(2025, 1, 28), D(2025, 1, 27)),
     }
+
+
+def test_a_feed_that_ends_earlier_than_the_others_cancels_nothing(tmp_path: Path, mapping: Path) -> None:
+    long = [D(2025, 2, 3), D(2025, 3, 3), D(2025, 3, 31)]
+    (tmp_path / "long.ics").write_text(ics_feed((day, "Abfuhr Papier") for day in long), encoding="utf-8")
+    (tmp_path / "short.ics").write_text(
+        ics_feed((day, "Abfuhr Restabfall") for day in [D(2025, 2, 4), D(2025, 3, 4), D(2025, 4, 1)]),
+        encoding="utf-8",
+    )
+    manifest = write_manifest(
+        tmp_path,
+        [("Nordstraße", "44579", "", "60", "long.ics"), ("Nordstraße", "44579", "", "62", "short.ics")],
+    )
+    run_command("import_waste_ics", str(manifest), "--mapping", str(mapping))
+    (tmp_path / "short.ics").write_text(
+        ics_feed((day, "Abfuhr Restabfall") for day in [D(2025, 2, 4), D(2025, 3, 4)]), encoding="utf-8"
+    )
+    run_command("import_waste_ics", str(manifest), "--mapping", str(mapping))
+
+    assert dates_of("Nordstraße", "62", "restabfall") == [D(2025, 2, 4), D(2025, 3, 4), D(2025, 4, 1)]
+    assert not CollectionChange.objects.exists()
 
 
 def test_a_feed_without_dates_is_refused(tmp_path: Path, mapping: Path) -> None:

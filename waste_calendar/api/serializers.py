@@ -62,8 +62,9 @@ class TypesParameterField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_blank=True, max_length=MAX_TYPES_PARAMETER, **kwargs)
 
-    def to_internal_value(self, data: Any) -> list[str] | None:  # type: ignore[override]
-        keys = split_type_keys(super().to_internal_value(data))
+    def run_validation(self, data: Any = serializers.empty) -> list[str] | None:
+        # The text is checked as text (a string of at most MAX_TYPES_PARAMETER characters), then read.
+        keys = split_type_keys(super().run_validation(data))
         if keys is None:
             return None
         unknown = sorted(set(keys) - active_type_keys())

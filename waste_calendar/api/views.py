@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from casapp.api.permissions import PublicEndpoint
 from push.authentication import DeviceOnly, request_installation
 from waste_calendar import lookup, reminders
 from waste_calendar.api.serializers import (
+    MAX_TYPES_PARAMETER,
     CollectionListSerializer,
     CollectionsQuerySerializer,
     HouseNumberQuerySerializer,
@@ -78,13 +78,14 @@ class CachedLookupView(PublicEndpoint, CountedWhenBuilt):
         return cache_public(HttpResponse(body, content_type="application/json"), max_age=max_age)
 
 
-def _query_as_sent(request: Request) -> str:
-    """The query string as the client sent it, as part of a cache key.
+def _parameters_as_sent(request: Request, *names: str) -> list[str]:
+    """The values of the named query parameters as the client sent them, as part of a cache key.
 
-    An answer is cached only after its parameters validated and it was built, so a request with the same
-    query string may take it without validating again (a query serializer costs more than the cache hit).
+    An answer is cached only after its parameters validated and it was built, so a request sending the same
+    values may take it without validating again (a query serializer costs more than the cache hit). Other
+    parameters are not part of the key: they cannot multiply the entries.
     """
-    return str(request.META.get("QUERY_STRING", ""))
+    return [request.query_params.get(name, "") for name in names]
 
 
 def _types(request: Request) -> list[str] | None:
@@ -190,7 +191,7 @@ class StreetLocationView(CachedLookupView):
             return dict(LocationSerializer(location, context={"request": request}).data)
 
         # The links in the body are absolute: one answer per host the API is reached under.
-        parts = ["resolve", request.get_host(), street_id, _query_as_sent(request)]
+        parts = ["resolve", request.get_host(), street_id, *_parameters_as_sent(request, "house_number")]
         return self.cached_json(parts=parts, build=build, seconds=BODY_SECONDS, max_age=LOOKUP_MAX_AGE)
 
 
@@ -251,7 +252,12 @@ class LocationCollectionsView(CachedLookupView):
             return dict(CollectionListSerializer(body).data)
 
         # The window defaults to today's: the day is part of the key.
-        parts = ["collections", location_id, _query_as_sent(request), lookup.local_today()]
+        parts = [
+            "collections",
+            location_id,
+            *_parameters_as_sent(request, "from", "to", "types"),
+            lookup.local_today(),
+        ]
         return self.cached_json(
             parts=parts, build=build, seconds=COLLECTIONS_MAX_AGE, max_age=COLLECTIONS_MAX_AGE
         )
@@ -340,7 +346,6 @@ class LocationCalendarView(PublicEndpoint, APIView):
 _calendar_view = LocationCalendarView.as_view()
 
 
-@functools.wraps(_calendar_view)  # keeps ``cls`` and ``initkwargs``: the schema documents the view above
 def location_calendar_feed(request: HttpRequest, location_id: str) -> HttpResponse:
     """``locations/{id}.ics``: calendar apps poll every subscription, mostly to hear "not modified".
 
@@ -349,8 +354,9 @@ def location_calendar_feed(request: HttpRequest, location_id: str) -> HttpRespon
     than the answer. Everything else (a calendar still to build, bad parameters, other methods) takes the
     full view. Only validated type lists are ever cached, so a hit needs no validation of its own.
     """
-    if request.method == "GET" and request.GET.keys() <= {"types"}:
-        type_keys = split_type_keys(request.GET.get("types", ""))
+    types = request.GET.get("types", "")
+    if request.method == "GET" and request.GET.keys() <= {"types"} and len(types) <= MAX_TYPES_PARAMETER:
+        type_keys = split_type_keys(types)
         language = request_language()
         version = lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
         if version is not None:
@@ -361,6 +367,11 @@ def location_calendar_feed(request: HttpRequest, location_id: str) -> HttpRespon
                 return _feed_response(location_id, body, version)
     response: HttpResponse = _calendar_view(request, location_id=location_id)
     return response
+
+
+# What DRF, drf-spectacular and the CSRF middleware read off a view function (cls, initkwargs, csrf_exempt):
+# the schema documents the full view.
+location_calendar_feed.__dict__.update(_calendar_view.__dict__)
 
 
 def _feed_response(location_id: str, body: bytes, version: lookup.FeedVersion) -> HttpResponse:

@@ -142,7 +142,6 @@ class Command(BaseCommand):
                 kind=ImportKind.ICS, source=source, checksum="", problems=problems, started_at=started_at
             )
         first_date = min(min(dates) for dates in groups.values())
-        last_date = max(max(dates) for dates in groups.values())
         if options["dry_run"]:
             by_type = Counter(type_key for _address, type_key in groups)
             self.stdout.write(
@@ -159,9 +158,10 @@ class Command(BaseCommand):
             district_source=DistrictSource.ICS,
             streets=streets,
             house_numbers=house_numbers,
-            # The feeds speak for their period (--from/--until, else their first to last date): a stored
-            # date in it that they no longer list is cancelled, or moved when a new one is near.
-            span=window or (first_date, last_date),
+            # With --from/--until the feeds speak for that period: a stored date in it they no longer list
+            # is cancelled, or moved when a new one is near. Without, each district is compared within its
+            # new first to last date only (feeds may end at different days).
+            span=window,
         )
         run = import_apply(
             data=data,
