@@ -18,17 +18,10 @@ from typing import TextIO
 from django.db import transaction
 from django.utils import timezone
 
+from waste_calendar.import_data import AddressKey, ImportData, checksum_of, house_number_read
 from waste_calendar.models import DistrictSource, ImportKind, WasteType
 from waste_calendar.planning import DistrictRules, Rule, RulesFile, ShiftPolicy
-from waste_calendar.services import (
-    AddressKey,
-    ImportData,
-    checksum_of,
-    house_number_read,
-    import_apply,
-    plan_rules_replace,
-    waste_year_plan,
-)
+from waste_calendar.services import import_apply, plan_rules_replace, waste_year_plan
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 STREETS_FILE = DATA_DIR / "castrop-rauxel-streets.tsv"

@@ -1,5 +1,8 @@
 """Writes of the Abfallkalender: applying an import or a planned year, and the hook for the reminder side.
 
+What an import brings is an ``import_data.ImportData``; how its dates are compared with the stored ones is
+``comparison``; this module writes streets, locations, districts and assignments, and records the run.
+
 ``collections_changed`` is sent after an import's (or a re-planning's) transaction committed, once per run
 that moved, cancelled or added collections compared with the data before, with
 ``changes=[CollectionChange, …]`` (district and waste type joined) and ``import_run``. The same changes
@@ -9,17 +12,22 @@ stay queryable as ``CollectionChange`` rows (``notified_at`` empty), so a receiv
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
+from waste_calendar.comparison import collections_sync
+from waste_calendar.import_data import (
+    AddressKey,
+    ImportData,
+    PlannedCollection,
+    Progress,
+    checksum_of,
+)
 from waste_calendar.models import (
     ChangeKind,
     Collection,
@@ -32,141 +40,25 @@ from waste_calendar.models import (
     ImportStatus,
     Location,
     LocationDistrict,
-    Parity,
     PlanRule,
     Street,
     WasteType,
     location_public_id,
 )
 from waste_calendar.normalise import (
-    house_number_parts,
-    house_number_range,
     street_compact_form,
     street_search_form,
 )
-from waste_calendar.planning import Rule, RulesFile, ShiftPolicy, district_year, holiday_name
+from waste_calendar.planning import Rule, RulesFile, ShiftPolicy, district_year
 
 # Arguments: changes (list[CollectionChange]), import_run (ImportRun).
 collections_changed = Signal()
 
-# A date that disappeared and one that appeared within this distance are one moved collection.
-MOVE_MAX_DAYS = 6
 ID_CHUNK = 5000
-
-Progress = Callable[[int, int], None]
 
 
 def _no_progress(done: int, total: int) -> None:
     return None
-
-
-# --- What an import brings
-
-
-@dataclass(frozen=True)
-class HouseNumber:
-    """A house number, a range with parity, or the whole street (key "")."""
-
-    key: str
-    display: str
-    number_from: int | None = None
-    number_to: int | None = None
-    suffix: str = ""
-    parity: str = Parity.ALL
-
-
-PARITY_WORDS = {
-    "": Parity.ALL,
-    "all": Parity.ALL,
-    "alle": Parity.ALL,
-    "a": Parity.ALL,
-    "odd": Parity.ODD,
-    "u": Parity.ODD,
-    "ungerade": Parity.ODD,
-    "even": Parity.EVEN,
-    "g": Parity.EVEN,
-    "gerade": Parity.EVEN,
-}
-PARITY_DISPLAY = {Parity.ODD: "ungerade", Parity.EVEN: "gerade"}
-
-
-def house_number_read(text: str, parity_word: str = "") -> HouseNumber:
-    """ "" (whole street), "12a", "12", "1-99" with a parity; raises ValueError with the reason."""
-    text = " ".join(text.split())
-    parity = PARITY_WORDS.get(parity_word.strip().lower())
-    if parity is None:
-        raise ValueError(
-            f"parity {parity_word!r} is not one of: gerade/g/even, ungerade/u/odd, alle/all or empty"
-        )
-    if not text:
-        if parity != Parity.ALL:
-            raise ValueError("a parity needs a house number range")
-        return HouseNumber(key="", display="")
-    single = house_number_parts(text)
-    if single is not None and (single[1] or parity == Parity.ALL):
-        number, suffix = single
-        return HouseNumber(
-            key=f"{number}{suffix}",
-            display=f"{number}{suffix}",
-            number_from=number,
-            number_to=number,
-            suffix=suffix,
-        )
-    span = house_number_range(text)
-    if span is None:
-        raise ValueError(f"house number {text!r} is neither a number (12, 12a) nor a range (1-99)")
-    low, high = span
-    key = f"{low}-{high}" if parity == Parity.ALL else f"{low}-{high}/{parity}"
-    display = f"{low}-{high}" if parity == Parity.ALL else f"{low}-{high} ({PARITY_DISPLAY[parity]})"
-    return HouseNumber(key=key, display=display, number_from=low, number_to=high, parity=parity)
-
-
-@dataclass(frozen=True)
-class AddressKey:
-    street: str
-    postcode: str
-    house_number_key: str
-
-
-@dataclass(frozen=True)
-class PlannedCollection:
-    status: str = CollectionStatus.SCHEDULED
-    original_date: dt.date | None = None
-    reason: str = ""
-
-
-@dataclass
-class ImportData:
-    """Everything an import states, checked and ready to apply.
-
-    ``assignments``: per address, waste type key → district code, valid from ``valid_from``.
-    ``collections``: per (waste type key, district code), date → planned collection; only stored dates
-    within ``span`` (or, without one, the span of each district's new dates) are compared with them.
-    """
-
-    kind: str
-    source: str
-    checksum: str
-    valid_from: dt.date
-    district_source: str
-    streets: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, postcode) → Stadtteil
-    house_numbers: dict[AddressKey, HouseNumber] = field(default_factory=dict)
-    assignments: dict[AddressKey, dict[str, str]] = field(default_factory=dict)
-    collections: dict[tuple[str, str], dict[dt.date, PlannedCollection]] = field(default_factory=dict)
-    district_names: dict[tuple[str, str], str] = field(default_factory=dict)
-    # Unpaired new dates where the district had dates before: an additional collection (imports) or a
-    # regular one (plans, whose rules may simply have changed).
-    added_status: str = CollectionStatus.EXTRA
-    # The regular days the input speaks for (a planned year: a collection whose regular day is in the year,
-    # even when a holiday moved it into the next); None: each district's first to last date (a feed's window).
-    span: tuple[dt.date, dt.date] | None = None
-
-
-def checksum_of(*parts: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()
 
 
 # --- Recording runs
@@ -199,14 +91,6 @@ def import_run_fail(
 # --- Applying
 
 
-@dataclass
-class _Diff:
-    created: list[Collection] = field(default_factory=list)
-    updated: list[Collection] = field(default_factory=list)
-    # (collection, kind, previous date, date)
-    changes: list[tuple[Collection, str, dt.date | None, dt.date]] = field(default_factory=list)
-
-
 def import_apply(
     *,
     data: ImportData,
@@ -218,10 +102,10 @@ def import_apply(
 
     Guarantees: idempotent (the same input as the last good import of its kind changes nothing and is
     recorded as ``unchanged``); locations keep their ``public_id``; a district's stored dates within the
-    input's span (``ImportData.span``) are compared with the new ones: a date that moved by up to
-    ``MOVE_MAX_DAYS`` is marked ``moved`` with its original date, one that disappeared ``cancelled``, and
-    each is recorded as a ``CollectionChange``; ``collections_changed`` is sent after commit. Locations,
-    streets and dates the input does not mention are kept.
+    input's span (``ImportData.span``) are compared with the new ones (``comparison``): a date that moved
+    by up to ``MOVE_MAX_DAYS`` is marked ``moved`` with its original date, one that disappeared
+    ``cancelled``, and each is recorded as a ``CollectionChange``; ``collections_changed`` is sent after
+    commit. Locations, streets and dates the input does not mention are kept.
     """
     started_at = started_at or timezone.now()
     last_good = import_run_last_good(kind=data.kind)
@@ -251,7 +135,7 @@ def import_apply(
         districts = _districts_ensure(data=data, types=types, summary=summary)
         _assignments_sync(data=data, locations=locations, districts=districts, types=types, summary=summary)
         _street_locations_sync(data=data, locations=locations, types=types, summary=summary)
-        changes = _collections_sync(
+        changes = collections_sync(
             data=data, districts=districts, run=run, summary=summary, progress=progress
         )
         run.summary = {key: value for key, value in summary.items() if value}
@@ -620,196 +504,6 @@ def _street_locations_sync(
     summary["streets_without_number_step"] = Street.objects.filter(
         pk__in=street_ids, needs_house_number=False
     ).count()
-
-
-def _pair_moves(removed: list[dt.date], added: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Nearest first: a date gone and a date new within MOVE_MAX_DAYS are one moved collection."""
-    candidates = sorted(
-        (abs((new - old).days), old, new)
-        for old in removed
-        for new in added
-        if abs((new - old).days) <= MOVE_MAX_DAYS
-    )
-    used_old: set[dt.date] = set()
-    used_new: set[dt.date] = set()
-    pairs = []
-    for _distance, old, new in candidates:
-        if old not in used_old and new not in used_new:
-            used_old.add(old)
-            used_new.add(new)
-            pairs.append((old, new))
-    return pairs
-
-
-def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
-    *,
-    district: District,
-    planned: dict[dt.date, PlannedCollection],
-    stored: dict[dt.date, Collection],
-    run: ImportRun,
-    added_status: str,
-    planned_status_final: bool,
-) -> _Diff:
-    diff = _Diff()
-    had_dates = bool(stored)
-    active = {day for day, row in stored.items() if row.status != CollectionStatus.CANCELLED}
-    removed = sorted(active - set(planned))
-    added = sorted(set(planned) - set(stored))
-
-    def reason_for(plan: PlannedCollection, regular: dt.date) -> str:
-        return plan.reason or holiday_name(regular)
-
-    for day, plan in planned.items():
-        row = stored.get(day)
-        if row is None:
-            continue
-        if row.status == CollectionStatus.CANCELLED:
-            row.status = plan.status if plan.status != CollectionStatus.CANCELLED else row.status
-            row.original_date, row.reason, row.import_run = plan.original_date, plan.reason, run
-            diff.updated.append(row)
-            diff.changes.append((row, ChangeKind.ADDED, None, day))
-        elif (plan.original_date is not None or planned_status_final) and (
-            row.status,
-            row.original_date,
-            row.reason,
-        ) != (
-            plan.status,
-            plan.original_date,
-            plan.reason,
-        ):
-            row.status, row.original_date, row.reason, row.import_run = (
-                plan.status,
-                plan.original_date,
-                plan.reason,
-                run,
-            )
-            diff.updated.append(row)
-    paired_new: set[dt.date] = set()
-    for old, new in _pair_moves(removed, added) if had_dates else []:
-        row = stored[old]
-        plan = planned[new]
-        regular: dt.date = plan.original_date or (
-            row.original_date if row.status == CollectionStatus.MOVED and row.original_date else old
-        )
-        row.date = new
-        row.import_run = run
-        if planned_status_final:
-            # A plan knows why a date is where it is: a changed rule is no "moved" collection.
-            row.status, row.original_date, row.reason = plan.status, plan.original_date, plan.reason
-        elif regular == new:
-            row.status, row.original_date, row.reason = CollectionStatus.SCHEDULED, None, ""
-        else:
-            row.status, row.original_date, row.reason = (
-                CollectionStatus.MOVED,
-                regular,
-                reason_for(plan, regular),
-            )
-        diff.updated.append(row)
-        diff.changes.append((row, ChangeKind.MOVED, old, new))
-        paired_new.add(new)
-        removed.remove(old)
-    for old in removed:
-        row = stored[old]
-        row.status, row.import_run = CollectionStatus.CANCELLED, run
-        diff.updated.append(row)
-        diff.changes.append((row, ChangeKind.CANCELLED, old, old))
-    for day in added:
-        if day in paired_new:
-            continue
-        plan = planned[day]
-        status = plan.status
-        if had_dates and status == CollectionStatus.SCHEDULED:
-            status = added_status
-        row = Collection(
-            district=district,
-            date=day,
-            status=status,
-            original_date=plan.original_date if status == CollectionStatus.MOVED else None,
-            reason=plan.reason,
-            import_run=run,
-        )
-        diff.created.append(row)
-        if had_dates:
-            diff.changes.append((row, ChangeKind.ADDED, None, day))
-    return diff
-
-
-def _collections_sync(
-    *,
-    data: ImportData,
-    districts: dict[tuple[str, str], District],
-    run: ImportRun,
-    summary: Counter[str],
-    progress: Progress,
-) -> list[CollectionChange]:
-    total = len(data.collections)
-    created: list[Collection] = []
-    updated: list[Collection] = []
-    change_specs: list[tuple[Collection, str, dt.date | None, dt.date]] = []
-    for done, ((type_key, code), planned) in enumerate(sorted(data.collections.items()), start=1):
-        district = districts[(type_key, code)]
-        if planned:
-            if data.span is None:
-                in_span = Q(date__gte=min(planned), date__lte=max(planned))
-            else:
-                first, last = data.span
-                in_span = Q(original_date__isnull=True, date__gte=first, date__lte=last) | Q(
-                    original_date__gte=first, original_date__lte=last
-                )
-            # Plus rows on a planned day that belong elsewhere (a shift across the year end meeting the
-            # next year's regular day): kept as they are, never a second row on one day.
-            stored = {
-                row.date: row
-                for row in Collection.objects.filter(district=district).filter(
-                    in_span | Q(date__in=list(planned))
-                )
-            }
-            diff = _district_diff(
-                district=district,
-                planned=planned,
-                stored=stored,
-                run=run,
-                added_status=data.added_status,
-                planned_status_final=data.kind == ImportKind.PLAN,
-            )
-            created.extend(diff.created)
-            updated.extend(diff.updated)
-            change_specs.extend(diff.changes)
-        if done % 50 == 0 or done == total:
-            progress(done, total)
-    now = timezone.now()
-    for row in updated:
-        row.updated_at = now
-    Collection.objects.bulk_update(
-        updated, ["date", "status", "original_date", "reason", "import_run", "updated_at"], batch_size=2000
-    )
-    Collection.objects.bulk_create(created, batch_size=5000)
-    if any(row.pk is None for row in created):
-        keyed = {
-            (row.district_id, row.date): row.pk
-            for row in Collection.objects.filter(import_run=run).only("pk", "district_id", "date")
-        }
-        for row in created:
-            row.pk = keyed[(row.district_id, row.date)]
-    changes = [
-        CollectionChange(
-            collection=row,
-            district_id=row.district_id,
-            kind=kind,
-            previous_date=previous,
-            date=day,
-            import_run=run,
-        )
-        for row, kind, previous, day in change_specs
-    ]
-    CollectionChange.objects.bulk_create(changes, batch_size=2000)
-    summary["collections_created"] += sum(1 for row in created)
-    summary["collections_updated"] += len(updated)
-    kinds = Counter(kind for _row, kind, _previous, _day in change_specs)
-    summary["moved"] += kinds[ChangeKind.MOVED]
-    summary["cancelled"] += kinds[ChangeKind.CANCELLED]
-    summary["added"] += kinds[ChangeKind.ADDED]
-    return changes
 
 
 # --- Planning

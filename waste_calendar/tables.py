@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from casapp.city import STADTTEILE
-from waste_calendar.models import CollectionStatus, DistrictSource, ImportKind
-from waste_calendar.services import (
+from waste_calendar.import_data import (
     AddressKey,
     ImportData,
     PlannedCollection,
     checksum_of,
     house_number_read,
 )
+from waste_calendar.models import CollectionStatus, DistrictSource, ImportKind
 
 STREET_COLUMNS = {
     "street": ("street", "strasse", "straße", "str"),

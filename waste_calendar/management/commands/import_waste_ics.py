@@ -20,18 +20,12 @@ from django.utils import timezone
 
 from casapp.city import STADTTEILE
 from waste_calendar.ics import SummaryMapping, feed_dates, feed_read
+from waste_calendar.import_data import AddressKey, HouseNumber, ImportData, checksum_of, house_number_read
 from waste_calendar.management.commands._reporting import refuse, run_summary
 from waste_calendar.management.commands.import_waste_csv import iso_date
 from waste_calendar.models import DistrictSource, ImportKind, WasteType
 from waste_calendar.progress import ProgressBar
-from waste_calendar.services import (
-    AddressKey,
-    HouseNumber,
-    ImportData,
-    checksum_of,
-    house_number_read,
-    import_apply,
-)
+from waste_calendar.services import import_apply
 from waste_calendar.tables import table_rows
 
 MANIFEST_COLUMNS = {
