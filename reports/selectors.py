@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from casapp.city import STADTTEILE
 from push.models import Installation
 from reports import geo
 from reports.models import (
@@ -24,7 +19,6 @@ from reports.models import (
     Report,
     ReportEvent,
     ReportPhoto,
-    ReportStatus,
     ReportSupport,
 )
 
@@ -41,12 +35,6 @@ PUBLIC_EVENT_KINDS = (ReportEvent.Kind.CREATED, ReportEvent.Kind.STATUS, ReportE
 NEARBY_LIMIT = 20
 # The box around the circle is twice as wide; candidates beyond this are not even read.
 NEARBY_CANDIDATE_LIMIT = 200
-
-STATS_DAYS = 30
-STATS_DURATION_DAYS = 90
-# The medians are computed in Python (portable across SQLite and PostgreSQL); a city of 75,000 people
-# closes a few thousand reports a quarter, this bound only keeps a flood from costing memory.
-STATS_DURATION_SAMPLE_LIMIT = 50_000
 
 
 def _visible_photos() -> Prefetch[Any]:
@@ -285,280 +273,3 @@ def report_public(*, report_id: int) -> Report | None:
 
 
 # The live screen in city hall
-
-
-@dataclass(frozen=True)
-class CategoryCount:
-    category: Category
-    total: int
-    open: int
-
-
-@dataclass(frozen=True)
-class StadtteilCount:
-    stadtteil: str | None
-    total: int
-    open: int
-
-
-@dataclass(frozen=True)
-class DayCount:
-    day: date
-    count: int
-
-
-@dataclass(frozen=True)
-class ReportStats:
-    generated_at: datetime
-    total_count: int
-    open_count: int
-    by_status: list[tuple[str, int]]
-    by_category: list[CategoryCount]
-    by_stadtteil: list[StadtteilCount]
-    per_day: list[DayCount]
-    closed_recently_count: int
-    median_hours_to_first_response: float | None
-    median_hours_to_resolution: float | None
-
-
-def report_stats(*, now: datetime) -> ReportStats:
-    """Counts over all visible reports and the city's response times.
-
-    - ``by_status``: every status, in workflow order, zeros included.
-    - ``by_category``: leaf categories with at least one report, most reports first.
-    - ``by_stadtteil``: every Stadtteil, zeros included; reports outside every imported polygon under None
-      (only when there are any).
-    - ``per_day``: reports filed per calendar day in Europe/Berlin, the last ``STATS_DAYS`` days up to
-      and including today, zeros included.
-    - The medians (hours) are over reports the city closed in the last ``STATS_DURATION_DAYS`` days:
-      withdrawn reports are left out, as the reporter closed them. First response is the first staff
-      status change or reply; resolution is the closing.
-    """
-    visible = Report.objects.filter(hidden=False)
-    is_open = Q(status__in=OPEN_STATUSES)
-
-    status_counts = dict(visible.values_list("status").annotate(count=Count("id")).order_by())
-    by_status = [(status.value, status_counts.get(status.value, 0)) for status in ReportStatus]
-
-    category_rows = (
-        visible.values("category")
-        .annotate(total=Count("id"), open=Count("id", filter=is_open))
-        .order_by("-total", "category")
-    )
-    categories = Category.objects.in_bulk([row["category"] for row in category_rows])
-    by_category = [
-        CategoryCount(category=categories[row["category"]], total=row["total"], open=row["open"])
-        for row in category_rows
-    ]
-
-    stadtteil_rows = {
-        row["stadtteil"]: row
-        for row in visible.values("stadtteil")
-        .annotate(total=Count("id"), open=Count("id", filter=is_open))
-        .order_by()
-    }
-    by_stadtteil = [
-        StadtteilCount(
-            stadtteil=name,
-            total=stadtteil_rows.get(name, {}).get("total", 0),
-            open=stadtteil_rows.get(name, {}).get("open", 0),
-        )
-        for name in STADTTEILE
-    ]
-    if unknown := stadtteil_rows.get(""):
-        by_stadtteil.append(StadtteilCount(stadtteil=None, total=unknown["total"], open=unknown["open"]))
-
-    today = now.astimezone(CITY_TIME_ZONE).date()
-    first_day = today - timedelta(days=STATS_DAYS - 1)
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=CITY_TIME_ZONE)
-    day_counts = dict(
-        visible.filter(created_at__gte=start)
-        .annotate(day=TruncDate("created_at", tzinfo=CITY_TIME_ZONE))
-        .values_list("day")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    per_day = [
-        DayCount(
-            day=first_day + timedelta(days=offset), count=day_counts.get(first_day + timedelta(offset), 0)
-        )
-        for offset in range(STATS_DAYS)
-    ]
-
-    closed_recently = list(
-        visible.filter(closed_at__gte=now - timedelta(days=STATS_DURATION_DAYS), closed_at__isnull=False)
-        .exclude(status=ReportStatus.WITHDRAWN)
-        .order_by("-closed_at")
-        .values_list("created_at", "first_response_at", "closed_at")[:STATS_DURATION_SAMPLE_LIMIT]
-    )
-    to_first_response = [
-        _hours(first - created) for created, first, _ in closed_recently if first is not None
-    ]
-    to_resolution = [_hours(closed - created) for created, _, closed in closed_recently if closed is not None]
-
-    return ReportStats(
-        generated_at=now,
-        total_count=sum(status_counts.values()),
-        open_count=sum(status_counts.get(status.value, 0) for status in OPEN_STATUSES),
-        by_status=by_status,
-        by_category=by_category,
-        by_stadtteil=by_stadtteil,
-        per_day=per_day,
-        closed_recently_count=len(closed_recently),
-        median_hours_to_first_response=_median(to_first_response),
-        median_hours_to_resolution=_median(to_resolution),
-    )
-
-
-def _hours(duration: timedelta) -> float:
-    return duration.total_seconds() / 3600
-
-
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
-
-
-# --- staff
-
-# Sees and changes every report, whatever the department (superusers too).
-ALL_REPORTS_GROUP = "Administration"
-TRIAGE_GROUP = "Triage"
-
-# The queue's sort keys and their orderings; the id breaks ties so cursor pages never overlap.
-QUEUE_ORDERINGS: dict[str, tuple[str, str]] = {
-    "created_at": ("created_at", "id"),
-    "-created_at": ("-created_at", "-id"),
-    "updated_at": ("updated_at", "id"),
-    "-updated_at": ("-updated_at", "-id"),
-    "support_count": ("support_count", "id"),
-    "-support_count": ("-support_count", "-id"),
-}
-DEFAULT_QUEUE_ORDERING = "-created_at"
-# A report number longer than this is no report number (and would overflow the database integer).
-MAX_REPORT_NUMBER_DIGITS = 15
-
-Assigned = Literal["me", "none"] | int
-
-
-def staff_sees_all_reports(user: Any) -> bool:
-    return bool(user.is_superuser or user.groups.filter(name=ALL_REPORTS_GROUP).exists())
-
-
-def reports_for_staff(user: Any) -> QuerySet[Report]:
-    """The reports ``user`` may see and change: every report for superusers and Administration, those
-    whose category's department has ``user`` as a member for everyone else (Triage), none for anyone
-    who is not active staff. The one place department scoping is decided (staff API and admin)."""
-    reports = Report.objects.all()
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        return reports.none()
-    if staff_sees_all_reports(user):
-        return reports
-    return reports.filter(category__department__members=user)
-
-
-def _has_photo() -> Exists:
-    """The report has at least one photo that was not removed by moderation."""
-    return Exists(ReportPhoto.objects.filter(report=OuterRef("pk"), removed=False))
-
-
-def reports_with_photo_flag(reports: QuerySet[Report]) -> QuerySet[Report]:
-    """Annotates ``has_photo`` (see ``_has_photo``)."""
-    return reports.annotate(has_photo=_has_photo())
-
-
-def reports_by_photo(reports: QuerySet[Report], *, has_photo: bool) -> QuerySet[Report]:
-    return reports.filter(_has_photo() if has_photo else ~_has_photo())
-
-
-def reports_matching(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
-    """Each word must occur in the description or the address, or be the report's number (``#12``)."""
-    for term in text.split():
-        condition = Q(description__icontains=term) | Q(address__icontains=term)
-        number = term.removeprefix("#")
-        if number.isdigit() and len(number) <= MAX_REPORT_NUMBER_DIGITS:
-            condition |= Q(pk=int(number))
-        reports = reports.filter(condition)
-    return reports
-
-
-def reports_staff_queue(
-    *,
-    user: Any,
-    statuses: Sequence[str] | None = None,
-    category_key: str | None = None,
-    department_key: str | None = None,
-    stadtteil: str | None = None,
-    older_than_days: int | None = None,
-    newer_than_days: int | None = None,
-    assigned: Assigned | None = None,
-    has_photo: bool | None = None,
-    hidden: bool | None = None,
-    search: str = "",
-    now: datetime | None = None,
-) -> QuerySet[Report]:
-    """The triage queue of ``user``: their reports (see ``reports_for_staff``), narrowed by each filter
-    that is given. Unordered; the caller orders by one of ``QUEUE_ORDERINGS``."""
-    now = now or timezone.now()
-    reports = reports_with_photo_flag(reports_for_staff(user)).select_related(
-        "category__department", "assigned_to"
-    )
-    if statuses:
-        reports = reports.filter(status__in=statuses)
-    if category_key:
-        reports = reports.filter(category__key=category_key)
-    if department_key:
-        reports = reports.filter(category__department__key=department_key)
-    if stadtteil:
-        reports = reports.filter(stadtteil=stadtteil)
-    if older_than_days is not None:
-        reports = reports.filter(created_at__lte=now - timedelta(days=older_than_days))
-    if newer_than_days is not None:
-        reports = reports.filter(created_at__gte=now - timedelta(days=newer_than_days))
-    if assigned == "me":
-        reports = reports.filter(assigned_to=user)
-    elif assigned == "none":
-        reports = reports.filter(assigned_to__isnull=True)
-    elif assigned is not None:
-        reports = reports.filter(assigned_to_id=assigned)
-    if has_photo is not None:
-        reports = reports_by_photo(reports, has_photo=has_photo)
-    if hidden is not None:
-        reports = reports.filter(hidden=hidden)
-    if search:
-        reports = reports_matching(reports, search)
-    return reports
-
-
-def reports_for_staff_detail(user: Any) -> QuerySet[Report]:
-    """``reports_for_staff`` with everything the detail shows: photos (removed ones too), the whole
-    history with its actors, the assignee and the original of a duplicate."""
-    return (
-        reports_with_photo_flag(reports_for_staff(user))
-        .select_related("category__department", "assigned_to", "duplicate_of")
-        .prefetch_related(
-            Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "id")),
-            Prefetch(
-                "events",
-                queryset=ReportEvent.objects.select_related("actor", "redacted_by").order_by(
-                    "created_at", "id"
-                ),
-            ),
-            Prefetch("duplicates", queryset=Report.objects.only("id", "duplicate_of_id").order_by("id")),
-        )
-    )
-
-
-def report_assignees(*, report: Report) -> QuerySet[User]:
-    """Who ``report`` can be assigned to: active staff who may work on it, i.e. superusers, Administration,
-    and Triage staff who are members of the department of its category."""
-    department_id = report.category.department_id
-    return (
-        User.objects.filter(is_active=True, is_staff=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(groups__name=ALL_REPORTS_GROUP)
-            | Q(groups__name=TRIAGE_GROUP, report_departments=department_id)
-        )
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )

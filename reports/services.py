@@ -31,7 +31,7 @@ from reports.models import (
 )
 from reports.notify import report_status_notify
 from reports.photos import ProcessedPhoto, photo_process
-from reports.selectors import report_assignees
+from reports.staff_selectors import report_assignees
 
 logger = logging.getLogger("reports")
 

@@ -23,7 +23,12 @@ from casapp.errors import DomainError
 from reports import services
 from reports.admin.triage_forms import ChangeStatusForm, ReportWorkflowForm
 from reports.models import Report, ReportEvent
-from reports.selectors import reports_by_photo, reports_for_staff, reports_matching, reports_with_photo_flag
+from reports.staff_selectors import (
+    reports_by_photo,
+    reports_for_staff,
+    reports_matching,
+    reports_with_photo_flag,
+)
 
 
 class AssignedFilter(admin.SimpleListFilter):

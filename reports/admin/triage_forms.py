@@ -17,7 +17,7 @@ from casapp.errors import DomainError
 from reports import services
 from reports.admin.staff_fields import StaffChoiceField
 from reports.models import Report, ReportPhoto, ReportStatus
-from reports.selectors import report_assignees, reports_for_staff
+from reports.staff_selectors import report_assignees, reports_for_staff
 
 FORM_FIELD_OF_ERROR = {
     "status": "new_status",

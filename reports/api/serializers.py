@@ -29,7 +29,8 @@ from reports import selectors
 from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import STATUS_DE, STATUS_EN
-from reports.selectors import BoundingBox, NearbyReport, ReportStats
+from reports.selectors import BoundingBox, NearbyReport
+from reports.stats import ReportStats
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()/.-]{2,39}$"

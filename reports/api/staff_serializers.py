@@ -16,8 +16,8 @@ from casapp.api.fields import NamedChoiceField
 from casapp.city import STADTTEIL_CHOICES
 from reports.api.fields import report_status_field
 from reports.models import Category, Department, Report, ReportEvent, ReportPhoto, ReportStatus
-from reports.selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
 from reports.services import ALLOWED_TRANSITIONS
+from reports.staff_selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
 
 MAX_REMOVED_PHOTOS = 20
 MAX_REDACTED_MESSAGES = 20

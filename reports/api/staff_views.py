@@ -34,7 +34,7 @@ from reports.api.staff_serializers import (
     StaffReportTransitionSerializer,
 )
 from reports.models import Report
-from reports.selectors import (
+from reports.staff_selectors import (
     DEFAULT_QUEUE_ORDERING,
     QUEUE_ORDERINGS,
     reports_for_staff,

@@ -26,7 +26,7 @@ from casapp.api.caching import cache_public
 from casapp.api.pagination import CursorPagination
 from casapp.api.permissions import IsDevice, PublicEndpoint
 from push.authentication import DeviceAuthentication, request_installation
-from reports import exports, selectors, services
+from reports import exports, selectors, services, stats
 from reports.api.serializers import (
     CategoryTreeSerializer,
     PublicReportDetailSerializer,
@@ -261,6 +261,6 @@ class StatsView(PublicEndpoint, APIView):
         key = f"reports:stats:v1:{request_language()}"
         body = cache.get(key)
         if body is None:
-            body = dict(ReportStatsSerializer(selectors.report_stats(now=timezone.now())).data)
+            body = dict(ReportStatsSerializer(stats.report_stats(now=timezone.now())).data)
             cache.set(key, body, STATS_CACHE_SECONDS)
         return cache_public(Response(body), max_age=STATS_CACHE_SECONDS)

@@ -1,0 +1,160 @@
+"""Reads of the Mängelmelder for the staff: who sees which reports, the triage queue and its filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from reports.models import (
+    Report,
+    ReportEvent,
+    ReportPhoto,
+)
+
+# Sees and changes every report, whatever the department (superusers too).
+ALL_REPORTS_GROUP = "Administration"
+TRIAGE_GROUP = "Triage"
+
+# The queue's sort keys and their orderings; the id breaks ties so cursor pages never overlap.
+QUEUE_ORDERINGS: dict[str, tuple[str, str]] = {
+    "created_at": ("created_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "updated_at": ("updated_at", "id"),
+    "-updated_at": ("-updated_at", "-id"),
+    "support_count": ("support_count", "id"),
+    "-support_count": ("-support_count", "-id"),
+}
+DEFAULT_QUEUE_ORDERING = "-created_at"
+# A report number longer than this is no report number (and would overflow the database integer).
+MAX_REPORT_NUMBER_DIGITS = 15
+
+Assigned = Literal["me", "none"] | int
+
+
+def staff_sees_all_reports(user: Any) -> bool:
+    return bool(user.is_superuser or user.groups.filter(name=ALL_REPORTS_GROUP).exists())
+
+
+def reports_for_staff(user: Any) -> QuerySet[Report]:
+    """The reports ``user`` may see and change: every report for superusers and Administration, those
+    whose category's department has ``user`` as a member for everyone else (Triage), none for anyone
+    who is not active staff. The one place department scoping is decided (staff API and admin)."""
+    reports = Report.objects.all()
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return reports.none()
+    if staff_sees_all_reports(user):
+        return reports
+    return reports.filter(category__department__members=user)
+
+
+def _has_photo() -> Exists:
+    """The report has at least one photo that was not removed by moderation."""
+    return Exists(ReportPhoto.objects.filter(report=OuterRef("pk"), removed=False))
+
+
+def reports_with_photo_flag(reports: QuerySet[Report]) -> QuerySet[Report]:
+    """Annotates ``has_photo`` (see ``_has_photo``)."""
+    return reports.annotate(has_photo=_has_photo())
+
+
+def reports_by_photo(reports: QuerySet[Report], *, has_photo: bool) -> QuerySet[Report]:
+    return reports.filter(_has_photo() if has_photo else ~_has_photo())
+
+
+def reports_matching(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
+    """Each word must occur in the description or the address, or be the report's number (``#12``)."""
+    for term in text.split():
+        condition = Q(description__icontains=term) | Q(address__icontains=term)
+        number = term.removeprefix("#")
+        if number.isdigit() and len(number) <= MAX_REPORT_NUMBER_DIGITS:
+            condition |= Q(pk=int(number))
+        reports = reports.filter(condition)
+    return reports
+
+
+def reports_staff_queue(
+    *,
+    user: Any,
+    statuses: Sequence[str] | None = None,
+    category_key: str | None = None,
+    department_key: str | None = None,
+    stadtteil: str | None = None,
+    older_than_days: int | None = None,
+    newer_than_days: int | None = None,
+    assigned: Assigned | None = None,
+    has_photo: bool | None = None,
+    hidden: bool | None = None,
+    search: str = "",
+    now: datetime | None = None,
+) -> QuerySet[Report]:
+    """The triage queue of ``user``: their reports (see ``reports_for_staff``), narrowed by each filter
+    that is given. Unordered; the caller orders by one of ``QUEUE_ORDERINGS``."""
+    now = now or timezone.now()
+    reports = reports_with_photo_flag(reports_for_staff(user)).select_related(
+        "category__department", "assigned_to"
+    )
+    if statuses:
+        reports = reports.filter(status__in=statuses)
+    if category_key:
+        reports = reports.filter(category__key=category_key)
+    if department_key:
+        reports = reports.filter(category__department__key=department_key)
+    if stadtteil:
+        reports = reports.filter(stadtteil=stadtteil)
+    if older_than_days is not None:
+        reports = reports.filter(created_at__lte=now - timedelta(days=older_than_days))
+    if newer_than_days is not None:
+        reports = reports.filter(created_at__gte=now - timedelta(days=newer_than_days))
+    if assigned == "me":
+        reports = reports.filter(assigned_to=user)
+    elif assigned == "none":
+        reports = reports.filter(assigned_to__isnull=True)
+    elif assigned is not None:
+        reports = reports.filter(assigned_to_id=assigned)
+    if has_photo is not None:
+        reports = reports_by_photo(reports, has_photo=has_photo)
+    if hidden is not None:
+        reports = reports.filter(hidden=hidden)
+    if search:
+        reports = reports_matching(reports, search)
+    return reports
+
+
+def reports_for_staff_detail(user: Any) -> QuerySet[Report]:
+    """``reports_for_staff`` with everything the detail shows: photos (removed ones too), the whole
+    history with its actors, the assignee and the original of a duplicate."""
+    return (
+        reports_with_photo_flag(reports_for_staff(user))
+        .select_related("category__department", "assigned_to", "duplicate_of")
+        .prefetch_related(
+            Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "id")),
+            Prefetch(
+                "events",
+                queryset=ReportEvent.objects.select_related("actor", "redacted_by").order_by(
+                    "created_at", "id"
+                ),
+            ),
+            Prefetch("duplicates", queryset=Report.objects.only("id", "duplicate_of_id").order_by("id")),
+        )
+    )
+
+
+def report_assignees(*, report: Report) -> QuerySet[User]:
+    """Who ``report`` can be assigned to: active staff who may work on it, i.e. superusers, Administration,
+    and Triage staff who are members of the department of its category."""
+    department_id = report.category.department_id
+    return (
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(groups__name=ALL_REPORTS_GROUP)
+            | Q(groups__name=TRIAGE_GROUP, report_departments=department_id)
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
