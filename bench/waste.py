@@ -284,11 +284,7 @@ def etag_of(port: int, case: http_api.Case) -> str:
     return etag
 
 
-def measure(
-    load: http_api.LoadShape, case: http_api.Case, *, warmup: int, duration: int
-) -> http_api.CaseResult:
-    if warmup > 0:
-        http_api.run_case(load, case, seconds=warmup)
+def measure(load: http_api.LoadShape, case: http_api.Case, *, duration: int) -> http_api.CaseResult:
     return http_api.case_result(case, http_api.run_case(load, case, seconds=duration))
 
 
@@ -315,8 +311,8 @@ def measure_paired(
         http_api.run_case(load, case, seconds=warmup)
     cases, bares, ratios = [], [], []
     for _ in range(rounds):
-        bare = measure(load, http_api.BARE, warmup=0, duration=duration)
-        result = measure(load, case, warmup=0, duration=duration)
+        bare = measure(load, http_api.BARE, duration=duration)
+        result = measure(load, case, duration=duration)
         bares.append(bare.requests_per_second)
         cases.append(result)
         ratios.append(result.requests_per_second / bare.requests_per_second)

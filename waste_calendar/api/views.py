@@ -90,7 +90,7 @@ def _parameters_as_sent(request: Request, *names: str) -> list[str]:
 
 def _types(request: Request) -> list[str] | None:
     if not request.query_params:
-        return None  # the common case of a calendar app's poll, without a serializer's cost
+        return None  # all types, without a serializer's cost
     query = TypesQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     types: list[str] | None = query.validated_data.get("types")
