@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,13 @@ class StaffApiTokenAdmin(admin.ModelAdmin[StaffApiToken]):
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A token acts as its user: minting one for somebody else would let Administration approve as a
+        # Kommunikation member, so only superusers choose the account.
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = User.objects.filter(pk=request.user.pk or 0)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: StaffApiToken, form: Any, change: bool) -> None:
         if not change:
             key = StaffApiToken.new_key()
@@ -57,3 +65,7 @@ class StaffApiTokenAdmin(admin.ModelAdmin[StaffApiToken]):
     @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# Staff accounts, roles and the staff audit log: their own module.
+from casapp import staff_admin  # noqa: E402, F401

@@ -18,9 +18,15 @@ class CasappConfig(AppConfig):
             *_crud("platformrelease"),
             *_crud("maintenancebanner"),
             *_crud("staffapitoken"),
-            # Creating and changing accounts stays with superusers: change_user could grant superuser.
-            "auth.view_user",
-            "auth.view_group",
+            # Staff accounts through the StaffMember proxy only: auth's own change_user would also reach
+            # superusers and any permission. Accounts are deactivated, never deleted.
+            "add_staffmember",
+            "change_staffmember",
+            "view_staffmember",
+            "view_staffauditentry",
+            # Failed login attempts: see them and lift an address's lock by deleting its attempts.
+            "axes.view_accessattempt",
+            "axes.delete_accessattempt",
         ],
         # Comms staff put up the banner on outage days.
         "Kommunikation": [*_crud("maintenancebanner"), "view_appconfiguration"],

@@ -1,4 +1,5 @@
-"""Cross-cutting request handling: request ids, one log line per request, the request size limit."""
+"""Cross-cutting request handling: request ids, one log line per request, the request size limit, staff on a
+temporary password."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from casapp.api.errors import error_response
 from casapp.logging import new_request_id, request_id_var
@@ -69,3 +74,36 @@ class RequestBodyLimitMiddleware:
                 detail=None,
             )
         return self.get_response(request)
+
+
+TEMPORARY_PASSWORD_SESSION_KEY = "casapp_temporary_password"
+
+
+class TemporaryPasswordMiddleware:
+    """Sends a staff member who logged in with a password Administration gave them to set their own first.
+
+    The login marks the session (``casapp.signals``); only a marked session costs a query here, and the mark
+    goes as soon as the password is no longer the temporary one.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is None or not session.get(TEMPORARY_PASSWORD_SESSION_KEY):
+            return self.get_response(request)
+        from casapp.staff import temporary_password_pending
+
+        if not temporary_password_pending(request.user):  # type: ignore[arg-type]
+            del session[TEMPORARY_PASSWORD_SESSION_KEY]
+            return self.get_response(request)
+        allowed = {
+            reverse("admin:password_change"),
+            reverse("admin:password_change_done"),
+            reverse("admin:logout"),
+        }
+        if request.path in allowed or not request.path.startswith(reverse("admin:index")):
+            return self.get_response(request)
+        messages.warning(request, _("Please choose your own password before you continue."))
+        return redirect("admin:password_change")

@@ -6,6 +6,8 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -134,3 +136,76 @@ class MaintenanceBanner(models.Model):
 
     def __str__(self) -> str:
         return self.title_de
+
+
+class StaffMember(User):
+    """Staff accounts as Administration manages them (a proxy: the same rows as ``auth.User``).
+
+    Its own permissions let Administration add and change staff without ``auth.change_user``, which would
+    also reach superusers and arbitrary permissions.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+
+
+class TemporaryPassword(models.Model):
+    """A password Administration set for someone: valid until its owner replaces it with their own.
+
+    It is temporary for as long as the account's password hash is still this one, so changing the password
+    by any way ends it without a flag to keep in step.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    password_hash = models.CharField(max_length=256)
+    issued_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({self.issued_at:%Y-%m-%d %H:%M})"
+
+    def is_current(self, user: AbstractBaseUser) -> bool:
+        return bool(user.password) and user.password == self.password_hash
+
+
+class StaffAuditEntry(models.Model):
+    """Append-only: who changed which staff account how (roles, grants, deactivation, passwords, locks)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("account created")
+        CHANGED = "changed", _("account changed")
+        ROLES = "roles", _("roles changed")
+        GRANTED = "granted", _("permission granted")
+        REVOKED = "revoked", _("permission taken back")
+        DEACTIVATED = "deactivated", _("account deactivated")
+        REACTIVATED = "reactivated", _("account reactivated")
+        PASSWORD_RESET = "password_reset", _("password reset")
+        UNLOCKED = "unlocked", _("login lock lifted")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="staff_audit_entries",
+        verbose_name=_("staff member"),
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("staff audit entry")
+        verbose_name_plural = _("staff audit log")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"

@@ -9,6 +9,7 @@ the console push backend. Production sets ``DJANGO_SECRET_KEY`` and ``DJANGO_ALL
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,9 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "REPORT_REOPEN_DAYS": (int, 30),
     "REPORT_CONTACT_RETENTION_DAYS": (int, 90),
     "DEVICE_LAST_SEEN_RESOLUTION_MINUTES": (int, 60),
+    "LOGIN_FAILURE_LIMIT": (int, 5),
+    "LOGIN_ADDRESS_FAILURE_LIMIT": (int, 30),
+    "LOGIN_LOCKOUT_MINUTES": (int, 15),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -103,6 +107,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "casapp",
     "push",
     "reports",
@@ -122,6 +127,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication: a staff member on a temporary password sets their own first.
+    "casapp.middleware.TemporaryPasswordMiddleware",
+    # Last, as django-axes requires: answers a locked-out login with its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "casapp.urls"
@@ -154,6 +163,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Failed staff logins are throttled by django-axes, per user name and (with a higher limit, since a city hall
+# shares one address) per address: guessing one account's password from many addresses, and many accounts'
+# from one address, are both stopped.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT: int = env("LOGIN_FAILURE_LIMIT")
+AXES_COOLOFF_TIME = timedelta(minutes=env("LOGIN_LOCKOUT_MINUTES"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # this order: casapp.staff.StaffLoginHandler reads it
+AXES_HANDLER = "casapp.staff.StaffLoginHandler"
+LOGIN_ADDRESS_FAILURE_LIMIT: int = env("LOGIN_ADDRESS_FAILURE_LIMIT")
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every process; failures and lockouts are still logged
+AXES_LOCKOUT_CALLABLE = "casapp.staff.login_locked_response"
+# The client address as the API's rate limits see it (DJANGO_NUM_PROXIES trusted X-Forwarded-For entries).
+AXES_CLIENT_IP_CALLABLE = "casapp.staff.login_client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

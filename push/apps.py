@@ -36,6 +36,9 @@ class PushConfig(AppConfig):
         ],
     }
 
+    # In no role: Administration grants it person by person (casapp.staff), and each grant is audited.
+    grantable_permissions = {"send_emergency_outage": _("Send outage alerts without a second approval")}
+
     def ready(self) -> None:
         from push import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from push.topics import default_topics_ensure

@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from casapp.staff_admin import staff_inline_register
 from reports.admin.staff_fields import StaffMemberField
 from reports.models import Category, CategoryQuestion, Department, District
 
@@ -48,6 +49,19 @@ class DepartmentAdmin(admin.ModelAdmin[Department]):
     @admin.display(description=_("categories"), ordering="category_total")
     def category_count(self, department: Department) -> int:
         return int(getattr(department, "category_total", 0))
+
+
+class DepartmentMembershipInline(admin.TabularInline[Any, Any]):
+    """A staff member's departments, on their page in staff management."""
+
+    model = Department.members.through
+    fk_name = "user"
+    extra = 0
+    verbose_name = _("department")
+    verbose_name_plural = _("departments (Triage sees their reports)")
+
+
+staff_inline_register(DepartmentMembershipInline)
 
 
 class CategoryQuestionInline(admin.StackedInline[CategoryQuestion, Category]):
