@@ -107,7 +107,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "casapp.login_attempts.LoginAttemptsConfig",  # django-axes
     "casapp",
     "push",
     "reports",
@@ -176,7 +176,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env("LOGIN_LOCKOUT_MINUTES"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # this order: casapp.staff.StaffLoginHandler reads it
 AXES_HANDLER = "casapp.staff.StaffLoginHandler"
 LOGIN_ADDRESS_FAILURE_LIMIT: int = env("LOGIN_ADDRESS_FAILURE_LIMIT")
-AXES_RESET_ON_SUCCESS = True
+# Failures count until the lock expires: a colleague's successful login from the same address must not
+# clear the attempts against another account.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False  # no start-up banner in every process; failures and lockouts are still logged
 AXES_LOCKOUT_CALLABLE = "casapp.staff.login_locked_response"
 # The client address as the API's rate limits see it (DJANGO_NUM_PROXIES trusted X-Forwarded-For entries).

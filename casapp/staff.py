@@ -213,7 +213,11 @@ def login_locked_response(
 ) -> HttpResponse:
     """The page a locked-out login gets: 429, in the workspace's language, saying how long to wait."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    context = {**admin.site.each_context(request), "lockout_minutes": minutes}
+    context = {
+        **admin.site.each_context(request),
+        "is_nav_sidebar_enabled": False,
+        "lockout_minutes": minutes,
+    }
     return render(request, "admin/login_locked.html", context, status=429)
 
 

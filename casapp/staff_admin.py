@@ -160,7 +160,7 @@ class StaffMemberAdmin(admin.ModelAdmin[StaffMember]):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    @admin.display(description=_("name"))
+    @admin.display(description=_("full name"))
     def full_name(self, obj: StaffMember) -> str:
         return obj.get_full_name()
 

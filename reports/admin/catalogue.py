@@ -60,6 +60,10 @@ class DepartmentMembershipInline(admin.TabularInline[Any, Any]):
     verbose_name = _("department")
     verbose_name_plural = _("departments (Triage sees their reports)")
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        kwargs["label"] = _("department")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 staff_inline_register(DepartmentMembershipInline)
 

@@ -335,6 +335,8 @@ def test_a_colleague_behind_the_same_address_can_still_log_in(kai):
         login(browser(address="10.0.0.7"), "kai", "falsch")
 
     assert login(browser(address="10.0.0.7"), colleague.username, PASSWORD).status_code == 302
+    # ... and that login does not clear the attempts against kai.
+    assert login(browser(address="10.0.0.7"), "kai", PASSWORD).status_code == 429
 
 
 def test_many_failures_from_one_address_lock_that_address(settings, kai):
