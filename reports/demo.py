@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from casapp.demo import demo_staff_member
 from reports.models import Category, CategoryQuestion, Department
 
 DEPARTMENTS = {
@@ -15,6 +15,15 @@ DEPARTMENTS = {
     "ordnung": "Ordnungsamt",
     "gruen": "Grünflächen und Spielplätze",
 }
+
+# username, first name, last name, departments
+DEMO_TRIAGE = [
+    ("triage", "Tina", "Triage", ["tiefbau"]),
+    ("euv", "Emil", "Ehlert", ["euv"]),
+    ("ordnung", "Olga", "Ordnung", ["ordnung"]),
+    ("gruen", "Greta", "Grün", ["gruen"]),
+    ("teamleitung", "Theo", "Teamleitung", ["tiefbau", "gruen"]),
+]
 
 # group key, German, English, icon, [(leaf key, German, English, department, questions)]
 CATALOGUE: list[tuple[str, str, str, str, list[tuple[str, str, str, str, list[dict[str, Any]]]]]] = [
@@ -224,8 +233,11 @@ def load_demo(*, stdout: TextIO) -> None:
             if created:
                 for question_position, question in enumerate(questions):
                     CategoryQuestion.objects.create(category=leaf, position=question_position, **question)
-    # The demo triage user handles streets and lighting; Administration sees everything anyway.
-    triage = get_user_model().objects.filter(username="triage").first()
-    if triage is not None:
-        departments["tiefbau"].members.add(triage)
+    # A Triage member per department and a team lead for two; Administration sees everything anyway.
+    for username, first_name, last_name, keys in DEMO_TRIAGE:
+        member = demo_staff_member(
+            username=username, first_name=first_name, last_name=last_name, roles=["Triage"]
+        )
+        for key in keys:
+            departments[key].members.add(member)
     stdout.write(f"Mängelmelder: {len(departments)} departments, {leaves} categories.\n")

@@ -124,13 +124,38 @@ def test_load_demo_is_idempotent_and_prints_passwords_once(capsys):
     call_command("load_demo")
     second = capsys.readouterr().out
 
-    for username in ("triage", "kommunikation", "verwaltung"):
+    staff = {
+        "kommunikation": "Kommunikation",
+        "presse": "Kommunikation",
+        "verwaltung": "Administration",
+        "triage": "Triage",
+        "euv": "Triage",
+        "ordnung": "Triage",
+        "gruen": "Triage",
+        "teamleitung": "Triage",
+    }
+    for username in staff:
         assert username in first
         assert username not in second
     from django.contrib.auth import get_user_model
 
-    users = get_user_model().objects.filter(username__in=["triage", "kommunikation", "verwaltung"])
-    assert users.count() == 3
-    for user in users:
-        assert user.is_staff
-        assert user.groups.count() == 1
+    users = get_user_model().objects.filter(username__in=staff)
+    assert {user.username: [g.name for g in user.groups.all()] for user in users} == {
+        username: [role] for username, role in staff.items()
+    }
+    assert all(user.is_staff for user in users)
+    # Two people for the four-eyes rule; the outage fast path for one of them only.
+    assert [user.username for user in users if user.has_perm("push.send_emergency_outage")] == [
+        "kommunikation"
+    ]
+    departments = {
+        user.username: sorted(user.report_departments.values_list("key", flat=True))
+        for user in users.filter(groups__name="Triage")
+    }
+    assert departments == {
+        "triage": ["tiefbau"],
+        "euv": ["euv"],
+        "ordnung": ["ordnung"],
+        "gruen": ["gruen"],
+        "teamleitung": ["gruen", "tiefbau"],
+    }
