@@ -90,6 +90,9 @@ class TemporaryPasswordMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Only workspace pages: reading the session elsewhere would add "Vary: Cookie" to public answers.
+        if not request.path.startswith(reverse("admin:index")):
+            return self.get_response(request)
         session = getattr(request, "session", None)
         if session is None or not session.get(TEMPORARY_PASSWORD_SESSION_KEY):
             return self.get_response(request)
@@ -103,7 +106,7 @@ class TemporaryPasswordMiddleware:
             reverse("admin:password_change_done"),
             reverse("admin:logout"),
         }
-        if request.path in allowed or not request.path.startswith(reverse("admin:index")):
+        if request.path in allowed:
             return self.get_response(request)
         messages.warning(request, _("Please choose your own password before you continue."))
         return redirect("admin:password_change")
