@@ -78,6 +78,14 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "LOGIN_FAILURE_LIMIT": (int, 5),
     "LOGIN_ADDRESS_FAILURE_LIMIT": (int, 30),
     "LOGIN_LOCKOUT_MINUTES": (int, 15),
+    "EMAIL_URL": (str, ""),
+    "EMAIL_PASSWORD_FILE": (str, ""),
+    "EMAIL_BACKEND": (str, ""),
+    "EMAIL_TIMEOUT": (int, 10),
+    "DEFAULT_FROM_EMAIL": (str, "CAS-App Mängelmelder <noreply@castrop-rauxel.de>"),
+    "WORKSPACE_BASE_URL": (str, "http://127.0.0.1:8000"),
+    "ALERT_RETRY_BASE_SECONDS": (int, 30),
+    "ALERT_MAX_RETRIES": (int, 8),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -271,7 +279,42 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reports-contact-retention": {"task": "reports.tasks.erase_contact_after_retention", "schedule": 3600.0},
     # Waste reminders go out at 18:00 and 06:00 Europe/Berlin; a run outside those slots costs one query.
     "waste-reminders": {"task": "waste_calendar.tasks.send_due_reminders", "schedule": 60.0},
+    # Staff alerts: digests are due at each full hour and at 7:30 Berlin on working days; a run records
+    # each member's window once, so running every few minutes only catches up after an outage.
+    "reports-hourly-digests": {"task": "reports.tasks.queue_hourly_digests", "schedule": 300.0},
+    "reports-daily-digests": {"task": "reports.tasks.queue_daily_digests", "schedule": 300.0},
+    "reports-resend-alerts": {"task": "reports.tasks.resend_pending_intake_alerts", "schedule": 600.0},
 }
+
+# --- E-mail (alerts to the staff about new reports). EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user@mail.example.org:587; without it mails are written to the log (console backend), which is
+# what `make run` wants. Tests get Django's local-memory outbox from the test runner.
+EMAIL_URL: str = env("EMAIL_URL")
+_email: dict[str, Any] = (
+    env.email_url_config(EMAIL_URL)
+    if EMAIL_URL
+    else {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+)
+EMAIL_BACKEND: str = env("EMAIL_BACKEND") or _email["EMAIL_BACKEND"]
+EMAIL_HOST: str = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT: int = int(_email.get("EMAIL_PORT") or 25)
+EMAIL_HOST_USER: str = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD: str = _email.get("EMAIL_HOST_PASSWORD") or ""
+if env("EMAIL_PASSWORD_FILE"):
+    # A mounted secret; no URL-encoding of special characters needed either.
+    EMAIL_HOST_PASSWORD = Path(env("EMAIL_PASSWORD_FILE")).read_text(encoding="utf-8").strip()
+EMAIL_USE_TLS: bool = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL: bool = bool(_email.get("EMAIL_USE_SSL", False))
+# A hanging mail server must not hold a worker for long: the task retries later.
+EMAIL_TIMEOUT: int = env("EMAIL_TIMEOUT")
+DEFAULT_FROM_EMAIL: str = env("DEFAULT_FROM_EMAIL")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in e-mails point into the workspace here.
+WORKSPACE_BASE_URL: str = env("WORKSPACE_BASE_URL")
+# A refused alert is retried after ~30 s, 1, 2, 4 ... minutes (ALERT_MAX_RETRIES times, about two hours in
+# all); what is still unsent then is resent by the sweep every ten minutes, for two days.
+ALERT_RETRY_BASE_SECONDS: int = env("ALERT_RETRY_BASE_SECONDS")
+ALERT_MAX_RETRIES: int = env("ALERT_MAX_RETRIES")
 
 # --- Push
 PUSH_BACKEND: str = env("PUSH_BACKEND")

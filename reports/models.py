@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casapp.city import STADTTEIL_CHOICES
@@ -18,6 +19,11 @@ class Department(models.Model):
     name = models.CharField(_("name"), max_length=120)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="report_departments", verbose_name=_("members")
+    )
+    shared_inbox = models.EmailField(
+        _("shared inbox"),
+        blank=True,
+        help_text=_("Optional: a team address that gets an e-mail for every new report of the department."),
     )
 
     class Meta:
@@ -51,6 +57,15 @@ class Category(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveSmallIntegerField(default=0)
+    first_response_days = models.PositiveSmallIntegerField(
+        _("first response within (working days)"),
+        default=2,
+        validators=[MaxValueValidator(60)],
+        help_text=_(
+            "A report is overdue when no status change or public reply has reached it by the end of this "
+            "many working days after the day it came in (weekends and NRW public holidays do not count)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("category")
@@ -179,6 +194,8 @@ class Report(models.Model):
     created_at = models.DateTimeField(_("reported"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # When the first staff reaction is due (the category's target in working days), fixed at intake.
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     contact_erased_at = models.DateTimeField(null=True, blank=True)
 
@@ -280,3 +297,98 @@ class ReportSupport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} +1"
+
+
+class AlertFrequency(models.TextChoices):
+    IMMEDIATE = "immediate", _("an e-mail for every new report")
+    HOURLY = "hourly", _("an hourly digest")
+    DAILY = "daily", _("a daily digest (working days, 7:30)")
+    NONE = "none", _("no e-mails")
+
+
+class AlertLanguage(models.TextChoices):
+    GERMAN = "de", _("German")
+    ENGLISH = "en", _("English")
+
+
+class AlertPreference(models.Model):
+    """How a staff member hears of new reports of their departments; chosen by themself.
+
+    Without a row the default applies (``AlertFrequency.DAILY``, German). ``digest_since`` is where the
+    first digest after a change of frequency starts, so nothing mailed one way is mailed again the other.
+    """
+
+    DEFAULT_FREQUENCY = AlertFrequency.DAILY
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preference"
+    )
+    frequency = models.CharField(
+        _("new reports of my departments"),
+        max_length=10,
+        choices=AlertFrequency.choices,
+        default=DEFAULT_FREQUENCY,
+    )
+    language = models.CharField(
+        _("language of the e-mails"), max_length=2, choices=AlertLanguage.choices, default="de"
+    )
+    digest_since = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("my notifications")
+        verbose_name_plural = _("my notifications")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class IntakeAlert(models.Model):
+    """One e-mail about one new report to one address (a staff member or a shared inbox).
+
+    Written in the transaction that files (or re-routes) the report, sent by a worker: a lost task or a
+    failing mail server leaves the row unsent, and the resend sweep picks it up. Unique per report and
+    address, and marked sent under a row lock, so a retried or redelivered task never sends it twice.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="intake_alerts")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField()
+    language = models.CharField(max_length=2, choices=AlertLanguage.choices, default="de")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["report", "email"], name="intake_alert_once")]
+        indexes = [models.Index(fields=["sent_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} → {self.email}"
+
+
+class AlertDigest(models.Model):
+    """One digest of a staff member: the reports that came in from ``window_start`` (exclusive) to
+    ``window_end`` (inclusive). The next digest starts where this one ends: no gaps, no duplicates."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(max_length=10, choices=AlertFrequency.choices)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    report_count = models.PositiveIntegerField(default=0)
+    overdue_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "window_end"], name="alert_digest_window_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.window_start:%Y-%m-%d %H:%M} to {self.window_end:%H:%M}"

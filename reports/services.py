@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from casapp.errors import Conflict, DomainError, Forbidden
 from push.models import Installation
 from reports import geo
+from reports.alerts import report_intake_alert_queue
 from reports.answers import validate_answers
 from reports.models import (
     CLOSED_STATUSES,
@@ -32,6 +33,7 @@ from reports.models import (
 from reports.notify import report_status_notify
 from reports.photos import ProcessedPhoto, photo_process
 from reports.staff_selectors import report_assignees
+from reports.workdays import first_response_due
 
 logger = logging.getLogger("reports")
 
@@ -119,10 +121,14 @@ def report_create(
                 contact_phone=contact_phone if contact_consent else "",
                 contact_consent=contact_consent,
                 idempotency_key=idempotency_key,
+                first_response_due_at=first_response_due(
+                    received_at=timezone.now(), working_days=category.first_response_days
+                ),
             )
             for position, photo in enumerate(processed):
                 _photo_store(report, photo, position=position)
             _event(report, ReportEvent.Kind.CREATED, to_status=S.RECEIVED, is_public=True)
+            report_intake_alert_queue(report=report)
     except IntegrityError:
         # The same key raced in from a second request of the same phone: the first one won.
         if (

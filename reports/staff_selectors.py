@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from reports.models import (
+    OPEN_STATUSES,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -75,6 +76,26 @@ def reports_matching(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
             condition |= Q(pk=int(number))
         reports = reports.filter(condition)
     return reports
+
+
+def reports_overdue(reports: QuerySet[Report], *, now: datetime | None = None) -> QuerySet[Report]:
+    """The open reports of ``reports`` whose first response was due before ``now`` and has not happened
+    (no status change or public reply by staff yet)."""
+    return reports.filter(
+        status__in=OPEN_STATUSES,
+        first_response_at__isnull=True,
+        first_response_due_at__lt=now or timezone.now(),
+    )
+
+
+def report_is_overdue(report: Report, *, now: datetime | None = None) -> bool:
+    """``reports_overdue`` for one report already loaded."""
+    return (
+        report.status in OPEN_STATUSES
+        and report.first_response_at is None
+        and report.first_response_due_at is not None
+        and report.first_response_due_at < (now or timezone.now())
+    )
 
 
 def reports_staff_queue(
@@ -158,3 +179,23 @@ def report_assignees(*, report: Report) -> QuerySet[User]:
         .distinct()
         .order_by("last_name", "first_name", "username")
     )
+
+
+def alert_recipients(*, department_id: int | None) -> QuerySet[User]:
+    """Who may get e-mails about the department's reports: its active Triage members with an address.
+    Their preference (``AlertPreference``) decides how often."""
+    if department_id is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(
+            is_active=True, is_staff=True, groups__name=TRIAGE_GROUP, report_departments=department_id
+        )
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def reports_of_member(user: Any) -> QuerySet[Report]:
+    """The reports of the departments ``user`` is a member of (what their alerts are about)."""
+    return Report.objects.filter(category__department__members=user)

@@ -8,12 +8,13 @@ shown on the field it concerns. Departments, categories (with their questions) a
 are maintained by Administration.
 
 - ``triage``: the queue, a report's page, the bulk actions (``triage_forms``: the forms behind them);
-- ``catalogue``: departments, categories and their questions, Stadtteil boundaries.
+- ``catalogue``: departments, categories and their questions, Stadtteil boundaries;
+- ``alerts``: "My notifications" (each member's e-mail alerts) and the overdue count on the index.
 """
 
 from __future__ import annotations
 
 # Importing the modules registers their ModelAdmins with the admin site.
-from reports.admin import catalogue, triage
+from reports.admin import alerts, catalogue, triage
 
-__all__ = ["catalogue", "triage"]
+__all__ = ["alerts", "catalogue", "triage"]

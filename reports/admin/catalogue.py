@@ -20,7 +20,7 @@ from reports.models import Category, CategoryQuestion, Department, District
 class DepartmentAdmin(admin.ModelAdmin[Department]):
     """A department's members are the Triage staff who see and handle its categories' reports."""
 
-    list_display = ["name", "key", "member_count", "category_count"]
+    list_display = ["name", "key", "member_count", "category_count", "shared_inbox"]
     search_fields = ["name", "key"]
     filter_horizontal = ["members"]
 
@@ -84,7 +84,20 @@ class CategoryAdmin(admin.ModelAdmin[Category]):
     search_fields = ["name_de", "name_en", "key"]
     inlines = [CategoryQuestionInline]
     fieldsets = [
-        (None, {"fields": ["parent", "key", "department", "is_active", "position", "icon_key"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "parent",
+                    "key",
+                    "department",
+                    "is_active",
+                    "position",
+                    "icon_key",
+                    "first_response_days",
+                ]
+            },
+        ),
         (_("Texts"), {"fields": ["name_de", "name_en", "description_de", "description_en"]}),
     ]
 

@@ -24,9 +24,11 @@ from reports import services
 from reports.admin.triage_forms import ChangeStatusForm, ReportWorkflowForm
 from reports.models import Report, ReportEvent
 from reports.staff_selectors import (
+    report_is_overdue,
     reports_by_photo,
     reports_for_staff,
     reports_matching,
+    reports_overdue,
     reports_with_photo_flag,
 )
 
@@ -59,6 +61,21 @@ class HasPhotoFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Open reports past their category's target time to first response (``reports_overdue``)."""
+
+    title = _("first response")
+    parameter_name = "overdue"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
+        return [("yes", _("overdue"))]
+
+    def queryset(self, request: Any, queryset: QuerySet[Report]) -> QuerySet[Report]:
+        if self.value() == "yes":
+            return reports_overdue(queryset)
+        return queryset
+
+
 class DepartmentFilter(admin.RelatedOnlyFieldListFilter):
     """The departments of the reports one sees; reports always have one (their category is a leaf)."""
 
@@ -84,6 +101,7 @@ REPORT_FIELDS = [
     "created_at",
     "updated_at",
     "first_response_at",
+    "first_response_due_at",
     "closed_at",
 ]
 LOCATION_FIELDS = ["location_map", "latitude", "longitude", "media_url"]
@@ -121,6 +139,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         "support_count",
         "assigned_to",
         "has_photo",
+        "overdue",
     ]
     list_display_links = ["id", "category"]
     list_filter = [
@@ -131,6 +150,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         AssignedFilter,
         "hidden",
         HasPhotoFilter,
+        OverdueFilter,
     ]
     list_select_related = ["category", "assigned_to"]
     search_fields = ["description", "address"]
@@ -200,6 +220,12 @@ class ReportAdmin(admin.ModelAdmin[Report]):
     @admin.display(description=_("photo"), boolean=True, ordering="has_photo")
     def has_photo(self, report: Report) -> bool:
         return bool(getattr(report, "has_photo", False))
+
+    @admin.display(description=_("overdue"), ordering="first_response_due_at")
+    def overdue(self, report: Report) -> SafeString | str:
+        if not report_is_overdue(report):
+            return ""
+        return format_html('<span class="report-overdue">⚠ {}</span>', _("overdue"))
 
     @admin.display(description=_("answers"))
     def answers_display(self, report: Report) -> SafeString | str:

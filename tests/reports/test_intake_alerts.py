@@ -1,0 +1,362 @@
+"""E-mail alerts about new reports: who gets one, what it says, when digests go out, and that a failing
+mail server neither loses an alert nor the report, nor sends one twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core import mail
+from django.test import override_settings
+
+from reports import alerts, tasks
+from reports.models import AlertDigest, AlertPreference, IntakeAlert, Report
+from tests.conftest import device_client_for
+from tests.factories import InstallationFactory, StaffFactory
+from tests.reports import staff_factories as f
+from tests.reports.factories import CITY_POINT
+
+URL = "/api/v1/reports/"
+BERLIN = dt.timezone(dt.timedelta(hours=1))  # CET: all dates below are in winter time
+BERLIN_SUMMER = dt.timezone(dt.timedelta(hours=2))
+BASE = "https://cas-app.castrop-rauxel.de"
+
+
+def prefer(user: Any, frequency: str, language: str = "de") -> None:
+    AlertPreference.objects.update_or_create(
+        user=user,
+        defaults={
+            "frequency": frequency,
+            "language": language,
+            "digest_since": dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        },
+    )
+
+
+@pytest.fixture
+def gruen(db: Any) -> Any:
+    """Grünflächen with members of every kind, and Tiefbau next door."""
+    department = f.department("gruen")
+    department.shared_inbox = "gruenflaechen@castrop-rauxel.de"
+    department.save()
+    tiefbau = f.department("tiefbau")
+    tiefbau.shared_inbox = "tiefbau@castrop-rauxel.de"
+    tiefbau.save()
+    people = {
+        "immediate": f.triage_staff(department, email="eilig@castrop-rauxel.de"),
+        "daily": f.triage_staff(department, email="taeglich@castrop-rauxel.de"),
+        "nothing": f.triage_staff(department, email="nie@castrop-rauxel.de"),
+        "inactive": f.triage_staff(department, email="weg@castrop-rauxel.de", is_active=False),
+        "no_triage": StaffFactory(roles=["Kommunikation"], email="presse@castrop-rauxel.de"),
+        "other_department": f.triage_staff(tiefbau, email="tiefbau-eilig@castrop-rauxel.de"),
+    }
+    department.members.add(people["no_triage"])
+    for key in ("immediate", "inactive", "no_triage", "other_department"):
+        prefer(people[key], "immediate")
+    prefer(people["nothing"], "none")
+    f.category("rasen", department=department)
+    f.category("schlagloch", department=tiefbau)
+    return people
+
+
+def file_report(category: str = "rasen", **fields: Any) -> Any:
+    latitude, longitude = CITY_POINT
+    client = device_client_for(InstallationFactory())
+    return client.post(
+        URL,
+        {
+            "category": category,
+            "description": "Der Rasen am Spielplatz wurde seit Wochen nicht gemäht. " * 8,
+            "latitude": latitude,
+            "longitude": longitude,
+            "address": "Marktplatz 12",
+            "contact_name": "Erika Mustermann",
+            "contact_email": "erika@example.org",
+            "contact_phone": "+49 2305 123456",
+            "contact_consent": True,
+            **fields,
+        },
+        format="json",
+    )
+
+
+@override_settings(WORKSPACE_BASE_URL=BASE)
+def test_the_alert_goes_out_after_commit_to_members_who_want_every_report_and_the_shared_inbox(
+    gruen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = file_report()
+        assert response.status_code == 201
+        assert mail.outbox == []  # nothing before the report is committed
+    for callback in callbacks:
+        callback()
+
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == ["eilig@castrop-rauxel.de", "gruenflaechen@castrop-rauxel.de"]
+    number = response.json()["id"]
+    assert IntakeAlert.objects.filter(report_id=number, sent_at__isnull=False).count() == 2
+
+
+@override_settings(WORKSPACE_BASE_URL=BASE)
+def test_the_alert_names_number_category_place_and_link_but_no_contact_data(
+    gruen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_report()
+    number = response.json()["id"]
+    message = next(m for m in mail.outbox if m.to == ["eilig@castrop-rauxel.de"])
+
+    assert message.subject == f"Neue Meldung #{number}: Rasen"
+    text = message.subject + message.body
+    assert f"Meldung #{number}" in message.body
+    assert "Kategorie: Rasen" in message.body
+    assert "Ort: Marktplatz 12" in message.body
+    assert f"{BASE}/admin/reports/report/{number}/change/" in message.body
+    description = re.search(r"Beschreibung: (.*)", message.body)
+    assert description is not None
+    assert len(description.group(1)) <= 200
+    for private in ("Erika", "Mustermann", "erika@example.org", "123456"):
+        assert private not in text
+    assert message.attachments == []
+
+
+def test_a_position_without_address_is_rounded(gruen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        file_report(address="", latitude=51.5512345, longitude=7.3123456)
+    message = mail.outbox[0]
+    assert "Ort: 51.5512, 7.3123" in message.body
+    assert "51.55123" not in message.body
+
+
+def test_english_is_chosen_by_the_member(gruen, django_capture_on_commit_callbacks):
+    prefer(gruen["immediate"], "immediate", language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_report()
+    message = next(m for m in mail.outbox if m.to == ["eilig@castrop-rauxel.de"])
+    assert message.subject == f"New report #{response.json()['id']}: Rasen"
+
+
+def test_another_departments_report_alerts_only_that_department(gruen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        file_report(category="schlagloch")
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == ["tiefbau-eilig@castrop-rauxel.de", "tiefbau@castrop-rauxel.de"]
+
+
+def test_a_redelivered_task_sends_nothing_twice(gruen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_report()
+    assert len(mail.outbox) == 2
+
+    tasks.send_intake_alerts.apply(args=[response.json()["id"]])
+    tasks.resend_pending_intake_alerts.apply()
+    assert len(mail.outbox) == 2
+
+
+def test_queueing_again_for_the_same_department_records_no_second_alert(
+    gruen, django_capture_on_commit_callbacks
+):
+    """What re-routing calls for the new department: an address that had this report gets none again."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_report()
+    report = Report.objects.get(pk=response.json()["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts.report_intake_alert_queue(report=report) == 0
+    assert len(mail.outbox) == 2
+
+
+# --- Digests
+
+
+def report_at(category_key: str, moment: dt.datetime) -> Report:
+    from reports.models import Category
+
+    created = f.report(Category.objects.get(key=category_key))
+    Report.objects.filter(pk=created.pk).update(created_at=moment)
+    created.refresh_from_db()
+    return created
+
+
+def run_digests(frequency: str, now: dt.datetime, capture: Any) -> list[Any]:
+    before = len(mail.outbox)
+    with capture(execute=True):
+        alerts.digests_queue(frequency=frequency, now=now)
+    return mail.outbox[before:]
+
+
+@pytest.mark.parametrize(
+    ("now", "sent"),
+    [
+        pytest.param(dt.datetime(2026, 12, 7, 7, 30, tzinfo=BERLIN), True, id="monday-0730"),
+        pytest.param(dt.datetime(2026, 12, 7, 7, 29, tzinfo=BERLIN), False, id="monday-0729"),
+        pytest.param(dt.datetime(2026, 12, 5, 7, 30, tzinfo=BERLIN), False, id="saturday"),
+        pytest.param(dt.datetime(2026, 12, 6, 9, 0, tzinfo=BERLIN), False, id="sunday"),
+        pytest.param(dt.datetime(2026, 12, 25, 7, 30, tzinfo=BERLIN), False, id="christmas-friday"),
+        pytest.param(dt.datetime(2026, 6, 4, 7, 45, tzinfo=BERLIN_SUMMER), False, id="fronleichnam"),
+        pytest.param(dt.datetime(2026, 6, 5, 7, 45, tzinfo=BERLIN_SUMMER), True, id="friday-after"),
+    ],
+)
+def test_the_daily_digest_goes_out_at_0730_on_working_days_only(
+    gruen, django_capture_on_commit_callbacks, now, sent
+):
+    report_at("rasen", now - dt.timedelta(hours=3))
+    delivered = run_digests("daily", now, django_capture_on_commit_callbacks)
+    assert [m.to for m in delivered] == ([["taeglich@castrop-rauxel.de"]] if sent else [])
+
+
+def test_the_daily_digest_goes_out_once_a_day(gruen, django_capture_on_commit_callbacks):
+    monday = dt.datetime(2026, 12, 7, 7, 30, tzinfo=BERLIN)
+    report_at("rasen", monday - dt.timedelta(hours=3))
+    assert len(run_digests("daily", monday, django_capture_on_commit_callbacks)) == 1
+    assert run_digests("daily", monday + dt.timedelta(minutes=5), django_capture_on_commit_callbacks) == []
+    assert run_digests("daily", monday + dt.timedelta(hours=10), django_capture_on_commit_callbacks) == []
+
+
+def test_the_hourly_digest_lists_exactly_the_reports_of_the_hour(gruen, django_capture_on_commit_callbacks):
+    prefer(gruen["daily"], "hourly")
+    nine = dt.datetime(2026, 12, 7, 9, 0, tzinfo=BERLIN)
+    before = report_at("rasen", nine - dt.timedelta(seconds=1))
+    first = report_at("rasen", nine + dt.timedelta(seconds=1))
+    on_the_hour = report_at("rasen", nine + dt.timedelta(hours=1))
+    later = report_at("rasen", nine + dt.timedelta(hours=1, seconds=1))
+    elsewhere = report_at("schlagloch", nine + dt.timedelta(minutes=30))
+
+    at_ten = run_digests(
+        "hourly", nine + dt.timedelta(hours=1, minutes=5), django_capture_on_commit_callbacks
+    )
+    at_ten_again = run_digests(
+        "hourly", nine + dt.timedelta(hours=1, minutes=10), django_capture_on_commit_callbacks
+    )
+    at_eleven = run_digests(
+        "hourly", nine + dt.timedelta(hours=2, minutes=5), django_capture_on_commit_callbacks
+    )
+
+    def numbers(message: Any) -> set[int]:
+        return {int(n) for n in re.findall(r"^Meldung #(\d+)", message.body, re.MULTILINE)}
+
+    assert [m.to for m in at_ten] == [["taeglich@castrop-rauxel.de"]]
+    assert numbers(at_ten[0]) == {first.pk, on_the_hour.pk}
+    assert at_ten_again == []
+    assert numbers(at_eleven[0]) == {later.pk}
+    assert before.pk not in numbers(at_ten[0]) and elsewhere.pk not in numbers(at_ten[0])
+    windows = list(AlertDigest.objects.filter(recipient=gruen["daily"]).order_by("window_end"))
+    assert [w.window_end for w in windows] == [nine + dt.timedelta(hours=1), nine + dt.timedelta(hours=2)]
+    assert windows[1].window_start == windows[0].window_end
+
+
+def test_an_hour_without_new_reports_sends_no_mail(gruen, django_capture_on_commit_callbacks):
+    prefer(gruen["daily"], "hourly")
+    assert (
+        run_digests(
+            "hourly", dt.datetime(2026, 12, 7, 10, 5, tzinfo=BERLIN), django_capture_on_commit_callbacks
+        )
+        == []
+    )
+    assert AlertDigest.objects.get(recipient=gruen["daily"]).sent_at is not None
+
+
+# --- A mail server that refuses, then accepts
+
+
+class RefusingThenAccepting:
+    """aiosmtpd handler: answers 451 (try again later) to the first ``refusals`` messages."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.accepted: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.refusals > 0:
+            self.refusals -= 1
+            return "451 4.3.0 Mail server busy, try again later"
+        self.accepted.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[RefusingThenAccepting]:
+    handler = RefusingThenAccepting(refusals=10**6)
+    with socket.socket() as probe:  # a free port: aiosmtpd's start-up check cannot use port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield handler
+    controller.stop()
+
+
+def test_a_refusing_mail_server_loses_neither_the_report_nor_the_alert_and_sends_it_once(
+    gruen, smtp_server, django_capture_on_commit_callbacks
+):
+    prefer(gruen["immediate"], "none")  # one recipient: the shared inbox
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_report()
+
+    assert response.status_code == 201
+    number = response.json()["id"]
+    assert Report.objects.filter(pk=number).exists()
+    alert = IntakeAlert.objects.get(report_id=number)
+    assert alert.sent_at is None
+    assert alert.attempts == 1
+    assert "451" in alert.last_error
+    assert smtp_server.accepted == []
+
+    tasks.send_intake_alerts.apply(args=[number])  # a retry while the server still refuses
+    alert.refresh_from_db()
+    assert (alert.sent_at, alert.attempts) == (None, 2)
+
+    smtp_server.refusals = 0
+    tasks.send_intake_alerts.apply(args=[number])  # the next retry: accepted
+    IntakeAlert.objects.filter(pk=alert.pk).update(created_at=alert.created_at - dt.timedelta(hours=1))
+    tasks.send_intake_alerts.apply(args=[number])  # redelivered
+    tasks.resend_pending_intake_alerts.apply()  # and the sweep
+
+    assert len(smtp_server.accepted) == 1
+    assert smtp_server.accepted[0].rcpt_tos == ["gruenflaechen@castrop-rauxel.de"]
+    alert.refresh_from_db()
+    assert alert.sent_at is not None
+
+
+def test_the_sweep_resends_what_the_retries_gave_up_on(
+    gruen, smtp_server, django_capture_on_commit_callbacks
+):
+    prefer(gruen["immediate"], "none")
+    with django_capture_on_commit_callbacks(execute=True):
+        number = file_report().json()["id"]
+    smtp_server.refusals = 0
+    tasks.resend_pending_intake_alerts.apply()
+    assert smtp_server.accepted == []  # younger than RESEND_AFTER: still the task's business
+
+    IntakeAlert.objects.filter(report_id=number).update(
+        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
+    )
+    tasks.resend_pending_intake_alerts.apply()
+    tasks.resend_pending_intake_alerts.apply()
+    assert len(smtp_server.accepted) == 1
+
+
+def test_a_refused_digest_is_retried_and_sent_once(gruen, smtp_server, django_capture_on_commit_callbacks):
+    monday = dt.datetime(2026, 12, 7, 7, 30, tzinfo=BERLIN)
+    report_at("rasen", monday - dt.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.digests_queue(frequency="daily", now=monday)
+    digest = AlertDigest.objects.get(recipient=gruen["daily"])
+    assert digest.sent_at is None and "451" in digest.last_error
+
+    smtp_server.refusals = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.digests_queue(frequency="daily", now=monday + dt.timedelta(minutes=5))  # queued again
+    tasks.send_alert_digest.apply(args=[digest.pk])
+    assert len(smtp_server.accepted) == 1
+    digest.refresh_from_db()
+    assert digest.sent_at is not None and digest.report_count == 1
