@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import smtplib
 from collections.abc import Sequence
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -242,12 +243,15 @@ def digests_queue(*, frequency: str, now: dt.datetime | None = None) -> int:
             defaults={"frequency": frequency, "window_start": start},
         )
         queued.append(digest.pk)
-    if queued:
-        from reports.tasks import send_alert_digest
-
-        for digest_id in queued:
-            transaction.on_commit(lambda digest_id=digest_id: send_alert_digest.delay(digest_id), robust=True)
+    for digest_id in queued:
+        transaction.on_commit(partial(_digest_send_queue, digest_id), robust=True)
     return len(queued)
+
+
+def _digest_send_queue(digest_id: int) -> None:
+    from reports.tasks import send_alert_digest
+
+    send_alert_digest.delay(digest_id)
 
 
 def alert_digest_send(*, digest_id: int, now: dt.datetime | None = None) -> bool:

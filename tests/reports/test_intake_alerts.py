@@ -243,7 +243,8 @@ def test_the_hourly_digest_lists_exactly_the_reports_of_the_hour(gruen, django_c
     assert numbers(at_ten[0]) == {first.pk, on_the_hour.pk}
     assert at_ten_again == []
     assert numbers(at_eleven[0]) == {later.pk}
-    assert before.pk not in numbers(at_ten[0]) and elsewhere.pk not in numbers(at_ten[0])
+    assert before.pk not in numbers(at_ten[0])
+    assert elsewhere.pk not in numbers(at_ten[0])
     windows = list(AlertDigest.objects.filter(recipient=gruen["daily"]).order_by("window_end"))
     assert [w.window_end for w in windows] == [nine + dt.timedelta(hours=1), nine + dt.timedelta(hours=2)]
     assert windows[1].window_start == windows[0].window_end
@@ -270,7 +271,7 @@ class RefusingThenAccepting:
         self.refusals = refusals
         self.accepted: list[Any] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusals > 0:
             self.refusals -= 1
             return "451 4.3.0 Mail server busy, try again later"
@@ -351,7 +352,8 @@ def test_a_refused_digest_is_retried_and_sent_once(gruen, smtp_server, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         alerts.digests_queue(frequency="daily", now=monday)
     digest = AlertDigest.objects.get(recipient=gruen["daily"])
-    assert digest.sent_at is None and "451" in digest.last_error
+    assert digest.sent_at is None
+    assert "451" in digest.last_error
 
     smtp_server.refusals = 0
     with django_capture_on_commit_callbacks(execute=True):
@@ -359,4 +361,5 @@ def test_a_refused_digest_is_retried_and_sent_once(gruen, smtp_server, django_ca
     tasks.send_alert_digest.apply(args=[digest.pk])
     assert len(smtp_server.accepted) == 1
     digest.refresh_from_db()
-    assert digest.sent_at is not None and digest.report_count == 1
+    assert digest.sent_at is not None
+    assert digest.report_count == 1
