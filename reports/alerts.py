@@ -84,7 +84,10 @@ def report_intake_alert_queue(*, report: Report) -> int:
     """Records the alerts about ``report`` for its current department (members who want every report,
     and the department's shared inbox) and sends them after commit. Call it inside the transaction that
     files the report or moves it to another department; an address that already got this report is not
-    mailed again. Returns the number of alerts recorded."""
+    mailed again. The report's ``arrived_at`` becomes now: the department's digests list it from here.
+    Returns the number of alerts recorded."""
+    report.arrived_at = timezone.now()
+    Report.objects.filter(pk=report.pk).update(arrived_at=report.arrived_at)
     department = Department.objects.filter(categories=report.category_id).first()
     if department is None:
         return 0
@@ -255,7 +258,8 @@ def _digest_send_queue(digest_id: int) -> None:
 
 
 def alert_digest_send(*, digest_id: int, now: dt.datetime | None = None) -> bool:
-    """Sends one digest, once: the reports of the member's departments that came in within its window,
+    """Sends one digest, once: the reports that came into the member's departments within its window
+    (filed or re-routed there, ``Report.arrived_at``),
     and (daily) their departments' overdue reports. An empty digest is recorded, not mailed. Returns
     whether an e-mail went out; raises ``AlertDeliveryFailed`` when the mail server refused it."""
     now = now or timezone.now()
@@ -272,8 +276,8 @@ def alert_digest_send(*, digest_id: int, now: dt.datetime | None = None) -> bool
             member = digest.recipient
             ours = reports_of_member(member).select_related("category__department")
             new = list(
-                ours.filter(created_at__gt=digest.window_start, created_at__lte=digest.window_end).order_by(
-                    "created_at", "pk"
+                ours.filter(arrived_at__gt=digest.window_start, arrived_at__lte=digest.window_end).order_by(
+                    "arrived_at", "pk"
                 )
             )
             overdue: list[Report] = []

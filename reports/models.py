@@ -194,6 +194,8 @@ class Report(models.Model):
     created_at = models.DateTimeField(_("reported"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # When the report came into the department that has it now: filing, or re-routing. Digests select by it.
+    arrived_at = models.DateTimeField(_("in the department since"), default=timezone.now, db_index=True)
     # When the first staff reaction is due (the category's target in working days), fixed at intake.
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

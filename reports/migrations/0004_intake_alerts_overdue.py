@@ -10,10 +10,12 @@ from django.db import migrations, models
 
 
 def fill_first_response_due(apps: Any, schema_editor: Any) -> None:
-    """Existing reports get their due time from the default target (2 working days after intake)."""
+    """Existing reports arrived when they were filed and get their due time from the default target (2
+    working days after intake)."""
     from reports.workdays import first_response_due
 
     Report = apps.get_model("reports", "Report")
+    Report.objects.update(arrived_at=models.F("created_at"))
     batch = []
     for report in Report.objects.filter(first_response_due_at__isnull=True).only("pk", "created_at").iterator(
         chunk_size=2000
@@ -34,6 +36,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="report",
+            name="arrived_at",
+            field=models.DateTimeField(
+                db_index=True, default=django.utils.timezone.now, verbose_name="in the department since"
+            ),
+        ),
         migrations.AddField(
             model_name='category',
             name='first_response_days',

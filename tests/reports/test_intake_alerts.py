@@ -15,7 +15,9 @@ from django.core import mail
 from django.test import override_settings
 
 from reports import alerts, tasks
-from reports.models import AlertDigest, AlertPreference, IntakeAlert, Report
+from reports.models import AlertDigest, AlertPreference, Category, Department, IntakeAlert, Report
+from reports.workdays import BERLIN as BERLIN_ZONE
+from reports.workdays import is_working_day
 from tests.conftest import device_client_for
 from tests.factories import InstallationFactory, StaffFactory
 from tests.reports import staff_factories as f
@@ -170,14 +172,49 @@ def test_queueing_again_for_the_same_department_records_no_second_alert(
     assert len(mail.outbox) == 2
 
 
+def test_a_report_moved_to_another_department_reaches_that_departments_alerts_and_digest(
+    gruen, django_capture_on_commit_callbacks
+):
+    """Re-routing moves the category and calls ``report_intake_alert_queue`` in its transaction."""
+    tiefbau_daily = f.triage_staff(
+        Department.objects.get(key="tiefbau"), email="tiefbau-taeglich@castrop-rauxel.de"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        number = file_report().json()["id"]
+    long_ago = dt.datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN)
+    Report.objects.filter(pk=number).update(created_at=long_ago, arrived_at=long_ago)
+    mail.outbox.clear()
+
+    moved = Report.objects.get(pk=number)
+    with django_capture_on_commit_callbacks(execute=True):
+        Report.objects.filter(pk=number).update(category=Category.objects.get(key="schlagloch"))
+        moved.refresh_from_db()
+        alerts.report_intake_alert_queue(report=moved)
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == ["tiefbau-eilig@castrop-rauxel.de", "tiefbau@castrop-rauxel.de"]
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.digests_queue(frequency="daily", now=_next_daily_slot())
+    digest = next(m for m in mail.outbox if m.to == [tiefbau_daily.email])
+    assert f"Meldung #{number}," in digest.body
+    assert all(f"Meldung #{number}," not in m.body for m in mail.outbox if m.to != [tiefbau_daily.email])
+
+
+def _next_daily_slot() -> dt.datetime:
+    """7:30 Berlin of the next working day after now (the re-routed report arrived just now)."""
+    day = dt.datetime.now(BERLIN_ZONE).date() + dt.timedelta(days=1)
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(7, 30), tzinfo=BERLIN_ZONE)
+
+
 # --- Digests
 
 
 def report_at(category_key: str, moment: dt.datetime) -> Report:
-    from reports.models import Category
-
     created = f.report(Category.objects.get(key=category_key))
-    Report.objects.filter(pk=created.pk).update(created_at=moment)
+    Report.objects.filter(pk=created.pk).update(created_at=moment, arrived_at=moment)
     created.refresh_from_db()
     return created
 

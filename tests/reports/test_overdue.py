@@ -148,10 +148,11 @@ def test_the_daily_digest_lists_the_departments_overdue_reports(
     member, schlagloch, django_capture_on_commit_callbacks
 ):
     late = overdue_report(schlagloch)
-    Report.objects.filter(pk=late.pk).update(created_at=timezone.now() - dt.timedelta(days=10))
     monday = dt.datetime(2026, 12, 7, 7, 30, tzinfo=CET)
     Report.objects.filter(pk=late.pk).update(
-        created_at=monday - dt.timedelta(days=10), first_response_due_at=monday - dt.timedelta(days=5)
+        created_at=monday - dt.timedelta(days=10),
+        arrived_at=monday - dt.timedelta(days=10),
+        first_response_due_at=monday - dt.timedelta(days=5),
     )
     with django_capture_on_commit_callbacks(execute=True):
         alerts.digests_queue(frequency="daily", now=monday)
