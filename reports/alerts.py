@@ -125,7 +125,7 @@ def intake_alerts_send(*, report_id: int) -> int:
         try:
             with transaction.atomic():
                 alert = (
-                    IntakeAlert.objects.select_for_update(skip_locked=True)
+                    IntakeAlert.objects.select_for_update(skip_locked=True, of=("self",))
                     .select_related("report__category__department")
                     .filter(pk=alert_id, sent_at__isnull=True)
                     .first()
@@ -266,7 +266,7 @@ def alert_digest_send(*, digest_id: int, now: dt.datetime | None = None) -> bool
     try:
         with transaction.atomic():
             digest = (
-                AlertDigest.objects.select_for_update(skip_locked=True)
+                AlertDigest.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("recipient")
                 .filter(pk=digest_id, sent_at__isnull=True)
                 .first()

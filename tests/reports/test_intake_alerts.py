@@ -316,12 +316,17 @@ class RefusingThenAccepting:
         return "250 OK"
 
 
+def _free_port() -> int:
+    """aiosmtpd's start-up check connects to its port, so it cannot be given port 0."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture
 def smtp_server(settings: Any) -> Iterator[RefusingThenAccepting]:
     handler = RefusingThenAccepting(refusals=10**6)
-    with socket.socket() as probe:  # a free port: aiosmtpd's start-up check cannot use port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -400,3 +405,40 @@ def test_a_refused_digest_is_retried_and_sent_once(gruen, smtp_server, django_ca
     digest.refresh_from_db()
     assert digest.sent_at is not None
     assert digest.report_count == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_retries_a_refused_alert_with_backoff_until_the_server_accepts(
+    django_db_setup, django_db_blocker
+):
+    """Service tier: the task's own retries (Celery, Redis) against a real SMTP server on loopback."""
+    from tests.worker import running_worker, wait_for
+
+    handler = RefusingThenAccepting(refusals=2)
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    department = f.department("gruen")
+    department.shared_inbox = "gruenflaechen@castrop-rauxel.de"
+    department.save()
+    f.category("rasen", department=department)
+    extra_env = {"EMAIL_URL": f"smtp://127.0.0.1:{port}", "ALERT_RETRY_BASE_SECONDS": "1"}
+    try:
+        with running_worker(concurrency=1, extra_env=extra_env) as worker:
+            response = file_report()
+            assert response.status_code == 201
+            alert = IntakeAlert.objects.get(report_id=response.json()["id"])
+
+            def delivered() -> bool:
+                alert.refresh_from_db()
+                return alert.sent_at is not None
+
+            assert wait_for(delivered, timeout=90), worker.log_path.read_text()[-2000:]
+            assert wait_for(lambda: False, timeout=3) is False  # room for a stray second send
+    finally:
+        controller.stop()
+
+    assert len(handler.accepted) == 1
+    assert handler.refusals == 0
+    assert alert.attempts == 3
