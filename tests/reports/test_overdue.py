@@ -188,3 +188,19 @@ def test_the_preference_page_is_ones_own(member):
     assert forged.status_code in (302, 403, 404)
     theirs.refresh_from_db()
     assert theirs.frequency == "none"
+
+
+def test_administration_sets_a_departments_shared_inbox(tiefbau, member):
+    administration = browser(StaffFactory(roles=["Administration"]))
+    response = administration.post(
+        f"/admin/reports/department/{tiefbau.pk}/change/",
+        {
+            "key": tiefbau.key,
+            "name": tiefbau.name,
+            "members": [member.pk],
+            "shared_inbox": "tiefbau-team@castrop-rauxel.de",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    tiefbau.refresh_from_db()
+    assert tiefbau.shared_inbox == "tiefbau-team@castrop-rauxel.de"

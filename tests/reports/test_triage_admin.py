@@ -484,6 +484,7 @@ def test_a_category_with_a_question_is_added(administration, tiefbau, schlagloch
             "name_en": "",
             "description_de": "",
             "description_en": "",
+            "first_response_days": 1,
             "questions-TOTAL_FORMS": 1,
             "questions-INITIAL_FORMS": 0,
             "questions-MIN_NUM_FORMS": 0,
@@ -500,6 +501,7 @@ def test_a_category_with_a_question_is_added(administration, tiefbau, schlagloch
     assert response.status_code == 302, response.context["adminform"].form.errors
     created = Category.objects.get(key="ampel")
     assert created.department == tiefbau
+    assert created.first_response_days == 1
     assert list(created.questions.values_list("key", flat=True)) == ["kreuzung"]
 
 
