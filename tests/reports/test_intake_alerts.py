@@ -241,6 +241,8 @@ def run_digests(frequency: str, now: dt.datetime, capture: Any) -> list[Any]:
 def test_the_daily_digest_goes_out_at_0730_on_working_days_only(
     gruen, django_capture_on_commit_callbacks, now, sent
 ):
+    for nobody in ("inactive", "no_triage"):  # inactive, not Triage: no digest either
+        prefer(gruen[nobody], "daily")
     report_at("rasen", now - dt.timedelta(hours=3))
     delivered = run_digests("daily", now, django_capture_on_commit_callbacks)
     assert [m.to for m in delivered] == ([["taeglich@castrop-rauxel.de"]] if sent else [])
