@@ -342,7 +342,7 @@ class AlertPreference(models.Model):
         verbose_name_plural = _("my notifications")
 
     def __str__(self) -> str:
-        return str(self.user)
+        return self.user.get_full_name() or self.user.get_username()
 
 
 class IntakeAlert(models.Model):

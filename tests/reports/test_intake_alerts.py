@@ -304,16 +304,18 @@ def test_an_hour_without_new_reports_sends_no_mail(gruen, django_capture_on_comm
 
 
 class RefusingThenAccepting:
-    """aiosmtpd handler: answers 451 (try again later) to the first ``refusals`` messages."""
+    """aiosmtpd handler: answers ``reply`` (451: try again later; 421: closing the connection) to the first
+    ``refusals`` messages."""
 
-    def __init__(self, refusals: int) -> None:
+    def __init__(self, refusals: int, reply: str = "451 4.3.0 Mail server busy, try again later") -> None:
         self.refusals = refusals
+        self.reply = reply
         self.accepted: list[Any] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusals > 0:
             self.refusals -= 1
-            return "451 4.3.0 Mail server busy, try again later"
+            return self.reply
         self.accepted.append(envelope)
         return "250 OK"
 
@@ -325,9 +327,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[RefusingThenAccepting]:
-    handler = RefusingThenAccepting(refusals=10**6)
+@pytest.fixture(
+    params=[
+        "451 4.3.0 Mail server busy, try again later",
+        "421 4.3.2 Service shutting down, closing transmission channel",
+    ],
+    ids=["451", "421"],
+)
+def smtp_server(settings: Any, request: Any) -> Iterator[RefusingThenAccepting]:
+    handler = RefusingThenAccepting(refusals=10**6, reply=request.param)
     port = _free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -353,7 +361,7 @@ def test_a_refusing_mail_server_loses_neither_the_report_nor_the_alert_and_sends
     alert = IntakeAlert.objects.get(report_id=number)
     assert alert.sent_at is None
     assert alert.attempts == 1
-    assert "451" in alert.last_error
+    assert smtp_server.reply[:3] in alert.last_error
     assert smtp_server.accepted == []
 
     tasks.send_intake_alerts.apply(args=[number])  # a retry while the server still refuses
@@ -397,7 +405,7 @@ def test_a_refused_digest_is_retried_and_sent_once(gruen, smtp_server, django_ca
         alerts.digests_queue(frequency="daily", now=monday)
     digest = AlertDigest.objects.get(recipient=gruen["daily"])
     assert digest.sent_at is None
-    assert "451" in digest.last_error
+    assert smtp_server.reply[:3] in digest.last_error
 
     smtp_server.refusals = 0
     with django_capture_on_commit_callbacks(execute=True):
@@ -444,3 +452,18 @@ def test_a_real_worker_retries_a_refused_alert_with_backoff_until_the_server_acc
     assert len(handler.accepted) == 1
     assert handler.refusals == 0
     assert alert.attempts == 3
+
+
+def test_no_mail_server_at_all_keeps_the_report_and_the_alert(
+    gruen, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()  # nothing listens there
+    settings.EMAIL_TIMEOUT = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_report()
+
+    assert response.status_code == 201
+    pending = IntakeAlert.objects.filter(report_id=response.json()["id"], sent_at__isnull=True)
+    assert pending.count() == 2
+    assert all("ConnectionRefusedError" in alert.last_error for alert in pending)
