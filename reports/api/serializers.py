@@ -144,7 +144,13 @@ class ReportPhotoSerializer(serializers.ModelSerializer[ReportPhoto]):
 
 class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
     at = serializers.DateTimeField(source="created_at")
-    kind = serializers.CharField(help_text="created, status or reply (a public answer of the city).")
+    kind = serializers.CharField(
+        help_text=(
+            "created, status, reply (a public answer of the city) or rerouted (the city moved the report to "
+            "another category and department; the message names the department). Unknown kinds may come: "
+            "show their message."
+        )
+    )
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     message = serializers.CharField(source="public_message", help_text="May be empty.")

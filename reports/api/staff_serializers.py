@@ -266,6 +266,24 @@ class StaffReportMergeSerializer(serializers.Serializer[Any]):
     internal_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class StaffReportRerouteSerializer(serializers.Serializer[Any]):
+    category = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Category.objects.all(),
+        help_text="Key of the leaf category the report belongs in; any department's, not only the caller's.",
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why it is forwarded; internal, staff only.")
+
+
+class StaffReportRerouteResultSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    category = serializers.CharField(help_text="Key of the new category.")
+    department = serializers.CharField(help_text="Name of the department that has the report now.")
+    visible = serializers.BooleanField(
+        help_text="Whether the caller still sees the report (false once it left the caller's departments)."
+    )
+
+
 class StaffReportRedactionSerializer(serializers.Serializer[Any]):
     event = serializers.IntegerField(min_value=1, help_text="Id of a public event of this report (`events`).")
     public_message = serializers.CharField(
