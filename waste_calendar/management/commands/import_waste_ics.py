@@ -61,6 +61,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:  # noqa: PLR0912, PLR0915 - checks in a row
         started_at = timezone.now()
+        today = timezone.localdate()
         manifest: Path = options["manifest"]
         source = f"{manifest} (mapping {options['mapping']})"
         problems: list[str] = []
@@ -126,6 +127,12 @@ class Command(BaseCommand):
             problems.extend(feed.problems)
             if not feed.problems and not feed.dates:
                 problems.append(f"{where}: the feed {row['ics']} holds no collection dates")
+            elif not feed.problems and max(max(dates) for dates in feed.dates.values()) < today:
+                # A stale or wrongly expanded feed would only cancel the dates still to come.
+                problems.append(
+                    f"{where}: the feed {row['ics']} holds no collection date from today "
+                    f"({today:%d.%m.%Y}) on"
+                )
             streets[(name, postcode)] = stadtteil or streets.get((name, postcode), "")
             house_numbers[address] = number
             for type_key, dates in feed.dates.items():
