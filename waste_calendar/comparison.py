@@ -68,6 +68,7 @@ def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
 ) -> _Diff:
     diff = _Diff()
     had_dates = bool(stored)
+    served = {row.pk: (row.date, row.status) for row in stored.values()}
     active = {day for day, row in stored.items() if row.status != CollectionStatus.CANCELLED}
     removed = sorted(active - set(planned))
     added = sorted(set(planned) - set(stored))
@@ -147,6 +148,9 @@ def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
         diff.created.append(row)
         if had_dates:
             diff.changes.append((row, ChangeKind.ADDED, None, day))
+    for row in diff.updated:
+        if served[row.pk] != (row.date, row.status):
+            row.sequence += 1
     return diff
 
 
@@ -197,7 +201,9 @@ def collections_sync(
     for row in updated:
         row.updated_at = now
     Collection.objects.bulk_update(
-        updated, ["date", "status", "original_date", "reason", "import_run", "updated_at"], batch_size=2000
+        updated,
+        ["date", "status", "original_date", "reason", "import_run", "sequence", "updated_at"],
+        batch_size=2000,
     )
     Collection.objects.bulk_create(created, batch_size=5000)
     if any(row.pk is None for row in created):

@@ -622,7 +622,8 @@ def collections_cancel(*, collections: QuerySet[Collection], reason: str, source
                 run,
                 started_at,
             )
-        Collection.objects.bulk_update(rows, ["status", "reason", "import_run", "updated_at"])
+            row.sequence += 1
+        Collection.objects.bulk_update(rows, ["status", "reason", "import_run", "sequence", "updated_at"])
         CollectionChange.objects.bulk_create(
             CollectionChange(
                 collection=row,
