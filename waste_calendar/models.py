@@ -511,3 +511,6 @@ class DataGeneration(models.Model):
 
     class Meta:
         verbose_name = _("data generation")
+
+    def __str__(self) -> str:
+        return str(self.generation)

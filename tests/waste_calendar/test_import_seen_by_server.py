@@ -89,13 +89,14 @@ def test_a_command_line_import_is_served_at_once(
     regular = [today + dt.timedelta(days=3 + 7 * n) for n in range(20)]
     manage(embedded_env, "import_waste_csv", *write_tables(tmp_path / "first", regular), "--no-progress")
     public_id = location_public_id(street_name="Lindenallee", postcode="44575", house_number_key="")
-    url = f"{server}/api/v1/waste/locations/{public_id}/collections?from={today}&to={today + dt.timedelta(days=60)}"
+    until = today + dt.timedelta(days=60)
+    url = f"{server}/api/v1/waste/locations/{public_id}/collections?from={today}&to={until}"
 
     def served() -> list[str]:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
             return [c["date"] for c in json.load(response)["collections"]]
 
-    assert served() == [d.isoformat() for d in regular if d <= today + dt.timedelta(days=60)]
+    assert served() == [d.isoformat() for d in regular if d <= until]
     assert served() == served()  # from the server's cache now
 
     moved = regular[1] + dt.timedelta(days=1)
