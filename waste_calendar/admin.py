@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -267,13 +267,14 @@ class ImportRunAdmin(admin.ModelAdmin[ImportRun]):
             )
             % {"share": f"{run.review.get('share_limit', 0):.0%}"},
             reasons,
-            gettext("waste type"),
-            gettext("district"),
-            gettext("future collections"),
-            gettext("cancelled"),
-            gettext("moved"),
-            gettext("added"),
-            gettext("share"),
+            # A context of their own: Django's catalogs translate a bare "cancelled" otherwise.
+            pgettext("import review", "waste type"),
+            pgettext("import review", "district"),
+            pgettext("import review", "future collections"),
+            pgettext("import review", "cancelled"),
+            pgettext("import review", "moved"),
+            pgettext("import review", "added"),
+            pgettext("import review", "share"),
             rows,
             gettext(
                 "%(shown)d of %(affected)d affected districts shown, the largest share first; "
