@@ -78,6 +78,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "LOGIN_FAILURE_LIMIT": (int, 5),
     "LOGIN_ADDRESS_FAILURE_LIMIT": (int, 30),
     "LOGIN_LOCKOUT_MINUTES": (int, 15),
+    "WASTE_IMPORT_REVIEW_SHARE": (float, 0.1),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -358,6 +359,11 @@ REPORT_NEARBY_METERS: int = env("REPORT_NEARBY_METERS")
 REPORT_REOPEN_DAYS: int = env("REPORT_REOPEN_DAYS")
 REPORT_CONTACT_RETENTION_DAYS: int = env("REPORT_CONTACT_RETENTION_DAYS")
 DEVICE_LAST_SEEN_RESOLUTION_MINUTES: int = env("DEVICE_LAST_SEEN_RESOLUTION_MINUTES")
+# Abfallkalender: an import that would cancel or move more than this share of a district's future
+# collections is held for review (docs/waste.md#import-safety).
+WASTE_IMPORT_REVIEW_SHARE: float = env("WASTE_IMPORT_REVIEW_SHARE")
+if not 0 <= WASTE_IMPORT_REVIEW_SHARE <= 1:
+    raise ImproperlyConfigured("WASTE_IMPORT_REVIEW_SHARE is a share between 0 and 1 (0.1 = 10 %).")
 
 # --- Security. Behind the city's TLS-terminating proxy; only HTTPS reaches users.
 SESSION_COOKIE_SECURE = not DEBUG
