@@ -29,4 +29,5 @@ class ContentNegotiation(DefaultContentNegotiation):
                 "allowed": allowed,
             }
             raise ValidationError({parameter: [ErrorDetail(message, code="invalid_choice")]})
-        return super().select_renderer(request, candidates, format_suffix)
+        selected: tuple[BaseRenderer, Any] = super().select_renderer(request, candidates, format_suffix)
+        return selected
