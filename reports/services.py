@@ -30,7 +30,7 @@ from reports.models import (
     ReportSupport,
 )
 from reports.notify import report_status_notify
-from reports.photos import ProcessedPhoto, photo_process
+from reports.photos import ProcessedPhoto, photos_process
 from reports.staff_selectors import report_assignees
 
 logger = logging.getLogger("reports")
@@ -101,7 +101,7 @@ def report_create(
             code="consent_required",
             field="contact_consent",
         )
-    processed = [photo_process(upload, field=f"photos.{index}") for index, upload in enumerate(photos)]
+    processed = photos_process(photos, field="photos")
     try:
         with transaction.atomic():
             report = Report.objects.create(

@@ -24,6 +24,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from casapp.api.fields import BoundedJSONField
 from casapp.city import STADTTEIL_CHOICES
 from reports import selectors
 from reports.api.fields import report_status_field
@@ -345,7 +346,7 @@ class ReportSubmitSerializer(serializers.Serializer[Any]):
     latitude = serializers.FloatField(help_text="WGS84, inside Castrop-Rauxel.")
     longitude = serializers.FloatField(help_text="WGS84, inside Castrop-Rauxel.")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    answers = serializers.JSONField(
+    answers = BoundedJSONField(
         required=False,
         default=dict,
         help_text="Answers keyed by question key; in multipart/form-data a JSON string.",
