@@ -549,9 +549,9 @@ def _send(notification: Notification, batch: list[ClaimedDelivery], transport: T
     become ``expired``. Returns how many were sent."""
     results: list[SendResult] = []
     sent = 0
-    while sent < len(batch) and not _expired(notification):
+    while sent < len(batch):
         granted = _rate_grant(len(batch) - sent)
-        if _expired(notification):  # the wait for a grant may have taken it past its expiry
+        if _expired(notification):  # checked after the wait for the grant, right before sending
             break
         part = batch[sent : sent + granted]
         results += transport.send(outgoing_messages(notification, part, now=timezone.now()))

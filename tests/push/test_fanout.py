@@ -364,3 +364,28 @@ def test_the_rate_limit_holds_in_every_sliding_second_at_the_fake_fcm_server(
     # Not slower than needed: the limiter lets through at least 5/6 of the rate (ticks of 1/10 s, a
     # budget of rate/12 each, see push.fanout).
     assert time.monotonic() - started < len(targets) / (rate * 5 / 6) + 2
+
+
+@pytest.mark.django_db
+def test_expiry_reached_while_the_rate_limit_paces_a_batch_stops_it_mid_batch(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    settings.PUSH_RATE_LIMIT_PER_MINUTE = 60 * 60  # 5 messages per tick of 1/10 s: 100 take 2 s
+    installations(100)
+    settings.PUSH_DRAIN_CONCURRENCY = 0
+    notification = send_outage(django_capture_on_commit_callbacks)
+    expires_at = timezone.now() + timedelta(seconds=1)
+    Notification.objects.filter(pk=notification.pk).update(expires_at=expires_at)
+
+    drain_notification.delay(notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.status == "expired"
+    counts = statuses(notification)
+    assert set(counts) == {"accepted", "expired"}
+    # Stopped within the batch: some were sent, at most the second's budget (50) and a slice (5).
+    assert 0 < counts["accepted"] <= 55
+    assert counts["accepted"] + counts["expired"] == 100
+    assert sum(firebase_backend.counts().values()) == counts["accepted"]
+    # Nothing arrived after the expiry (but for the slice in flight, which arrives within milliseconds).
+    assert max(m["received_at"] for m in firebase_backend.messages()) < expires_at.timestamp() + 0.1
