@@ -128,6 +128,9 @@ class NotificationStatisticsSerializer(serializers.Serializer[Any]):
     inbox_only = serializers.IntegerField(help_text="Without push; shown in the app's inbox only.")
     pending = serializers.IntegerField(help_text="Not sent yet (waiting or in flight).")
     cancelled = serializers.IntegerField()
+    expired = serializers.IntegerField(
+        help_text="Not sent: the notification expired first. An audience not written by then is not counted."
+    )
     failed = serializers.IntegerField()
     failed_by_error = serializers.DictField(child=serializers.IntegerField(), help_text="By error code.")
     deactivated = serializers.IntegerField(help_text="Failures that switched an installation's push off.")
