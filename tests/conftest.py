@@ -169,7 +169,18 @@ def assert_error_shape(response: Any, status: int, code: str | None = None) -> d
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Service-tier tests need PostgreSQL, Redis and a real worker: only under `make test-services`."""
+    """Transactional tests start from the migrated data; service-tier tests (PostgreSQL, Redis, a real
+    worker) run only under `make test-services`."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker is not None
+            and marker.kwargs.get("transaction")
+            and "serialized_rollback" not in marker.kwargs
+        ):
+            # A transactional test ends with a flush, which also removes what data migrations created (the
+            # staff roles, waste types, topics): the next one would depend on test order.
+            item.add_marker(pytest.mark.django_db(**marker.kwargs, serialized_rollback=True), append=False)
     if settings.REDIS_URL and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="service tier: run with `make test-services` (PostgreSQL + Redis)")

@@ -26,13 +26,18 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"  # StaffFactory's
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-)
+pytestmark = [
+    pytest.mark.services,  # browser tests run in the service tier, where .ci/run installs chromium
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the waste types come from a data migration, which an earlier transactional test's
+# flush would have removed.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_administration_user_reviews_and_applies_a_held_import(
     live_server: Any, tmp_path: Path, mapping: Path
 ) -> None:
