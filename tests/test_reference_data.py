@@ -28,7 +28,7 @@ COPIES = {
     ),
     "waste_calendar/data/castrop-rauxel-streets.tsv": (
         "35a47a4e4e8afc65d12c5540b4cd285b7b0ac85abbe4576240a5295a3118ef63",
-        "S1–S27",
+        "S1\u2013S27",
     ),
     "waste_calendar/data/euv-sample-collections.json": (
         "9596273d7cea5d367f7b71f0ba177fdbad2ac72e1214f12615580e3dfd5a69c5",
@@ -91,7 +91,7 @@ def test_a_fresh_clone_without_shared_runs_the_data_tests_without_skipping(tmp_p
     assert not (clone.parent.parent / "shared").exists()
 
     env = {**os.environ, "DATABASE_URL": "", "REDIS_URL": "", "PUSH_BACKEND": "console"}
-    run = subprocess.run(  # noqa: S603
+    run = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -105,6 +105,7 @@ def test_a_fresh_clone_without_shared_runs_the_data_tests_without_skipping(tmp_p
             "-k",
             "neighbour or euv_sample",
         ],
+        check=False,
         cwd=clone,
         env=env,
         capture_output=True,
