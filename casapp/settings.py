@@ -9,6 +9,7 @@ the console push backend. Production sets ``DJANGO_SECRET_KEY`` and ``DJANGO_ALL
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,9 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "REPORT_REOPEN_DAYS": (int, 30),
     "REPORT_CONTACT_RETENTION_DAYS": (int, 90),
     "DEVICE_LAST_SEEN_RESOLUTION_MINUTES": (int, 60),
+    "METRICS_TOKEN": (str, ""),
+    "METRICS_ALLOWED_NETWORKS": (list, []),
+    "PROMETHEUS_MULTIPROC_DIR": (str, ""),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -330,14 +334,27 @@ REPORT_REOPEN_DAYS: int = env("REPORT_REOPEN_DAYS")
 REPORT_CONTACT_RETENTION_DAYS: int = env("REPORT_CONTACT_RETENTION_DAYS")
 DEVICE_LAST_SEEN_RESOLUTION_MINUTES: int = env("DEVICE_LAST_SEEN_RESOLUTION_MINUTES")
 
+# --- Metrics (/metrics): not public. A Bearer token, or the peer address in one of the internal networks.
+METRICS_TOKEN: str = env("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (or empty).")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network.strip(), strict=False) for network in env("METRICS_ALLOWED_NETWORKS")
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# Read by prometheus-client itself when it is imported; declared here so that it is documented and checked.
+PROMETHEUS_MULTIPROC_DIR: str = env("PROMETHEUS_MULTIPROC_DIR")
+
 # --- Security. Behind the city's TLS-terminating proxy; only HTTPS reaches users.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS: list[str] = env("DJANGO_CSRF_TRUSTED_ORIGINS")
 SECURE_SSL_REDIRECT = env("DJANGO_SECURE_SSL_REDIRECT") and not DEBUG
-# Health probes come from the orchestrator over plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes (and the metrics scrape) come from the orchestrator over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env("DJANGO_NUM_PROXIES") else None
 SECURE_HSTS_SECONDS = 0 if DEBUG else env("DJANGO_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
