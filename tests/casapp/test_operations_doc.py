@@ -1,0 +1,40 @@
+"""docs/operations.md says what the code does: periodic tasks, who may add staff users, variable names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from casapp.settings import ENV_SCHEMA
+from tests.factories import StaffFactory
+
+OPERATIONS = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+
+
+def test_every_periodic_task_is_in_the_beat_table() -> None:
+    missing = [
+        entry["task"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if f"`{entry['task']}`" not in OPERATIONS
+    ]
+    assert missing == []
+
+
+def test_every_variable_or_setting_named_exists() -> None:
+    named = set(re.findall(r"`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`", OPERATIONS))
+    unknown = sorted(name for name in named if name not in ENV_SCHEMA and not hasattr(settings, name))
+    assert unknown == []
+
+
+@pytest.mark.django_db
+def test_only_superusers_add_staff_users_as_the_doc_says(administration_client, client) -> None:
+    assert administration_client.get("/admin/auth/user/").status_code == 200  # may view
+    assert administration_client.get("/admin/auth/user/add/").status_code == 403
+    client.force_login(StaffFactory(is_superuser=True))
+    assert client.get("/admin/auth/user/add/").status_code == 200
+
+    assert "Only superusers add or change staff users" in OPERATIONS
+    assert "add and change users" not in OPERATIONS
