@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 EMBEDDED := DATABASE_URL= REDIS_URL= PUSH_BACKEND=console
 # The service tier used by CI: PostgreSQL and Redis on loopback.
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
-SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
+# A Redis database of the tests' own: each test session empties it (FLUSHDB) when it starts and ends.
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 SERVICES := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL)
 
 .PHONY: run test test-services lint typecheck check schema messages bench bench-push bench-reports clean

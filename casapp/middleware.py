@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from casapp.api.errors import error_response, too_many_parameters_detail
 from casapp.logging import new_request_id, request_id_var
+from casapp.metrics import http_request_observe
 
 logger = logging.getLogger("casapp.request")
 
@@ -25,7 +26,8 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class RequestLogMiddleware:
-    """Tags the request with an id (echoed as ``X-Request-ID``) and logs one line when it is answered.
+    """Tags the request with an id (echoed as ``X-Request-ID``), logs one line when it is answered and
+    counts it in the request metrics.
 
     The line carries method, path (never the query string: it may hold tokens), status and duration.
     """
@@ -41,13 +43,15 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            duration = time.perf_counter() - started
+            http_request_observe(request, status=response.status_code, seconds=duration)
             logger.info(
                 "request",
                 extra={
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": round(duration * 1000, 1),
                 },
             )
             return response

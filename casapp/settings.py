@@ -9,6 +9,7 @@ the console push backend. Production sets ``DJANGO_SECRET_KEY`` and ``DJANGO_ALL
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "LOGIN_ADDRESS_FAILURE_LIMIT": (int, 30),
     "LOGIN_LOCKOUT_MINUTES": (int, 15),
     "WASTE_IMPORT_REVIEW_SHARE": (float, 0.1),
+    "METRICS_TOKEN": (str, ""),
+    "METRICS_ALLOWED_NETWORKS": (list, []),
+    "PROMETHEUS_MULTIPROC_DIR": (str, ""),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -368,14 +372,27 @@ WASTE_IMPORT_REVIEW_SHARE: float = env("WASTE_IMPORT_REVIEW_SHARE")
 if not 0 <= WASTE_IMPORT_REVIEW_SHARE <= 1:
     raise ImproperlyConfigured("WASTE_IMPORT_REVIEW_SHARE is a share between 0 and 1 (0.1 = 10 %).")
 
+# --- Metrics (/metrics): not public. A Bearer token, or the peer address in one of the internal networks.
+METRICS_TOKEN: str = env("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (or empty).")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network.strip(), strict=False) for network in env("METRICS_ALLOWED_NETWORKS")
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# Read by prometheus-client itself when it is imported; declared here so that it is documented and checked.
+PROMETHEUS_MULTIPROC_DIR: str = env("PROMETHEUS_MULTIPROC_DIR")
+
 # --- Security. Behind the city's TLS-terminating proxy; only HTTPS reaches users.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS: list[str] = env("DJANGO_CSRF_TRUSTED_ORIGINS")
 SECURE_SSL_REDIRECT = env("DJANGO_SECURE_SSL_REDIRECT") and not DEBUG
-# Health probes come from the orchestrator over plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes (and the metrics scrape) come from the orchestrator over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env("DJANGO_NUM_PROXIES") else None
 SECURE_HSTS_SECONDS = 0 if DEBUG else env("DJANGO_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from casapp import health
 from casapp.api.app_config import AppConfigView
 from casapp.api.staff import StaffMeView
+from casapp.metrics import metrics_view
 
 admin.site.site_header = _("CAS-App administration")
 admin.site.site_title = _("CAS-App")
@@ -37,6 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG:

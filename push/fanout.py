@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from casapp.metrics import event_count
 from push.models import (
     AudienceKind,
     AuditEntry,
@@ -407,12 +408,15 @@ def _record(
                 status=DeliveryStatus.FAILED, error_code=tripped, claimed_until=None
             )
             _fail_notification(notification, f"circuit breaker: {tripped}", now=now)
+        event_count("push_sent", len(accepted))
+        event_count("push_failed", len(errors), label=tripped)
         return
 
     stop_reason = ""
     failed: dict[str, list[int]] = {}
     deactivate: dict[str, list[Any]] = {}
     retry: list[tuple[int, float, str]] = []
+    quota_hit = False
     for result in errors:
         error = result.error
         assert error is not None  # noqa: S101  (filtered above)
@@ -426,6 +430,7 @@ def _record(
         elif error.error_class == ErrorClass.QUOTA:
             wait = error.retry_after or 60.0
             _pause_for_quota(wait)
+            quota_hit = True
             retry.append((result.delivery_id, wait, error.code))
         elif delivery.attempts >= settings.PUSH_MAX_ATTEMPTS:
             failed.setdefault(error.code, []).append(result.delivery_id)
@@ -469,6 +474,20 @@ def _record(
                     notification.pk,
                 )
             _fail_notification(notification, stop_reason, now=now)
+    _count_results(accepted=len(accepted), failed=failed, retry=retry, quota_hit=quota_hit)
+
+
+def _count_results(
+    *, accepted: int, failed: dict[str, list[int]], retry: list[tuple[int, float, str]], quota_hit: bool
+) -> None:
+    """Counted once written: the metrics (casapp/metrics.py) follow what the outbox holds."""
+    event_count("push_sent", accepted)
+    for code, ids in failed.items():
+        event_count("push_failed", len(ids), label=code)
+    for code, count in Counter(code for _delivery_id, _wait, code in retry).items():
+        event_count("push_retried", count, label=code)
+    if quota_hit:
+        event_count("push_quota_backoffs")
 
 
 def _deactivation_reason(code: str) -> str:

@@ -168,6 +168,30 @@ def assert_error_shape(response: Any, status: int, code: str | None = None) -> d
     return body
 
 
+def _redis_test_database() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    if int(client.connection_pool.connection_kwargs.get("db", 0)) == 0:
+        raise pytest.UsageError(
+            "REDIS_URL points at Redis database 0, and a test session empties its Redis database: give the "
+            "tests one of their own, e.g. redis://127.0.0.1:6379/15 (make test-services does)."
+        )
+    return client
+
+
+def pytest_sessionstart(session: Any) -> None:
+    """The service tier's Redis database belongs to the test session: emptied when it starts and when it
+    ends, so no queued task, cache key or quota pause outlives a run. Only that database (FLUSHDB)."""
+    if settings.REDIS_URL:
+        _redis_test_database().flushdb()
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    if settings.REDIS_URL:
+        _redis_test_database().flushdb()
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     """Transactional tests start from the migrated data; service-tier tests (PostgreSQL, Redis, a real
     worker) run only under `make test-services`."""
