@@ -1,0 +1,250 @@
+"""The API against its own OpenAPI schema: a bounded, deterministic schemathesis run, in-process.
+
+    .venv/bin/python -m tests.schema_conformance [--max-examples N] [--seed S]
+
+`make conformance` runs it and `make check` includes it. It builds a throwaway SQLite database in a
+temporary directory (the embedded tier: eager tasks, console push), loads the demo data, creates one app
+installation and one staff member in every role with an API token, then lets schemathesis call every
+operation of `/api/schema/` through the WSGI application (no server, no network). Operations that need a
+`Device` secret or a staff `Bearer` token get one, so they are exercised, not only their 401s.
+
+Checks: every response is one the schema documents (status code, content type, body against its
+schema), and none is a 5xx. The run is bounded by examples per operation and by a time limit, seeded and
+derandomized, so two runs on the same code send the same requests. It prints a summary and exits 1 on any
+violation or error.
+
+A script, not a pytest module: it needs its own database with committed demo data and many requests per
+operation, and `make test` should not pay for it twice; it lives beside the tests because it is one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+# Rotating the secret or erasing the installation ends the credentials the run uses: the auth provider
+# notices and registers a fresh installation, so later operations stay authenticated.
+GENEROUS_RATE = "1000000/min"
+
+
+def _environment(workdir: Path) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "casapp.settings",
+            "DJANGO_DEBUG": "false",  # errors as production answers them: the JSON error shape, not a page
+            "DJANGO_SECRET_KEY": "schema-conformance-only-secret-key-0123456789-abcdefghijklmnop",
+            "DJANGO_ALLOWED_HOSTS": "localhost,testserver",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_LOG_LEVEL": "ERROR",
+            "DJANGO_LOG_FORMAT": "text",
+            "DJANGO_MEDIA_ROOT": str(workdir / "media"),
+            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "REDIS_URL": "",
+            "PUSH_BACKEND": "console",
+        }
+    )
+    # Throttles would turn most of a run into documented 429s: out of the way, the run is about shapes.
+    for name in (
+        "THROTTLE_ANON",
+        "THROTTLE_DEVICE",
+        "THROTTLE_STAFF",
+        "THROTTLE_DEVICE_REGISTER",
+        "THROTTLE_REPORT_DAY",
+        "THROTTLE_REPORT_IP",
+        "THROTTLE_REPORT_EXPORT",
+    ):
+        os.environ[name] = GENEROUS_RATE
+
+
+def _demo_world() -> str:
+    """Migrates, loads the demo and returns a staff API token for a member of every role."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from casapp.authentication import staff_token_create
+    from casapp.roles import ROLES
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("load_demo", stdout=StringIO())
+    user = get_user_model().objects.create_user(
+        username="conformance", password=None, first_name="Conny", last_name="Conformance", is_staff=True
+    )
+    user.groups.set(Group.objects.filter(name__in=ROLES))
+    _, token = staff_token_create(user=user, name="schema conformance")
+    return token
+
+
+class _Credentials:
+    """A device secret that still works, and the staff token; chosen by the operation's security."""
+
+    def __init__(self, staff_token: str) -> None:
+        self.staff_token = staff_token
+        self.device_secret = ""
+
+    def device(self) -> str:
+        from casapp.models import hash_secret
+        from push.models import Installation
+        from push.services import installation_register
+
+        if not Installation.objects.filter(secret_hash=hash_secret(self.device_secret)).exists():
+            _, self.device_secret = installation_register(
+                platform="android", app_version="1.4.0", locale="de", push_token=None
+            )
+        return self.device_secret
+
+
+def _security_schemes(operation: Any) -> set[str]:
+    requirements = operation.definition.raw.get("security")
+    if requirements is None:
+        requirements = operation.schema.raw_schema.get("security", [])
+    return {name for requirement in requirements for name in requirement}
+
+
+def _install_auth(schema: Any, credentials: _Credentials) -> None:
+    @schema.auth(refresh_interval=None)
+    class _Auth:
+        def get(self, case: Any, context: Any) -> str | None:
+            schemes = _security_schemes(case.operation)
+            if "DeviceAuth" in schemes:
+                return f"Device {credentials.device()}"
+            if "StaffToken" in schemes:
+                return f"Bearer {credentials.staff_token}"
+            return None
+
+        def set(self, case: Any, data: str | None, context: Any) -> None:
+            if data is not None:
+                case.headers = {**(case.headers or {}), "Authorization": data}
+
+
+def _config(*, max_examples: int, seed: int) -> Any:
+    import schemathesis
+
+    return schemathesis.Config.from_dict(
+        {
+            "seed": seed,
+            "generation": {"max-examples": max_examples, "deterministic": True, "database": "none", "no-shrink": True},
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+            # Link-following sequences would double the run for little: every operation is called directly.
+            "phases": {"stateful": {"enabled": False}},
+        }
+    )
+
+
+def run(*, max_examples: int, seed: int, max_time: int) -> int:
+    # A hung run must not hang `make check`: past the limit, dump every thread's stack and exit 1.
+    faulthandler.dump_traceback_later(max_time, exit=True)
+    workdir = Path(tempfile.mkdtemp(prefix="casapp-conformance-"))
+    try:
+        _environment(workdir)
+        import django
+
+        django.setup()
+        started = time.monotonic()
+        credentials = _Credentials(_demo_world())
+
+        import schemathesis
+        from schemathesis.engine import events, from_schema
+
+        from casapp.wsgi import application
+
+        schema = schemathesis.openapi.from_wsgi(
+            "/api/schema/", application, config=_config(max_examples=max_examples, seed=seed)
+        )
+        _install_auth(schema, credentials)
+        return _report(from_schema(schema).execute(), events=events, started=started)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass
+class _Operation:
+    statuses: Counter[int] = field(default_factory=Counter)
+    outcome: str = "skip"
+
+
+# The worst outcome of an operation's phases is its outcome.
+_OUTCOME_RANK = {"skip": 0, "success": 1, "error": 2, "failure": 3}
+
+
+def _report(stream: Any, *, events: Any, started: float) -> int:
+    operations: dict[str, _Operation] = defaultdict(_Operation)
+    violations: set[str] = set()
+    errors: list[str] = []
+    stop_reason = "unknown"
+    for event in stream:
+        if isinstance(event, events.ScenarioFinished):
+            operation = operations[event.recorder.label]
+            outcome = str(event.status)
+            if _OUTCOME_RANK.get(outcome, 0) > _OUTCOME_RANK[operation.outcome]:
+                operation.outcome = outcome
+            for interaction in event.recorder.interactions.values():
+                if interaction.response is not None:
+                    operation.statuses[interaction.response.status_code] += 1
+            for checks in event.recorder.checks.values():
+                for check in checks:
+                    if check.failure_info is not None:
+                        failure = check.failure_info.failure
+                        violations.add(
+                            f"{event.recorder.label}: {check.name}: {failure.title}\n"
+                            f"    {failure.message.strip()[:800]}\n"
+                            f"    reproduce: {check.failure_info.code_sample}"
+                        )
+        elif isinstance(event, events.NonFatalError):
+            errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
+        elif isinstance(event, events.FatalError):
+            errors.append(f"fatal: {event.exception!r}")
+        elif isinstance(event, events.EngineFinished):
+            stop_reason = str(event.stop_reason)
+
+    print(f"{'operation':<58} {'requests':>8} {'2xx':>5}  status codes")
+    for label, operation in sorted(operations.items(), key=lambda item: item[0].split(" ", 1)[::-1]):
+        codes = " ".join(f"{code}:{n}" for code, n in sorted(operation.statuses.items()))
+        successes = sum(n for code, n in operation.statuses.items() if code < 300)
+        print(f"{label:<58} {operation.statuses.total():>8} {successes:>5}  {codes}  {operation.outcome}")
+    for violation in sorted(violations):
+        print("VIOLATION", violation)
+    for error in errors:
+        print("ERROR", error)
+    total: Counter[int] = sum((operation.statuses for operation in operations.values()), Counter())
+    outcomes = Counter(operation.outcome for operation in operations.values())
+    print(
+        f"\nschema conformance: {len(operations)} operations, {total.total()} requests "
+        f"({sum(n for code, n in total.items() if code < 300)} answered 2xx) in "
+        f"{time.monotonic() - started:.0f} s, run {stop_reason}; checks: {', '.join(CHECKS)}"
+    )
+    print(
+        f"{outcomes['success']} operations passed, {outcomes['failure']} failed, {outcomes['error']} errors, "
+        f"{outcomes['skip']} not run; {len(violations)} violations"
+    )
+    ok = not violations and not errors and stop_reason == "completed" and outcomes["skip"] == 0
+    return 0 if ok else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=25, help="examples per operation and phase")
+    parser.add_argument("--seed", type=int, default=20261206)
+    parser.add_argument("--max-time", type=int, default=150, help="seconds; the run fails if it needs more")
+    arguments = parser.parse_args()
+    sys.exit(run(max_examples=arguments.max_examples, seed=arguments.seed, max_time=arguments.max_time))
+
+
+if __name__ == "__main__":
+    main()
