@@ -91,12 +91,56 @@ def _demo_world() -> str:
     return token
 
 
+def _known_ids(installation: Any) -> dict[str, list[str | int]]:
+    """Ids that exist, so path parameters reach the operation behind the 404 often enough.
+
+    Reports are filed by the run's installation (its own reports can be withdrawn and reopened).
+    Notifications are written by the demo's Kommunikation member: the run's own staff member is then a
+    second pair of eyes and may approve them.
+    """
+    from django.contrib.auth import get_user_model
+
+    from push import services as push_services
+    from push.models import Notification
+    from reports.models import Category, Report
+    from reports.services import report_create
+    from waste_calendar.models import Location, Street
+
+    categories = Category.objects.filter(parent__isnull=False, questions__isnull=True).order_by("pk")[:4]
+    for position, category in enumerate(categories):
+        report_create(
+            installation=installation,
+            category=category,
+            latitude=51.5519 + position / 1000,
+            longitude=7.3117,
+            description="Schlagloch vor dem Rathaus",
+        )
+
+    author = get_user_model().objects.get(username="kommunikation")
+    content = {"de": {"title": "Bürgerbüro geschlossen", "body": "Wegen einer Störung bleibt es heute zu."}}
+    for kind in ("outage", "news", "campaign"):
+        push_services.notification_create(author=author, kind=kind, content=content)
+    waiting = push_services.notification_create(author=author, kind="outage", content=content)
+    push_services.notification_request_approval(notification=waiting, actor=author)
+    notifications = list(Notification.objects.order_by("pk").values_list("pk", flat=True)[:8])
+    return {
+        "report_ids": list(Report.objects.order_by("pk").values_list("pk", flat=True)[:8]),
+        "notification_ids": list(notifications),
+        "inbox_item_ids": [f"n-{pk}" for pk in notifications],
+        "street_ids": list(Street.objects.order_by("pk").values_list("pk", flat=True)[:8]),
+        "location_ids": list(Location.objects.order_by("pk").values_list("public_id", flat=True)[:8]),
+        "reminder_ids": [1, 2, 3],
+    }
+
+
 class _Credentials:
     """A device secret that still works, and the staff token; chosen by the operation's security."""
 
     def __init__(self, staff_token: str) -> None:
         self.staff_token = staff_token
         self.device_secret = ""
+        self.installation: Any = None
+        self.device()
 
     def device(self) -> str:
         from casapp.models import hash_secret
@@ -104,7 +148,7 @@ class _Credentials:
         from push.services import installation_register
 
         if not Installation.objects.filter(secret_hash=hash_secret(self.device_secret)).exists():
-            _, self.device_secret = installation_register(
+            self.installation, self.device_secret = installation_register(
                 platform="android", app_version="1.4.0", locale="de", push_token=None
             )
         return self.device_secret
@@ -133,16 +177,44 @@ def _install_auth(schema: Any, credentials: _Credentials) -> None:
                 case.headers = {**(case.headers or {}), "Authorization": data}
 
 
-def _config(*, max_examples: int, seed: int) -> Any:
+def _config(*, max_examples: int, seed: int, known_ids: dict[str, list[str | int]]) -> Any:
     import schemathesis
+
+    def known(dictionary: str) -> dict[str, Any]:
+        return {"dictionary": dictionary, "probability": 0.5}
 
     return schemathesis.Config.from_dict(
         {
             "seed": seed,
-            "generation": {"max-examples": max_examples, "deterministic": True, "database": "none", "no-shrink": True},
+            "generation": {
+                "max-examples": max_examples,
+                "deterministic": True,
+                "database": "none",
+                # Shrinking a failing example costs hundreds of requests; the unshrunk one is reported.
+                "no-shrink": True,
+            },
             "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
             # Link-following sequences would double the run for little: every operation is called directly.
             "phases": {"stateful": {"enabled": False}},
+            "dictionaries": {name: {"values": values} for name, values in known_ids.items() if values},
+            "parameters": {
+                "path.report_id": known("report_ids"),
+                "path.street_id": known("street_ids"),
+                "path.location_id": known("location_ids"),
+                "path.reminder_id": known("reminder_ids"),
+                "path.item_id": known("inbox_item_ids"),
+                "body.location": known("location_ids"),
+            },
+            "operations": [
+                {
+                    "include-path-regex": "^/api/v1/push/notifications/",
+                    "parameters": {"path.id": known("notification_ids")},
+                },
+                {
+                    "include-path-regex": "^/api/v1/staff/reports/",
+                    "parameters": {"path.id": known("report_ids")},
+                },
+            ],
         }
     )
 
@@ -158,6 +230,7 @@ def run(*, max_examples: int, seed: int, max_time: int) -> int:
         django.setup()
         started = time.monotonic()
         credentials = _Credentials(_demo_world())
+        known_ids = _known_ids(credentials.installation)
 
         import schemathesis
         from schemathesis.engine import events, from_schema
@@ -165,7 +238,9 @@ def run(*, max_examples: int, seed: int, max_time: int) -> int:
         from casapp.wsgi import application
 
         schema = schemathesis.openapi.from_wsgi(
-            "/api/schema/", application, config=_config(max_examples=max_examples, seed=seed)
+            "/api/schema/",
+            application,
+            config=_config(max_examples=max_examples, seed=seed, known_ids=known_ids),
         )
         _install_auth(schema, credentials)
         return _report(from_schema(schema).execute(), events=events, started=started)
