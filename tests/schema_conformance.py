@@ -314,7 +314,7 @@ def _report(stream: Any, *, events: Any, started: float) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=25, help="examples per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=20, help="examples per operation and phase")
     parser.add_argument("--seed", type=int, default=20261206)
     parser.add_argument("--max-time", type=int, default=150, help="seconds; the run fails if it needs more")
     arguments = parser.parse_args()
