@@ -9,9 +9,10 @@ operation of `/api/schema/` through the WSGI application (no server, no network)
 `Device` secret or a staff `Bearer` token get one, so they are exercised, not only their 401s.
 
 Checks: every response is one the schema documents (status code, content type, body against its
-schema), and none is a 5xx. The run is bounded by examples per operation and by a time limit, seeded and
-derandomized, so two runs on the same code send the same requests. It prints a summary and exits 1 on any
-violation or error.
+schema), and none is a 5xx. The run is bounded by the number of examples per operation and phase (no
+shrinking of failures, no stateful sequences), seeded and derandomized, so two runs on the same code send
+the same requests; a watchdog ends a run that hangs. It prints a table of operations and status codes, every
+violation with a curl line to reproduce it, and a summary; it exits 1 on any violation or error.
 
 A script, not a pytest module: it needs its own database with committed demo data and many requests per
 operation, and `make test` should not pay for it twice; it lives beside the tests because it is one.
@@ -38,8 +39,6 @@ CHECKS = (
     "content_type_conformance",
     "response_schema_conformance",
 )
-# Rotating the secret or erasing the installation ends the credentials the run uses: the auth provider
-# notices and registers a fresh installation, so later operations stay authenticated.
 GENEROUS_RATE = "1000000/min"
 
 
@@ -134,7 +133,11 @@ def _known_ids(installation: Any) -> dict[str, list[str | int]]:
 
 
 class _Credentials:
-    """A device secret that still works, and the staff token; chosen by the operation's security."""
+    """A device secret that still works, and the staff token; chosen by the operation's security.
+
+    Rotating the secret or erasing the installation (both are operations under test) ends the device's
+    credentials: the next case notices and registers a fresh installation, so it is still authenticated.
+    """
 
     def __init__(self, staff_token: str) -> None:
         self.staff_token = staff_token
@@ -183,6 +186,7 @@ def _config(*, max_examples: int, seed: int, known_ids: dict[str, list[str | int
     def known(dictionary: str) -> dict[str, Any]:
         return {"dictionary": dictionary, "probability": 0.5}
 
+    # No "max-time": with one, schemathesis keeps fuzzing until the time is spent. Examples bound the run.
     return schemathesis.Config.from_dict(
         {
             "seed": seed,
@@ -243,7 +247,10 @@ def run(*, max_examples: int, seed: int, max_time: int) -> int:
             config=_config(max_examples=max_examples, seed=seed, known_ids=known_ids),
         )
         _install_auth(schema, credentials)
-        return _report(from_schema(schema).execute(), events=events, started=started)
+        tally = _Tally()
+        for event in from_schema(schema).execute():
+            tally.fold(event, events)
+        return _report(tally, seconds=time.monotonic() - started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -258,65 +265,74 @@ class _Operation:
 _OUTCOME_RANK = {"skip": 0, "success": 1, "error": 2, "failure": 3}
 
 
-def _report(stream: Any, *, events: Any, started: float) -> int:
-    operations: dict[str, _Operation] = defaultdict(_Operation)
-    violations: set[str] = set()
-    errors: list[str] = []
-    stop_reason = "unknown"
-    for event in stream:
-        if isinstance(event, events.ScenarioFinished):
-            operation = operations[event.recorder.label]
-            outcome = str(event.status)
-            if _OUTCOME_RANK.get(outcome, 0) > _OUTCOME_RANK[operation.outcome]:
-                operation.outcome = outcome
-            for interaction in event.recorder.interactions.values():
-                if interaction.response is not None:
-                    operation.statuses[interaction.response.status_code] += 1
-            for checks in event.recorder.checks.values():
-                for check in checks:
-                    if check.failure_info is not None:
-                        failure = check.failure_info.failure
-                        violations.add(
-                            f"{event.recorder.label}: {check.name}: {failure.title}\n"
-                            f"    {failure.message.strip()[:800]}\n"
-                            f"    reproduce: {check.failure_info.code_sample}"
-                        )
-        elif isinstance(event, events.NonFatalError):
-            errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
-        elif isinstance(event, events.FatalError):
-            errors.append(f"fatal: {event.exception!r}")
-        elif isinstance(event, events.EngineFinished):
-            stop_reason = str(event.stop_reason)
+@dataclass
+class _Tally:
+    """What the engine's events say: per operation the status codes and the outcome; every violation."""
 
+    operations: dict[str, _Operation] = field(default_factory=lambda: defaultdict(_Operation))
+    violations: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+    stop_reason: str = "unknown"
+
+    def fold(self, event: Any, events: Any) -> None:
+        if isinstance(event, events.ScenarioFinished):
+            self._scenario(event)
+        elif isinstance(event, events.NonFatalError):
+            self.errors.append(f"{event.label}: {event.info.title}: {event.info.message}")
+        elif isinstance(event, events.FatalError):
+            self.errors.append(f"fatal: {event.exception!r}")
+        elif isinstance(event, events.EngineFinished):
+            self.stop_reason = str(event.stop_reason)
+
+    def _scenario(self, event: Any) -> None:
+        label = event.recorder.label
+        operation = self.operations[label]
+        if _OUTCOME_RANK.get(str(event.status), 0) > _OUTCOME_RANK[operation.outcome]:
+            operation.outcome = str(event.status)
+        for interaction in event.recorder.interactions.values():
+            if interaction.response is not None:
+                operation.statuses[interaction.response.status_code] += 1
+        for check in (check for checks in event.recorder.checks.values() for check in checks):
+            if check.failure_info is not None:
+                failure = check.failure_info.failure
+                self.violations.add(
+                    f"{label}: {check.name}: {failure.title}\n    {failure.message.strip()[:800]}\n"
+                    f"    reproduce: {check.failure_info.code_sample}"
+                )
+
+
+def _report(tally: _Tally, *, seconds: float) -> int:
     print(f"{'operation':<58} {'requests':>8} {'2xx':>5}  status codes")
-    for label, operation in sorted(operations.items(), key=lambda item: item[0].split(" ", 1)[::-1]):
+    for label, operation in sorted(tally.operations.items(), key=lambda item: item[0].split(" ", 1)[::-1]):
         codes = " ".join(f"{code}:{n}" for code, n in sorted(operation.statuses.items()))
         successes = sum(n for code, n in operation.statuses.items() if code < 300)
         print(f"{label:<58} {operation.statuses.total():>8} {successes:>5}  {codes}  {operation.outcome}")
-    for violation in sorted(violations):
+    for violation in sorted(tally.violations):
         print("VIOLATION", violation)
-    for error in errors:
+    for error in tally.errors:
         print("ERROR", error)
-    total: Counter[int] = sum((operation.statuses for operation in operations.values()), Counter())
-    outcomes = Counter(operation.outcome for operation in operations.values())
+    total: Counter[int] = sum((operation.statuses for operation in tally.operations.values()), Counter())
+    outcomes = Counter(operation.outcome for operation in tally.operations.values())
     print(
-        f"\nschema conformance: {len(operations)} operations, {total.total()} requests "
-        f"({sum(n for code, n in total.items() if code < 300)} answered 2xx) in "
-        f"{time.monotonic() - started:.0f} s, run {stop_reason}; checks: {', '.join(CHECKS)}"
+        f"\nschema conformance: {len(tally.operations)} operations, {total.total()} requests "
+        f"({sum(n for code, n in total.items() if code < 300)} answered 2xx) in {seconds:.0f} s, "
+        f"run {tally.stop_reason}; checks: {', '.join(CHECKS)}"
     )
     print(
         f"{outcomes['success']} operations passed, {outcomes['failure']} failed, {outcomes['error']} errors, "
-        f"{outcomes['skip']} not run; {len(violations)} violations"
+        f"{outcomes['skip']} not run; {len(tally.violations)} violations"
     )
-    ok = not violations and not errors and stop_reason == "completed" and outcomes["skip"] == 0
-    return 0 if ok else 1
+    clean = not tally.violations and not tally.errors and outcomes["skip"] == 0
+    return 0 if clean and tally.stop_reason == "completed" else 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=20, help="examples per operation and phase")
     parser.add_argument("--seed", type=int, default=20261206)
-    parser.add_argument("--max-time", type=int, default=150, help="seconds; the run fails if it needs more")
+    parser.add_argument(
+        "--max-time", type=int, default=300, help="seconds; a run still going then is ended and fails"
+    )
     arguments = parser.parse_args()
     sys.exit(run(max_examples=arguments.max_examples, seed=arguments.seed, max_time=arguments.max_time))
 
