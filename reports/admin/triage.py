@@ -10,8 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -196,7 +195,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         # The report's map (change_form.html): Leaflet and the tiles come from elsewhere.
         response._csp_update = settings.MAP_CSP_SOURCES  # type: ignore[attr-defined]  # read by django-csp
