@@ -123,6 +123,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "casapp.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "casapp.csp.ContentSecurityPolicyMiddleware",
     "casapp.middleware.RequestBodyLimitMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -400,6 +401,38 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of the HTML pages (admin, API docs); every other response gets
+# "default-src 'none'; frame-ancestors 'none'" (casapp/csp.py). Scripts only from this origin, never inline
+# or eval'd. Inline styles are allowed: the admin and Redoc set them, and a style runs no code.
+_media_origins: list[str] = []
+if AWS_STORAGE_BUCKET_NAME:  # photos in the admin come from the bucket (or the CDN in front of it)
+    _media_origins = (
+        [f"https://{_s3_options['custom_domain']}"]
+        if _s3_options["custom_domain"]
+        else [_s3_options["endpoint_url"] or "https://*.amazonaws.com"]
+    )
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_media_origins],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Added to the policy of a page that shows a map (a report in the admin): Leaflet, pinned by SRI, and the
+# OpenStreetMap tiles. Another tile server or a self-hosted Leaflet goes here.
+MAP_CSP_SOURCES: dict[str, list[str]] = {
+    "script-src": ["https://unpkg.com"],
+    "style-src": ["https://unpkg.com"],
+    "img-src": ["https://unpkg.com", "https://tile.openstreetmap.org"],
+}
 # Messages live in the session (database), never in a cookie: the admin shows new API keys through them.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -13,6 +13,10 @@ from rest_framework import serializers
 from casapp.api.parsers import JSONTooDeep, bounded_json_loads
 from casapp.appconfig import MAX_APP_VERSION_LENGTH, parse_app_version
 
+# The largest id a database row can have (a signed 64-bit integer); a larger one would reach the database
+# as an overflow (a 500), not as the unknown id it is.
+DATABASE_ID_MAX = 2**63 - 1
+
 # BCP 47 as phones send it ("de", "de-DE", "en_GB", "zh-Hant-TW"); we keep the language subtag.
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
 
@@ -107,3 +111,31 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignor
         )
         auto_schema.registry.register_on_missing(blank)
         return {"oneOf": [enum.ref, blank.ref]}
+
+
+class _BlankAsNull:
+    """Answers a stored "" as null.
+
+    Text columns keep "" for "none" (Django's convention), but a typed client decodes an enum or a URL
+    from "" as an error; null is what its optional type means. Read-only shapes only.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value == "" else super().to_representation(value)  # type: ignore[misc]
+
+
+class NullableChoiceField(_BlankAsNull, serializers.ChoiceField):
+    """A choice, or null where none is stored ("")."""
+
+
+class NullableURLField(_BlankAsNull, serializers.URLField):
+    """A URL, or null where none is stored ("")."""
+
+
+class NullableEmailField(_BlankAsNull, serializers.EmailField):
+    """An e-mail address, or null where none is stored ("")."""
