@@ -12,7 +12,7 @@ SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 SERVICES := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL)
 
-.PHONY: run test test-services lint typecheck check schema conformance messages bench bench-push bench-reports clean
+.PHONY: run test test-services lint typecheck check schema conformance messages messages-check bench bench-push bench-reports clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -37,7 +37,7 @@ test-services: $(STAMP)
 	$(SERVICES) $(PY) -m pytest
 
 ## Lint, types, migrations, the OpenAPI schema and the API's conformance to it.
-check: lint typecheck schema conformance
+check: lint typecheck schema conformance messages-check
 	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py check
 
@@ -55,6 +55,10 @@ schema: $(STAMP)
 ## throwaway SQLite database with the demo data (tests/schema_conformance.py); exits 1 on any violation.
 conformance: $(STAMP)
 	$(EMBEDDED) $(PY) -m tests.schema_conformance
+
+## Every text of the code translated (German), none fuzzy: extracted again in a copy, the tree untouched.
+messages-check: $(STAMP)
+	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py messages_check
 
 ## Rebuild the German/English message catalogues (needs gettext; the .mo files are committed).
 messages: $(STAMP)
