@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from reports import alerts, tasks
 from reports.models import AlertDigest, AlertPreference, Category, Department, IntakeAlert, Report
@@ -172,10 +173,9 @@ def test_queueing_again_for_the_same_department_records_no_second_alert(
     assert len(mail.outbox) == 2
 
 
-def test_a_report_moved_to_another_department_reaches_that_departments_alerts_and_digest(
+def test_a_report_forwarded_to_another_department_reaches_that_departments_alerts_and_digest(
     gruen, django_capture_on_commit_callbacks
 ):
-    """Re-routing moves the category and calls ``report_intake_alert_queue`` in its transaction."""
     tiefbau_daily = f.triage_staff(
         Department.objects.get(key="tiefbau"), email="tiefbau-taeglich@castrop-rauxel.de"
     )
@@ -185,11 +185,15 @@ def test_a_report_moved_to_another_department_reaches_that_departments_alerts_an
     Report.objects.filter(pk=number).update(created_at=long_ago, arrived_at=long_ago)
     mail.outbox.clear()
 
-    moved = Report.objects.get(pk=number)
+    staff = APIClient()
+    staff.force_login(gruen["immediate"])
     with django_capture_on_commit_callbacks(execute=True):
-        Report.objects.filter(pk=number).update(category=Category.objects.get(key="schlagloch"))
-        moved.refresh_from_db()
-        alerts.report_intake_alert_queue(report=moved)
+        response = staff.post(
+            f"/api/v1/staff/reports/{number}/reroute",
+            {"category": "schlagloch", "reason": "Ein Schlagloch, kein Rasen"},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
     recipients = sorted(address for message in mail.outbox for address in message.to)
     assert recipients == ["tiefbau-eilig@castrop-rauxel.de", "tiefbau@castrop-rauxel.de"]
 

@@ -31,7 +31,7 @@ def fill_first_response_due(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0003_reportevent_redaction'),
+        ('reports', '0004_report_reroute'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
