@@ -342,7 +342,11 @@ def report_reroute(*, report: Report, actor: Any, category: Category, reason: st
     old department's access go, and the new department gets its intake alerts. Re-routing is not the
     first response: the new department still owes one, by the due time set when the report came in.
     """
-    report = Report.objects.select_for_update().select_related("category__department").get(pk=report.pk)
+    report = (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category__department")
+        .get(pk=report.pk)
+    )
     if report.status in CLOSED_STATUSES:
         raise Conflict(
             _("A closed report cannot be forwarded; reopen it first."), code="report_closed", field="category"
