@@ -223,7 +223,7 @@ def login_locked_response(
 
 def login_client_ip(request: HttpRequest) -> str:
     """The address failed logins are counted for: the same one the API's rate limits use."""
-    return str(BaseThrottle().get_ident(request))  # type: ignore[arg-type]
+    return str(BaseThrottle().get_ident(request) or "")  # type: ignore[arg-type]
 
 
 def _apply(member: User, access: StaffAccess) -> None:
