@@ -31,6 +31,7 @@ from push.models import Installation
 from push.services import installation_register
 from reports import geo, services
 from reports.models import Category, Report, ReportEvent, ReportStatus
+from reports.workdays import first_response_due
 
 S = ReportStatus
 DEMO_KEY = "demo-{:02d}"
@@ -164,9 +165,14 @@ def _date_back(report: Report, *, days: float, now: datetime) -> None:
     for index, event in enumerate(events):
         ReportEvent.objects.filter(pk=event.pk).update(created_at=created + step * index)
     staff_events = [index for index, event in enumerate(events) if event.actor_id and event.is_public]
-    current = Report.objects.get(pk=report.pk)
+    current = Report.objects.select_related("category").get(pk=report.pk)
     Report.objects.filter(pk=report.pk).update(
         created_at=created,
+        arrived_at=created,
+        # Due as if filed then: the demo's old open reports without an answer show up as overdue.
+        first_response_due_at=first_response_due(
+            received_at=created, working_days=current.category.first_response_days
+        ),
         updated_at=created + step * (len(events) - 1),
         first_response_at=created + step * staff_events[0] if staff_events else None,
         closed_at=created + step * (len(events) - 1) if current.closed_at else None,
