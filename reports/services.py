@@ -335,7 +335,12 @@ def report_reroute(*, report: Report, actor: Any, category: Category, reason: st
     public timeline says only which department has it now. With the department, the assignment and the
     old department's access go. Re-routing is not the first response: the new department still owes one.
     """
-    report = Report.objects.select_for_update().select_related("category__department").get(pk=report.pk)
+    # Only the report's row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the join.
+    report = (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category__department")
+        .get(pk=report.pk)
+    )
     if report.status in CLOSED_STATUSES:
         raise Conflict(
             _("A closed report cannot be forwarded; reopen it first."), code="report_closed", field="category"
