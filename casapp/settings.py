@@ -78,6 +78,11 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "LOGIN_FAILURE_LIMIT": (int, 5),
     "LOGIN_ADDRESS_FAILURE_LIMIT": (int, 30),
     "LOGIN_LOCKOUT_MINUTES": (int, 15),
+    "MAP_TILE_URL": (str, "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+    "MAP_TILE_ATTRIBUTION": (
+        str,
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
+    ),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -358,6 +363,10 @@ REPORT_NEARBY_METERS: int = env("REPORT_NEARBY_METERS")
 REPORT_REOPEN_DAYS: int = env("REPORT_REOPEN_DAYS")
 REPORT_CONTACT_RETENTION_DAYS: int = env("REPORT_CONTACT_RETENTION_DAYS")
 DEVICE_LAST_SEEN_RESOLUTION_MINUTES: int = env("DEVICE_LAST_SEEN_RESOLUTION_MINUTES")
+# The workspace's maps: Leaflet is served from our static files; only the tiles may come from elsewhere.
+# An empty URL draws no tiles (a city network without internet): the maps show the boundary and the points.
+MAP_TILE_URL: str = env("MAP_TILE_URL")
+MAP_TILE_ATTRIBUTION: str = env("MAP_TILE_ATTRIBUTION")
 
 # --- Security. Behind the city's TLS-terminating proxy; only HTTPS reaches users.
 SESSION_COOKIE_SECURE = not DEBUG
