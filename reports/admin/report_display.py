@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from reports.models import Report, ReportPhoto
@@ -20,10 +21,13 @@ def report_place(report: Report) -> str:
 
 def report_age(report: Report, *, now: datetime) -> str:
     """Whole days since the report arrived ("3 Tage"); hours on its first day ("5 Stunden")."""
+    # Days of 24 hours, not calendar days: "1 Tag" is a day old, whatever the time it came in.
     elapsed = max(now - report.created_at, now - now)
     if elapsed.days >= 1:
         return ngettext("%(count)d day", "%(count)d days", elapsed.days) % {"count": elapsed.days}
     hours = elapsed.seconds // 3600
+    if hours == 0:
+        return str(_("less than an hour"))
     return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
 
 
