@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -277,7 +277,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
     def thumbnail(self, report: Report) -> SafeString | str:
         stored_name = getattr(report, "list_thumbnail", None)
         if not stored_name:
-            return ""
+            return mark_safe('<span class="report-list-no-photo"></span>')  # not the admin's "-"
         return format_html(
             '<img class="report-list-thumbnail" src="{}" alt="{}" loading="lazy" width="48" height="36">',
             thumbnail_url(stored_name),

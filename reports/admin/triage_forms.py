@@ -91,7 +91,7 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
         label=_("Message to the reporter"),
         max_length=2000,
         required=False,
-        widget=forms.Textarea({"rows": 3}),
+        widget=forms.Textarea({"rows": 5, "cols": 80}),
         help_text=_(
             "Public: shown in the app and pushed to the reporter's phone. Required to reject. "
             "Without a status change it is sent as a reply."

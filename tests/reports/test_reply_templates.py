@@ -301,3 +301,19 @@ def test_a_department_without_templates_says_so(member, schlagloch):
 
     assert "— keine Textbausteine für diesen Fachbereich —" in content
     assert "Textbaustein" in content
+
+
+@pytest.mark.django_db
+def test_the_demo_has_templates_for_every_department_with_known_placeholders_only():
+    import io
+
+    from reports.demo import DEPARTMENTS, load_demo
+
+    load_demo(stdout=io.StringIO())
+    load_demo(stdout=io.StringIO())  # idempotent
+
+    templates = list(ReplyTemplate.objects.select_related("department"))
+    assert {template.department.key for template in templates} == set(DEPARTMENTS)
+    assert len(templates) == len({(t.department_id, t.title) for t in templates})
+    for template in templates:
+        assert placeholders_unknown(template.text) == [], template.title

@@ -12,9 +12,11 @@
 
   function create(element, options) {
     var config = readConfig();
-    var map = L.map(element, options || {});
+    var map = L.map(element, Object.assign({ zoomSnap: 0.25 }, options || {}));
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    var tiles = null;
     if (config.tileUrl) {
-      L.tileLayer(config.tileUrl, {
+      tiles = L.tileLayer(config.tileUrl, {
         maxZoom: 19,
         attribution: config.tileAttribution,
         // The site's Referrer-Policy is same-origin; OpenStreetMap's tile usage policy asks for a referer.
@@ -25,11 +27,36 @@
     if (config.boundary) {
       boundary = L.geoJSON(config.boundary, {
         interactive: false,
-        style: { className: "city-boundary", color: "#1d3557", weight: 3, fill: false, dashArray: "8 6" },
+        style: {
+          className: "city-boundary",
+          color: "#1d3557",
+          weight: 3,
+          dashArray: "8 6",
+          fillColor: "#ffffff",
+          fillOpacity: 0.35,
+        },
       }).addTo(map);
     }
-    return { map: map, boundary: boundary };
+    return { map: map, boundary: boundary, tiles: tiles };
   }
 
-  window.CasappWorkspaceMap = { create: create };
+  // Calls showWithoutTiles once if the map has no tiles or its tiles cannot be loaded (no tile arrived
+  // before the first error), so a map can show the whole city instead of a blank street-level view.
+  function whenTilesFail(drawn, showWithoutTiles) {
+    if (!drawn.tiles) {
+      showWithoutTiles();
+      return;
+    }
+    var loaded = false;
+    drawn.tiles.once("tileload", function () {
+      loaded = true;
+    });
+    drawn.tiles.once("tileerror", function () {
+      if (!loaded) {
+        showWithoutTiles();
+      }
+    });
+  }
+
+  window.CasappWorkspaceMap = { create: create, whenTilesFail: whenTilesFail };
 })();
