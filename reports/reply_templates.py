@@ -37,4 +37,4 @@ def reply_template_render(*, text: str, report: Report) -> str:
 
 def reply_templates_for_report(*, report: Report) -> QuerySet[ReplyTemplate]:
     """The templates of the department that handles ``report`` (its category's), by title."""
-    return ReplyTemplate.objects.filter(department_id=report.category.department_id).order_by("title")
+    return ReplyTemplate.objects.filter(department=report.category.department).order_by("title")

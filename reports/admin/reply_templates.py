@@ -72,7 +72,7 @@ class ReplyTemplateAdmin(admin.ModelAdmin[ReplyTemplate]):
         templates = super().get_queryset(request)
         if staff_sees_all_reports(request.user):
             return templates
-        return templates.filter(department__members=request.user)
+        return templates.filter(department__in=departments_for_staff(request.user))
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "department":

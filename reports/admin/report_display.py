@@ -38,5 +38,5 @@ def report_summary(report: Report) -> str:
 
 def thumbnail_url(stored_name: str) -> str:
     """The URL of a thumbnail by its stored name (see ``reports_with_list_thumbnail``)."""
-    storage = ReportPhoto._meta.get_field("thumbnail").storage  # type: ignore[union-attr]
+    storage = ReportPhoto._meta.get_field("thumbnail").storage
     return str(storage.url(stored_name))

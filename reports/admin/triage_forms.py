@@ -158,11 +158,11 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
         if "reply_template" in self.fields:
             templates = list(reply_templates_for_report(report=report))
             widget = self.fields["reply_template"].widget
-            widget.choices = [  # type: ignore[attr-defined]
+            widget.choices = [
                 ("", _("— insert a template —") if templates else _("— no templates for this department —")),
                 *((str(template.pk), template.title) for template in templates),
             ]
-            widget.texts = {  # type: ignore[attr-defined]
+            widget.texts = {
                 str(template.pk): reply_template_render(text=template.text, report=report)
                 for template in templates
             }

@@ -198,7 +198,10 @@ def test_a_tiefbau_day_in_the_workspace_without_internet(live_server: Any) -> No
     answered: Report = day["answered"]
     assert day["foreign"], "the demo catalogue has Grünflächen categories"
     edit = " Voraussichtlich am Freitag; bis dahin ist die Stelle abgesichert."
-    expected_reply = f"Der Bauhof ist mit der Meldung #{answered.pk} beauftragt und kommt in den nächsten Tagen vorbei.{edit}"
+    expected_reply = (
+        f"Der Bauhof ist mit der Meldung #{answered.pk} beauftragt und kommt in den nächsten Tagen vorbei."
+        + edit
+    )
     shots = MEDIA / "workspace"
     shots.mkdir(parents=True, exist_ok=True)
 
@@ -287,7 +290,8 @@ def test_a_tiefbau_day_in_the_workspace_without_internet(live_server: Any) -> No
             page.wait_for_function(
                 """() => {
                     const map = document.querySelector('#report-map').getBoundingClientRect();
-                    const city = document.querySelector('#report-map path.city-boundary').getBoundingClientRect();
+                    const city = document.querySelector('#report-map path.city-boundary')
+                        .getBoundingClientRect();
                     return city.width > 100 && city.left >= map.left - 2 && city.right <= map.right + 2
                         && city.top >= map.top - 2 && city.bottom <= map.bottom + 2;
                 }"""
