@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 EMBEDDED := DATABASE_URL= REDIS_URL= PUSH_BACKEND=console
 # The service tier used by CI: PostgreSQL and Redis on loopback.
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
-SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/0
+# A Redis database of the tests' own: each test session empties it (FLUSHDB) when it starts and ends.
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 SERVICES := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL)
 
-.PHONY: run test test-services lint typecheck check schema messages bench bench-push bench-reports clean
+.PHONY: run test test-services lint typecheck check schema conformance messages bench bench-push bench-reports clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -35,8 +36,8 @@ test: $(STAMP)
 test-services: $(STAMP)
 	$(SERVICES) $(PY) -m pytest
 
-## Lint, types, migrations and the OpenAPI schema.
-check: lint typecheck schema
+## Lint, types, migrations, the OpenAPI schema and the API's conformance to it.
+check: lint typecheck schema conformance
 	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py check
 
@@ -49,6 +50,11 @@ typecheck: $(STAMP)
 
 schema: $(STAMP)
 	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## Every operation against the OpenAPI schema: a bounded, seeded schemathesis run in-process on a
+## throwaway SQLite database with the demo data (tests/schema_conformance.py); exits 1 on any violation.
+conformance: $(STAMP)
+	$(EMBEDDED) $(PY) -m tests.schema_conformance
 
 ## Rebuild the German/English message catalogues (needs gettext; the .mo files are committed).
 messages: $(STAMP)

@@ -662,7 +662,12 @@ def send_and_wait(
     started = timezone.now()
     notification_approve(notification=draft, approver=approver)
     deadline = time.monotonic() + timeout
-    finished = {NotificationStatus.SENT, NotificationStatus.PARTLY_FAILED, NotificationStatus.FAILED}
+    finished = {
+        NotificationStatus.SENT,
+        NotificationStatus.PARTLY_FAILED,
+        NotificationStatus.FAILED,
+        NotificationStatus.EXPIRED,
+    }
     while True:
         status, finished_at = Notification.objects.values_list("status", "finished_at").get(pk=draft.pk)
         if status in finished:

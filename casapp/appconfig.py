@@ -14,11 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from casapp.models import AppConfiguration, MaintenanceBanner, PlatformRelease
 
 CACHE_KEY = "app-config:v1"
+# As long as the installation's app_version column.
+MAX_APP_VERSION_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,13 @@ class ConfigSnapshot:
 
 
 def parse_app_version(text: str) -> Version | None:
+    """The version, or None when it is none: too long to be one (``packaging`` turns each part into an int,
+    whose conversion is quadratic and refused above 4,300 digits) or not of PEP 440's form."""
+    if len(text) > MAX_APP_VERSION_LENGTH:
+        return None
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion is one
         return None
 
 

@@ -33,8 +33,12 @@ class CasappConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from celery.signals import task_failure
+
         from casapp import signals  # noqa: F401  (connects the receivers)
         from casapp.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from casapp.metrics import task_failure_count
         from casapp.roles import role_permissions_sync
 
+        task_failure.connect(task_failure_count, dispatch_uid="casapp.task_failure_count")
         post_migrate.connect(role_permissions_sync, dispatch_uid="casapp.role_permissions_sync")

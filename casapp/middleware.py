@@ -1,5 +1,5 @@
-"""Cross-cutting request handling: request ids, one log line per request, the request size limit, staff on a
-temporary password."""
+"""Cross-cutting request handling: request ids, one log line per request, the request size and query
+parameter limits, staff on a temporary password."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from casapp.api.errors import error_response
+from casapp.api.errors import error_response, too_many_parameters_detail
 from casapp.logging import new_request_id, request_id_var
+from casapp.metrics import http_request_observe
 
 logger = logging.getLogger("casapp.request")
 
@@ -23,7 +26,8 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class RequestLogMiddleware:
-    """Tags the request with an id (echoed as ``X-Request-ID``) and logs one line when it is answered.
+    """Tags the request with an id (echoed as ``X-Request-ID``), logs one line when it is answered and
+    counts it in the request metrics.
 
     The line carries method, path (never the query string: it may hold tokens), status and duration.
     """
@@ -39,13 +43,15 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            duration = time.perf_counter() - started
+            http_request_observe(request, status=response.status_code, seconds=duration)
             logger.info(
                 "request",
                 extra={
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": round(duration * 1000, 1),
                 },
             )
             return response
@@ -73,6 +79,38 @@ class RequestBodyLimitMiddleware:
                 code="request_too_large",
                 detail=None,
             )
+        return self.get_response(request)
+
+
+class QueryParameterLimitMiddleware:
+    """Answers 400 ``too_many_parameters`` for a query string of more than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``
+    parameters, for every path.
+
+    Django counts them only when ``request.GET`` is first read: a view that never reads it would answer as
+    if they were not there, one that reads it outside DRF would fail with Django's generic 400. Reading it
+    here (it is parsed once per request either way) gives every endpoint the same answer. An app whose
+    endpoints have an error format of their own renders it through the ``error_response`` hook of its
+    AppConfig (``request, *, status, code, detail`` -> a response, or None for paths not its own).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.error_renderers: list[Callable[..., HttpResponse | None]] = [
+            config.error_response  # type: ignore[attr-defined]
+            for config in apps.get_app_configs()
+            if callable(getattr(config, "error_response", None))
+        ]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.GET  # noqa: B018 - parsed (and counted) now, kept for the view
+        except TooManyFieldsSent:
+            detail = too_many_parameters_detail()
+            for render in self.error_renderers:
+                response = render(request, status=400, code="too_many_parameters", detail=detail)
+                if response is not None:
+                    return response
+            return error_response(status=400, code="too_many_parameters", detail=detail)
         return self.get_response(request)
 
 

@@ -9,9 +9,11 @@ the console push backend. Production sets ``DJANGO_SECRET_KEY`` and ``DJANGO_ALL
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -83,6 +85,10 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
         str,
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
     ),
+    "WASTE_IMPORT_REVIEW_SHARE": (float, 0.1),
+    "METRICS_TOKEN": (str, ""),
+    "METRICS_ALLOWED_NETWORKS": (list, []),
+    "PROMETHEUS_MULTIPROC_DIR": (str, ""),
 }
 
 env = environ.Env(**ENV_SCHEMA)
@@ -123,10 +129,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "casapp.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "casapp.csp.ContentSecurityPolicyMiddleware",
     "casapp.middleware.RequestBodyLimitMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the query string; after LocaleMiddleware: the refusal is in the client's language.
+    "casapp.middleware.QueryParameterLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -313,7 +322,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["casapp.api.permissions.IsDeviceOrStaff"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["casapp.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "casapp.api.negotiation.ContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "casapp.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -367,6 +377,24 @@ DEVICE_LAST_SEEN_RESOLUTION_MINUTES: int = env("DEVICE_LAST_SEEN_RESOLUTION_MINU
 # An empty URL draws no tiles (a city network without internet): the maps show the boundary and the points.
 MAP_TILE_URL: str = env("MAP_TILE_URL")
 MAP_TILE_ATTRIBUTION: str = env("MAP_TILE_ATTRIBUTION")
+# Abfallkalender: an import that would cancel or move more than this share of a district's future
+# collections is held for review (docs/waste.md#import-safety).
+WASTE_IMPORT_REVIEW_SHARE: float = env("WASTE_IMPORT_REVIEW_SHARE")
+if not 0 <= WASTE_IMPORT_REVIEW_SHARE <= 1:
+    raise ImproperlyConfigured("WASTE_IMPORT_REVIEW_SHARE is a share between 0 and 1 (0.1 = 10 %).")
+
+# --- Metrics (/metrics): not public. A Bearer token, or the peer address in one of the internal networks.
+METRICS_TOKEN: str = env("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (or empty).")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network.strip(), strict=False) for network in env("METRICS_ALLOWED_NETWORKS")
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# Read by prometheus-client itself when it is imported; declared here so that it is documented and checked.
+PROMETHEUS_MULTIPROC_DIR: str = env("PROMETHEUS_MULTIPROC_DIR")
 
 # --- Security. Behind the city's TLS-terminating proxy; only HTTPS reaches users.
 SESSION_COOKIE_SECURE = not DEBUG
@@ -374,8 +402,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS: list[str] = env("DJANGO_CSRF_TRUSTED_ORIGINS")
 SECURE_SSL_REDIRECT = env("DJANGO_SECURE_SSL_REDIRECT") and not DEBUG
-# Health probes come from the orchestrator over plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes (and the metrics scrape) come from the orchestrator over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env("DJANGO_NUM_PROXIES") else None
 SECURE_HSTS_SECONDS = 0 if DEBUG else env("DJANGO_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -383,6 +411,37 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of the HTML pages (admin, API docs); every other response gets
+# "default-src 'none'; frame-ancestors 'none'" (casapp/csp.py). Scripts only from this origin, never inline
+# or eval'd. Inline styles are allowed: the admin and Redoc set them, and a style runs no code.
+_media_origins: list[str] = []
+if AWS_STORAGE_BUCKET_NAME:  # photos in the admin come from the bucket (or the CDN in front of it)
+    _media_origins = (
+        [f"https://{_s3_options['custom_domain']}"]
+        if _s3_options["custom_domain"]
+        else [_s3_options["endpoint_url"] or "https://*.amazonaws.com"]
+    )
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *_media_origins],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Added to the policy of a page that shows a map (the overview map, a report in the admin): the tile server
+# of MAP_TILE_URL ("{s}" subdomains as a wildcard), nothing if there are no tiles. Leaflet is ours ('self').
+_tile_server = urlsplit(MAP_TILE_URL.replace("{s}", "*"))
+MAP_CSP_SOURCES: dict[str, list[str]] = (
+    {"img-src": [f"{_tile_server.scheme}://{_tile_server.netloc}"]} if MAP_TILE_URL else {}
+)
 # Messages live in the session (database), never in a cookie: the admin shows new API keys through them.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

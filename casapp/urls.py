@@ -5,11 +5,12 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from casapp import health
 from casapp.api.app_config import AppConfigView
 from casapp.api.staff import StaffMeView
+from casapp.metrics import metrics_view
 
 admin.site.site_header = _("CAS-App administration")
 admin.site.site_title = _("CAS-App")
@@ -32,11 +33,18 @@ urlpatterns = [
     # Open311 GeoReport v2 for partner systems: its own spec, formats and error shape (docs/open311.md).
     path("open311/v2/", include("reports.open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Swagger UI's start script as a file of its own (`?script`), not inline: the pages' Content-Security-
+    # Policy runs scripts from this origin only (casapp/csp.py).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="casapp/redoc.html"),
+        name="redoc",
+    ),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG:

@@ -199,6 +199,7 @@ STATISTICS_ROWS = [
     ("inbox_only", _("inbox only (no push)")),
     ("pending", _("not sent yet")),
     ("cancelled", _("cancelled")),
+    ("expired", _("not sent: expired")),
     ("failed", _("failed")),
     ("deactivated", _("push switched off (dead token)")),
     ("opened", _("opened")),

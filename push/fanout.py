@@ -29,8 +29,10 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from casapp.metrics import event_count
 from push.models import (
     AudienceKind,
+    AuditEntry,
     Delivery,
     DeliveryStatus,
     Installation,
@@ -41,7 +43,7 @@ from push.models import (
     StaffDevice,
     Topic,
 )
-from push.transports import ErrorClass, OutgoingMessage, SendResult, get_transport
+from push.transports import ErrorClass, OutgoingMessage, SendResult, Transport, get_transport
 
 logger = logging.getLogger("push.fanout")
 
@@ -311,20 +313,41 @@ def outgoing_messages(
     ]
 
 
-def _rate_limit(count: int) -> None:
-    """A global per-second budget shared through the cache by every worker process."""
+# The global rate limit counts messages per tick of 1/10 s. A window of one second overlaps at most 11
+# ticks, 12 when a message reaches FCM up to a tick after its grant; each tick grants 1/12 of the
+# per-second rate, so no second (any second, not only whole ones) holds more than the rate.
+RATE_TICKS_PER_SECOND = 10
+RATE_KEY = "push:rate:"
+
+
+def rate_budget() -> tuple[int, int]:
+    """(ticks per second, messages granted per tick) for ``PUSH_RATE_LIMIT_PER_MINUTE``.
+
+    Below 12 a second the ticks get longer (fewer per second) so each still grants one message; below
+    3 a second one message per tick can make 3 in a second.
+    """
     per_second = max(1, settings.PUSH_RATE_LIMIT_PER_MINUTE // 60)
+    ticks = min(RATE_TICKS_PER_SECOND, max(1, per_second - 2))
+    return ticks, max(1, per_second // (ticks + 2))
+
+
+def _rate_grant(wanted: int) -> int:
+    """Waits until the budget shared through the cache by every worker grants messages; how many
+    (1 to ``wanted``). Waits at most a tick at a time, so an expiry is noticed between grants."""
+    ticks, budget = rate_budget()
     while True:
-        window = int(time.time())
-        key = f"push:rate:{window}"
+        tick = int(time.time() * ticks)
+        key = f"{RATE_KEY}{ticks}:{tick}"
+        asked = min(wanted, budget)
         cache.add(key, 0, timeout=5)
         try:
-            used = cache.incr(key, count)
+            used = cache.incr(key, asked)
         except ValueError:  # expired between add and incr
             continue
-        if used <= per_second or used == count:  # a batch larger than the budget still goes alone
-            return
-        time.sleep(max(0.0, window + 1 - time.time()))
+        granted = min(asked, budget - (used - asked))
+        if granted > 0:
+            return granted
+        time.sleep(max(0.0, (tick + 1) / ticks - time.time()))
 
 
 def quota_pause_remaining() -> float:
@@ -385,12 +408,15 @@ def _record(
                 status=DeliveryStatus.FAILED, error_code=tripped, claimed_until=None
             )
             _fail_notification(notification, f"circuit breaker: {tripped}", now=now)
+        event_count("push_sent", len(accepted))
+        event_count("push_failed", len(errors), label=tripped)
         return
 
     stop_reason = ""
     failed: dict[str, list[int]] = {}
     deactivate: dict[str, list[Any]] = {}
     retry: list[tuple[int, float, str]] = []
+    quota_hit = False
     for result in errors:
         error = result.error
         assert error is not None  # noqa: S101  (filtered above)
@@ -404,6 +430,7 @@ def _record(
         elif error.error_class == ErrorClass.QUOTA:
             wait = error.retry_after or 60.0
             _pause_for_quota(wait)
+            quota_hit = True
             retry.append((result.delivery_id, wait, error.code))
         elif delivery.attempts >= settings.PUSH_MAX_ATTEMPTS:
             failed.setdefault(error.code, []).append(result.delivery_id)
@@ -447,6 +474,20 @@ def _record(
                     notification.pk,
                 )
             _fail_notification(notification, stop_reason, now=now)
+    _count_results(accepted=len(accepted), failed=failed, retry=retry, quota_hit=quota_hit)
+
+
+def _count_results(
+    *, accepted: int, failed: dict[str, list[int]], retry: list[tuple[int, float, str]], quota_hit: bool
+) -> None:
+    """Counted once written: the metrics (casapp/metrics.py) follow what the outbox holds."""
+    event_count("push_sent", accepted)
+    for code, ids in failed.items():
+        event_count("push_failed", len(ids), label=code)
+    for code, count in Counter(code for _delivery_id, _wait, code in retry).items():
+        event_count("push_retried", count, label=code)
+    if quota_hit:
+        event_count("push_quota_backoffs")
 
 
 def _deactivation_reason(code: str) -> str:
@@ -490,7 +531,7 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
         if paused := quota_pause_remaining():
             return DrainResult(Outcome.WAIT, sent, paused)
         cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
-        if notification.expires_at is not None and notification.expires_at <= timezone.now():
+        if _expired(notification):
             _expire(notification)
             return DrainResult(Outcome.DONE, sent)
         if not notification.expanded:
@@ -515,25 +556,72 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
                 status=DeliveryStatus.INBOX_ONLY, claimed_until=None
             )
         if sendable:
-            _rate_limit(len(sendable))
-            messages = outgoing_messages(notification, sendable, now=now)
-            results = transport.send(messages)
-            _record(notification, sendable, results, now=timezone.now())
-            sent += len(sendable)
+            sent += _send(notification, sendable, transport)
         if notification.status != NotificationStatus.SENDING:
             return DrainResult(Outcome.DONE, sent)
     return DrainResult(Outcome.MORE, sent)
 
 
+def _send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> int:
+    """Sends a claimed batch in the slices the rate limit grants and records the results together
+    (the circuit breaker judges the whole batch). Rows still unsent when the notification expires
+    become ``expired``. Returns how many were sent."""
+    results: list[SendResult] = []
+    sent = 0
+    while sent < len(batch):
+        granted = _rate_grant(len(batch) - sent)
+        if _expired(notification):  # checked after the wait for the grant, right before sending
+            break
+        part = batch[sent : sent + granted]
+        results += transport.send(outgoing_messages(notification, part, now=timezone.now()))
+        sent += len(part)
+    unsent = [d.pk for d in batch[sent:]]
+    if unsent:
+        Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.EXPIRED, claimed_until=None)
+    if sent:
+        _record(notification, batch[:sent], results, now=timezone.now())
+    return sent
+
+
+def _expired(notification: Notification) -> bool:
+    return notification.expires_at is not None and notification.expires_at <= timezone.now()
+
+
 def _expire(notification: Notification) -> None:
-    """Past its expiry a message is no longer sent: a stale outage alert is worse than none."""
+    """Past its expiry a message is no longer sent: a stale outage alert is worse than none.
+
+    Rows not sent yet (pending, or claimed by a worker whose lease ran out) become ``expired``; an
+    audience not written yet is not written. The send ends ``expired`` unless everything had gone
+    out already. Rows another worker is sending right now are recorded by that worker.
+    """
     now = timezone.now()
-    Delivery.objects.filter(notification_id=notification.pk).filter(
-        Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now)
-    ).update(status=DeliveryStatus.CANCELLED, error_code="expired", claimed_until=None)
+    was_expanded = Notification.objects.values_list("expanded", flat=True).get(pk=notification.pk)
+    stopped = (
+        Delivery.objects.filter(notification_id=notification.pk)
+        .filter(Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now))
+        .update(status=DeliveryStatus.EXPIRED, claimed_until=None)
+    )
     Notification.objects.filter(pk=notification.pk).update(expanded=True)
     notification.expanded = True
-    finish_if_complete(notification, now=now)
+    expired_rows = Delivery.objects.filter(notification_id=notification.pk, status=DeliveryStatus.EXPIRED)
+    if was_expanded and not stopped and not expired_rows.exists():
+        finish_if_complete(notification, now=now)  # everything went out before the expiry
+        return
+    _mark_expired(notification, now=now)
+
+
+def _mark_expired(notification: Notification, *, now: datetime) -> None:
+    with transaction.atomic():
+        if Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.EXPIRED, finished_at=now
+        ):
+            AuditEntry.objects.create(
+                notification_id=notification.pk,
+                actor=None,
+                action="expired",
+                changes={"status": [NotificationStatus.SENDING, NotificationStatus.EXPIRED]},
+            )
+    notification.status = NotificationStatus.EXPIRED
 
 
 def _wait_for_next_ready(notification: Notification, sent: int, *, now: datetime) -> DrainResult:

@@ -127,6 +127,8 @@ class NotificationStatus(models.TextChoices):
     PARTLY_FAILED = "partly_failed", _("partly failed")
     FAILED = "failed", _("failed")
     CANCELLED = "cancelled", _("cancelled")
+    # Its expiry passed before every installation was reached: the rest were not sent (stale news).
+    EXPIRED = "expired", _("expired")
 
 
 class AudienceKind(models.TextChoices):
@@ -231,6 +233,7 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("failed")
     INBOX_ONLY = "inbox_only", _("inbox only (no push)")
     CANCELLED = "cancelled", _("cancelled")
+    EXPIRED = "expired", _("expired")  # not sent: the notification's expiry passed first
 
 
 class Delivery(models.Model):

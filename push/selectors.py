@@ -66,8 +66,10 @@ def notifications_for_staff(*, with_audit_log: bool = False) -> QuerySet[Notific
 def notification_statistics(notification: Notification) -> dict[str, Any]:
     """How a send went, from its delivery rows.
 
-    ``targeted`` counts every delivery row; ``opened`` those the app reported as opened; ``open_rate`` is
-    opened per delivery that reached the phone (accepted by FCM or inbox only), ``None`` before any did.
+    ``targeted`` counts every delivery row; ``expired`` those not sent because the notification's expiry
+    passed first (an audience not written by then is not counted at all); ``opened`` those the app
+    reported as opened; ``open_rate`` is opened per delivery that reached the phone (accepted by FCM or
+    inbox only), ``None`` before any did.
     ``deactivated`` counts failures that switched an installation's push off.
     """
     deliveries = Delivery.objects.filter(notification_id=notification.pk)
@@ -77,6 +79,7 @@ def notification_statistics(notification: Notification) -> dict[str, Any]:
         inbox_only=Count("pk", filter=Q(status=DeliveryStatus.INBOX_ONLY)),
         pending=Count("pk", filter=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED])),
         cancelled=Count("pk", filter=Q(status=DeliveryStatus.CANCELLED)),
+        expired=Count("pk", filter=Q(status=DeliveryStatus.EXPIRED)),
         failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
         deactivated=Count(
             "pk", filter=Q(status=DeliveryStatus.FAILED, error_code__in=DEACTIVATING_ERROR_CODES)
@@ -99,7 +102,15 @@ def notification_statistics(notification: Notification) -> dict[str, Any]:
 # The public notice board is one bounded list (see ``notices_current``); the inbox is paginated.
 NOTICES_LIMIT = 100
 # Statuses in which a broadcast has been published: people got it, so they may read it again.
-PUBLISHED_STATUSES = (NotificationStatus.SENDING, NotificationStatus.SENT, NotificationStatus.PARTLY_FAILED)
+# An expired send may have reached some before its expiry; the notice board leaves it out by its expiry.
+PUBLISHED_STATUSES = (
+    NotificationStatus.SENDING,
+    NotificationStatus.SENT,
+    NotificationStatus.PARTLY_FAILED,
+    NotificationStatus.EXPIRED,
+)
+# Rows that never reached the phone, not even its inbox.
+NOT_DELIVERED = (DeliveryStatus.CANCELLED, DeliveryStatus.EXPIRED)
 # Item ids name the notification ("n-42"), the same id a push carries in its data as notification_id.
 ITEM_ID_PREFIX = "n-"
 
@@ -337,7 +348,7 @@ def inbox_queryset(*, installation: Installation, now: datetime) -> QuerySet[Not
     # Driven by the installation's own delivery rows (indexed), not by a scan of every personal send.
     mine = (
         Delivery.objects.filter(installation_id=installation.pk)
-        .exclude(status=DeliveryStatus.CANCELLED)
+        .exclude(status__in=NOT_DELIVERED)
         .values("notification_id")
     )
     notices = _published_notices(now=now) & ~_superseded(now=now)
@@ -375,7 +386,7 @@ def inbox_notification(*, installation: Installation, notification_id: int) -> N
     outage thread, since each push names the post it carried; expired ones too, as the push was shown)
     or one of its own personal notifications. Never another installation's, never a test send."""
     mine = Delivery.objects.filter(installation_id=installation.pk, notification_id=OuterRef("pk")).exclude(
-        status=DeliveryStatus.CANCELLED
+        status__in=NOT_DELIVERED
     )
     published = Q(kind__in=BROADCAST_KINDS, status__in=PUBLISHED_STATUSES, test_of__isnull=True)
     return (

@@ -7,6 +7,7 @@ from typing import Any, TextIO
 from django.db import transaction
 
 from casapp.demo import demo_staff_member
+from reports.demo_reports import load_demo_reports
 from reports.models import Category, CategoryQuestion, Department, ReplyTemplate
 
 DEPARTMENTS = {
@@ -280,3 +281,4 @@ def load_demo(*, stdout: TextIO) -> None:
         for key in keys:
             departments[key].members.add(member)
     stdout.write(f"Mängelmelder: {len(departments)} departments, {leaves} categories.\n")
+    load_demo_reports(stdout=stdout)

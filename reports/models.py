@@ -249,6 +249,7 @@ class ReportEvent(models.Model):
         MERGED = "merged", _("merged")
         SUPPORTED = "supported", _("supported")
         MODERATED = "moderated", _("moderated")
+        REROUTED = "rerouted", _("forwarded to another category")
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -260,6 +261,9 @@ class ReportEvent(models.Model):
     public_message = models.TextField(_("public message"), max_length=2000, blank=True)
     internal_note = models.TextField(_("internal note"), max_length=4000, blank=True)
     is_public = models.BooleanField(default=False)
+    # What a kind needs beyond the fields above; for ``rerouted``: the categories, departments and the
+    # answers given to the old category's questions (the report itself keeps only the new category's).
+    details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Moderation replaced the public message (the original is not kept, see docs/privacy.md).
     redacted_at = models.DateTimeField(_("redacted"), null=True, blank=True)

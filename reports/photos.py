@@ -13,6 +13,7 @@ import io
 import math
 import threading
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -35,6 +36,21 @@ THUMBNAIL_EDGE = 400
 # of that size compresses to a few KB when it is one colour, so the limit is what keeps a tiny upload
 # from taking a worker's memory (a decompression bomb). Checked from the header, before decoding.
 MAX_PIXELS = 50_000_000
+# What decoding and scaling cost grows with the pixels actually decoded: about 7 bytes of memory and 20-30 ms
+# of CPU per pixel for a JPEG (at the scale it is decoded at, see ``_draft_size``), an opaque PNG or a HEIC
+# (measured with Pillow 13 and pillow-heif 1.9; figures in docs/api.md#limits). Photos are processed one
+# after the other, so the memory a request needs is that of its largest photo, its CPU that of all.
+# 25 M keeps a photo to ~175 MB: a 24-MP photo (the default of recent iPhones, 5712 x 4284) at full size,
+# a 48/50-MP JPEG at half size (12.5 M).
+MAX_DECODED_PIXELS = 25_000_000
+# 64 M keeps a report's photos to ~2 s of CPU: five 12-MP photos, or five 50-MP JPEGs at half size.
+MAX_DECODED_PIXELS_PER_REQUEST = 64_000_000
+# Pictures that cost more per pixel count more: an alpha channel (RGBA is premultiplied into a copy for the
+# resize), WebP (libwebp decodes into a buffer of its own, copied into Pillow's); and a progressive JPEG
+# keeps every DCT coefficient of the full-size picture while it is decoded, at any scale.
+_ALPHA_WEIGHT = 1.6
+_WEBP_WEIGHT = 2.3
+_PROGRESSIVE_JPEG_FULL_SIZE_WEIGHT = 0.3
 JPEG_QUALITY = 85
 
 # Only these decoders ever see an upload: Pillow's rarer parsers (TIFF, PSD, EPS ...) are not reachable.
@@ -59,6 +75,27 @@ _TOO_MANY_PIXELS_MESSAGE = format_lazy(
     _("A photo may have at most {megapixels} megapixels."), megapixels=MAX_PIXELS // 1_000_000
 )
 _INVALID_MESSAGE = _("The photo could not be read. It may be damaged or incomplete.")
+_TOO_COSTLY_MESSAGE = format_lazy(
+    _(
+        "This photo is too large to process: at most {megapixels} megapixels (fewer for WebP and "
+        "transparent pictures)."
+    ),
+    megapixels=MAX_DECODED_PIXELS // 1_000_000,
+)
+_TOO_COSTLY_TOGETHER_MESSAGE = format_lazy(
+    _(
+        "Together these photos are too large to process (about {megapixels} megapixels in all): "
+        "send fewer or smaller ones."
+    ),
+    megapixels=MAX_DECODED_PIXELS_PER_REQUEST // 1_000_000,
+)
+
+
+class PhotosTooLarge(DomainError):
+    """The photos of one request would together cost more than ``MAX_DECODED_PIXELS_PER_REQUEST``."""
+
+    status = 413
+    code = "photos_too_large"
 
 
 _pillow_lock = threading.Lock()
@@ -94,6 +131,32 @@ class ProcessedPhoto:
     height: int
 
 
+def photos_process(
+    uploads: Sequence[UploadedFile | BinaryIO], *, field: str = "photos"
+) -> list[ProcessedPhoto]:
+    """``photo_process`` for each upload, after the headers of all of them said the lot is affordable.
+
+    Guarantees, beyond ``photo_process``'s: nothing is decoded when the photos together would decode more
+    than MAX_DECODED_PIXELS_PER_REQUEST weighted pixels (``PhotosTooLarge``, 413); a photo refused on its
+    own is refused before any other is decoded. Uploads must be seekable (Django's are): each is read twice,
+    its header first.
+    """
+    costs = [photo_decode_cost(upload, field=f"{field}.{index}") for index, upload in enumerate(uploads)]
+    if sum(costs) > MAX_DECODED_PIXELS_PER_REQUEST:
+        raise PhotosTooLarge(_TOO_COSTLY_TOGETHER_MESSAGE, field=field)
+    return [photo_process(upload, field=f"{field}.{index}") for index, upload in enumerate(uploads)]
+
+
+def photo_decode_cost(upload: UploadedFile | BinaryIO, *, field: str = "photos") -> int:
+    """The weighted pixels decoding this photo would cost, judged from its header; refuses it as
+    ``photo_process`` would when it is too large, of another format or unreadable in its header."""
+    _pillow_load()
+    data = _read_bounded(upload, field=field)
+    with _bombs_refused():
+        _picture, cost = _prepared(data, field=field)
+    return cost
+
+
 def photo_process(upload: UploadedFile | BinaryIO, *, field: str = "photos") -> ProcessedPhoto:
     """Turn one uploaded photo into a publishable JPEG and its thumbnail, or refuse it.
 
@@ -102,8 +165,9 @@ def photo_process(upload: UploadedFile | BinaryIO, *, field: str = "photos") -> 
       JPEG, PNG, WebP and HEIC/HEIF are accepted; anything else (including content that is no image at
       all, a text file named ``.jpg``) raises DomainError ``unsupported_photo``.
     - More than MAX_UPLOAD_BYTES raises ``photo_too_large`` before anything is decoded (at most
-      MAX_UPLOAD_BYTES + 1 bytes are read); so does an image of more than MAX_PIXELS pixels, judged
-      from its header before the pixels are decoded.
+      MAX_UPLOAD_BYTES + 1 bytes are read); so does an image of more than MAX_PIXELS pixels, or one whose
+      decoding would cost more than MAX_DECODED_PIXELS weighted pixels, judged from its header before
+      the pixels are decoded.
     - A damaged or truncated file of an accepted format raises ``invalid_photo``.
     - Every error carries ``field``, e.g. ``"photos.2"`` for the third photo of a request.
     - The result is turned upright by its EXIF orientation, scaled down (never up) to MAX_EDGE and
@@ -115,15 +179,21 @@ def photo_process(upload: UploadedFile | BinaryIO, *, field: str = "photos") -> 
     halves the work for a 48-MP photo but cannot help a 12-MP one (4000 px / 2 < 2048 px).
     """
     _pillow_load()
-    from PIL import Image
-
     data = _read_bounded(upload, field=field)
-    with warnings.catch_warnings():
-        # Pillow's own decompression-bomb guard only warns between its limit and twice that; here a
-        # warning is a refusal. Our MAX_PIXELS check below is stricter still; this is the second fence.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with _bombs_refused():
         picture = _decode(data, field=field)
     return _publishable(picture)
+
+
+@contextlib.contextmanager
+def _bombs_refused() -> Iterator[None]:
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        # Pillow's own decompression-bomb guard only warns between its limit and twice that; here a
+        # warning is a refusal. Our MAX_PIXELS check is stricter still; this is the second fence.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
 
 
 def _read_bounded(upload: UploadedFile | BinaryIO, *, field: str) -> bytes:
@@ -153,13 +223,9 @@ def _decode(data: bytes, *, field: str) -> Image.Image:
 
     try:
         probe = _open(data, field=field)
-        width, height = probe.size
-        if width * height > MAX_PIXELS:
-            raise DomainError(_TOO_MANY_PIXELS_MESSAGE, code="photo_too_large", field=field)
+        _refuse_too_many_pixels(probe, field=field)
         probe.verify()
-        picture = _open(data, field=field)
-        if picture.format in _JPEG_FORMATS and (target := _draft_size(picture.size)) is not None:
-            picture.draft("RGB", target)
+        picture, _cost = _prepared(data, field=field)
         picture.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise DomainError(_TOO_MANY_PIXELS_MESSAGE, code="photo_too_large", field=field) from error
@@ -167,6 +233,50 @@ def _decode(data: bytes, *, field: str) -> Image.Image:
         # ImageFile.LOAD_TRUNCATED_IMAGES stays False, so a cut-off file ends up here.
         raise DomainError(_INVALID_MESSAGE, code="invalid_photo", field=field) from error
     return picture
+
+
+def _prepared(data: bytes, *, field: str) -> tuple[Image.Image, int]:
+    """The photo opened (its header read, nothing decoded) and set to decode at the scale it will be used
+    at, with what decoding it will cost; refused if that is too much."""
+    from PIL import Image
+
+    try:
+        picture = _open(data, field=field)
+        _refuse_too_many_pixels(picture, field=field)
+        full_size = picture.size
+        if picture.format in _JPEG_FORMATS and (target := _draft_size(full_size)) is not None:
+            picture.draft("RGB", target)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DomainError(_TOO_MANY_PIXELS_MESSAGE, code="photo_too_large", field=field) from error
+    except _DECODE_ERRORS as error:
+        raise DomainError(_INVALID_MESSAGE, code="invalid_photo", field=field) from error
+    cost = _decode_cost(picture, full_size=full_size)
+    if cost > MAX_DECODED_PIXELS:
+        raise DomainError(_TOO_COSTLY_MESSAGE, code="photo_too_large", field=field)
+    return picture, cost
+
+
+def _refuse_too_many_pixels(picture: Image.Image, *, field: str) -> None:
+    width, height = picture.size
+    if width * height > MAX_PIXELS:
+        raise DomainError(_TOO_MANY_PIXELS_MESSAGE, code="photo_too_large", field=field)
+
+
+def _decode_cost(picture: Image.Image, *, full_size: tuple[int, int]) -> int:
+    """Weighted pixels (see MAX_DECODED_PIXELS) of an opened, prepared, not yet decoded picture."""
+    width, height = picture.size  # after draft(): the size it will be decoded at
+    cost = float(width * height)
+    if picture.format == "WEBP":
+        cost *= _WEBP_WEIGHT
+    elif _has_alpha(picture):
+        cost *= _ALPHA_WEIGHT
+    if picture.format in _JPEG_FORMATS and picture.info.get("progressive"):
+        cost += full_size[0] * full_size[1] * _PROGRESSIVE_JPEG_FULL_SIZE_WEIGHT
+    return math.ceil(cost)
+
+
+def _has_alpha(picture: Image.Image) -> bool:
+    return picture.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in picture.info
 
 
 def _open(data: bytes, *, field: str) -> Image.Image:
@@ -229,7 +339,7 @@ def _rgb_or_rgba(picture: Image.Image) -> Image.Image:
     if picture.mode.startswith("I;16"):
         # 16-bit grey: Pillow's direct conversion clips everything above 255 to white.
         picture = picture.convert("I").point(lambda value: value / 256).convert("L")
-    if picture.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in picture.info:
+    if _has_alpha(picture):
         return picture.convert("RGBA") if picture.mode != "RGBA" else picture
     return picture.convert("RGB") if picture.mode != "RGB" else picture
 

@@ -28,7 +28,12 @@ CITY_TIME_ZONE = ZoneInfo("Europe/Berlin")
 
 # What of a report's history its reporter and the public see: when it was filed, each status change and
 # the city's public replies. Internal notes, assignments, merges and moderation stay with the staff.
-PUBLIC_EVENT_KINDS = (ReportEvent.Kind.CREATED, ReportEvent.Kind.STATUS, ReportEvent.Kind.REPLY)
+PUBLIC_EVENT_KINDS = (
+    ReportEvent.Kind.CREATED,
+    ReportEvent.Kind.STATUS,
+    ReportEvent.Kind.REPLY,
+    ReportEvent.Kind.REROUTED,
+)
 
 # A "me too" search covers REPORT_NEARBY_METERS (50 m by default): more than this many open reports of
 # one category in that circle would be a data problem, not something to show on a phone.

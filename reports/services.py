@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from casapp.errors import Conflict, DomainError, Forbidden
@@ -30,7 +30,7 @@ from reports.models import (
     ReportSupport,
 )
 from reports.notify import report_status_notify
-from reports.photos import ProcessedPhoto, photo_process
+from reports.photos import ProcessedPhoto, photos_process
 from reports.staff_selectors import report_assignees
 
 logger = logging.getLogger("reports")
@@ -101,7 +101,7 @@ def report_create(
             code="consent_required",
             field="contact_consent",
         )
-    processed = [photo_process(upload, field=f"photos.{index}") for index, upload in enumerate(photos)]
+    processed = photos_process(photos, field="photos")
     try:
         with transaction.atomic():
             report = Report.objects.create(
@@ -325,6 +325,59 @@ def report_merge(
     return _set_status(
         report, S.DUPLICATE, actor=actor, public_message=public_message, internal_note=internal_note
     )
+
+
+@transaction.atomic
+def report_reroute(*, report: Report, actor: Any, category: Category, reason: str) -> Report:
+    """Moves a misrouted open report to another leaf ``category``, possibly of another department.
+
+    The internal ``reason``, the old category and the answers to its questions stay in the history; the
+    public timeline says only which department has it now. With the department, the assignment and the
+    old department's access go. Re-routing is not the first response: the new department still owes one.
+    """
+    report = Report.objects.select_for_update().select_related("category__department").get(pk=report.pk)
+    if report.status in CLOSED_STATUSES:
+        raise Conflict(
+            _("A closed report cannot be forwarded; reopen it first."), code="report_closed", field="category"
+        )
+    if not reason.strip():
+        raise DomainError(_("Give the reason for forwarding."), code="reason_required", field="reason")
+    if not category.is_leaf or not category.is_active:
+        raise DomainError(
+            _("Choose an active category, not a group."), code="invalid_category", field="category"
+        )
+    if category.pk == report.category_id:
+        raise DomainError(
+            _("The report is already in this category."), code="same_category", field="category"
+        )
+    old_category = report.category
+    old_department, new_department = old_category.department, category.department
+    details = {
+        "from_category": {"key": old_category.key, "name": old_category.name_de},
+        "to_category": {"key": category.key, "name": category.name_de},
+        "from_department": old_department.name if old_department else "",
+        "to_department": new_department.name if new_department else "",
+        "answers": report.answers,
+    }
+    report.category = category
+    report.answers = {}
+    fields = ["category", "answers", "updated_at"]
+    if new_department != old_department:
+        report.assigned_to = None
+        fields.append("assigned_to")
+    report.save(update_fields=fields)
+    with translation.override(settings.LANGUAGE_CODE):  # public messages are the city's, in German
+        public_message = str(_("Forwarded to %(department)s.") % {"department": details["to_department"]})
+    _event(
+        report,
+        ReportEvent.Kind.REROUTED,
+        actor=actor,
+        internal_note=reason.strip(),
+        public_message=public_message,
+        is_public=True,
+        details=details,
+    )
+    return report
 
 
 @transaction.atomic

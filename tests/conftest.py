@@ -168,8 +168,43 @@ def assert_error_shape(response: Any, status: int, code: str | None = None) -> d
     return body
 
 
+def _redis_test_database() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    if int(client.connection_pool.connection_kwargs.get("db", 0)) == 0:
+        raise pytest.UsageError(
+            "REDIS_URL points at Redis database 0, and a test session empties its Redis database: give the "
+            "tests one of their own, e.g. redis://127.0.0.1:6379/15 (make test-services does)."
+        )
+    return client
+
+
+def pytest_sessionstart(session: Any) -> None:
+    """The service tier's Redis database belongs to the test session: emptied when it starts and when it
+    ends, so no queued task, cache key or quota pause outlives a run. Only that database (FLUSHDB)."""
+    if settings.REDIS_URL:
+        _redis_test_database().flushdb()
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    if settings.REDIS_URL:
+        _redis_test_database().flushdb()
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Service-tier tests need PostgreSQL, Redis and a real worker: only under `make test-services`."""
+    """Transactional tests start from the migrated data; service-tier tests (PostgreSQL, Redis, a real
+    worker) run only under `make test-services`."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker is not None
+            and marker.kwargs.get("transaction")
+            and "serialized_rollback" not in marker.kwargs
+        ):
+            # A transactional test ends with a flush, which also removes what data migrations created (the
+            # staff roles, waste types, topics): the next one would depend on test order.
+            item.add_marker(pytest.mark.django_db(**marker.kwargs, serialized_rollback=True), append=False)
     if settings.REDIS_URL and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="service tier: run with `make test-services` (PostgreSQL + Redis)")

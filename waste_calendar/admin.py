@@ -11,11 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from waste_calendar.models import (
     Collection,
@@ -23,6 +28,7 @@ from waste_calendar.models import (
     CollectionStatus,
     District,
     ImportRun,
+    ImportStatus,
     Location,
     LocationDistrict,
     PlanRule,
@@ -30,7 +36,12 @@ from waste_calendar.models import (
     WasteType,
 )
 from waste_calendar.normalise import street_compact_form, street_search_form
-from waste_calendar.services import collections_cancel
+from waste_calendar.services import (
+    ImportNotHeld,
+    collections_cancel,
+    import_held_confirm,
+    import_held_discard,
+)
 
 STAFF_CANCEL_REASON = "Abfuhr entfällt"
 
@@ -169,33 +180,176 @@ class CollectionAdmin(admin.ModelAdmin[Collection]):
         )
 
 
+def review_reason_label(reason: dict[str, Any]) -> str:
+    """A held run's reason in the staff member's language."""
+    if reason["reason"] == "type_removed":
+        return gettext("%(type)s: no future collection would remain (all %(future)d cancelled).") % {
+            "type": reason["type_name"],
+            "future": reason["future"],
+        }
+    return gettext(
+        "%(type)s, district %(district)s: %(changed)d of %(future)d future collections cancelled or moved."
+    ) % {
+        "type": reason["type_name"],
+        "district": reason["district"],
+        "changed": reason["changed"],
+        "future": reason["future"],
+    }
+
+
+IMPORT_RUN_FIELDS = (
+    "kind",
+    "status",
+    "source",
+    "checksum",
+    "started_at",
+    "finished_at",
+    "summary_text",
+    "review_text",
+    "reviewed_by",
+    "reviewed_at",
+    "problems",
+)
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin[ImportRun]):
+    """The import history; a held import ("to be reviewed") is confirmed or discarded on its page."""
+
     list_display = ["started_at", "kind", "status", "source", "summary_text"]
-    list_filter = ["kind", "status"]
+    list_filter = ["status", "kind"]
     search_fields = ["source", "problems"]
     date_hierarchy = "started_at"
-    fields = ["kind", "status", "source", "checksum", "started_at", "finished_at", "summary_text", "problems"]
-    readonly_fields = [
-        "kind",
-        "status",
-        "source",
-        "checksum",
-        "started_at",
-        "finished_at",
-        "summary_text",
-        "problems",
-    ]
+    fields = IMPORT_RUN_FIELDS
+    readonly_fields = IMPORT_RUN_FIELDS
+    change_form_template = "admin/waste_calendar/importrun/change_form.html"
 
     @admin.display(description=_("summary"))
     def summary_text(self, run: ImportRun) -> str:
         return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in sorted(run.summary.items()))
+
+    @admin.display(description=_("review"))
+    def review_text(self, run: ImportRun) -> SafeString | str:
+        """Why the run was held and what it would change, per district: the Administration's decision aid."""
+        if not run.review:
+            return "-"
+        reasons = format_html_join(
+            "", "<li>{}</li>", ((review_reason_label(reason),) for reason in run.review.get("reasons", []))
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td class="numeric">{}</td><td class="numeric">{}</td>'
+            '<td class="numeric">{}</td><td class="numeric">{}</td><td class="numeric">{}</td></tr>',
+            (
+                (
+                    impact["type_name"],
+                    impact["district"],
+                    impact["future"],
+                    impact["cancelled"],
+                    impact["moved"],
+                    impact["added"],
+                    f"{(impact['cancelled'] + impact['moved']) / impact['future']:.0%}"
+                    if impact["future"]
+                    else "-",
+                )
+                for impact in run.review.get("districts", [])
+            ),
+        )
+        shown = len(run.review.get("districts", []))
+        affected = run.review.get("districts_affected", shown)
+        return format_html(
+            '<div class="waste-import-review"><p>{}</p><ul>{}</ul>'
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "</tr></thead><tbody>{}</tbody></table><p>{}</p></div>",
+            gettext(
+                "Held: more than %(share)s of a district's future collections would be cancelled or "
+                "moved, or a waste type would lose all of them."
+            )
+            % {"share": f"{run.review.get('share_limit', 0):.0%}"},
+            reasons,
+            # A context of their own: Django's catalogs translate a bare "cancelled" otherwise.
+            pgettext("import review", "waste type"),
+            pgettext("import review", "district"),
+            pgettext("import review", "future collections"),
+            pgettext("import review", "cancelled"),
+            pgettext("import review", "moved"),
+            pgettext("import review", "added"),
+            pgettext("import review", "share"),
+            rows,
+            gettext(
+                "%(shown)d of %(affected)d affected districts shown, the largest share first; "
+                "counted from %(today)s."
+            )
+            % {"shown": shown, "affected": affected, "today": run.review.get("today", "")},
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/confirm/",
+                self.admin_site.admin_view(require_POST(self.confirm_view)),
+                name="waste_calendar_importrun_confirm",
+            ),
+            path(
+                "<path:object_id>/discard/",
+                self.admin_site.admin_view(require_POST(self.discard_view)),
+                name="waste_calendar_importrun_discard",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        run = self.get_object(request, object_id)
+        context = {
+            **(extra_context or {}),
+            "can_review": run is not None
+            and run.status == ImportStatus.HELD
+            and request.user.has_perm("waste_calendar.review_importrun"),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def _decide(self, request: HttpRequest, object_id: str, *, confirm: bool) -> HttpResponse:
+        if not request.user.has_perm("waste_calendar.review_importrun"):
+            raise PermissionDenied
+        run = get_object_or_404(ImportRun, pk=object_id)
+        try:
+            if confirm:
+                run = import_held_confirm(run_id=run.pk, user=request.user)  # type: ignore[arg-type]
+                self.message_user(
+                    request,
+                    gettext(
+                        "The import was applied: %(cancelled)d cancelled, %(moved)d moved, %(added)d added; "
+                        "subscribers will be told."
+                    )
+                    % {key: run.summary.get(key, 0) for key in ("cancelled", "moved", "added")},
+                    messages.SUCCESS,
+                )
+            else:
+                import_held_discard(run_id=run.pk, user=request.user)  # type: ignore[arg-type]
+                self.message_user(
+                    request, gettext("The import was discarded; nothing was changed."), messages.SUCCESS
+                )
+        except ImportNotHeld as refusal:
+            self.message_user(request, str(refusal.detail), messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:waste_calendar_importrun_change", args=[run.pk]))
+
+    def confirm_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._decide(request, object_id, confirm=True)
+
+    def discard_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._decide(request, object_id, confirm=False)
 
 
 @admin.register(CollectionChange)

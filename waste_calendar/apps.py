@@ -41,6 +41,8 @@ class WasteCalendarConfig(AppConfig):
             *_crud("planrule"),
             "view_collectionchange",
             "view_importrun",
+            # Confirms or discards an import held as implausible (docs/waste.md#import-safety).
+            "review_importrun",
         ],
         # Comms staff keep the disposal hints current and cancel collections on storm days.
         "Kommunikation": [*_VIEW_ALL, "change_wastetype", "change_collection"],

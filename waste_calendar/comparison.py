@@ -68,6 +68,7 @@ def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
 ) -> _Diff:
     diff = _Diff()
     had_dates = bool(stored)
+    served = {row.pk: (row.date, row.status) for row in stored.values()}
     active = {day for day, row in stored.items() if row.status != CollectionStatus.CANCELLED}
     removed = sorted(active - set(planned))
     added = sorted(set(planned) - set(stored))
@@ -147,21 +148,33 @@ def _district_diff(  # noqa: PLR0912 - each case of a date is a branch
         diff.created.append(row)
         if had_dates:
             diff.changes.append((row, ChangeKind.ADDED, None, day))
+    for row in diff.updated:
+        if served[row.pk] != (row.date, row.status):
+            row.sequence += 1
     return diff
 
 
-def collections_sync(
+@dataclass
+class CollectionsPlan:
+    """What applying an import would write: computed by ``collections_compare``, written by
+    ``collections_write``; in between, the plausibility guard (``plausibility``) looks at it."""
+
+    created: list[Collection] = field(default_factory=list)
+    updated: list[Collection] = field(default_factory=list)
+    # (collection, kind, previous date, date)
+    changes: list[tuple[Collection, str, dt.date | None, dt.date]] = field(default_factory=list)
+
+
+def collections_compare(
     *,
     data: ImportData,
     districts: dict[tuple[str, str], District],
     run: ImportRun,
-    summary: Counter[str],
     progress: Progress,
-) -> list[CollectionChange]:
+) -> CollectionsPlan:
+    """The new dates of every district compared with the stored ones; reads only."""
     total = len(data.collections)
-    created: list[Collection] = []
-    updated: list[Collection] = []
-    change_specs: list[tuple[Collection, str, dt.date | None, dt.date]] = []
+    plan = CollectionsPlan()
     for done, ((type_key, code), planned) in enumerate(sorted(data.collections.items()), start=1):
         district = districts[(type_key, code)]
         if planned:
@@ -188,16 +201,26 @@ def collections_sync(
                 added_status=data.added_status,
                 planned_status_final=data.kind == ImportKind.PLAN,
             )
-            created.extend(diff.created)
-            updated.extend(diff.updated)
-            change_specs.extend(diff.changes)
+            plan.created.extend(diff.created)
+            plan.updated.extend(diff.updated)
+            plan.changes.extend(diff.changes)
         if done % 50 == 0 or done == total:
             progress(done, total)
+    return plan
+
+
+def collections_write(
+    *, plan: CollectionsPlan, run: ImportRun, summary: Counter[str]
+) -> list[CollectionChange]:
+    """Writes a compared plan and records its changes as ``CollectionChange`` rows of ``run``."""
+    created, updated = plan.created, plan.updated
     now = timezone.now()
     for row in updated:
         row.updated_at = now
     Collection.objects.bulk_update(
-        updated, ["date", "status", "original_date", "reason", "import_run", "updated_at"], batch_size=2000
+        updated,
+        ["date", "status", "original_date", "reason", "import_run", "sequence", "updated_at"],
+        batch_size=2000,
     )
     Collection.objects.bulk_create(created, batch_size=5000)
     if any(row.pk is None for row in created):
@@ -216,12 +239,12 @@ def collections_sync(
             date=day,
             import_run=run,
         )
-        for row, kind, previous, day in change_specs
+        for row, kind, previous, day in plan.changes
     ]
     CollectionChange.objects.bulk_create(changes, batch_size=2000)
-    summary["collections_created"] += sum(1 for row in created)
+    summary["collections_created"] += len(created)
     summary["collections_updated"] += len(updated)
-    kinds = Counter(kind for _row, kind, _previous, _day in change_specs)
+    kinds = Counter(kind for _row, kind, _previous, _day in plan.changes)
     summary["moved"] += kinds[ChangeKind.MOVED]
     summary["cancelled"] += kinds[ChangeKind.CANCELLED]
     summary["added"] += kinds[ChangeKind.ADDED]

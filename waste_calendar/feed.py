@@ -91,17 +91,18 @@ def _collection_event(
     if collection.status == CollectionStatus.CANCELLED:
         event.add("summary", _("%(type)s (cancelled)") % {"type": type_name})
         event.add("status", "CANCELLED")
-        event.add("sequence", 1)
     elif collection.status == CollectionStatus.MOVED and collection.original_date is not None:
         event.add("summary", type_name)
         event.add("status", "CONFIRMED")
-        event.add("sequence", 1)
         description.append(
             _("Moved from %(date)s.") % {"date": collection.original_date.strftime("%d.%m.%Y")}
         )
     else:
         # Only what a regular day needs: each property costs build time in every one of ~130 events.
         event.add("summary", type_name)
+    if collection.sequence:
+        # Raised with every change, never lowered: a calendar app ignores an update with a lower one.
+        event.add("sequence", collection.sequence)
     if collection.reason:
         description.append(collection.reason)
     if description:

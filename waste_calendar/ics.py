@@ -12,6 +12,7 @@ Everything is checked and every problem reported with its line, so one round of 
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import re
 import urllib.error
@@ -25,8 +26,10 @@ import icalendar
 import recurring_ical_events
 
 BERLIN = ZoneInfo("Europe/Berlin")
-# Feeds without an end to their recurrence are expanded this far from their first event.
+# Without --from/--until, recurrences are expanded from the first event up to this far after today (or
+# after the first event, when that is later): a series that started years ago still yields current dates.
 DEFAULT_EXPANSION = dt.timedelta(days=2 * 366)
+FETCH_CHUNK_BYTES = 64 * 1024
 MAX_FEED_BYTES = 5 * 1024 * 1024
 FETCH_TIMEOUT_SECONDS = 30
 
@@ -91,12 +94,7 @@ def feed_read(source: str, *, base_dir: Path, webcal_scheme: str = "https") -> b
     """The bytes of a feed from a file (relative to ``base_dir``) or a URL; raises ValueError."""
     if is_remote(source):
         url = feed_url(source, webcal_scheme=webcal_scheme)
-        request = urllib.request.Request(url, headers={"User-Agent": "CAS-App waste import"})  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
-                body: bytes = response.read(MAX_FEED_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise ValueError(f"cannot fetch {url}: {exc}") from exc
+        body = _fetch(url)
     else:
         path = Path(source)
         if not path.is_absolute():
@@ -108,6 +106,70 @@ def feed_read(source: str, *, base_dir: Path, webcal_scheme: str = "https") -> b
     if len(body) > MAX_FEED_BYTES:
         raise ValueError(f"{source} is larger than {MAX_FEED_BYTES // (1024 * 1024)} MiB")
     return body
+
+
+def _fetch(url: str) -> bytes:
+    """The whole body of ``url`` or ValueError: a body cut short is refused, never read as a shorter feed.
+
+    ``urllib`` hands over a body shorter than its Content-Length without complaint when read in parts, and
+    raises ``http.client.IncompleteRead`` (no ``OSError``) for a chunked body cut mid-chunk.
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": "CAS-App waste import"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
+            declared = response.headers.get("Content-Length")
+            parts: list[bytes] = []
+            received = 0
+            while received <= MAX_FEED_BYTES:
+                part = response.read(FETCH_CHUNK_BYTES)
+                if not part:
+                    break
+                parts.append(part)
+                received += len(part)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        reason = f"the transfer broke off ({exc!r})" if isinstance(exc, http.client.HTTPException) else exc
+        raise ValueError(f"cannot fetch {url}: {reason}") from exc
+    body = b"".join(parts)
+    announced = int(declared) if declared is not None and declared.strip().isdigit() else None
+    if announced is not None and received <= MAX_FEED_BYTES and received != announced:
+        raise ValueError(
+            f"cannot fetch {url}: incomplete, {received} of the {int(declared)} bytes announced "
+            "(Content-Length) arrived"
+        )
+    return body
+
+
+def feed_incomplete(text: str, *, label: str) -> str | None:
+    """Why a feed is not whole (cut off in transfer or in the file), or None.
+
+    A truncated feed reads as a shorter one, and a shorter feed cancels dates: so the calendar must be
+    closed and every component in it too (BEGIN and END in pairs).
+    """
+    open_components: list[tuple[str, int]] = []
+    closed_calendar = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t"):
+            continue  # a folded continuation line
+        head, _sep, value = line.partition(":")
+        name = head.split(";", 1)[0].strip().upper()
+        if name == "BEGIN":
+            open_components.append((value.strip().upper(), number))
+        elif name == "END":
+            component = value.strip().upper()
+            if not open_components or open_components[-1][0] != component:
+                return f"{label} line {number}: END:{component} does not close an open component"
+            open_components.pop()
+            if component == "VCALENDAR" and not open_components:
+                closed_calendar = True
+    if open_components and open_components[-1][0] != "VCALENDAR":
+        component, number = open_components[-1]
+        return (
+            f"{label}: incomplete (cut off?): BEGIN:{component} on line {number} is never closed; "
+            "the feed is refused"
+        )
+    if not closed_calendar:
+        return f"{label}: incomplete (cut off?): the feed does not end with END:VCALENDAR; it is refused"
+    return None
 
 
 def _event_lines(text: str) -> list[int]:
@@ -152,6 +214,10 @@ def feed_dates(  # noqa: PLR0912, PLR0915 - every quirk of real feeds is a check
     text = text.lstrip("\ufeff")
     if "BEGIN:VCALENDAR" not in text.upper():
         result.problems.append(f"{label}: not an iCalendar file (no BEGIN:VCALENDAR)")
+        return result
+    incomplete = feed_incomplete(text, label=label)
+    if incomplete is not None:
+        result.problems.append(incomplete)
         return result
     if not thorough:
         plain = plain_feed_dates(text, mapping=mapping, window=window)
@@ -201,7 +267,8 @@ def feed_dates(  # noqa: PLR0912, PLR0915 - every quirk of real feeds is a check
         return result
 
     if window is None:
-        end = first_day + DEFAULT_EXPANSION if recurring else first_day
+        today = dt.datetime.now(BERLIN).date()
+        end = max(first_day, today) + DEFAULT_EXPANSION if recurring else first_day
         if last_single_day is not None:
             end = max(end, last_single_day)
         window = (first_day, end)

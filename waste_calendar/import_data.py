@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -127,3 +129,82 @@ def checksum_of(*parts: bytes) -> str:
     for part in parts:
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
+
+
+# --- A held import's input, stored until an Administration user decides (``ImportRun.held_input``)
+
+
+def import_data_dump(data: ImportData) -> bytes:
+    """``data`` as compressed JSON; ``import_data_load`` gives back an equal ``ImportData``."""
+    document = {
+        "kind": data.kind,
+        "source": data.source,
+        "checksum": data.checksum,
+        "valid_from": data.valid_from.isoformat(),
+        "district_source": data.district_source,
+        "streets": [[name, postcode, stadtteil] for (name, postcode), stadtteil in data.streets.items()],
+        "house_numbers": [
+            [
+                *(key.street, key.postcode, key.house_number_key, number.key, number.display),
+                *(number.number_from, number.number_to, number.suffix, number.parity),
+            ]
+            for key, number in data.house_numbers.items()
+        ],
+        "assignments": [
+            [key.street, key.postcode, key.house_number_key, by_type]
+            for key, by_type in data.assignments.items()
+        ],
+        "collections": [
+            [
+                type_key,
+                code,
+                [
+                    [day.isoformat(), planned.status, _iso(planned.original_date), planned.reason]
+                    for day, planned in sorted(dates.items())
+                ],
+            ]
+            for (type_key, code), dates in data.collections.items()
+        ],
+        "district_names": [[type_key, code, name] for (type_key, code), name in data.district_names.items()],
+        "added_status": data.added_status,
+        "span": [data.span[0].isoformat(), data.span[1].isoformat()] if data.span else None,
+    }
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+def import_data_load(raw: bytes) -> ImportData:
+    document = json.loads(zlib.decompress(raw))
+    day = dt.date.fromisoformat
+    span = document["span"]
+    return ImportData(
+        kind=document["kind"],
+        source=document["source"],
+        checksum=document["checksum"],
+        valid_from=day(document["valid_from"]),
+        district_source=document["district_source"],
+        streets={(name, postcode): stadtteil for name, postcode, stadtteil in document["streets"]},
+        house_numbers={
+            AddressKey(street, postcode, address_key): HouseNumber(key, display, low, high, suffix, parity)
+            for street, postcode, address_key, key, display, low, high, suffix, parity in document[
+                "house_numbers"
+            ]
+        },
+        assignments={
+            AddressKey(street, postcode, address_key): by_type
+            for street, postcode, address_key, by_type in document["assignments"]
+        },
+        collections={
+            (type_key, code): {
+                day(date): PlannedCollection(status, day(original) if original else None, reason)
+                for date, status, original, reason in dates
+            }
+            for type_key, code, dates in document["collections"]
+        },
+        district_names={(type_key, code): name for type_key, code, name in document["district_names"]},
+        added_status=document["added_status"],
+        span=(day(span[0]), day(span[1])) if span else None,
+    )
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None

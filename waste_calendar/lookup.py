@@ -16,12 +16,20 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.http import http_date
 
-from waste_calendar.models import Collection, CollectionStatus, Location, LocationDistrict, Street, WasteType
+from waste_calendar.models import (
+    Collection,
+    CollectionStatus,
+    DataGeneration,
+    Location,
+    LocationDistrict,
+    Street,
+    WasteType,
+)
 from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
 from waste_calendar.selectors import collections_for_location, locations_for_number
 
@@ -32,9 +40,8 @@ STREET_SEARCH_LIMIT = 20
 FEED_DAYS_BACK = 30
 FEED_DAYS_AHEAD = 396
 # How long a location's validators are trusted without looking at the database again. An import that
-# changed collections bumps ``DATA_GENERATION_KEY`` and so invalidates them at once.
+# changed collections bumps the data generation and so invalidates them (within ``LOCAL_SECONDS``).
 VALIDATOR_SECONDS = 300
-DATA_GENERATION_KEY = "waste:data-generation"
 
 
 def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Street]:
@@ -160,37 +167,43 @@ class FeedVersion:
 
 
 def data_generation() -> int:
-    return int(cache.get(DATA_GENERATION_KEY) or 0)
+    """The data generation as every process sees it: a row in the database (one indexed read)."""
+    found = DataGeneration.objects.filter(pk=1).values_list("generation", flat=True).first()
+    return int(found or 0)
 
 
-# Each process keeps the answers it served last, and trusts its copy of the data generation for a moment:
-# a hit then costs no round trip at all (each Redis round trip is a context switch on a busy machine). A
-# change is seen by this process at once (``data_generation_bump`` clears it), by the others within
-# ``LOCAL_SECONDS``.
+# Each process keeps the answers it served last, and trusts its copy of the data generation for
+# ``LOCAL_SECONDS``: a hit then costs no round trip at all (each round trip is a context switch on a busy
+# machine), and the generation costs one small query per process every ``LOCAL_SECONDS``, not one per
+# request. A change is seen by the process that made it at once (``data_generation_bump`` clears its
+# copy), by every other process — the server after a command-line import — within ``LOCAL_SECONDS``. The
+# generation lives in the database, not in the cache: the embedded default's cache is per process.
 LOCAL_SECONDS = 2.0
 LOCAL_ENTRIES = 2000
 _local: OrderedDict[str, tuple[int, object, float]] = OrderedDict()
-_local_generation: list[float] = [0.0, 0.0]  # read at (monotonic), generation
+_local_generation: list[float] = [float("-inf"), 0.0]  # read at (monotonic), generation
 
 
 def local_forget() -> None:
     _local.clear()
-    _local_generation[:] = [0.0, 0.0]
+    _local_generation[:] = [float("-inf"), 0.0]
+
+
+def _current_generation(now: float) -> int:
+    if now - _local_generation[0] >= LOCAL_SECONDS:
+        _local_generation[:] = [now, float(data_generation())]
+    return int(_local_generation[1])
 
 
 def _shared_get(key: str) -> tuple[object | None, int]:
     """The cached value of ``key`` for the current generation (or None), and that generation."""
     now = time.monotonic()
-    if now - _local_generation[0] < LOCAL_SECONDS:
-        generation = int(_local_generation[1])
-        entry = _local.get(key)
-        if entry is not None and entry[0] == generation and entry[2] > now:
-            _local.move_to_end(key)
-            return entry[1], generation
-    found = cache.get_many([key, DATA_GENERATION_KEY])
-    generation = int(found.get(DATA_GENERATION_KEY) or 0)
-    _local_generation[:] = [now, float(generation)]
-    hit = found.get(key)
+    generation = _current_generation(now)
+    entry = _local.get(key)
+    if entry is not None and entry[0] == generation and entry[2] > now:
+        _local.move_to_end(key)
+        return entry[1], generation
+    hit = cache.get(key)
     if hit is not None and hit[0] == generation:
         _remember(key, generation, hit[1], now + LOCAL_SECONDS * 30)
         return hit[1], generation
@@ -213,8 +226,8 @@ def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int
     """A response body from the cache if it was built for the current data generation, else built now.
 
     Public lookups answer the same for everyone until the next import (which bumps the generation), so
-    a hit costs at most one cache round trip (the body and the generation in one ``get_many``) and no
-    query. Errors raised by ``build`` are not cached.
+    a hit costs at most one cache round trip and no query (but the generation's, once per process every
+    ``LOCAL_SECONDS``). Errors raised by ``build`` are not cached.
     """
     hit, generation = _shared_get(_body_key(parts))
     if hit is not None:
@@ -235,12 +248,10 @@ def _body_key(parts: Iterable[object]) -> str:
 
 
 def data_generation_bump(**kwargs: object) -> None:
-    """Called when an import changed collections: every cached validator and body is stale."""
+    """Called when the data changed (after commit): every cached validator and body is stale."""
     local_forget()
-    try:
-        cache.incr(DATA_GENERATION_KEY)
-    except ValueError:
-        cache.set(DATA_GENERATION_KEY, 1, timeout=None)
+    if not DataGeneration.objects.filter(pk=1).update(generation=F("generation") + 1):
+        DataGeneration.objects.get_or_create(pk=1, defaults={"generation": 1})
 
 
 def _version_key(*, location_id: str, type_keys: list[str] | None, language: str) -> str:

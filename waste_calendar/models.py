@@ -65,6 +65,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -264,6 +265,9 @@ class ImportStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("succeeded")
     UNCHANGED = "unchanged", _("unchanged (same input as the last good import)")
     FAILED = "failed", _("failed, nothing changed")
+    # Would cancel or move too much: nothing applied or pushed until an Administration user decides.
+    HELD = "held", _("to be reviewed")
+    DISCARDED = "discarded", _("discarded, nothing changed")
 
 
 class ImportRun(models.Model):
@@ -278,11 +282,26 @@ class ImportRun(models.Model):
     # Counts: {"locations": …, "collections_created": …, "moved": …, "cancelled": …, …}
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     problems = models.TextField(_("problems"), blank=True)
+    # A held run: why, and what it would change per district ({"reasons": [...], "districts": [...]}).
+    review = models.JSONField(_("review"), default=dict, blank=True)
+    # A held run's checked input (compressed JSON, ``import_data.import_data_dump``), applied on
+    # confirmation; emptied once decided.
+    held_input = models.BinaryField(null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import")
         verbose_name_plural = _("import history")
         ordering = ["-started_at"]
+        permissions = [("review_importrun", _("Can confirm or discard a held import"))]
         indexes = [models.Index(fields=["kind", "status", "-started_at"], name="waste_import_last_good")]
 
     def __str__(self) -> str:
@@ -302,6 +321,9 @@ class Collection(models.Model):
     import_run = models.ForeignKey(
         ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The ICS SEQUENCE of the collection's event: raised with every change of its day or status, never
+    # lowered (calendar apps ignore an update whose SEQUENCE is lower than the one they have).
+    sequence = models.PositiveIntegerField(_("revision"), default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -476,3 +498,19 @@ class ReminderRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.remind_at} {self.collection_day:%Y-%m-%d}"
+
+
+class DataGeneration(models.Model):
+    """One row: a number raised whenever the Abfallkalender's data changed (``lookup.data_generation_bump``).
+
+    Cached public answers carry the generation they were built for. It lives in the database, which every
+    process sees (the web server, an import on the command line, a worker), whatever the cache backend.
+    """
+
+    generation = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("data generation")
+
+    def __str__(self) -> str:
+        return str(self.generation)

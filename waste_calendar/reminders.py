@@ -16,6 +16,7 @@ Guarantees:
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from casapp.errors import Conflict, DomainError
+from casapp.metrics import gauge_set
 from push.models import Installation
 from push.services import PersonalMessage, notify_each
 from waste_calendar.feed import location_label, waste_type_name
@@ -183,6 +185,12 @@ def due_slots(now: dt.datetime) -> list[tuple[Slot, dt.date]]:
     return due
 
 
+def slot_due_at(slot: Slot, day: dt.date) -> dt.datetime:
+    """When the reminders of ``slot`` for the collections on ``day`` are due (aware, Europe/Berlin)."""
+    local_day = day - dt.timedelta(days=slot.days_before)
+    return timezone.make_aware(dt.datetime.combine(local_day, slot.at), timezone.get_default_timezone())
+
+
 def collected_types_by_location(day: dt.date) -> dict[int, set[str]]:
     """For each location the waste types collected on ``day`` (cancelled collections excluded)."""
     district_types = dict(
@@ -235,6 +243,7 @@ def _slot_run(slot: Slot, day: dt.date, now: dt.datetime) -> tuple[ReminderRun, 
 
 
 def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
+    began = time.monotonic()
     run, changed_since = _slot_run(slot, day, now)
     # Worked through before: the next look starts from this run (only later changes can still be due).
     started = now if changed_since is not None else run.started_at
@@ -270,9 +279,13 @@ def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
                 batch = []
         if batch:
             sent += _send_batch(batch, slot=slot, day=day, now=now, type_info=type_info)
+    finished = timezone.now()
     ReminderRun.objects.filter(pk=run.pk).update(
-        started_at=started, finished_at=timezone.now(), sent=run.sent + sent
+        started_at=started, finished_at=finished, sent=run.sent + sent
     )
+    if changed_since is None:  # the slot's first pass: how late after the due time its reminders were out
+        late = (now - slot_due_at(slot, day)).total_seconds() + time.monotonic() - began
+        gauge_set("waste_reminder_lag", late, label=slot.remind_at)
     return sent
 
 

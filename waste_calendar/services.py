@@ -15,18 +15,24 @@ import datetime as dt
 import json
 from collections import Counter, defaultdict
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from waste_calendar.comparison import collections_sync
+from casapp.errors import Conflict
+from waste_calendar.comparison import collections_compare, collections_write
 from waste_calendar.import_data import (
     AddressKey,
     ImportData,
     PlannedCollection,
     Progress,
     checksum_of,
+    import_data_dump,
+    import_data_load,
 )
 from waste_calendar.models import (
     ChangeKind,
@@ -50,6 +56,7 @@ from waste_calendar.normalise import (
     street_search_form,
 )
 from waste_calendar.planning import Rule, RulesFile, ShiftPolicy, district_year
+from waste_calendar.plausibility import ImportReview, import_review
 
 # Arguments: changes (list[CollectionChange]), import_run (ImportRun).
 collections_changed = Signal()
@@ -91,12 +98,22 @@ def import_run_fail(
 # --- Applying
 
 
+class _Held(Exception):
+    def __init__(self, review: ImportReview, held_input: bytes) -> None:
+        super().__init__("held for review")
+        self.review = review
+        self.held_input = held_input
+
+
 def import_apply(
     *,
     data: ImportData,
     started_at: dt.datetime | None = None,
     progress: Progress = _no_progress,
     ics_groups: dict[tuple[AddressKey, str], frozenset[dt.date]] | None = None,
+    hold_implausible: bool = True,
+    held_run: ImportRun | None = None,
+    reviewed_by: AbstractBaseUser | None = None,
 ) -> ImportRun:
     """Applies a checked import in one transaction and records the run.
 
@@ -106,10 +123,14 @@ def import_apply(
     by up to ``MOVE_MAX_DAYS`` is marked ``moved`` with its original date, one that disappeared
     ``cancelled``, and each is recorded as a ``CollectionChange``; ``collections_changed`` is sent after
     commit. Locations, streets and dates the input does not mention are kept.
+
+    With ``hold_implausible`` an import that would cancel or move more than ``WASTE_IMPORT_REVIEW_SHARE``
+    of a district's future collections, or leave a waste type without any, writes nothing but a ``held``
+    run with the review and its input; ``import_held_confirm`` applies it later.
     """
     started_at = started_at or timezone.now()
     last_good = import_run_last_good(kind=data.kind)
-    if data.checksum and last_good is not None and last_good.checksum == data.checksum:
+    if held_run is None and data.checksum and last_good is not None and last_good.checksum == data.checksum:
         return ImportRun.objects.create(
             kind=data.kind,
             source=data.source[:1000],
@@ -119,14 +140,60 @@ def import_apply(
             finished_at=timezone.now(),
             summary={"same_as": last_good.pk},
         )
-    with transaction.atomic():
-        run = ImportRun.objects.create(
+    try:
+        return _import_write(
+            data=data,
+            started_at=started_at,
+            progress=progress,
+            ics_groups=ics_groups,
+            hold_implausible=hold_implausible,
+            held_run=held_run,
+            reviewed_by=reviewed_by,
+        )
+    except _Held as held:
+        # Everything the attempt wrote is rolled back, its on-commit announcements with it.
+        moved_cancelled_added = Counter[str]()
+        for impact in held.review.districts:
+            moved_cancelled_added.update(
+                {"cancelled": impact.cancelled, "moved": impact.moved, "added": impact.added}
+            )
+        return ImportRun.objects.create(
             kind=data.kind,
             source=data.source[:1000],
             checksum=data.checksum,
-            status=ImportStatus.SUCCEEDED,
+            status=ImportStatus.HELD,
             started_at=started_at,
+            finished_at=timezone.now(),
+            summary={f"future_{key}": value for key, value in moved_cancelled_added.items() if value},
+            review=held.review.as_json(),
+            held_input=held.held_input,
         )
+
+
+def _import_write(
+    *,
+    data: ImportData,
+    started_at: dt.datetime,
+    progress: Progress,
+    ics_groups: dict[tuple[AddressKey, str], frozenset[dt.date]] | None,
+    hold_implausible: bool,
+    held_run: ImportRun | None,
+    reviewed_by: AbstractBaseUser | None,
+) -> ImportRun:
+    with transaction.atomic():
+        if held_run is None:
+            run = ImportRun.objects.create(
+                kind=data.kind,
+                source=data.source[:1000],
+                checksum=data.checksum,
+                status=ImportStatus.SUCCEEDED,
+                started_at=started_at,
+            )
+        else:
+            run = held_run
+            run.status, run.held_input = ImportStatus.SUCCEEDED, None
+            run.reviewed_by, run.reviewed_at = reviewed_by, timezone.now()  # type: ignore[assignment]
+            run.save(update_fields=["status", "held_input", "reviewed_by", "reviewed_at"])
         types = {waste_type.key: waste_type for waste_type in WasteType.objects.all()}
         summary: Counter[str] = Counter()
         locations = _locations_ensure(data=data, summary=summary)
@@ -135,17 +202,69 @@ def import_apply(
         districts = _districts_ensure(data=data, types=types, summary=summary)
         _assignments_sync(data=data, locations=locations, districts=districts, types=types, summary=summary)
         _street_locations_sync(data=data, locations=locations, types=types, summary=summary)
-        changes = collections_sync(
-            data=data, districts=districts, run=run, summary=summary, progress=progress
-        )
+        plan = collections_compare(data=data, districts=districts, run=run, progress=progress)
+        if hold_implausible:
+            review = import_review(
+                plan=plan,
+                districts=districts,
+                share_limit=settings.WASTE_IMPORT_REVIEW_SHARE,
+                today=timezone.localdate(),
+            )
+            if review.reasons:
+                # The input as resolved (ICS districts included): confirming applies exactly this.
+                raise _Held(review, import_data_dump(data))
+        changes = collections_write(plan=plan, run=run, summary=summary)
         run.summary = {key: value for key, value in summary.items() if value}
         run.finished_at = timezone.now()
         # Idempotent by content too: input differing only in form (order, date spelling) changes nothing.
-        if not any(value for key, value in summary.items() if key != "streets_without_number_step"):
+        if held_run is None and not any(
+            value for key, value in summary.items() if key != "streets_without_number_step"
+        ):
             run.status = ImportStatus.UNCHANGED
         run.save(update_fields=["summary", "finished_at", "status"])
         if changes:
             transaction.on_commit(lambda: _changes_announce(run))
+    return run
+
+
+class ImportNotHeld(Conflict):
+    code = "import_not_held"
+
+
+def _held_run_locked(run_id: int) -> ImportRun:
+    run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.status != ImportStatus.HELD:
+        raise ImportNotHeld(_("This import is not waiting for a review (any more)."))
+    return run
+
+
+def import_held_confirm(*, run_id: int, user: AbstractBaseUser) -> ImportRun:
+    """Applies a held import as it was checked, and announces its changes after commit.
+
+    Refused (``ImportNotHeld``) when it was decided already, or when another import changed the data
+    since: what the review showed would no longer be what is applied; run that import again instead.
+    """
+    with transaction.atomic():
+        run = _held_run_locked(run_id)
+        if ImportRun.objects.filter(status=ImportStatus.SUCCEEDED, started_at__gt=run.started_at).exists():
+            raise ImportNotHeld(
+                _(
+                    "Another import changed the data since this one was held; its review is out of date. "
+                    "Discard it and run the import again."
+                ),
+                code="import_review_outdated",
+            )
+        data = import_data_load(bytes(run.held_input or b""))
+        return import_apply(data=data, hold_implausible=False, held_run=run, reviewed_by=user)
+
+
+def import_held_discard(*, run_id: int, user: AbstractBaseUser) -> ImportRun:
+    """Discards a held import: nothing of it is applied; the run stays in the history as discarded."""
+    with transaction.atomic():
+        run = _held_run_locked(run_id)
+        run.status, run.held_input = ImportStatus.DISCARDED, None
+        run.reviewed_by, run.reviewed_at = user, timezone.now()  # type: ignore[assignment]
+        run.save(update_fields=["status", "held_input", "reviewed_by", "reviewed_at"])
     return run
 
 
@@ -595,7 +714,8 @@ def waste_year_plan(
         added_status=CollectionStatus.SCHEDULED,
         span=(dt.date(year, 1, 1), dt.date(year, 12, 31)),
     )
-    return import_apply(data=data, progress=progress)
+    # Not held for review: a plan follows rules staff set in the workspace, it is no input from outside.
+    return import_apply(data=data, progress=progress, hold_implausible=False)
 
 
 def collections_cancel(*, collections: QuerySet[Collection], reason: str, source: str) -> ImportRun:
@@ -622,7 +742,8 @@ def collections_cancel(*, collections: QuerySet[Collection], reason: str, source
                 run,
                 started_at,
             )
-        Collection.objects.bulk_update(rows, ["status", "reason", "import_run", "updated_at"])
+            row.sequence += 1
+        Collection.objects.bulk_update(rows, ["status", "reason", "import_run", "sequence", "updated_at"])
         CollectionChange.objects.bulk_create(
             CollectionChange(
                 collection=row,

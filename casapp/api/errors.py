@@ -16,8 +16,14 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +47,15 @@ DEFAULT_DETAILS: dict[str, Promise] = {
     "request_too_large": _("The request body is too large."),
     "server_error": _("An internal error occurred. Please try again later."),
 }
+
+
+def too_many_parameters_detail() -> str:
+    """Django's limits on query and form parameters and on uploaded files, as a client can act on them."""
+    return str(
+        _("Too many parameters: at most %(fields)d query or form parameters and %(files)d files per request.")
+        % {"fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS, "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    )
+
 
 ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 415, 429, 500, 503)
 
@@ -127,6 +142,10 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
 
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(code="request_too_large", detail=None), status=413)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # Form bodies: counted by Django's parsers when DRF parses the body.
+        body = error_body(code="too_many_parameters", detail=too_many_parameters_detail())
+        return Response(body, status=400)
     if isinstance(exc, SuspiciousOperation):
         logger.warning("suspicious request: %s", type(exc).__name__)
         return Response(error_body(code="bad_request", detail=None), status=400)
@@ -144,6 +163,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return error_response(status=400, code="too_many_parameters", detail=too_many_parameters_detail())
     return error_response(status=400, code="bad_request")
 
 

@@ -10,7 +10,12 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
-from casapp.appconfig import parse_app_version
+from casapp.api.parsers import JSONTooDeep, bounded_json_loads
+from casapp.appconfig import MAX_APP_VERSION_LENGTH, parse_app_version
+
+# The largest id a database row can have (a signed 64-bit integer); a larger one would reach the database
+# as an overflow (a 500), not as the unknown id it is.
+DATABASE_ID_MAX = 2**63 - 1
 
 # BCP 47 as phones send it ("de", "de-DE", "en_GB", "zh-Hant-TW"); we keep the language subtag.
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
@@ -40,14 +45,32 @@ class AppVersionField(serializers.CharField):
     default_error_messages = {"invalid": _("Enter a version number such as '2.4.1'.")}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("max_length", MAX_APP_VERSION_LENGTH)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if parse_app_version(value) is None:
+        # A longer one is refused by the max_length validator, which runs after this.
+        if len(value) <= MAX_APP_VERSION_LENGTH and parse_app_version(value) is None:
             self.fail("invalid")
         return value
+
+
+class BoundedJSONField(serializers.JSONField):
+    """DRF's JSONField, but a JSON string (a form field's value) is parsed within the JSON parser's bounds
+    (``casapp.api.parsers``): DRF's own json.loads would fail with a 500 on deep nesting."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if self.binary or getattr(data, "is_json_string", False):
+            if isinstance(data, bytes):
+                data = data.decode()
+            try:
+                return bounded_json_loads(data)
+            except JSONTooDeep as error:
+                raise serializers.ValidationError(str(error), code="invalid") from None
+            except (TypeError, ValueError):
+                self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -88,3 +111,31 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignor
         )
         auto_schema.registry.register_on_missing(blank)
         return {"oneOf": [enum.ref, blank.ref]}
+
+
+class _BlankAsNull:
+    """Answers a stored "" as null.
+
+    Text columns keep "" for "none" (Django's convention), but a typed client decodes an enum or a URL
+    from "" as an error; null is what its optional type means. Read-only shapes only.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value == "" else super().to_representation(value)  # type: ignore[misc]
+
+
+class NullableChoiceField(_BlankAsNull, serializers.ChoiceField):
+    """A choice, or null where none is stored ("")."""
+
+
+class NullableURLField(_BlankAsNull, serializers.URLField):
+    """A URL, or null where none is stored ("")."""
+
+
+class NullableEmailField(_BlankAsNull, serializers.EmailField):
+    """An e-mail address, or null where none is stored ("")."""

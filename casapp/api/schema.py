@@ -61,7 +61,8 @@ def _applicable(method: str, operation: dict[str, Any], path: str) -> list[str]:
         statuses += ["413", "415"]
     if {} not in operation.get("security", []):  # spectacular lists {} where anonymous calls are allowed
         statuses += ["401", "403"]
-    if "{" in path:
+    # A cursor the API did not hand out is a 404 (DRF's answer, kept: "that page does not exist").
+    if "{" in path or any(parameter.get("name") == "cursor" for parameter in operation.get("parameters", [])):
         statuses.append("404")
     if method in {"post", "put", "patch", "delete"}:
         statuses.append("409")

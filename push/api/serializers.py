@@ -5,7 +5,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from casapp.api.fields import AppVersionField, LanguageTagField
+from casapp.api.fields import AppVersionField, LanguageTagField, NullableChoiceField
 from casapp.city import STADTTEIL_CHOICES
 from casapp.models import Platform
 from push.models import BROADCAST_KINDS, Installation, NotificationKind, PushTokenKind
@@ -48,6 +48,9 @@ class InstallationUpdateSerializer(serializers.Serializer[Any]):
 
 class InstallationSerializer(serializers.ModelSerializer[Installation]):
     has_push_token = serializers.SerializerMethodField()
+    push_token_kind = NullableChoiceField(
+        choices=PushTokenKind.choices, help_text="What `push_token` is; null while there is none."
+    )
 
     class Meta:
         model = Installation

@@ -9,12 +9,13 @@ from django_stubs_ext import StrOrPromise
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from casapp.api.fields import LanguageTagField
+from casapp.api.fields import LanguageTagField, NullableChoiceField, NullableURLField
 from push.models import (
     BROADCAST_KINDS,
     AuditEntry,
     Notification,
     NotificationStatus,
+    OutageState,
     Priority,
     Topic,
 )
@@ -46,6 +47,17 @@ class LocalizedContentField(serializers.DictField):
         super().__init__(child=serializers.DictField(child=text), **kwargs)
 
 
+class _ImageUrlField(serializers.URLField):
+    """An image URL; "" or null (what the answers show) for none, stored as ""."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=500, allow_blank=True, allow_null=True, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)
+        return "" if value is None else value
+
+
 def kind_choices() -> list[tuple[str, StrOrPromise]]:
     return [(kind.value, kind.label) for kind in BROADCAST_KINDS]
 
@@ -69,7 +81,7 @@ class NotificationDraftSerializer(serializers.Serializer[Any]):
         child=serializers.CharField(max_length=40), required=False, help_text="Names of Stadtteile."
     )
     deep_link = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    image_url = _ImageUrlField(required=False)
     data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
         child=serializers.CharField(allow_blank=True), required=False
     )
@@ -97,7 +109,7 @@ class NotificationChangeSerializer(serializers.Serializer[Any]):
     audience_topics = _topic_keys(required=False, source="topics")
     audience_stadtteile = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
     deep_link = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    image_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    image_url = _ImageUrlField(required=False)
     data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
         child=serializers.CharField(allow_blank=True), required=False
     )
@@ -128,6 +140,9 @@ class NotificationStatisticsSerializer(serializers.Serializer[Any]):
     inbox_only = serializers.IntegerField(help_text="Without push; shown in the app's inbox only.")
     pending = serializers.IntegerField(help_text="Not sent yet (waiting or in flight).")
     cancelled = serializers.IntegerField()
+    expired = serializers.IntegerField(
+        help_text="Not sent: the notification expired first. An audience not written by then is not counted."
+    )
     failed = serializers.IntegerField()
     failed_by_error = serializers.DictField(child=serializers.IntegerField(), help_text="By error code.")
     deactivated = serializers.IntegerField(help_text="Failures that switched an installation's push off.")
@@ -154,6 +169,8 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         child=serializers.CharField(), read_only=True
     )
     audience_stadtteile = serializers.ListField(child=serializers.CharField(), read_only=True)
+    image_url = NullableURLField(help_text="Null: no image.")
+    outage_state = NullableChoiceField(choices=OutageState.choices, help_text="Null unless an outage alert.")
 
     class Meta:
         model = Notification

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -120,6 +121,7 @@ REPORTER_FIELDS = [
 ]
 TRIAGE_FIELDS = ["assigned_to", "hidden", "forwarded_to", "duplicate_of_link", "duplicates_list"]
 STATUS_FORM_FIELDS = ["new_status", "authority", "original", "reply_template", "message", "note"]
+FORWARD_FORM_FIELDS = ["move_to", "move_reason"]
 ASSIGNMENT_FORM_FIELDS = [
     "assignee",
     "hide",
@@ -197,13 +199,16 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         context = {**(extra_context or {}), "map_config": workspace_map_config()}
-        return super().change_view(request, object_id, form_url, context)
+        response = super().change_view(request, object_id, form_url, context)
+        # The report's map (change_form.html): its tiles come from the tile server.
+        response._csp_update = settings.MAP_CSP_SOURCES  # type: ignore[attr-defined]  # read by django-csp
+        return response
 
     def map_view(self, request: HttpRequest) -> TemplateResponse:
         """The overview map of the open reports; its points come from ``map_data_view``."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return TemplateResponse(
+        response = TemplateResponse(
             request,
             "admin/reports/report/map.html",
             {
@@ -215,6 +220,8 @@ class ReportAdmin(admin.ModelAdmin[Report]):
                 "data_url": reverse("admin:reports_report_map_data"),
             },
         )
+        response._csp_update = settings.MAP_CSP_SOURCES  # type: ignore[attr-defined]  # read by django-csp
+        return response
 
     def map_data_view(self, request: HttpRequest) -> JsonResponse:
         if not self.has_view_permission(request):
@@ -245,6 +252,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
                         ),
                     },
                 ),
+                (_("Forward to another department"), {"fields": FORWARD_FORM_FIELDS}),
                 (_("Assignment and moderation"), {"fields": ASSIGNMENT_FORM_FIELDS}),
             ]
         fieldsets.append((_("Timeline"), {"fields": ["history"]}))
@@ -263,6 +271,22 @@ class ReportAdmin(admin.ModelAdmin[Report]):
 
     def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
         pass
+
+    def response_change(self, request: HttpRequest, obj: Report) -> Any:
+        if reports_for_staff(request.user).filter(pk=obj.pk).exists():
+            return super().response_change(request, obj)
+        # Forwarded out of the user's departments: its page would now be "not found".
+        obj.refresh_from_db()  # the service moved it; this instance still has the old category
+        self.message_user(
+            request,
+            _("Report #%(number)d was forwarded to %(department)s.")
+            % {
+                "number": obj.pk,
+                "department": obj.category.department.name if obj.category.department else "",
+            },
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:reports_report_changelist"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # reports are filed in the app
@@ -405,6 +429,8 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             what = format_html(
                 "{}: {} → {}", what, event.get_from_status_display(), event.get_to_status_display()
             )
+        if event.kind == ReportEvent.Kind.REROUTED:
+            what = self._rerouted(what, event.details)
         if event.actor is not None:
             who: Any = event.actor.get_full_name() or event.actor.get_username()
         elif event.kind in (ReportEvent.Kind.CREATED, ReportEvent.Kind.STATUS, ReportEvent.Kind.REPLY):
@@ -418,6 +444,26 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             who,
             self._public_message(event),
             event.internal_note,
+        )
+
+    def _rerouted(self, what: Any, details: dict[str, Any]) -> SafeString:
+        """ "Forwarded: Schlagloch (Tiefbau) → Graffiti (Ordnung)", with the answers the old category had."""
+        old, new = details.get("from_category", {}), details.get("to_category", {})
+        answers = details.get("answers") or {}
+        return format_html(
+            "{}: {} ({}) → {} ({}){}",
+            what,
+            old.get("name", ""),
+            details.get("from_department", ""),
+            new.get("name", ""),
+            details.get("to_department", ""),
+            format_html(
+                "<br><small>{} {}</small>",
+                _("Answers to the old category's questions:"),
+                "; ".join(f"{key}: {value}" for key, value in answers.items()),
+            )
+            if answers
+            else "",
         )
 
     def _public_message(self, event: ReportEvent) -> Any:

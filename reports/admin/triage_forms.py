@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from casapp.errors import DomainError
 from reports import services
 from reports.admin.staff_fields import StaffChoiceField
-from reports.models import Report, ReportPhoto, ReportStatus
+from reports.models import Category, Report, ReportPhoto, ReportStatus
 from reports.reply_templates import reply_template_render, reply_templates_for_report
 from reports.staff_selectors import report_assignees, reports_for_staff
 
@@ -29,6 +29,8 @@ FORM_FIELD_OF_ERROR = {
     "note": "note",
     "assignee": "assignee",
     "redact_messages": "redact_event",
+    "category": "move_to",
+    "reason": "move_reason",
 }
 REDACTABLE_PREVIEW = 60
 
@@ -54,6 +56,23 @@ class ReplyTemplateSelect(forms.Select):
         if text is not None:
             option["attrs"]["data-text"] = text
         return option
+
+
+class CategoryChoiceField(forms.ModelChoiceField[Category]):
+    """Every active leaf category, named with its group and department: the target may be anyone's."""
+
+    def label_from_instance(self, obj: Category) -> str:
+        department = obj.department.name if obj.department else ""
+        group = obj.parent.name_de if obj.parent else ""
+        return f"{group}: {obj.name_de} ({department})"
+
+
+def forwarding_targets() -> Any:
+    return (
+        Category.objects.filter(parent__isnull=False, is_active=True)
+        .select_related("parent", "department")
+        .order_by("parent__position", "parent__name_de", "position", "name_de")
+    )
 
 
 class ReportWorkflowForm(forms.ModelForm[Report]):
@@ -103,6 +122,23 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
         required=False,
         widget=forms.Textarea({"rows": 3}),
         help_text=_("For staff only; never shown to the reporter or the public."),
+    )
+    move_to = CategoryChoiceField(
+        label=_("Forward to category"),
+        queryset=Category.objects.none(),
+        required=False,
+        empty_label=_("— unchanged —"),
+        help_text=_(
+            "For a report in the wrong category: it moves to that category's department, which is told; "
+            "your department no longer sees it. The reporter sees only “forwarded to …”."
+        ),
+    )
+    move_reason = forms.CharField(
+        label=_("Reason for forwarding"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea({"rows": 2}),
+        help_text=_("Internal, for the receiving department. Required to forward."),
     )
     assignee = StaffChoiceField(
         label=_("Assigned to"), queryset=User.objects.none(), required=False, empty_label=_("nobody")
@@ -174,6 +210,10 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
                 Q(pk__in=eligible) | Q(pk=report.assigned_to_id)
             ).order_by("last_name", "first_name", "username")
             self.initial.setdefault("assignee", report.assigned_to_id)
+        if "move_to" in self.fields:
+            self.fields["move_to"].queryset = forwarding_targets().exclude(  # type: ignore[attr-defined]
+                pk=report.category_id
+            )
         if "hide" in self.fields:
             self.initial.setdefault("hide", report.hidden)
         if "remove_photos" in self.fields:
@@ -262,10 +302,23 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
                         services.report_reply(report=report, actor=self.actor, message=data["message"])
                     if data.get("note"):
                         services.report_note(report=report, actor=self.actor, note=data["note"])
+                self._forward(data)  # last: afterwards the actor may no longer see the report
         except DomainError as error:
             report.refresh_from_db()  # the services changed the instance; the savepoint undid it
             field = FORM_FIELD_OF_ERROR.get(error.field or "")
             self.add_error(field if field in self.fields else None, str(error.detail))
+
+    def _forward(self, data: dict[str, Any]) -> None:
+        if not (data.get("move_to") or data.get("move_reason")):
+            return
+        if data.get("move_to") is None:
+            raise DomainError(_("Choose the category to forward to."), field="category")
+        services.report_reroute(
+            report=self.instance,
+            actor=self.actor,
+            category=data["move_to"],
+            reason=data.get("move_reason", ""),
+        )
 
 
 # Statuses the bulk action offers: each needs at most a message and an authority. A duplicate needs its

@@ -24,6 +24,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from casapp.api.fields import BoundedJSONField
 from casapp.city import STADTTEIL_CHOICES
 from reports import selectors
 from reports.api.fields import report_status_field
@@ -144,7 +145,13 @@ class ReportPhotoSerializer(serializers.ModelSerializer[ReportPhoto]):
 
 class ReportTimelineEntrySerializer(serializers.ModelSerializer[ReportEvent]):
     at = serializers.DateTimeField(source="created_at")
-    kind = serializers.CharField(help_text="created, status or reply (a public answer of the city).")
+    kind = serializers.CharField(
+        help_text=(
+            "created, status, reply (a public answer of the city) or rerouted (the city moved the report to "
+            "another category and department; the message names the department). Unknown kinds may come: "
+            "show their message."
+        )
+    )
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     message = serializers.CharField(source="public_message", help_text="May be empty.")
@@ -339,7 +346,7 @@ class ReportSubmitSerializer(serializers.Serializer[Any]):
     latitude = serializers.FloatField(help_text="WGS84, inside Castrop-Rauxel.")
     longitude = serializers.FloatField(help_text="WGS84, inside Castrop-Rauxel.")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    answers = serializers.JSONField(
+    answers = BoundedJSONField(
         required=False,
         default=dict,
         help_text="Answers keyed by question key; in multipart/form-data a JSON string.",

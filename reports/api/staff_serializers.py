@@ -12,7 +12,13 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from casapp.api.fields import NamedChoiceField
+from casapp.api.fields import (
+    DATABASE_ID_MAX,
+    NamedChoiceField,
+    NullableChoiceField,
+    NullableEmailField,
+    NullableURLField,
+)
 from casapp.city import STADTTEIL_CHOICES
 from reports.api.fields import report_status_field
 from reports.models import Category, Department, Report, ReportEvent, ReportPhoto, ReportStatus
@@ -57,6 +63,9 @@ class StaffReportSerializer(serializers.ModelSerializer[Report]):
     assigned_to = StaffUserSerializer(read_only=True, allow_null=True)
     status = report_status_field(read_only=True)
     has_photo = serializers.BooleanField(read_only=True, help_text="At least one photo not removed.")
+    stadtteil = NullableChoiceField(
+        choices=STADTTEIL_CHOICES, help_text="Null where the point lies in no imported Stadtteil."
+    )
 
     class Meta:
         model = Report
@@ -135,6 +144,8 @@ class StaffReportDetailSerializer(StaffReportSerializer):
     allowed_transitions = serializers.SerializerMethodField(
         help_text="The statuses staff can move the report to from its current status."
     )
+    media_url = NullableURLField(help_text="The reporter's link to a video or more photos; null: none.")
+    contact_email = NullableEmailField(help_text="Null: none given, or erased after the retention time.")
 
     class Meta(StaffReportSerializer.Meta):
         fields = [
@@ -266,8 +277,28 @@ class StaffReportMergeSerializer(serializers.Serializer[Any]):
     internal_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
+class StaffReportRerouteSerializer(serializers.Serializer[Any]):
+    category = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Category.objects.all(),
+        help_text="Key of the leaf category the report belongs in; any department's, not only the caller's.",
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why it is forwarded; internal, staff only.")
+
+
+class StaffReportRerouteResultSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    category = serializers.CharField(help_text="Key of the new category.")
+    department = serializers.CharField(help_text="Name of the department that has the report now.")
+    visible = serializers.BooleanField(
+        help_text="Whether the caller still sees the report (false once it left the caller's departments)."
+    )
+
+
 class StaffReportRedactionSerializer(serializers.Serializer[Any]):
-    event = serializers.IntegerField(min_value=1, help_text="Id of a public event of this report (`events`).")
+    event = serializers.IntegerField(
+        min_value=1, max_value=DATABASE_ID_MAX, help_text="Id of a public event of this report (`events`)."
+    )
     public_message = serializers.CharField(
         max_length=2000, allow_blank=True, help_text="What the timeline shows instead; may be empty."
     )
@@ -279,7 +310,7 @@ class StaffReportModerateSerializer(serializers.Serializer[Any]):
         max_length=2000, required=False, allow_blank=True, help_text="The redacted description."
     )
     remove_photo_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=DATABASE_ID_MAX),
         required=False,
         max_length=MAX_REMOVED_PHOTOS,
         help_text="Photos of this report to remove from public view (kept for staff).",

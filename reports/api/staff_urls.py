@@ -7,7 +7,7 @@ from django.urls import URLPattern, path
 from reports.api.staff_views import StaffReportViewSet as Reports
 
 # The workflow's writes are POSTs to sub-resources of a report, one service each.
-ACTIONS = ["transition", "assign", "reply", "notes", "merge", "moderate"]
+ACTIONS = ["transition", "assign", "reply", "notes", "merge", "moderate", "reroute"]
 
 urlpatterns: list[URLPattern] = [
     path("", Reports.as_view({"get": "list"}), name="staff-reports"),

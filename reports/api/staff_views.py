@@ -30,6 +30,8 @@ from reports.api.staff_serializers import (
     StaffReportNoteSerializer,
     StaffReportQueueQuerySerializer,
     StaffReportReplySerializer,
+    StaffReportRerouteResultSerializer,
+    StaffReportRerouteSerializer,
     StaffReportSerializer,
     StaffReportTransitionSerializer,
 )
@@ -239,3 +241,31 @@ class StaffReportViewSet(viewsets.GenericViewSet[Report]):
         body.is_valid(raise_exception=True)
         report = services.report_moderate(report=report, actor=_actor(request), **body.validated_data)
         return self._detail(report)
+
+    @extend_schema(
+        operation_id="staff_reports_reroute",
+        request=StaffReportRerouteSerializer,
+        responses=StaffReportRerouteResultSerializer,
+        tags=TAGS,
+        summary="Forward to another category (and department)",
+        description=(
+            "Moves a misrouted open report to another leaf category, which may belong to another department "
+            "(that is the point: any category, not only the caller's). The `reason` stays internal; the "
+            'public timeline says "An <Fachbereich> weitergeleitet."; the answers to the old category\'s '
+            "questions stay in the history. A closed report is 409 `report_closed`; the same category 400 "
+            "`same_category`; a group or inactive category 400 `invalid_category`. The caller may lose "
+            "access: `visible` says so."
+        ),
+    )
+    def reroute(self, request: Request, pk: int) -> Response:
+        report = self._report()
+        body = StaffReportRerouteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = services.report_reroute(report=report, actor=_actor(request), **body.validated_data)
+        result = {
+            "id": report.pk,
+            "category": report.category.key,
+            "department": report.category.department.name if report.category.department else "",
+            "visible": reports_for_staff(request.user).filter(pk=report.pk).exists(),
+        }
+        return Response(StaffReportRerouteResultSerializer(result).data)

@@ -12,7 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -22,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
-from casapp.api.errors import _field_errors
+from casapp.api.errors import DEFAULT_DETAILS, _field_errors, too_many_parameters_detail
 from casapp.api.throttling import FixedWindowThrottle
 from casapp.errors import DomainError
 from reports.open311.documents import Document, Open311JSONRenderer, Open311XMLRenderer
@@ -112,6 +118,16 @@ def errors_response(
     return Response(Document("errors", body, "error"), status=status, headers=dict(headers or {}))
 
 
+def errors_document_response(
+    request: HttpRequest, *, status: int, descriptions: Sequence[str]
+) -> HttpResponse:
+    """The spec's ``errors`` document outside a view (middleware), in the format the path's suffix names."""
+    renderer: BaseRenderer = Open311XMLRenderer() if request.path.endswith(".xml") else Open311JSONRenderer()
+    body = [{"code": status, "description": description} for description in descriptions]
+    content = renderer.render(Document("errors", body, "error"))
+    return HttpResponse(content, status=status, content_type=f"{renderer.media_type}; charset=utf-8")
+
+
 def _parameter(field: str | None) -> str:
     if not field:
         return ""
@@ -136,6 +152,13 @@ def open311_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
             for problem in _field_errors(exc.detail)
         ]
         return errors_response(400, problems)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # A form body's parameters, counted by Django's parsers while DRF parses the body.
+        return errors_response(400, [too_many_parameters_detail()])
+    if isinstance(exc, RequestDataTooBig):
+        return errors_response(413, [str(DEFAULT_DETAILS["request_too_large"])])
+    if isinstance(exc, SuspiciousOperation):
+        return errors_response(400, [str(DEFAULT_DETAILS["bad_request"])])
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         exc = exceptions.PermissionDenied(_("The api_key is missing, unknown or revoked."))
     if isinstance(exc, exceptions.APIException):

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
 
 
 class Open311Config(AppConfig):
@@ -16,3 +21,14 @@ class Open311Config(AppConfig):
             "view_partnersubmission",
         ],
     }
+
+    def error_response(
+        self, request: HttpRequest, *, status: int, code: str, detail: str
+    ) -> HttpResponse | None:
+        """casapp's middleware refuses some requests before any view sees them: under /open311/ in the
+        spec's errors format, as the views answer (``casapp.middleware.QueryParameterLimitMiddleware``)."""
+        from reports.open311.api import errors_document_response
+
+        if not request.path.startswith("/open311/"):
+            return None
+        return errors_document_response(request, status=status, descriptions=[detail])

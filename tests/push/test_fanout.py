@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from datetime import timedelta
@@ -296,7 +297,9 @@ def test_whoever_changed_the_text_cannot_approve_it(firebase_backend, django_cap
 
 
 @pytest.mark.django_db
-def test_an_expired_notification_is_not_sent(firebase_backend, django_capture_on_commit_callbacks, settings):
+def test_an_expired_notification_is_never_sent_and_ends_expired(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
     installations(4)
     settings.PUSH_DRAIN_CONCURRENCY = 0  # started, but no drain ran before it expired
     notification = send_outage(django_capture_on_commit_callbacks)
@@ -306,7 +309,83 @@ def test_an_expired_notification_is_not_sent(firebase_backend, django_capture_on
 
     notification.refresh_from_db()
     assert firebase_backend.counts() == {}
+    assert firebase_backend.totals()["requests"] == 0
+    assert notification.status == "expired"
+    assert notification.finished_at is not None
+    # Its audience was never written: nobody was targeted, nobody waits.
+    assert statuses(notification) == {}
+    assert list(notification.audit_entries.values_list("action", "actor", "changes"))[-1] == (
+        "expired",
+        None,
+        {"status": ["sending", "expired"]},
+    )
+
+
+@pytest.mark.django_db
+def test_expiry_reached_mid_fan_out_stops_the_remaining_deliveries(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    settings.PUSH_BATCH_SIZE = 5
+    targets = installations(20)
+    settings.PUSH_DRAIN_CONCURRENCY = 0
+    notification = send_outage(django_capture_on_commit_callbacks)
+    # The first batch takes longer than the notification has left.
+    Notification.objects.filter(pk=notification.pk).update(expires_at=timezone.now() + timedelta(seconds=1))
+    firebase_backend.add_fault("slow", delay_ms=1500, times=1)
+
+    drain_notification.delay(notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.status == "expired"
+    assert statuses(notification) == {"accepted": 5, "expired": 15}
+    accepted = Delivery.objects.filter(notification=notification, status="accepted")
+    reached = {i.push_token for i in Installation.objects.filter(deliveries__in=accepted)}
+    assert firebase_backend.counts() == dict.fromkeys(reached, 1)
+    assert reached < {t.push_token for t in targets}
+
+
+@pytest.mark.django_db
+def test_the_rate_limit_holds_in_every_sliding_second_at_the_fake_fcm_server(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    rate = 120  # messages a second
+    settings.PUSH_RATE_LIMIT_PER_MINUTE = rate * 60
+    targets = installations(300)
+    started = time.monotonic()
+
+    notification = send_outage(django_capture_on_commit_callbacks)
+
     assert notification.status == "sent"
-    assert set(Delivery.objects.filter(notification=notification).values_list("error_code", flat=True)) <= {
-        "expired"
-    }
+    assert firebase_backend.counts() == {t.push_token: 1 for t in targets}
+    arrivals = sorted(m["received_at"] for m in firebase_backend.messages())
+    # Every window [t, t + 1 s) that starts at an arrival: the busiest windows start at one.
+    busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
+    assert busiest <= rate
+    # Not slower than needed: the limiter lets through at least 5/6 of the rate (ticks of 1/10 s, a
+    # budget of rate/12 each, see push.fanout).
+    assert time.monotonic() - started < len(targets) / (rate * 5 / 6) + 2
+
+
+@pytest.mark.django_db
+def test_expiry_reached_while_the_rate_limit_paces_a_batch_stops_it_mid_batch(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    settings.PUSH_RATE_LIMIT_PER_MINUTE = 60 * 60  # 5 messages per tick of 1/10 s: 100 take 2 s
+    installations(100)
+    settings.PUSH_DRAIN_CONCURRENCY = 0
+    notification = send_outage(django_capture_on_commit_callbacks)
+    expires_at = timezone.now() + timedelta(seconds=1)
+    Notification.objects.filter(pk=notification.pk).update(expires_at=expires_at)
+
+    drain_notification.delay(notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.status == "expired"
+    counts = statuses(notification)
+    assert set(counts) == {"accepted", "expired"}
+    # Stopped within the batch: some were sent, at most the second's budget (50) and a slice (5).
+    assert 0 < counts["accepted"] <= 55
+    assert counts["accepted"] + counts["expired"] == 100
+    assert sum(firebase_backend.counts().values()) == counts["accepted"]
+    # Nothing arrived after the expiry (but for the slice in flight, which arrives within milliseconds).
+    assert max(m["received_at"] for m in firebase_backend.messages()) < expires_at.timestamp() + 0.1

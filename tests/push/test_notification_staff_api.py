@@ -706,6 +706,7 @@ def test_statistics_count_what_happened_to_each_delivery(
         "inbox_only": 0,
         "pending": 0,
         "cancelled": 0,
+        "expired": 0,
         "failed": 2,
         "failed_by_error": {"unavailable": 1, "unregistered": 1},
         "deactivated": 1,

@@ -58,3 +58,42 @@ def test_demo_catalogue_is_idempotent_and_keeps_staff_edits():
     assert (Category.objects.count(), CategoryQuestion.objects.count(), Department.objects.count()) == counts
     changed = Category.objects.get(key="schlagloch")
     assert (changed.name_de, changed.is_active) == ("Schlagloch (geändert)", False)
+
+
+@pytest.mark.django_db
+def test_load_demo_files_a_month_of_reports_through_the_real_workflow():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports.geo import point_in_city
+    from reports.models import Report, ReportEvent, ReportStatus
+
+    load_demo()
+    load_demo()  # idempotent: nothing filed twice
+
+    reports = Report.objects.all()
+    assert reports.count() == 40
+    assert set(reports.values_list("status", flat=True)) == set(ReportStatus.values)
+    now = timezone.now()
+    ages = [now - created for created in reports.values_list("created_at", flat=True)]
+    assert min(ages) < timedelta(days=1)
+    assert timedelta(days=59) < max(ages) <= timedelta(days=60, minutes=5)
+    assert all(point_in_city(latitude=r.latitude, longitude=r.longitude) for r in reports)
+    assert reports.filter(duplicate_of__isnull=False).count() == 2
+    assert ReportEvent.objects.filter(kind=ReportEvent.Kind.REROUTED).count() == 1
+    assert reports.filter(support_count__gt=0).count() >= 5
+    assert ReportEvent.objects.filter(kind=ReportEvent.Kind.REPLY).exists()
+    with_photos = reports.filter(photos__isnull=False).distinct()
+    assert with_photos.count() >= 5
+    photo = with_photos.first().photos.first()
+    assert photo.thumbnail  # through the photo pipeline: thumbnail made
+    # Marked as demo data, in the history staff see.
+    assert all(r.idempotency_key.startswith("demo-") for r in reports)
+    assert (
+        ReportEvent.objects.filter(kind=ReportEvent.Kind.NOTE, internal_note__startswith="Demodaten").count()
+        == 40
+    )
+    # History in order: nothing after now, every event at or after its report was filed.
+    for report in reports.prefetch_related("events"):
+        assert all(report.created_at <= event.created_at <= now for event in report.events.all())

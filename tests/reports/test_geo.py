@@ -30,10 +30,9 @@ from reports.geo import (
 )
 from reports.models import District
 
-# CI clones the repository with shared/ beside it, as on a developer's machine: <root>/../shared/data.
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-NEIGHBOURS_FILE = SHARED_DATA / "castrop-rauxel-and-neighbours.geojson"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+# The reference data's neighbours, copied unchanged (licence note in data/README.md).
+NEIGHBOURS_FILE = TEST_DATA / "castrop-rauxel-and-neighbours.geojson"
 NEIGHBOURS = ("Datteln", "Oer-Erkenschwick", "Recklinghausen", "Waltrop", "Bochum", "Dortmund", "Herne")
 
 # Inside the two test districts of data/districts-two.geojson (Castrop west of 7.32°E, Pöppinghausen east).
@@ -42,8 +41,6 @@ IN_TEST_POEPPINGHAUSEN = (51.552, 7.33)
 
 
 def _neighbour_shapes() -> dict[str, BaseGeometry]:
-    if not NEIGHBOURS_FILE.exists():
-        pytest.skip(f"reference data not found at {NEIGHBOURS_FILE} (shared/ must lie beside the repository)")
     collection = json.loads(NEIGHBOURS_FILE.read_text(encoding="utf-8"))
     return {feature["properties"]["GEN"]: shape(feature["geometry"]) for feature in collection["features"]}
 

@@ -9,6 +9,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -20,11 +21,16 @@ from PIL import ExifTags, Image, ImageFile
 
 from casapp.errors import DomainError
 from reports.photos import (
+    MAX_DECODED_PIXELS,
+    MAX_DECODED_PIXELS_PER_REQUEST,
     MAX_EDGE,
     MAX_UPLOAD_BYTES,
     THUMBNAIL_EDGE,
+    PhotosTooLarge,
     ProcessedPhoto,
+    photo_decode_cost,
     photo_process,
+    photos_process,
 )
 from tests.reports import images
 from tests.reports.images import assert_colour, assert_no_metadata, opened
@@ -378,3 +384,91 @@ def test_at_most_one_byte_over_the_limit_is_read() -> None:
     stream = EndlessStream()
     assert refused(stream).code == "photo_too_large"
     assert stream.taken == MAX_UPLOAD_BYTES + 1
+
+
+# --- what decoding costs: per photo and per request ---------------------------------------------------
+
+
+def test_49_megapixel_png_is_refused_quickly_before_it_is_decoded() -> None:
+    """Under the 50-MP header limit, but decoding it took ~1 s and ~260 MB: the decode bound refuses it."""
+    bomb = images.png_bomb(7000, 7000)
+    assert len(bomb) < 100_000
+    started = time.process_time()
+
+    error = refused(bomb)
+
+    assert time.process_time() - started < 0.3
+    assert error.code == "photo_too_large"
+    with translation.override("en"):
+        assert str(error.detail) == (
+            "This photo is too large to process: at most 25 megapixels "
+            "(fewer for WebP and transparent pictures)."
+        )
+    with translation.override("de"):
+        assert str(error.detail).startswith("Dieses Foto ist zu groß")
+
+
+def test_24_megapixel_photo_is_within_the_bound_at_full_size() -> None:
+    # A recent iPhone's default (5712 x 4284) is decoded at full size; it must still pass.
+    assert photo_decode_cost(io.BytesIO(images.png_bomb(5712, 4284))) == 5712 * 4284 <= MAX_DECODED_PIXELS
+
+
+def test_large_jpeg_costs_the_size_it_is_decoded_at() -> None:
+    # libjpeg decodes at 1/2 here: 2100 x 50 is the smallest power-of-two scale not below 2048 px.
+    jpeg = images.encoded(Image.new("L", (4200, 100), 128), "JPEG")
+    progressive = images.encoded(Image.new("L", (4200, 100), 128), "JPEG", progressive=True)
+
+    assert photo_decode_cost(io.BytesIO(jpeg)) == 2100 * 50
+    # A progressive JPEG keeps the coefficients of the full picture while it is decoded.
+    assert photo_decode_cost(io.BytesIO(progressive)) == 2100 * 50 + round(4200 * 100 * 0.3)
+
+
+def test_webp_and_transparent_pictures_cost_more_per_pixel() -> None:
+    opaque = images.encoded(Image.new("RGB", (100, 100), images.RED), "PNG")
+    transparent = images.encoded(Image.new("RGBA", (100, 100), (*images.RED, 128)), "PNG")
+    webp = images.encoded(Image.new("RGB", (100, 100), images.RED), "WEBP")
+
+    assert photo_decode_cost(io.BytesIO(opaque)) == 10_000
+    assert photo_decode_cost(io.BytesIO(transparent)) == 16_000
+    assert photo_decode_cost(io.BytesIO(webp)) == 23_000
+
+
+def test_five_phone_photos_of_12_megapixels_fit_into_one_request() -> None:
+    # An iPhone's 12-MP photo (4032 x 3024); a 50-MP phone JPEG (8160 x 6120) is decoded at 4080 x 3060.
+    assert MAX_DECODED_PIXELS_PER_REQUEST >= 5 * 4032 * 3024
+    assert MAX_DECODED_PIXELS_PER_REQUEST >= 5 * 4080 * 3060
+
+
+def test_several_large_but_allowed_photos_are_refused_together_before_any_is_decoded() -> None:
+    each = images.png_bomb(6000, 4000)  # 24 MP: each alone is allowed
+    assert photo_decode_cost(io.BytesIO(each)) <= MAX_DECODED_PIXELS
+    started = time.process_time()
+
+    with pytest.raises(PhotosTooLarge) as caught:
+        photos_process([io.BytesIO(each) for _ in range(3)])
+
+    assert time.process_time() - started < 0.3
+    assert caught.value.status == 413
+    assert caught.value.code == "photos_too_large"
+    assert caught.value.field == "photos"
+    with translation.override("en"):
+        assert "64 megapixels" in str(caught.value.detail)
+
+
+def test_a_photo_refused_on_its_own_is_refused_before_others_are_decoded() -> None:
+    photos = [io.BytesIO(images.png_bomb(4000, 3000)), io.BytesIO(images.png_bomb(7000, 7000))]
+    started = time.process_time()
+
+    with pytest.raises(DomainError) as caught:
+        photos_process(photos)
+
+    assert time.process_time() - started < 0.3
+    assert (caught.value.code, caught.value.field) == ("photo_too_large", "photos.1")
+
+
+def test_photos_within_the_budget_are_all_processed() -> None:
+    photos = [io.BytesIO(images.encoded(Image.new("RGB", (300, 200), images.BLUE), "PNG")) for _ in range(2)]
+
+    processed = photos_process(photos)
+
+    assert [(photo.width, photo.height) for photo in processed] == [(300, 200), (300, 200)]

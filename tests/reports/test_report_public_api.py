@@ -528,8 +528,12 @@ def test_errors_of_an_export_are_json_in_the_error_shape(anon_client, pothole):
 
 
 @pytest.mark.django_db
-def test_unknown_format_is_404(anon_client, pothole):
-    assert_error_shape(anon_client.get(URL, {"format": "xlsx"}), 404, "not_found")
+def test_unknown_format_is_a_400_naming_the_formats(anon_client, pothole):
+    response = anon_client.get(URL, {"format": "xlsx"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    [error] = assert_error_shape(response, 400, "validation_error")["errors"]
+    assert (error["field"], error["code"]) == ("format", "invalid_choice")
+    assert error["detail"] == 'Unknown format "xlsx"; allowed: csv, geojson, json.'
 
 
 @pytest.mark.django_db

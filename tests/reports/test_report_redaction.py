@@ -329,3 +329,17 @@ def test_the_admin_offers_no_message_of_another_report(tiefbau, own, schlagloch)
     assert "redact_event" in response.context["adminform"].form.errors
     elsewhere.refresh_from_db()
     assert elsewhere.public_message == "Antwort an jemand anderen"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"remove_photo_ids": [2**63]},
+        {"redact_messages": [{"event": 2**63, "public_message": ""}]},
+    ],
+)
+def test_an_id_beyond_the_database_range_is_400_not_500(member, own, body):
+    response = member.post(moderate_url(own.pk), body, format="json")
+
+    assert_error_shape(response, 400, "validation_error")

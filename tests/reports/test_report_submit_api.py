@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -388,6 +389,39 @@ def test_hostile_photos_are_400_and_nothing_is_stored(device_client, streetlight
 
     assert body["code"] == code
     assert fields_named(body) == ["photos.0"]
+    assert ReportPhoto.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_five_49_megapixel_pngs_are_refused_at_once_and_nothing_is_stored(device_client, streetlight):
+    photos = [
+        SimpleUploadedFile(f"{n}.png", images.png_bomb(7000, 7000), content_type="image/png")
+        for n in range(5)
+    ]
+    started = time.process_time()
+
+    body = field_error(device_client.post(URL, multipart_fields(photos=photos), format="multipart"))
+
+    assert time.process_time() - started < 1
+    assert body["code"] == "photo_too_large"
+    assert fields_named(body) == ["photos.0"]
+
+
+@pytest.mark.django_db
+def test_photos_too_large_together_are_413_and_nothing_is_stored(device_client, streetlight):
+    photos = [
+        SimpleUploadedFile(f"{n}.png", images.png_bomb(6000, 4000), content_type="image/png")
+        for n in range(3)
+    ]
+
+    response = device_client.post(
+        URL, multipart_fields(photos=photos), format="multipart", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    body = assert_error_shape(response, 413, "photos_too_large")
+    assert body["detail"].startswith("Together these photos are too large to process")
+    assert fields_named(body) == ["photos"]
+    assert Report.objects.count() == 0
     assert ReportPhoto.objects.count() == 0
 
 

@@ -31,7 +31,7 @@ from tests.reports.staff_factories import (
 )
 
 URL = "/api/v1/staff/reports/"
-ACTIONS = ["transition", "assign", "reply", "notes", "merge", "moderate"]
+ACTIONS = ["transition", "assign", "reply", "notes", "merge", "moderate", "reroute"]
 ENDPOINTS = [("get", None), *(("post", action) for action in ACTIONS)]
 S = ReportStatus
 

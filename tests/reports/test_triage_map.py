@@ -8,7 +8,10 @@ user who is not staff, an anonymous browser.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +21,7 @@ from django.test import Client
 from django.utils import timezone
 
 from reports.models import Category, Department, Report, ReportStatus
+from tests.casapp.test_content_security_policy import directives
 from tests.factories import StaffFactory
 from tests.reports.staff_factories import category, department, report, triage_staff
 
@@ -327,3 +331,40 @@ def test_the_vendored_leaflet_is_served_with_its_licences() -> None:
         "vendor/leaflet/README.md",
     ):
         assert finders.find(name), name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["map", "report"])
+def test_the_content_security_policy_allows_our_scripts_and_the_tile_server_only(member, schlagloch, page):
+    target = report(schlagloch)
+    url = MAP if page == "map" else f"{REPORTS}{target.pk}/change/"
+
+    policy = directives(member.get(url))
+
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert "https://tile.openstreetmap.org" in policy["img-src"]
+    assert policy["connect-src"] == ["'self'"]  # the map's data endpoint
+
+
+def test_the_tile_server_in_the_policy_follows_the_tile_url() -> None:
+    def sources(tile_url: str) -> str:
+        """MAP_CSP_SOURCES as a fresh process derives it from the environment."""
+        return subprocess.run(
+            [sys.executable, "-c", "from django.conf import settings; print(settings.MAP_CSP_SOURCES)"],
+            env={
+                **os.environ,
+                "MAP_TILE_URL": tile_url,
+                "DJANGO_SETTINGS_MODULE": "casapp.settings",
+                "DJANGO_DEBUG": "true",
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    assert (
+        sources("https://{s}.tiles.example.de/{z}/{x}/{y}.png")
+        == "{'img-src': ['https://*.tiles.example.de']}"
+    )
+    assert sources("") == "{}"

@@ -22,12 +22,8 @@ from waste_calendar.models import (
 pytestmark = pytest.mark.django_db
 D = dt.date
 REPO = Path(__file__).resolve().parents[2]
-# The app's own copy; the shared original (../shared/data) is compared when it is there.
+# The app's own copy of the reference sample (tests/test_reference_data.py checks it is unchanged).
 SAMPLE = REPO / "waste_calendar" / "data" / "euv-sample-collections.json"
-# ../shared beside a checkout (CI, the main checkout), or beside the folder of worktrees.
-SHARED_SAMPLES = [
-    base / "shared" / "data" / "euv-sample-collections.json" for base in (REPO.parent, REPO.parent.parent)
-]
 SAMPLE_DISTRICTS = {"Abfuhr Restabfall": "R-GK", "Abfuhr Wertstoff": "W-GK", "Abfuhr Bioabfall": "B-GK"}
 
 
@@ -58,13 +54,6 @@ def one_district(weekday: str, anchor: str, **extra: object) -> dict[str, object
             }
         ],
     }
-
-
-def test_the_shared_sample_and_the_apps_copy_agree() -> None:
-    shared = next((path for path in SHARED_SAMPLES if path.exists()), None)
-    if shared is None:
-        pytest.skip("../shared/data is not next to the repository")
-    assert json.loads(SAMPLE.read_text(encoding="utf-8")) == json.loads(shared.read_text(encoding="utf-8"))
 
 
 def test_planned_dates_match_the_euv_sample_with_its_holiday_shifts() -> None:

@@ -14,7 +14,7 @@ from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from casapp.api.caching import cache_public
 from casapp.api.pagination import CursorPagination
+from casapp.api.parsers import BoundedJSONParser
 from casapp.api.permissions import IsDevice, PublicEndpoint
 from push.authentication import DeviceAuthentication, request_installation
 from reports import exports, selectors, services, stats
@@ -125,7 +126,7 @@ the GeoJSON carries it in its `license` and `attribution` members.
 class ReportsView(GenericAPIView[Report]):
     """``GET``: the public open-data list; ``POST``: an app installation files a report."""
 
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, BoundedJSONParser]
     pagination_class = PublicReportPagination
     filter_backends = []
 

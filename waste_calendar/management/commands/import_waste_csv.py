@@ -13,8 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from waste_calendar.management.commands._reporting import refuse, run_summary
-from waste_calendar.models import ImportKind, WasteType
+from waste_calendar.management.commands._reporting import add_confirm_argument, held, refuse, run_summary
+from waste_calendar.models import ImportKind, ImportStatus, WasteType
 from waste_calendar.progress import ProgressBar
 from waste_calendar.services import import_apply
 from waste_calendar.tables import tables_read
@@ -44,6 +44,7 @@ class Command(BaseCommand):
             help="the day the street table's districts apply from (default: the first date of the dates)",
         )
         parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+        add_confirm_argument(parser)
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -72,5 +73,8 @@ class Command(BaseCommand):
             data=data,
             started_at=started_at,
             progress=ProgressBar(self.stderr, "districts", enabled=not options["no_progress"]),
+            hold_implausible=not options["confirm"],
         )
+        if run.status == ImportStatus.HELD:
+            raise held(run)
         self.stdout.write(self.style.SUCCESS(run_summary(run)))

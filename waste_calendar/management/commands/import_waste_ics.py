@@ -21,9 +21,9 @@ from django.utils import timezone
 from casapp.city import STADTTEILE
 from waste_calendar.ics import SummaryMapping, feed_dates, feed_read
 from waste_calendar.import_data import AddressKey, HouseNumber, ImportData, checksum_of, house_number_read
-from waste_calendar.management.commands._reporting import refuse, run_summary
+from waste_calendar.management.commands._reporting import add_confirm_argument, held, refuse, run_summary
 from waste_calendar.management.commands.import_waste_csv import iso_date
-from waste_calendar.models import DistrictSource, ImportKind, WasteType
+from waste_calendar.models import DistrictSource, ImportKind, ImportStatus, WasteType
 from waste_calendar.progress import ProgressBar
 from waste_calendar.services import import_apply
 from waste_calendar.tables import table_rows
@@ -57,10 +57,12 @@ class Command(BaseCommand):
             help="what webcal:// links are fetched with (http only for a test server)",
         )
         parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+        add_confirm_argument(parser)
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:  # noqa: PLR0912, PLR0915 - checks in a row
         started_at = timezone.now()
+        today = timezone.localdate()
         manifest: Path = options["manifest"]
         source = f"{manifest} (mapping {options['mapping']})"
         problems: list[str] = []
@@ -126,6 +128,12 @@ class Command(BaseCommand):
             problems.extend(feed.problems)
             if not feed.problems and not feed.dates:
                 problems.append(f"{where}: the feed {row['ics']} holds no collection dates")
+            elif not feed.problems and max(max(dates) for dates in feed.dates.values()) < today:
+                # A stale or wrongly expanded feed would only cancel the dates still to come.
+                problems.append(
+                    f"{where}: the feed {row['ics']} holds no collection date from today "
+                    f"({today:%d.%m.%Y}) on"
+                )
             streets[(name, postcode)] = stadtteil or streets.get((name, postcode), "")
             house_numbers[address] = number
             for type_key, dates in feed.dates.items():
@@ -162,5 +170,8 @@ class Command(BaseCommand):
             started_at=started_at,
             progress=ProgressBar(self.stderr, "districts", enabled=not options["no_progress"]),
             ics_groups=groups,
+            hold_implausible=not options["confirm"],
         )
+        if run.status == ImportStatus.HELD:
+            raise held(run)
         self.stdout.write(self.style.SUCCESS(run_summary(run)))
