@@ -239,6 +239,14 @@ DEMO_REPLY_TEMPLATES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def load_demo_reply_templates() -> None:
+    """Idempotent: the demo departments' reply templates, for those of the departments that exist; a
+    template staff changed (same title) is left as it is."""
+    for department in Department.objects.filter(key__in=DEMO_REPLY_TEMPLATES):
+        for title, text in DEMO_REPLY_TEMPLATES[department.key]:
+            ReplyTemplate.objects.get_or_create(department=department, title=title, defaults={"text": text})
+
+
 @transaction.atomic
 def load_demo(*, stdout: TextIO) -> None:
     """Idempotent: creates what is missing, changes nothing staff edited."""
@@ -268,11 +276,7 @@ def load_demo(*, stdout: TextIO) -> None:
             if created:
                 for question_position, question in enumerate(questions):
                     CategoryQuestion.objects.create(category=leaf, position=question_position, **question)
-    for key, templates in DEMO_REPLY_TEMPLATES.items():
-        for title, text in templates:
-            ReplyTemplate.objects.get_or_create(
-                department=departments[key], title=title, defaults={"text": text}
-            )
+    load_demo_reply_templates()
     # A Triage member per department and a team lead for two; Administration sees everything anyway.
     for username, first_name, last_name, keys in DEMO_TRIAGE:
         member = demo_staff_member(

@@ -24,7 +24,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFilter
 
-from reports.demo import load_demo
+from reports.demo import CATALOGUE, DEPARTMENTS, load_demo_reply_templates
 from reports.geo import point_in_city
 from reports.models import Category, Department, ReplyTemplate, Report, ReportEvent, ReportPhoto, ReportStatus
 from tests.reports.staff_factories import reporter, supporter_of, triage_staff
@@ -113,10 +113,22 @@ def _place_in_city(rng: random.Random) -> tuple[float, float]:
             return latitude, longitude
 
 
+def _demo_catalogue() -> None:
+    """The demo's departments, categories and reply templates; not its reports (this test files its own)."""
+    departments = {key: Department.objects.create(key=key, name=name) for key, name in DEPARTMENTS.items()}
+    for group_key, name_de, _name_en, _icon, children in CATALOGUE:
+        group = Category.objects.create(key=group_key, name_de=name_de)
+        for position, (key, leaf_de, _leaf_en, department, _questions) in enumerate(children):
+            Category.objects.create(
+                key=key, name_de=leaf_de, parent=group, department=departments[department], position=position
+            )
+    load_demo_reply_templates()
+
+
 def _a_day_of_reports(tiefbau_member: Any) -> dict[str, Any]:
     """The demo catalogue and a realistic queue: Tiefbau's open and closed reports across the city, a few
     of Grünflächen's (another department). Returns the reports the test follows."""
-    load_demo(stdout=io.StringIO())
+    _demo_catalogue()
     Department.objects.get(key="tiefbau").members.add(tiefbau_member)
     rng = random.Random(13)
     now = timezone.now()
