@@ -149,7 +149,7 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         "status",
         "assignee",
         "support_count",
-        "updated_at",
+        "last_change",
     ]
     list_display_links = ["number", "category", "summary"]
     list_filter = [
@@ -323,6 +323,10 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             date_format(timezone.localtime(report.created_at), "SHORT_DATETIME_FORMAT"),
             report_age(report, now=timezone.now()),
         )
+
+    @admin.display(description=_("last change"), ordering="updated_at")
+    def last_change(self, report: Report) -> str:
+        return date_format(timezone.localtime(report.updated_at), "SHORT_DATETIME_FORMAT")
 
     @admin.display(description=_("assigned to"), ordering="assigned_to__last_name")
     def assignee(self, report: Report) -> str:

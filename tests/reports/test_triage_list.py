@@ -181,7 +181,7 @@ def test_the_column_headers_are_german_under_the_german_locale(member, schlagloc
         "Status",
         "Zugewiesen an",
         "Unterstützende",
-        "Aktualisiert am",
+        "Letzte Änderung",
         "Mein Eingang",
         "Karte der offenen Meldungen",
     ):
@@ -202,7 +202,7 @@ def test_times_in_the_queue_are_berlin_time(member, schlagloch):
     content = member.get(REPORTS).content.decode()
 
     assert "01.06.2026 12:00" in content  # the age column's exact time, on hover
-    assert "2. Juni 2026 12:30" in content  # last change
+    assert "02.06.2026 12:30" in content  # last change
     assert "10:00" not in content
     assert "10:30" not in content
 
@@ -257,8 +257,8 @@ def test_the_queue_sorts_by_last_change(member, schlagloch):
     for target, hours_ago in ((first, 1), (second, 30), (third, 5)):
         Report.objects.filter(pk=target.pk).update(updated_at=now - timedelta(hours=hours_ago))
 
-    assert sorted_by(member, "updated_at", descending=True) == [first.pk, third.pk, second.pk]
-    assert sorted_by(member, "updated_at") == [second.pk, third.pk, first.pk]
+    assert sorted_by(member, "last_change", descending=True) == [first.pk, third.pk, second.pk]
+    assert sorted_by(member, "last_change") == [second.pk, third.pk, first.pk]
 
 
 # --- Mein Eingang

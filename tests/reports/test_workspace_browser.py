@@ -221,7 +221,7 @@ def test_a_tiefbau_day_in_the_workspace_without_internet(live_server: Any) -> No
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(locale="de-DE", viewport={"width": 1600, "height": 1000})
+            context = browser.new_context(locale="de-DE", viewport={"width": 1920, "height": 1080})
 
             # Nothing leaves the machine: tiles (and anything else outside the site) are refused.
             def refuse(route: Any) -> None:
