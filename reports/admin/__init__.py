@@ -8,12 +8,14 @@ shown on the field it concerns. Departments, categories (with their questions) a
 are maintained by Administration.
 
 - ``triage``: the queue, a report's page, the bulk actions (``triage_forms``: the forms behind them);
+- ``triage_map``: the overview map of open reports and its data; the settings every map is drawn with;
+- ``reply_templates``: the departments' reply templates ("Textbausteine");
 - ``catalogue``: departments, categories and their questions, Stadtteil boundaries.
 """
 
 from __future__ import annotations
 
 # Importing the modules registers their ModelAdmins with the admin site.
-from reports.admin import catalogue, triage
+from reports.admin import catalogue, reply_templates, triage
 
-__all__ = ["catalogue", "triage"]
+__all__ = ["catalogue", "reply_templates", "triage"]
