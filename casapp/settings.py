@@ -13,6 +13,7 @@ import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -79,6 +80,11 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "LOGIN_FAILURE_LIMIT": (int, 5),
     "LOGIN_ADDRESS_FAILURE_LIMIT": (int, 30),
     "LOGIN_LOCKOUT_MINUTES": (int, 15),
+    "MAP_TILE_URL": (str, "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+    "MAP_TILE_ATTRIBUTION": (
+        str,
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
+    ),
     "WASTE_IMPORT_REVIEW_SHARE": (float, 0.1),
     "METRICS_TOKEN": (str, ""),
     "METRICS_ALLOWED_NETWORKS": (list, []),
@@ -410,6 +416,10 @@ REPORT_NEARBY_METERS: int = env("REPORT_NEARBY_METERS")
 REPORT_REOPEN_DAYS: int = env("REPORT_REOPEN_DAYS")
 REPORT_CONTACT_RETENTION_DAYS: int = env("REPORT_CONTACT_RETENTION_DAYS")
 DEVICE_LAST_SEEN_RESOLUTION_MINUTES: int = env("DEVICE_LAST_SEEN_RESOLUTION_MINUTES")
+# The workspace's maps: Leaflet is served from our static files; only the tiles may come from elsewhere.
+# An empty URL draws no tiles (a city network without internet): the maps show the boundary and the points.
+MAP_TILE_URL: str = env("MAP_TILE_URL")
+MAP_TILE_ATTRIBUTION: str = env("MAP_TILE_ATTRIBUTION")
 # Abfallkalender: an import that would cancel or move more than this share of a district's future
 # collections is held for review (docs/waste.md#import-safety).
 WASTE_IMPORT_REVIEW_SHARE: float = env("WASTE_IMPORT_REVIEW_SHARE")
@@ -469,13 +479,12 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
         "frame-ancestors": ["'none'"],
     }
 }
-# Added to the policy of a page that shows a map (a report in the admin): Leaflet, pinned by SRI, and the
-# OpenStreetMap tiles. Another tile server or a self-hosted Leaflet goes here.
-MAP_CSP_SOURCES: dict[str, list[str]] = {
-    "script-src": ["https://unpkg.com"],
-    "style-src": ["https://unpkg.com"],
-    "img-src": ["https://unpkg.com", "https://tile.openstreetmap.org"],
-}
+# Added to the policy of a page that shows a map (the overview map, a report in the admin): the tile server
+# of MAP_TILE_URL ("{s}" subdomains as a wildcard), nothing if there are no tiles. Leaflet is ours ('self').
+_tile_server = urlsplit(MAP_TILE_URL.replace("{s}", "*"))
+MAP_CSP_SOURCES: dict[str, list[str]] = (
+    {"img-src": [f"{_tile_server.scheme}://{_tile_server.netloc}"]} if MAP_TILE_URL else {}
+)
 # Messages live in the session (database), never in a cookie: the admin shows new API keys through them.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -10,6 +10,7 @@ to the staff audit log. Accounts are deactivated, never deleted: their names sta
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -221,9 +222,14 @@ def login_locked_response(
     return render(request, "admin/login_locked.html", context, status=429)
 
 
-def login_client_ip(request: HttpRequest) -> str:
-    """The address failed logins are counted for: the same one the API's rate limits use."""
-    return str(BaseThrottle().get_ident(request) or "")  # type: ignore[arg-type]
+def login_client_ip(request: HttpRequest) -> str | None:
+    """The address failed logins are counted for: the same one the API's rate limits use; None when the
+    request carries none that is an address (a forged X-Forwarded-For, a test client's login)."""
+    ident = BaseThrottle().get_ident(request)  # type: ignore[arg-type]
+    try:
+        return str(ipaddress.ip_address(str(ident).strip()))
+    except ValueError:
+        return None
 
 
 def _apply(member: User, access: StaffAccess) -> None:

@@ -14,13 +14,22 @@ class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Mängelmelder")
     role_permissions: dict[str, list[str]] = {
-        "Triage": ["view_report", "change_report", "view_category", "view_reportevent", "view_department"],
+        # Reply templates: of their own departments only (reports/admin/reply_templates.py).
+        "Triage": [
+            "view_report",
+            "change_report",
+            "view_category",
+            "view_reportevent",
+            "view_department",
+            *_crud("replytemplate"),
+        ],
         "Administration": [
             *_crud("report"),
             *_crud("category"),
             *_crud("categoryquestion"),
             *_crud("department"),
             *_crud("district"),
+            *_crud("replytemplate"),
             "view_reportevent",
         ],
     }

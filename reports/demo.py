@@ -8,7 +8,7 @@ from django.db import transaction
 
 from casapp.demo import demo_staff_member
 from reports.demo_reports import load_demo_reports
-from reports.models import Category, CategoryQuestion, Department
+from reports.models import Category, CategoryQuestion, Department, ReplyTemplate
 
 DEPARTMENTS = {
     "tiefbau": "Tiefbauamt (Straßen und Wege)",
@@ -205,6 +205,48 @@ CATALOGUE: list[tuple[str, str, str, str, list[tuple[str, str, str, str, list[di
 ]
 
 
+# Reply templates ("Textbausteine") per department: title, text ({nummer}, {kategorie}: see reply_templates).
+DEMO_REPLY_TEMPLATES: dict[str, list[tuple[str, str]]] = {
+    "tiefbau": [
+        (
+            "Eingangsbestätigung",
+            "Vielen Dank für Ihre Meldung #{nummer} ({kategorie}). Wir sehen uns den Schaden an und "
+            "melden uns, sobald wir mehr wissen.",
+        ),
+        (
+            "Bauhof beauftragt",
+            "Der Bauhof ist mit der Meldung #{nummer} beauftragt und kommt in den nächsten Tagen vorbei.",
+        ),
+        ("Erledigt", "Der Schaden aus Ihrer Meldung #{nummer} ist behoben. Danke für Ihren Hinweis!"),
+        (
+            "Privatgrund",
+            "Die Stelle aus Meldung #{nummer} liegt auf privatem Grund. Wir haben die Eigentümer informiert.",
+        ),
+    ],
+    "gruen": [
+        (
+            "Eingangsbestätigung",
+            "Vielen Dank für Ihre Meldung #{nummer} ({kategorie}). Unser Grünflächenteam schaut es sich an.",
+        ),
+        ("Baumkontrolle", "Ein Baumkontrolleur prüft die Stelle aus Meldung #{nummer} in dieser Woche."),
+    ],
+    "euv": [
+        ("Abholung geplant", "Der EUV Stadtbetrieb holt den Abfall aus Meldung #{nummer} in Kürze ab."),
+    ],
+    "ordnung": [
+        ("Außendienst informiert", "Der Außendienst des Ordnungsamts ist zu Meldung #{nummer} informiert."),
+    ],
+}
+
+
+def load_demo_reply_templates() -> None:
+    """Idempotent: the demo departments' reply templates, for those of the departments that exist; a
+    template staff changed (same title) is left as it is."""
+    for department in Department.objects.filter(key__in=DEMO_REPLY_TEMPLATES):
+        for title, text in DEMO_REPLY_TEMPLATES[department.key]:
+            ReplyTemplate.objects.get_or_create(department=department, title=title, defaults={"text": text})
+
+
 @transaction.atomic
 def load_demo(*, stdout: TextIO) -> None:
     """Idempotent: creates what is missing, changes nothing staff edited."""
@@ -234,6 +276,7 @@ def load_demo(*, stdout: TextIO) -> None:
             if created:
                 for question_position, question in enumerate(questions):
                     CategoryQuestion.objects.create(category=leaf, position=question_position, **question)
+    load_demo_reply_templates()
     # A Triage member per department and a team lead for two; Administration sees everything anyway.
     for username, first_name, last_name, keys in DEMO_TRIAGE:
         member = demo_staff_member(

@@ -65,7 +65,7 @@ def demo_reports() -> list[DemoReport]:
 
 def load_demo_reports(*, stdout: TextIO) -> None:
     """Idempotent: files the demo reports that are missing; existing ones stay as they are."""
-    demo_reporter = _demo_installation("demo-reporter")
+    demo_reporter = _demo_installation("r")
     existing = set(
         Report.objects.filter(installation=demo_reporter, idempotency_key__startswith="demo-").values_list(
             "idempotency_key", flat=True
@@ -109,7 +109,7 @@ def _file(
 ) -> Report:
     category = Category.objects.select_related("department").get(key=demo.category)
     # A reporter of its own for a report that gets withdrawn: only the reporter may withdraw.
-    reporter = _demo_installation(f"demo-reporter-{number}") if demo.status == S.WITHDRAWN else demo_reporter
+    reporter = _demo_installation(f"r{number}") if demo.status == S.WITHDRAWN else demo_reporter
     report, _created = services.report_create(
         installation=reporter,
         category=category,
@@ -124,7 +124,7 @@ def _file(
     handler = _handler(category, staff)
     services.report_note(report=report, actor=handler, note=DEMO_NOTE)
     for supporter in range(demo.supporters):
-        services.report_support(report=report, installation=_demo_installation(f"demo-supporter-{supporter}"))
+        services.report_support(report=report, installation=_demo_installation(f"s{supporter}"))
     for status, message in demo.steps:
         services.report_transition(
             report=report,

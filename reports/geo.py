@@ -55,6 +55,19 @@ def city_geometry() -> BaseGeometry:
 
 
 @functools.cache
+def city_boundary_geojson() -> dict[str, Any]:
+    """The boundary file as GeoJSON, as the workspace's maps draw it."""
+    collection: dict[str, Any] = json.loads(BOUNDARY_FILE.read_text(encoding="utf-8"))
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {}, "geometry": feature["geometry"]}
+            for feature in collection["features"]
+        ],
+    }
+
+
+@functools.cache
 def city_boundary() -> PreparedGeometry[BaseGeometry]:
     """The city's area, prepared for many point tests; loaded once per process."""
     from shapely.prepared import prep

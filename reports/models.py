@@ -158,7 +158,9 @@ CLOSED_STATUSES = (
 class Report(models.Model):
     """A citizen's report of a defect at a place. Contact data and the installation link are private."""
 
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="reports", verbose_name=_("category")
+    )
     description = models.TextField(_("description"), max_length=2000, blank=True)
     latitude = models.FloatField(_("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(
@@ -183,23 +185,33 @@ class Report(models.Model):
     contact_consent = models.BooleanField(_("consent to be contacted"), default=False)
     # Triage
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
     )
     duplicate_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
     )
     forwarded_to = models.CharField(_("responsible authority"), max_length=200, blank=True)
     hidden = models.BooleanField(_("hidden"), default=False)
     support_count = models.PositiveIntegerField(_("supporters"), default=0)
     created_at = models.DateTimeField(_("reported"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
-    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     # When the report came into the department that has it now: filing, or re-routing. Digests select by it.
     arrived_at = models.DateTimeField(_("in the department since"), default=timezone.now, db_index=True)
     # When the first staff reaction is due (the category's target in working days), fixed at intake.
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    contact_erased_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    contact_erased_at = models.DateTimeField(_("contact data erased"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("report")
@@ -303,6 +315,31 @@ class ReportSupport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} +1"
+
+
+class ReplyTemplate(models.Model):
+    """A department's prepared public reply ("Textbaustein"), inserted into a report's reply and edited
+    there. Its placeholders ({nummer}, {kategorie}) are filled in by ``reports.reply_templates``."""
+
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, related_name="reply_templates", verbose_name=_("department")
+    )
+    title = models.CharField(_("title"), max_length=80)
+    text = models.TextField(_("text"), max_length=2000)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["department__name", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "title"], name="reply_template_title_per_department"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class AlertFrequency(models.TextChoices):

@@ -342,6 +342,7 @@ def report_reroute(*, report: Report, actor: Any, category: Category, reason: st
     old department's access go, and the new department gets its intake alerts. Re-routing is not the
     first response: the new department still owes one, by the due time set when the report came in.
     """
+    # Only the report's row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the join.
     report = (
         Report.objects.select_for_update(of=("self",))
         .select_related("category__department")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from reports.models import (
     OPEN_STATUSES,
+    Category,
+    Department,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -53,6 +56,25 @@ def reports_for_staff(user: Any) -> QuerySet[Report]:
     return reports.filter(category__department__members=user)
 
 
+def departments_for_staff(user: Any) -> QuerySet[Department]:
+    """The departments ``user`` works for: all for Administration, their own for everyone else."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return Department.objects.none()
+    if staff_sees_all_reports(user):
+        return Department.objects.all()
+    return Department.objects.filter(members=user)
+
+
+def categories_for_staff(user: Any) -> QuerySet[Category]:
+    """The categories whose reports ``user`` sees (leaves; all of them for Administration), by name."""
+    leaves = Category.objects.filter(parent__isnull=False).order_by("name_de")
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return leaves.none()
+    if staff_sees_all_reports(user):
+        return leaves
+    return leaves.filter(department__members=user).distinct()
+
+
 def _has_photo() -> Exists:
     """The report has at least one photo that was not removed by moderation."""
     return Exists(ReportPhoto.objects.filter(report=OuterRef("pk"), removed=False))
@@ -65,6 +87,26 @@ def reports_with_photo_flag(reports: QuerySet[Report]) -> QuerySet[Report]:
 
 def reports_by_photo(reports: QuerySet[Report], *, has_photo: bool) -> QuerySet[Report]:
     return reports.filter(_has_photo() if has_photo else ~_has_photo())
+
+
+def reports_with_list_thumbnail(reports: QuerySet[Report]) -> QuerySet[Report]:
+    """Annotates ``list_thumbnail``: the stored name of the first public photo's small thumbnail (the one
+    the photo pipeline made), or None. A subquery, so a page of the queue costs no query per report."""
+    first_thumbnail = (
+        ReportPhoto.objects.filter(report=OuterRef("pk"), removed=False)
+        .order_by("position", "id")
+        .values("thumbnail")[:1]
+    )
+    return reports.annotate(list_thumbnail=Subquery(first_thumbnail))
+
+
+def reports_in_inbox(reports: QuerySet[Report], *, user: Any) -> QuerySet[Report]:
+    """ "Mein Eingang": the open reports of the departments ``user`` is a member of. Someone who is a member
+    of none (Administration usually) has all their reports as inbox, i.e. every open one they see."""
+    reports = reports.filter(status__in=OPEN_STATUSES)
+    if user.report_departments.exists():
+        reports = reports.filter(category__department__members=user)
+    return reports
 
 
 def reports_matching(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
@@ -199,3 +241,32 @@ def alert_recipients(*, department_id: int | None) -> QuerySet[User]:
 def reports_of_member(user: Any) -> QuerySet[Report]:
     """The reports of the departments ``user`` is a member of (what their alerts are about)."""
     return Report.objects.filter(category__department__members=user)
+
+
+@dataclass(frozen=True)
+class MapFilters:
+    """What the overview map is narrowed to; empty fields do not narrow."""
+
+    statuses: tuple[str, ...] = ()
+    category_key: str | None = None
+    older_than_days: int | None = None
+    newer_than_days: int | None = None
+
+
+# More points than this are not useful on one map (nor cheap to send); the newest are shown.
+MAP_MAX_REPORTS = 5000
+
+
+def reports_on_map(*, user: Any, filters: MapFilters, now: datetime | None = None) -> QuerySet[Report]:
+    """The open reports of ``user``'s departments (see ``reports_for_staff``: Administration sees all),
+    narrowed by ``filters``, newest first. The one place the map's filters are applied: a new filter (the
+    overdue mark, say) is a field of ``MapFilters``, a field of the map's filter form and a line here."""
+    statuses = [status for status in filters.statuses if status in OPEN_STATUSES] or list(OPEN_STATUSES)
+    return reports_staff_queue(
+        user=user,
+        statuses=statuses,
+        category_key=filters.category_key,
+        older_than_days=filters.older_than_days,
+        newer_than_days=filters.newer_than_days,
+        now=now,
+    ).order_by("-created_at", "-id")

@@ -8,6 +8,8 @@ shown on the field it concerns. Departments, categories (with their questions) a
 are maintained by Administration.
 
 - ``triage``: the queue, a report's page, the bulk actions (``triage_forms``: the forms behind them);
+- ``triage_map``: the overview map of open reports and its data; the settings every map is drawn with;
+- ``reply_templates``: the departments' reply templates ("Textbausteine");
 - ``catalogue``: departments, categories and their questions, Stadtteil boundaries;
 - ``alerts``: "My notifications" (each member's e-mail alerts) and the overdue count on the index.
 """
@@ -15,6 +17,6 @@ are maintained by Administration.
 from __future__ import annotations
 
 # Importing the modules registers their ModelAdmins with the admin site.
-from reports.admin import alerts, catalogue, triage
+from reports.admin import alerts, catalogue, reply_templates, triage
 
-__all__ = ["alerts", "catalogue", "triage"]
+__all__ = ["alerts", "catalogue", "reply_templates", "triage"]

@@ -9,29 +9,52 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from casapp.errors import DomainError
 from reports import services
+from reports.admin.report_display import report_age, report_place, report_summary, thumbnail_url
 from reports.admin.triage_forms import ChangeStatusForm, ReportWorkflowForm
+from reports.admin.triage_map import MapFilterForm, map_points, workspace_map_config
 from reports.models import Report, ReportEvent
 from reports.staff_selectors import (
     report_is_overdue,
     reports_by_photo,
     reports_for_staff,
+    reports_in_inbox,
     reports_matching,
     reports_overdue,
+    reports_with_list_thumbnail,
     reports_with_photo_flag,
 )
+
+INBOX_PARAMETER = "inbox"
+
+
+class InboxFilter(admin.SimpleListFilter):
+    """The saved filter "Mein Eingang": open reports of my departments; the queue's default order (newest
+    first) applies, since the link to it carries no other sort."""
+
+    title = _("inbox")
+    parameter_name = INBOX_PARAMETER
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
+        return [("mine", _("My inbox"))]
+
+    def queryset(self, request: Any, queryset: QuerySet[Report]) -> QuerySet[Report]:
+        if self.value() == "mine":
+            return reports_in_inbox(queryset, user=request.user)
+        return queryset
 
 
 class AssignedFilter(admin.SimpleListFilter):
@@ -115,7 +138,7 @@ REPORTER_FIELDS = [
     "contact_erased_at",
 ]
 TRIAGE_FIELDS = ["assigned_to", "hidden", "forwarded_to", "duplicate_of_link", "duplicates_list"]
-STATUS_FORM_FIELDS = ["new_status", "authority", "original", "message", "note"]
+STATUS_FORM_FIELDS = ["new_status", "authority", "original", "reply_template", "message", "note"]
 FORWARD_FORM_FIELDS = ["move_to", "move_reason"]
 ASSIGNMENT_FORM_FIELDS = [
     "assignee",
@@ -132,19 +155,24 @@ class ReportAdmin(admin.ModelAdmin[Report]):
     """The triage queue and a report's page."""
 
     form = ReportWorkflowForm
+    change_list_template = "admin/reports/report/change_list.html"
     list_display = [
-        "id",
+        "number",
+        "thumbnail",
         "category",
-        "status",
+        "summary",
+        "place",
         "stadtteil",
-        "created_at",
+        "age",
+        "status",
+        "assignee",
         "support_count",
-        "assigned_to",
-        "has_photo",
+        "last_change",
         "overdue",
     ]
-    list_display_links = ["id", "category"]
+    list_display_links = ["number", "category", "summary"]
     list_filter = [
+        InboxFilter,
         "status",
         ("category__department", DepartmentFilter),
         ("category", admin.RelatedOnlyFieldListFilter),
@@ -169,7 +197,56 @@ class ReportAdmin(admin.ModelAdmin[Report]):
     actions = ["assign_to_me", "change_status", "hide", "unhide"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
-        return reports_with_photo_flag(reports_for_staff(request.user))
+        return reports_with_list_thumbnail(reports_with_photo_flag(reports_for_staff(request.user)))
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("map/", self.admin_site.admin_view(self.map_view), name="reports_report_map"),
+            path("map/data/", self.admin_site.admin_view(self.map_data_view), name="reports_report_map_data"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(
+            request, {**(extra_context or {}), "inbox_query": f"?{INBOX_PARAMETER}=mine"}
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "map_config": workspace_map_config()}
+        response = super().change_view(request, object_id, form_url, context)
+        # The report's map (change_form.html): its tiles come from the tile server.
+        response._csp_update = settings.MAP_CSP_SOURCES  # type: ignore[attr-defined]  # read by django-csp
+        return response
+
+    def map_view(self, request: HttpRequest) -> TemplateResponse:
+        """The overview map of the open reports; its points come from ``map_data_view``."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        response = TemplateResponse(
+            request,
+            "admin/reports/report/map.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Map of open reports"),
+                "opts": self.model._meta,
+                "filter_form": MapFilterForm(request.GET or None, user=request.user),
+                "map_config": workspace_map_config(),
+                "data_url": reverse("admin:reports_report_map_data"),
+            },
+        )
+        response._csp_update = settings.MAP_CSP_SOURCES  # type: ignore[attr-defined]  # read by django-csp
+        return response
+
+    def map_data_view(self, request: HttpRequest) -> JsonResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return map_points(request)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Report], search_term: str
@@ -231,22 +308,51 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         )
         return HttpResponseRedirect(reverse("admin:reports_report_changelist"))
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        # The report's map (change_form.html): Leaflet and the tiles come from elsewhere.
-        response._csp_update = settings.MAP_CSP_SOURCES  # type: ignore[attr-defined]  # read by django-csp
-        return response
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # reports are filed in the app
 
     # Columns and read-only views
 
-    @admin.display(description=_("photo"), boolean=True, ordering="has_photo")
-    def has_photo(self, report: Report) -> bool:
-        return bool(getattr(report, "has_photo", False))
+    @admin.display(description=_("No."), ordering="id")
+    def number(self, report: Report) -> int:
+        return report.pk
+
+    @admin.display(description=_("photo"))
+    def thumbnail(self, report: Report) -> SafeString | str:
+        stored_name = getattr(report, "list_thumbnail", None)
+        if not stored_name:
+            return mark_safe('<span class="report-list-no-photo"></span>')  # not the admin's "-"
+        return format_html(
+            '<img class="report-list-thumbnail" src="{}" alt="{}" loading="lazy" width="48" height="36">',
+            thumbnail_url(stored_name),
+            _("Photo of report %(number)d") % {"number": report.pk},
+        )
+
+    @admin.display(description=_("description"))
+    def summary(self, report: Report) -> str:
+        return report_summary(report)
+
+    @admin.display(description=_("address"), ordering="address")
+    def place(self, report: Report) -> str:
+        return report_place(report)
+
+    @admin.display(description=_("age"), ordering="-created_at")
+    def age(self, report: Report) -> SafeString:
+        return format_html(
+            '<span title="{}">{}</span>',
+            date_format(timezone.localtime(report.created_at), "SHORT_DATETIME_FORMAT"),
+            report_age(report, now=timezone.now()),
+        )
+
+    @admin.display(description=_("last change"), ordering="updated_at")
+    def last_change(self, report: Report) -> str:
+        return date_format(timezone.localtime(report.updated_at), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description=_("assigned to"), ordering="assigned_to__last_name")
+    def assignee(self, report: Report) -> str:
+        if report.assigned_to is None:
+            return self.get_empty_value_display()
+        return report.assigned_to.get_full_name() or report.assigned_to.get_username()
 
     @admin.display(description=_("overdue"), ordering="first_response_due_at")
     def overdue(self, report: Report) -> SafeString | str:

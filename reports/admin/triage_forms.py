@@ -17,6 +17,7 @@ from casapp.errors import DomainError
 from reports import services
 from reports.admin.staff_fields import StaffChoiceField
 from reports.models import Category, Report, ReportPhoto, ReportStatus
+from reports.reply_templates import reply_template_render, reply_templates_for_report
 from reports.staff_selectors import report_assignees, reports_for_staff
 
 FORM_FIELD_OF_ERROR = {
@@ -37,6 +38,24 @@ REDACTABLE_PREVIEW = 60
 class PhotoChoiceField(forms.ModelMultipleChoiceField[ReportPhoto]):
     def label_from_instance(self, obj: ReportPhoto) -> str:
         return str(_("Photo %(number)d") % {"number": obj.position + 1})
+
+
+class ReplyTemplateSelect(forms.Select):
+    """A select of reply templates whose options carry their text, placeholders filled in for the report
+    (``data-text``), for reports/admin/reply_templates.js to insert into the message."""
+
+    texts: dict[str, str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.texts = {}
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        text = self.texts.get(str(option["value"]))
+        if text is not None:
+            option["attrs"]["data-text"] = text
+        return option
 
 
 class CategoryChoiceField(forms.ModelChoiceField[Category]):
@@ -80,11 +99,18 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
         required=False,
         help_text=_("Required for “duplicate”: its reporter and supporters move to the original."),
     )
+    # Only a helper of the page: choosing a template fills the message in the browser. Not read on save.
+    reply_template = forms.CharField(
+        label=_("Reply template"),
+        required=False,
+        widget=ReplyTemplateSelect,
+        help_text=_("Inserts the template into the message below, where it can still be edited."),
+    )
     message = forms.CharField(
         label=_("Message to the reporter"),
         max_length=2000,
         required=False,
-        widget=forms.Textarea({"rows": 3}),
+        widget=forms.Textarea({"rows": 5, "cols": 80}),
         help_text=_(
             "Public: shown in the app and pushed to the reporter's phone. Required to reject. "
             "Without a status change it is sent as a reply."
@@ -165,6 +191,17 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
                 ("", _("— unchanged —")),
                 *((status, ReportStatus(status).label) for status in allowed),
             ]
+        if "reply_template" in self.fields:
+            templates = list(reply_templates_for_report(report=report))
+            widget = self.fields["reply_template"].widget
+            widget.choices = [
+                ("", _("— insert a template —") if templates else _("— no templates for this department —")),
+                *((str(template.pk), template.title) for template in templates),
+            ]
+            widget.texts = {
+                str(template.pk): reply_template_render(text=template.text, report=report)
+                for template in templates
+            }
         if "assignee" in self.fields:
             # The current assignee stays selectable even if no longer eligible, so saving the page for
             # something else does not silently unassign the report.

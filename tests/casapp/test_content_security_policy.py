@@ -120,6 +120,6 @@ def test_a_reports_page_in_the_admin_also_allows_its_map(admin_client):
 
     assert response.status_code == 200
     policy = directives(response)
-    assert policy["script-src"] == ["'self'", "https://unpkg.com"]
+    assert policy["script-src"] == ["'self'"]  # Leaflet is ours
     assert "https://tile.openstreetmap.org" in policy["img-src"]
     assert policy["frame-ancestors"] == ["'none'"]

@@ -371,3 +371,11 @@ def test_staff_management_and_its_log_are_german(vera):
 
 def test_staff_member_is_a_proxy_of_the_same_accounts(kai):
     assert StaffMember.objects.get(pk=kai.pk).username == "kai"
+
+
+def test_a_forged_forwarded_address_is_no_crash_and_counts_as_no_address(settings, kai):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    client = Client(HTTP_X_FORWARDED_FOR="<script>", REMOTE_ADDR="10.0.0.1")
+
+    assert login(client, "kai", "falsch").status_code == 200
+    assert login(client, "kai", PASSWORD).status_code == 302

@@ -31,7 +31,7 @@ def fill_first_response_due(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0004_report_reroute'),
+        ('reports', '0005_reply_templates_and_field_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
