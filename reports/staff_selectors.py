@@ -251,6 +251,7 @@ class MapFilters:
     category_key: str | None = None
     older_than_days: int | None = None
     newer_than_days: int | None = None
+    overdue: bool = False  # only reports past their first-response due time (``reports_overdue``)
 
 
 # More points than this are not useful on one map (nor cheap to send); the newest are shown.
@@ -262,11 +263,14 @@ def reports_on_map(*, user: Any, filters: MapFilters, now: datetime | None = Non
     narrowed by ``filters``, newest first. The one place the map's filters are applied: a new filter (the
     overdue mark, say) is a field of ``MapFilters``, a field of the map's filter form and a line here."""
     statuses = [status for status in filters.statuses if status in OPEN_STATUSES] or list(OPEN_STATUSES)
-    return reports_staff_queue(
+    reports = reports_staff_queue(
         user=user,
         statuses=statuses,
         category_key=filters.category_key,
         older_than_days=filters.older_than_days,
         newer_than_days=filters.newer_than_days,
         now=now,
-    ).order_by("-created_at", "-id")
+    )
+    if filters.overdue:
+        reports = reports_overdue(reports, now=now)
+    return reports.order_by("-created_at", "-id")

@@ -22,7 +22,13 @@ from casapp.api.errors import error_response
 from reports.admin.report_display import report_age, report_place, report_summary
 from reports.geo import city_boundary_geojson
 from reports.models import OPEN_STATUSES, ReportStatus
-from reports.staff_selectors import MAP_MAX_REPORTS, MapFilters, categories_for_staff, reports_on_map
+from reports.staff_selectors import (
+    MAP_MAX_REPORTS,
+    MapFilters,
+    categories_for_staff,
+    report_is_overdue,
+    reports_on_map,
+)
 
 # The age filter: (older than, newer than) in days.
 AGE_RANGES: dict[str, tuple[int | None, int | None]] = {
@@ -63,6 +69,11 @@ class MapFilterForm(forms.Form):
             ("30", _("older than 30 days")),
         ],
     )
+    overdue = forms.ChoiceField(
+        label=_("first response"),
+        required=False,
+        choices=[("", _("all reports")), ("yes", _("overdue only"))],
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,6 +90,7 @@ class MapFilterForm(forms.Form):
             category_key=data.get("category") or None,
             older_than_days=older,
             newer_than_days=newer,
+            overdue=data.get("overdue") == "yes",
         )
 
 
@@ -120,6 +132,7 @@ def map_points(request: HttpRequest) -> JsonResponse:
                     "age": report_age(report, now=now),
                     "summary": report_summary(report),
                     "url": reverse("admin:reports_report_change", args=[report.pk]),
+                    "overdue": report_is_overdue(report, now=now),
                 }
                 for report in reports
             ],

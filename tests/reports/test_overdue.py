@@ -204,3 +204,17 @@ def test_administration_sets_a_departments_shared_inbox(tiefbau, member):
     assert response.status_code == 302, response.context["adminform"].form.errors
     tiefbau.refresh_from_db()
     assert tiefbau.shared_inbox == "tiefbau-team@castrop-rauxel.de"
+
+
+def test_the_map_marks_and_filters_overdue_reports(member, schlagloch):
+    late = overdue_report(schlagloch)
+    in_time = f.report(schlagloch, first_response_due_at=timezone.now() + dt.timedelta(days=1))
+    client = browser(member)
+
+    everything = client.get("/admin/reports/report/map/data/").json()["reports"]
+    assert {p["id"]: p["overdue"] for p in everything} == {late.pk: True, in_time.pk: False}
+    only_late = client.get("/admin/reports/report/map/data/", {"overdue": "yes"}).json()["reports"]
+    assert [p["id"] for p in only_late] == [late.pk]
+    page = client.get("/admin/reports/report/map/").content.decode()
+    assert "nur überfällige" in page
+    assert "report-pin--overdue" in page

@@ -155,6 +155,7 @@ def test_a_point_carries_what_the_map_shows_and_links_to_the_report(member, schl
         "age": "3 Tage",
         "summary": "Ampel an der Kreuzung blinkt nur gelb",
         "url": f"{REPORTS}{target.pk}/change/",
+        "overdue": False,  # no due time set on this report
     }
 
 

@@ -11,7 +11,11 @@
     var title = document.createElement("strong");
     title.textContent = "#" + point.id + " " + point.category;
     box.appendChild(title);
-    [point.status_label + " · " + point.age, point.place, point.summary].forEach(function (line) {
+    var state = point.status_label + " · " + point.age;
+    if (point.overdue) {
+      state += " · " + (document.getElementById("overview-map").dataset.overdueText || "überfällig");
+    }
+    [state, point.place, point.summary].forEach(function (line) {
       if (line) {
         box.appendChild(document.createElement("br"));
         box.appendChild(document.createTextNode(line));
@@ -22,7 +26,10 @@
 
   function markerOf(point) {
     var marker = L.marker([point.latitude, point.longitude], {
-      icon: L.divIcon({ className: "report-pin report-pin--" + point.status, iconSize: [18, 18] }),
+      icon: L.divIcon({
+        className: "report-pin report-pin--" + point.status + (point.overdue ? " report-pin--overdue" : ""),
+        iconSize: [18, 18],
+      }),
       title: "#" + point.id,
       alt: "#" + point.id,
     });
