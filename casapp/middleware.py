@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from casapp.api.errors import error_response
+from casapp.api.errors import BACKING_SERVICE_ERRORS, error_response, service_unavailable_response
 from casapp.logging import new_request_id, request_id_var
 
 logger = logging.getLogger("casapp.request")
@@ -69,3 +69,21 @@ class RequestBodyLimitMiddleware:
                 detail=None,
             )
         return self.get_response(request)
+
+
+class BackingServiceMiddleware:
+    """503 ``service_unavailable`` instead of a 500 when a view outside DRF (admin, health probes, the ICS
+    feed) cannot reach the database, the cache or the broker. DRF views get the same from the API's
+    exception handler."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, BACKING_SERVICE_ERRORS):
+            logging.getLogger("casapp.api").warning("backing service unavailable: %s", type(exception).__name__)
+            return service_unavailable_response()
+        return None

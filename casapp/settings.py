@@ -112,6 +112,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "casapp.middleware.RequestLogMiddleware",
+    "casapp.middleware.BackingServiceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "casapp.middleware.RequestBodyLimitMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
