@@ -13,6 +13,7 @@ from casapp.api.errors import BACKING_SERVICE_ERRORS, error_response, service_un
 from casapp.logging import new_request_id, request_id_var
 
 logger = logging.getLogger("casapp.request")
+api_logger = logging.getLogger("casapp.api")
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -84,6 +85,6 @@ class BackingServiceMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, BACKING_SERVICE_ERRORS):
-            logging.getLogger("casapp.api").warning("backing service unavailable: %s", type(exception).__name__)
+            api_logger.warning("backing service unavailable: %s", type(exception).__name__)
             return service_unavailable_response()
         return None

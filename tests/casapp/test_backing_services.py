@@ -26,24 +26,40 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def cache_unreachable() -> Iterator[None]:
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
     unreachable = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+            "LOCATION": url,
             "KEY_PREFIX": "casapp",
         }
     }
-    with override_settings(CACHES=unreachable):
+    # REDIS_URL too, so the rate limits count in (unreachable) Redis as in production.
+    with override_settings(CACHES=unreachable, REDIS_URL=url):
         yield
 
 
 @pytest.mark.django_db
-def test_an_api_view_answers_503_with_retry_after_while_the_cache_is_unreachable(anon_client, cache_unreachable):
-    response = anon_client.get("/api/v1/app/config", {"platform": "ios"}, HTTP_ACCEPT_LANGUAGE="de")
+def test_an_api_view_answers_503_with_retry_after_while_the_cache_is_unreachable(
+    anon_client, cache_unreachable
+):
+    response = anon_client.get("/api/v1/reports/stats", HTTP_ACCEPT_LANGUAGE="de")
 
     body = assert_error_shape(response, 503, "service_unavailable")
-    assert body["detail"] == "Der Dienst ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+    assert (
+        body["detail"] == "Der Dienst ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+    )
     assert response["Retry-After"] == "5"
+
+
+@pytest.mark.django_db
+def test_the_app_start_up_configuration_comes_from_the_database_while_the_cache_is_unreachable(
+    anon_client, cache_unreachable
+):
+    response = anon_client.get("/api/v1/app/config", {"platform": "ios", "version": "1.0.0"})
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["force_update"] is False
 
 
 @pytest.mark.django_db
