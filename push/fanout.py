@@ -28,7 +28,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -57,6 +57,10 @@ OUTAGE_PAUSE_CAP_SECONDS = 60.0
 # Set while a drain works on a notification, so the periodic resume does not pile up more drains.
 DRAINING_KEY = "push:draining:"
 RETRY_CAP_SECONDS = 600.0
+# Recording a sent batch while the database restarts: try every second, give up this long before the
+# batch's lease ends (after that another drain may claim and send it anyway).
+RECORD_RETRY_SECONDS = 1.0
+RECORD_RETRY_MARGIN_SECONDS = 5.0
 
 
 class Outcome(Enum):
@@ -500,6 +504,29 @@ def _record(
             _fail_notification(notification, stop_reason, now=now)
 
 
+def _record_once_the_database_answers(
+    notification: Notification,
+    batch: list[ClaimedDelivery],
+    results: list[SendResult],
+    *,
+    lease_ends: datetime,
+) -> None:
+    """Records a sent batch, waiting out a database that restarts. The results exist only in this
+    process: given up, the batch would be claimed again when its lease ends and sent twice."""
+    while True:
+        try:
+            _record(notification, batch, results, now=timezone.now())
+            return
+        except (OperationalError, InterfaceError):
+            if timezone.now() + timedelta(seconds=RECORD_RETRY_MARGIN_SECONDS) >= lease_ends:
+                raise
+            logger.warning(
+                "results of notification %s not recorded yet: database unreachable", notification.pk
+            )
+            connection.close()  # broken; the next attempt connects anew
+            time.sleep(RECORD_RETRY_SECONDS)
+
+
 def _deactivation_reason(code: str) -> str:
     return {"unregistered": "unregistered", "sender_mismatch": "sender_mismatch"}.get(code, "invalid_token")
 
@@ -569,7 +596,12 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
             _rate_limit(len(sendable))
             messages = outgoing_messages(notification, sendable, now=now)
             results = transport.send(messages)
-            _record(notification, sendable, results, now=timezone.now())
+            _record_once_the_database_answers(
+                notification,
+                sendable,
+                results,
+                lease_ends=now + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
+            )
             sent += len(sendable)
         if notification.status != NotificationStatus.SENDING:
             return DrainResult(Outcome.DONE, sent)
