@@ -20,7 +20,7 @@ DATABASE_RETRY_SECONDS = 5
 
 
 @shared_task(name="push.tasks.drain_notification", ignore_result=True, acks_late=True, bind=True)
-def drain_notification(self: Task, notification_id: int) -> str:
+def drain_notification(self: Task[[int], str], notification_id: int) -> str:
     try:
         result = fanout.drain(notification_id)
     except (OperationalError, InterfaceError) as error:
