@@ -16,6 +16,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -26,6 +27,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -54,6 +56,8 @@ QUOTA_PAUSE_KEY = "push:quota-paused-until"
 # Batches in a row that found FCM unavailable: the pause doubles with each, up to OUTAGE_PAUSE_CAP_SECONDS.
 OUTAGE_STREAK_KEY = "push:fcm-unavailable-streak"
 OUTAGE_PAUSE_CAP_SECONDS = 60.0
+# Redis restarting: what the cache raises then.
+CACHE_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 # Set while a drain works on a notification, so the periodic resume does not pile up more drains.
 DRAINING_KEY = "push:draining:"
 RETRY_CAP_SECONDS = 600.0
@@ -344,10 +348,15 @@ def quota_pause_remaining() -> float:
 
 
 def _pause_sending(seconds: float) -> None:
+    """Called while recording a sent batch: a cache that is away must not lose the batch's results (it
+    would be sent twice); the rows' own ``not_before`` still holds them back."""
     until = time.time() + seconds
-    current = cache.get(QUOTA_PAUSE_KEY)
-    if current is None or float(current) < until:
-        cache.set(QUOTA_PAUSE_KEY, until, timeout=int(seconds) + 5)
+    try:
+        current = cache.get(QUOTA_PAUSE_KEY)
+        if current is None or float(current) < until:
+            cache.set(QUOTA_PAUSE_KEY, until, timeout=int(seconds) + 5)
+    except CACHE_UNREACHABLE as error:
+        logger.warning("sending pause not shared: cache unreachable (%s)", type(error).__name__)
 
 
 def _fcm_unavailable(batch_size: int, results: list[SendResult]) -> bool:
@@ -360,10 +369,12 @@ def _fcm_unavailable(batch_size: int, results: list[SendResult]) -> bool:
 
 def _outage_pause() -> float:
     """The pause after one more batch that found FCM unavailable: doubling, with jitter, capped."""
-    cache.add(OUTAGE_STREAK_KEY, 0, timeout=int(RETRY_CAP_SECONDS))
     try:
+        cache.add(OUTAGE_STREAK_KEY, 0, timeout=int(RETRY_CAP_SECONDS))
         streak = int(cache.incr(OUTAGE_STREAK_KEY))
     except ValueError:  # expired between add and incr
+        streak = 1
+    except CACHE_UNREACHABLE:
         streak = 1
     ceiling = min(OUTAGE_PAUSE_CAP_SECONDS, settings.PUSH_RETRY_BASE_SECONDS * 2 ** (streak - 1))
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311  (jitter, not cryptography)
@@ -460,7 +471,8 @@ def _record(
             outage_pause,
         )
     elif accepted:
-        cache.delete(OUTAGE_STREAK_KEY)
+        with contextlib.suppress(*CACHE_UNREACHABLE):
+            cache.delete(OUTAGE_STREAK_KEY)
     plan = _ErrorPlan()
     for result in errors:
         plan.add(result, by_id[result.delivery_id], outage_pause=outage_pause)
