@@ -5,8 +5,9 @@ Everything runs on loopback in services this script starts and throws away: a Po
 loses every queued task), gunicorn with the app, a real Celery worker and beat, and the fake FCM server.
 Each scenario injects one fault while the app works and watches, bounded in time:
 
-- clients: a small loop files Mängelmelder reports (``POST /api/v1/reports/``, a timeout per request) all
-  through every scenario; counted by status and error ``code``, with the slowest answer;
+- clients: a small loop alternately files a Mängelmelder report (``POST /api/v1/reports/``) and fetches the
+  app's start-up configuration, a timeout per request, all through every scenario; counted by status and
+  error ``code``, with the slowest answer;
 - readiness: ``GET /readyz`` once a second;
 - push: an outage alert to every installation (fan-out) or a reminder evening of the Abfallkalender; the
   fake FCM server's record of what it accepted is compared with the installations targeted.
@@ -16,6 +17,8 @@ itself (and how long after the fault ended), messages lost (targeted, never acce
 twice (extra copies), installations deactivated (every token is valid, so each is wrong) and reports
 answered 201 that the database does not hold. The worker is restarted after a kill as a process supervisor
 would; nothing else is touched by hand (beat's ``resume_stalled_sends`` does the recovering).
+``--small`` runs reduced sizes for ``tests/casapp/test_fault_matrix.py``; figures and how to read them are
+in docs/operations.md ("Fault matrix").
 """
 
 from __future__ import annotations
