@@ -6,17 +6,23 @@ the cache (``casapp.signals``) so a banner goes out at once, not after the cache
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from packaging.version import Version
 
 from casapp.models import AppConfiguration, MaintenanceBanner, PlatformRelease
+
+logger = logging.getLogger("casapp.appconfig")
+# Redis away (restarting): every app start still needs its configuration, and the database has it.
+CACHE_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 CACHE_KEY = "app-config:v1"
 # As long as the installation's app_version column.
@@ -89,18 +95,29 @@ def app_config_snapshot() -> ConfigSnapshot:
     now = time.monotonic()
     if _local is not None and now - _local[0] < LOCAL_SECONDS:
         return _local[1]
-    snapshot: ConfigSnapshot | None = cache.get(CACHE_KEY)
-    if snapshot is None:
+    try:
+        snapshot: ConfigSnapshot | None = cache.get(CACHE_KEY)
+        if snapshot is None:
+            snapshot = _load_snapshot()
+            cache.set(CACHE_KEY, snapshot, settings.APP_CONFIG_CACHE_SECONDS)
+    except CACHE_UNREACHABLE as error:
+        logger.warning(
+            "app configuration read from the database: cache unreachable (%s)", type(error).__name__
+        )
         snapshot = _load_snapshot()
-        cache.set(CACHE_KEY, snapshot, settings.APP_CONFIG_CACHE_SECONDS)
     _local = (now, snapshot)
     return snapshot
 
 
 def app_config_invalidate() -> None:
+    """Runs after a staff edit committed: a cache that is away must not fail the edit (a restarted Redis
+    holds no snapshot, and a surviving one expires within APP_CONFIG_CACHE_SECONDS)."""
     global _local  # noqa: PLW0603
     _local = None
-    cache.delete(CACHE_KEY)
+    try:
+        cache.delete(CACHE_KEY)
+    except CACHE_UNREACHABLE as error:
+        logger.warning("app configuration not invalidated: cache unreachable (%s)", type(error).__name__)
 
 
 def app_config_for(

@@ -16,11 +16,17 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from casapp.api.errors import error_response, too_many_parameters_detail
+from casapp.api.errors import (
+    BACKING_SERVICE_ERRORS,
+    error_response,
+    service_unavailable_response,
+    too_many_parameters_detail,
+)
 from casapp.logging import new_request_id, request_id_var
 from casapp.metrics import http_request_observe
 
 logger = logging.getLogger("casapp.request")
+api_logger = logging.getLogger("casapp.api")
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -148,3 +154,21 @@ class TemporaryPasswordMiddleware:
             return self.get_response(request)
         messages.warning(request, _("Please choose your own password before you continue."))
         return redirect("admin:password_change")
+
+
+class BackingServiceMiddleware:
+    """503 ``service_unavailable`` instead of a 500 when a view outside DRF (admin, health probes, the ICS
+    feed) cannot reach the database, the cache or the broker. DRF views get the same from the API's
+    exception handler."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, BACKING_SERVICE_ERRORS):
+            api_logger.warning("backing service unavailable: %s", type(exception).__name__)
+            return service_unavailable_response()
+        return None

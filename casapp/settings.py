@@ -136,6 +136,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "casapp.middleware.RequestLogMiddleware",
+    "casapp.middleware.BackingServiceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "casapp.csp.ContentSecurityPolicyMiddleware",
     "casapp.middleware.RequestBodyLimitMiddleware",

@@ -9,23 +9,28 @@ Guarantees:
   is lost and at most the batch in flight is sent twice.
 - Waiting never parks a worker: quota and transient errors set ``not_before`` on the rows and the drain
   task is rescheduled with a countdown.
+- An outage of FCM (quota, or most of a batch failing transiently) pauses all sending and costs no
+  message an attempt: only errors of a message while FCM works for the others count towards
+  ``PUSH_MAX_ATTEMPTS``, so a long outage delays a send but fails no message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -48,10 +53,20 @@ from push.transports import ErrorClass, OutgoingMessage, SendResult, Transport, 
 logger = logging.getLogger("push.fanout")
 
 EXPANSION_CHUNK = 5000
+# Every drain waits while this is set: FCM's quota is used up, or FCM is unavailable.
 QUOTA_PAUSE_KEY = "push:quota-paused-until"
+# Batches in a row that found FCM unavailable: the pause doubles with each, up to OUTAGE_PAUSE_CAP_SECONDS.
+OUTAGE_STREAK_KEY = "push:fcm-unavailable-streak"
+OUTAGE_PAUSE_CAP_SECONDS = 60.0
+# Redis restarting: what the cache raises then.
+CACHE_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 # Set while a drain works on a notification, so the periodic resume does not pile up more drains.
 DRAINING_KEY = "push:draining:"
 RETRY_CAP_SECONDS = 600.0
+# Recording a sent batch while the database restarts: try every second, give up this long before the
+# batch's lease ends (after that another drain may claim and send it anyway).
+RECORD_RETRY_SECONDS = 1.0
+RECORD_RETRY_MARGIN_SECONDS = 5.0
 
 
 class Outcome(Enum):
@@ -355,11 +370,37 @@ def quota_pause_remaining() -> float:
     return max(0.0, float(until) - time.time()) if until else 0.0
 
 
-def _pause_for_quota(seconds: float) -> None:
+def _pause_sending(seconds: float) -> None:
+    """Called while recording a sent batch: a cache that is away must not lose the batch's results (it
+    would be sent twice); the rows' own ``not_before`` still holds them back."""
     until = time.time() + seconds
-    current = cache.get(QUOTA_PAUSE_KEY)
-    if current is None or float(current) < until:
-        cache.set(QUOTA_PAUSE_KEY, until, timeout=int(seconds) + 5)
+    try:
+        current = cache.get(QUOTA_PAUSE_KEY)
+        if current is None or float(current) < until:
+            cache.set(QUOTA_PAUSE_KEY, until, timeout=int(seconds) + 5)
+    except CACHE_UNREACHABLE as error:
+        logger.warning("sending pause not shared: cache unreachable (%s)", type(error).__name__)
+
+
+def _fcm_unavailable(batch_size: int, results: list[SendResult]) -> bool:
+    """Most of a batch failed transiently: that is FCM (or the way to it), not these messages."""
+    if batch_size < settings.PUSH_CIRCUIT_BREAKER_MIN_BATCH:
+        return False
+    transient = sum(1 for r in results if r.error and r.error.error_class == ErrorClass.TRANSIENT)
+    return transient / batch_size > settings.PUSH_CIRCUIT_BREAKER_RATIO
+
+
+def _outage_pause() -> float:
+    """The pause after one more batch that found FCM unavailable: doubling, with jitter, capped."""
+    try:
+        cache.add(OUTAGE_STREAK_KEY, 0, timeout=int(RETRY_CAP_SECONDS))
+        streak = int(cache.incr(OUTAGE_STREAK_KEY))
+    except ValueError:  # expired between add and incr
+        streak = 1
+    except CACHE_UNREACHABLE:
+        streak = 1
+    ceiling = min(OUTAGE_PAUSE_CAP_SECONDS, settings.PUSH_RETRY_BASE_SECONDS * 2 ** (streak - 1))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311  (jitter, not cryptography)
 
 
 def _backoff(attempts: int) -> float:
@@ -394,6 +435,39 @@ def _breaker_trips(batch_size: int, results: list[SendResult]) -> str | None:
     return code if count / batch_size > settings.PUSH_CIRCUIT_BREAKER_RATIO else None
 
 
+@dataclass
+class _ErrorPlan:
+    """What the errors of a batch mean for their rows: failed (by code), installations to deactivate,
+    rows to retry (delivery, seconds to wait, error code, attempts to record) and whether to stop."""
+
+    failed: dict[str, list[int]] = field(default_factory=dict)
+    deactivate: dict[str, list[Any]] = field(default_factory=dict)
+    retry: list[tuple[int, float, str, int]] = field(default_factory=list)
+    stop_reason: str = ""
+
+    def add(self, result: SendResult, delivery: ClaimedDelivery, *, outage_pause: float) -> None:
+        error = result.error
+        assert error is not None  # noqa: S101  (only results with an error come here)
+        if error.error_class == ErrorClass.TOKEN:
+            self.failed.setdefault(error.code, []).append(result.delivery_id)
+            self.deactivate.setdefault(error.code, []).append(delivery.installation_id)
+        elif error.error_class in (ErrorClass.PAYLOAD, ErrorClass.CREDENTIALS):
+            self.failed.setdefault(error.code, []).append(result.delivery_id)
+            self.stop_reason = self.stop_reason or error.code
+        elif error.error_class == ErrorClass.QUOTA:
+            # FCM's limit, not this message's fault: the attempt is given back.
+            wait = error.retry_after or 60.0
+            _pause_sending(wait)
+            self.retry.append((result.delivery_id, wait, error.code, delivery.attempts - 1))
+        elif outage_pause:
+            self.retry.append((result.delivery_id, outage_pause, error.code, delivery.attempts - 1))
+        elif delivery.attempts >= settings.PUSH_MAX_ATTEMPTS:
+            self.failed.setdefault(error.code, []).append(result.delivery_id)
+        else:
+            wait = max(error.retry_after or 0.0, _backoff(delivery.attempts))
+            self.retry.append((result.delivery_id, wait, error.code, delivery.attempts))
+
+
 def _record(
     notification: Notification, batch: list[ClaimedDelivery], results: list[SendResult], *, now: datetime
 ) -> None:
@@ -412,32 +486,23 @@ def _record(
         event_count("push_failed", len(errors), label=tripped)
         return
 
-    stop_reason = ""
-    failed: dict[str, list[int]] = {}
-    deactivate: dict[str, list[Any]] = {}
-    retry: list[tuple[int, float, str]] = []
-    quota_hit = False
+    outage_pause = 0.0
+    if _fcm_unavailable(len(batch), results):
+        outage_pause = _outage_pause()
+        _pause_sending(outage_pause)
+        logger.error(
+            "FCM unavailable: most of a batch of notification %s failed transiently; sending pauses %.0f s",
+            notification.pk,
+            outage_pause,
+        )
+    elif accepted:
+        with contextlib.suppress(*CACHE_UNREACHABLE):
+            cache.delete(OUTAGE_STREAK_KEY)
+    quota_hit = any(r.error is not None and r.error.error_class == ErrorClass.QUOTA for r in errors)
+    plan = _ErrorPlan()
     for result in errors:
-        error = result.error
-        assert error is not None  # noqa: S101  (filtered above)
-        delivery = by_id[result.delivery_id]
-        if error.error_class == ErrorClass.TOKEN:
-            failed.setdefault(error.code, []).append(result.delivery_id)
-            deactivate.setdefault(error.code, []).append(delivery.installation_id)
-        elif error.error_class in (ErrorClass.PAYLOAD, ErrorClass.CREDENTIALS):
-            failed.setdefault(error.code, []).append(result.delivery_id)
-            stop_reason = stop_reason or error.code
-        elif error.error_class == ErrorClass.QUOTA:
-            wait = error.retry_after or 60.0
-            _pause_for_quota(wait)
-            quota_hit = True
-            retry.append((result.delivery_id, wait, error.code))
-        elif delivery.attempts >= settings.PUSH_MAX_ATTEMPTS:
-            failed.setdefault(error.code, []).append(result.delivery_id)
-        else:
-            retry.append(
-                (result.delivery_id, max(error.retry_after or 0.0, _backoff(delivery.attempts)), error.code)
-            )
+        plan.add(result, by_id[result.delivery_id], outage_pause=outage_pause)
+    failed, deactivate, retry, stop_reason = plan.failed, plan.deactivate, plan.retry, plan.stop_reason
 
     with transaction.atomic():
         Delivery.objects.filter(id__in=accepted).update(
@@ -456,10 +521,11 @@ def _record(
                         not_before=now + timedelta(seconds=wait),
                         claimed_until=None,
                         error_code=code,
+                        attempts=attempts,
                     )
-                    for delivery_id, wait, code in retry
+                    for delivery_id, wait, code, attempts in retry
                 ],
-                ["status", "not_before", "claimed_until", "error_code"],
+                ["status", "not_before", "claimed_until", "error_code", "attempts"],
             )
         for code, installation_ids in deactivate.items():
             Installation.objects.filter(pk__in=installation_ids, is_active=True).update(
@@ -478,16 +544,39 @@ def _record(
 
 
 def _count_results(
-    *, accepted: int, failed: dict[str, list[int]], retry: list[tuple[int, float, str]], quota_hit: bool
+    *, accepted: int, failed: dict[str, list[int]], retry: list[tuple[int, float, str, int]], quota_hit: bool
 ) -> None:
     """Counted once written: the metrics (casapp/metrics.py) follow what the outbox holds."""
     event_count("push_sent", accepted)
     for code, ids in failed.items():
         event_count("push_failed", len(ids), label=code)
-    for code, count in Counter(code for _delivery_id, _wait, code in retry).items():
+    for code, count in Counter(code for _delivery_id, _wait, code, _attempts in retry).items():
         event_count("push_retried", count, label=code)
     if quota_hit:
         event_count("push_quota_backoffs")
+
+
+def _record_once_the_database_answers(
+    notification: Notification,
+    batch: list[ClaimedDelivery],
+    results: list[SendResult],
+    *,
+    lease_ends: datetime,
+) -> None:
+    """Records a sent batch, waiting out a database that restarts. The results exist only in this
+    process: given up, the batch would be claimed again when its lease ends and sent twice."""
+    while True:
+        try:
+            _record(notification, batch, results, now=timezone.now())
+            return
+        except (OperationalError, InterfaceError):
+            if timezone.now() + timedelta(seconds=RECORD_RETRY_MARGIN_SECONDS) >= lease_ends:
+                raise
+            logger.warning(
+                "results of notification %s not recorded yet: database unreachable", notification.pk
+            )
+            connection.close()  # broken; the next attempt connects anew
+            time.sleep(RECORD_RETRY_SECONDS)
 
 
 def _deactivation_reason(code: str) -> str:
@@ -566,6 +655,7 @@ def _send(notification: Notification, batch: list[ClaimedDelivery], transport: T
     """Sends a claimed batch in the slices the rate limit grants and records the results together
     (the circuit breaker judges the whole batch). Rows still unsent when the notification expires
     become ``expired``. Returns how many were sent."""
+    claimed_at = timezone.now()
     results: list[SendResult] = []
     sent = 0
     while sent < len(batch):
@@ -579,7 +669,12 @@ def _send(notification: Notification, batch: list[ClaimedDelivery], transport: T
     if unsent:
         Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.EXPIRED, claimed_until=None)
     if sent:
-        _record(notification, batch[:sent], results, now=timezone.now())
+        _record_once_the_database_answers(
+            notification,
+            batch[:sent],
+            results,
+            lease_ends=claimed_at + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
+        )
     return sent
 
 

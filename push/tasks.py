@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import time
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
 from push import fanout, services
 
 # In eager mode (make run, tests) a task cannot be delayed; short waits are slept, long ones are left
 # to the periodic resume task.
 EAGER_MAX_SLEEP_SECONDS = 3.0
+DATABASE_RETRY_SECONDS = 5
 
 
-@shared_task(name="push.tasks.drain_notification", ignore_result=True, acks_late=True)
-def drain_notification(notification_id: int) -> str:
-    result = fanout.drain(notification_id)
+@shared_task(name="push.tasks.drain_notification", ignore_result=True, acks_late=True, bind=True)
+def drain_notification(self: Task[[int], str], notification_id: int) -> str:
+    try:
+        result = fanout.drain(notification_id)
+    except (OperationalError, InterfaceError) as error:
+        # The database restarts: try again in a few seconds, rather than leave the send to
+        # resume_stalled_sends, which first waits out the drain's mark (PUSH_CLAIM_LEASE_SECONDS).
+        raise self.retry(exc=error, countdown=DATABASE_RETRY_SECONDS, max_retries=None) from error
     if result.outcome is fanout.Outcome.MORE:
         drain_notification.apply_async((notification_id,))
     elif result.outcome is fanout.Outcome.WAIT:

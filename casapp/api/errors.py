@@ -16,6 +16,8 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import (
@@ -24,6 +26,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +49,7 @@ DEFAULT_DETAILS: dict[str, Promise] = {
     "method_not_allowed": _("This method is not allowed here."),
     "request_too_large": _("The request body is too large."),
     "server_error": _("An internal error occurred. Please try again later."),
+    "service_unavailable": _("The service is briefly unavailable. Please try again in a moment."),
 }
 
 
@@ -58,6 +62,17 @@ def too_many_parameters_detail() -> str:
 
 
 ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 415, 429, 500, 503)
+
+# A backing service that cannot be reached (database restarting, Redis stopped): the request is fine and
+# the same request will work again shortly, so the client gets 503 with Retry-After, not a 500.
+BACKING_SERVICE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+SERVICE_RETRY_AFTER_SECONDS = 5
 
 
 def error_body(
@@ -82,6 +97,13 @@ def error_response(
 ) -> JsonResponse:
     """The error shape for code paths outside DRF views (middleware, URL resolver, health checks)."""
     return JsonResponse(error_body(code=code, detail=detail, errors=errors), status=status)
+
+
+def service_unavailable_response() -> JsonResponse:
+    """The answer while a backing service is away; logged once per request, without a traceback."""
+    response = error_response(status=503, code="service_unavailable")
+    response["Retry-After"] = str(SERVICE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _field_errors(detail: Any, path: str | None = None) -> Iterator[dict[str, Any]]:
@@ -146,6 +168,14 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         # Form bodies: counted by Django's parsers when DRF parses the body.
         body = error_body(code="too_many_parameters", detail=too_many_parameters_detail())
         return Response(body, status=400)
+    if isinstance(exc, BACKING_SERVICE_ERRORS):
+        set_rollback()
+        logger.warning("backing service unavailable: %s", type(exc).__name__)
+        return Response(
+            error_body(code="service_unavailable", detail=None),
+            status=503,
+            headers={"Retry-After": str(SERVICE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, SuspiciousOperation):
         logger.warning("suspicious request: %s", type(exc).__name__)
         return Response(error_body(code="bad_request", detail=None), status=400)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -9,6 +10,7 @@ from itertools import islice
 from typing import Any
 from uuid import UUID
 
+import kombu.exceptions
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -34,12 +36,24 @@ from push.services.installations import installation_erase
 
 DELIVERY_INSERT_CHUNK = 5000
 
+logger = logging.getLogger("push.services")
+
 
 def _enqueue_drains(notification_id: int, *, parallel: int | None = None) -> None:
+    """Wakes the drains of a send. Runs after the outbox rows committed (``on_commit``), so a broker that
+    cannot be reached must not fail the caller's request: the rows are stored, and
+    ``sends_resume_stalled`` (beat, every minute) wakes the send once the broker is back."""
     from push.tasks import drain_notification
 
-    for _ in range(parallel or settings.PUSH_DRAIN_CONCURRENCY):
-        drain_notification.delay(notification_id)
+    try:
+        for _ in range(parallel or settings.PUSH_DRAIN_CONCURRENCY):
+            drain_notification.delay(notification_id)
+    except kombu.exceptions.OperationalError as error:
+        logger.warning(
+            "drains of notification %s not queued (broker unreachable: %s); resume_stalled_sends wakes it",
+            notification_id,
+            type(error).__name__,
+        )
 
 
 def notification_start(*, notification: Notification) -> Notification:

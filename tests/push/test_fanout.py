@@ -389,3 +389,32 @@ def test_expiry_reached_while_the_rate_limit_paces_a_batch_stops_it_mid_batch(
     assert sum(firebase_backend.counts().values()) == counts["accepted"]
     # Nothing arrived after the expiry (but for the slice in flight, which arrives within milliseconds).
     assert max(m["received_at"] for m in firebase_backend.messages()) < expires_at.timestamp() + 0.1
+
+
+@pytest.mark.django_db
+def test_an_fcm_outage_pauses_the_send_and_fails_no_message(
+    firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    settings.PUSH_MAX_ATTEMPTS = 2  # the outage outlasts two attempts of every message
+    settings.PUSH_RETRY_BASE_SECONDS = 1.0
+    targets = installations(settings.PUSH_CIRCUIT_BREAKER_MIN_BATCH + 5)
+    firebase_backend.add_fault("unavailable")  # every call, until cleared
+
+    notification = send_outage(django_capture_on_commit_callbacks)
+
+    assert notification.status == "sending"
+    rows = Delivery.objects.filter(notification=notification)
+    assert statuses(notification) == {"pending": len(targets)}
+    assert set(rows.values_list("attempts", flat=True)) == {0}  # an outage costs no message an attempt
+    assert firebase_backend.totals()["rejected"] > 2 * len(targets)  # tried past the limit, failed none
+    assert fanout.quota_pause_remaining() > 0  # every drain waits, not only this send's
+
+    # FCM is back: once the pause is over the periodic task finishes the send.
+    firebase_backend.clear_faults()
+    cache.delete(fanout.QUOTA_PAUSE_KEY)
+    rows.update(not_before=timezone.now() - timedelta(seconds=1))
+    drain_notification.delay(notification.pk)
+    notification.refresh_from_db()
+    assert notification.status == "sent"
+    assert set(firebase_backend.counts().values()) == {1}
+    assert Installation.objects.filter(is_active=False).count() == 0
