@@ -376,10 +376,10 @@ class ReadinessProbe:
             try:
                 status, answer = _request(self.port, "GET", "/readyz")
                 verdict = str(status)
-                if status != 200:
-                    checks = json.loads(answer).get("checks", {})
-                    failing = "+".join(k for k, v in checks.items() if v != "ok")
-                    verdict = f"{status} {failing}".strip()
+                checks = json.loads(answer).get("checks", {})
+                # "503 database", or "200 degraded cache+broker": ready, with a part failing.
+                if failing := "+".join(k for k, v in checks.items() if v != "ok"):
+                    verdict = f"{status} {failing}" if status != 200 else f"200 degraded {failing}"
             except (OSError, ValueError) as error:
                 verdict = f"no answer ({type(error).__name__})"
             self.samples.append((time.monotonic(), verdict))

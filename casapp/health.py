@@ -1,7 +1,12 @@
 """Liveness and readiness for the orchestrator and the city's monitoring.
 
-``/healthz`` answers while the process runs; ``/readyz`` checks every backing service that is configured
-and answers 503 naming the failing one, so a load balancer takes the instance out of rotation.
+``/healthz`` answers while the process runs. ``/readyz`` checks every backing service that is configured
+and names the failing ones. Only the database decides the verdict (503, so a load balancer takes the
+instance out of rotation): without it no request can be served. The cache and the broker are shared by
+every instance, and while Redis is away the app's main calls still work (reports are filed, the start-up
+configuration comes from the database; see the fault matrix in docs/operations.md). Failing them would take
+every instance out at once and turn a partial outage into a full one, so they answer 200 with
+``status: degraded`` for monitoring to alert on.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ def _broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+# Without these an instance cannot serve any request; the others only degrade it.
+REQUIRED = frozenset({"database"})
+
+
 def readiness_checks() -> dict[str, Callable[[], None]]:
     checks: dict[str, Callable[[], None]] = {"database": _database, "cache": _cache}
     if settings.REDIS_URL:
@@ -68,12 +77,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
             logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
             results[name] = "failing"
     failing = [name for name, state in results.items() if state != "ok"]
+    not_ready = [name for name in failing if name in REQUIRED]
     body: dict[str, object] = {}
-    if failing:
+    if not_ready:
         body = error_body(code="not_ready", detail=f"Not ready: {', '.join(failing)}")
-    body |= {"status": "failing" if failing else "ok", "checks": results}
+    body |= {"status": "failing" if not_ready else "degraded" if failing else "ok", "checks": results}
     heartbeat = cache.get(HEARTBEAT_KEY) if "cache" not in failing else None
     if heartbeat:
         age = timezone.now() - datetime.fromisoformat(heartbeat)
         body["worker_heartbeat_age_s"] = int(age.total_seconds())
-    return JsonResponse(body, status=503 if failing else 200)
+    return JsonResponse(body, status=503 if not_ready else 200)
