@@ -4,6 +4,9 @@ The catalogues are extracted again from the code (Django's ``makemessages``) in 
 a text added without its translation is found even before anyone ran ``make messages``; the working tree is
 never changed. An entry counts as missing when its translation is empty or marked fuzzy. English is the
 language the code is written in and is not checked.
+
+It also fails when a compiled catalogue (``.mo``, what Django reads) differs from what its ``.po`` compiles
+to: a translation that was written but not compiled would not be shown.
 """
 
 from __future__ import annotations
@@ -49,12 +52,19 @@ class Command(BaseCommand):
                 for catalogue in sorted(copy.glob(f"**/locale/{language}/LC_MESSAGES/django.po"))
                 if (entries := _unfinished(catalogue))
             }
+        stale = [
+            str(catalogue.relative_to(base)) for catalogue in _catalogues(base) if not _compiled(catalogue)
+        ]
+        for catalogue_name in stale:
+            self.stderr.write(f"{catalogue_name}: its .mo is not what it compiles to (run compilemessages)")
         if missing:
             for catalogue, entries in missing.items():
                 self.stderr.write(f"{catalogue}: {len(entries)} untranslated or fuzzy")
                 for entry in entries:
                     self.stderr.write(f"  {entry}")
             raise CommandError("Translate these (make messages, then edit the .po files).")
+        if stale:
+            raise CommandError("Compile the catalogues: make messages (or manage.py compilemessages).")
         self.stdout.write(f"Catalogues complete: {', '.join(languages)}.")
 
 
@@ -74,3 +84,24 @@ def _unfinished(catalogue: Path) -> list[str]:
             if line.startswith("msgid ") and line != 'msgid ""'
         ]
     return entries
+
+
+def _catalogues(base: Path) -> list[Path]:
+    return sorted(
+        path for package in PACKAGES for path in (base / package).glob("**/locale/*/LC_MESSAGES/django.po")
+    )
+
+
+def _compiled(catalogue: Path) -> bool:
+    """Whether the committed .mo is byte for byte what msgfmt (as compilemessages runs it) makes of it."""
+    compiled = catalogue.with_suffix(".mo")
+    if not compiled.exists():
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = Path(folder) / "django.mo"
+        subprocess.run(  # noqa: S603
+            ["msgfmt", "--check-format", "-o", str(fresh), str(catalogue)],  # noqa: S607
+            check=True,
+            capture_output=True,
+        )
+        return fresh.read_bytes() == compiled.read_bytes()
