@@ -654,19 +654,33 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
 def _send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> int:
     """Sends a claimed batch in the slices the rate limit grants and records the results together
     (the circuit breaker judges the whole batch). Rows still unsent when the notification expires
-    become ``expired``. Returns how many were sent."""
+    become ``expired``. Returns how many were sent.
+
+    Without the cache the shared rate budget cannot be kept: what went out is recorded, the rest of the
+    batch is handed back (pending, not claimed) and the error goes on to the drain, which stops; beat's
+    resume wakes the send once the cache is back. Leaving the batch claimed instead would send its first
+    slices a second time when the lease ends.
+    """
     claimed_at = timezone.now()
     results: list[SendResult] = []
     sent = 0
+    cache_error: Exception | None = None
     while sent < len(batch):
-        granted = _rate_grant(len(batch) - sent)
+        try:
+            granted = _rate_grant(len(batch) - sent)
+        except CACHE_UNREACHABLE as error:
+            logger.warning("rate limit unreachable (%s): the rest of the batch waits", type(error).__name__)
+            cache_error = error
+            break
         if _expired(notification):  # checked after the wait for the grant, right before sending
             break
         part = batch[sent : sent + granted]
         results += transport.send(outgoing_messages(notification, part, now=timezone.now()))
         sent += len(part)
     unsent = [d.pk for d in batch[sent:]]
-    if unsent:
+    if unsent and cache_error is not None:
+        Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.PENDING, claimed_until=None)
+    elif unsent:
         Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.EXPIRED, claimed_until=None)
     if sent:
         _record_once_the_database_answers(
@@ -675,6 +689,8 @@ def _send(notification: Notification, batch: list[ClaimedDelivery], transport: T
             results,
             lease_ends=claimed_at + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
         )
+    if cache_error is not None:
+        raise cache_error
     return sent
 
 
