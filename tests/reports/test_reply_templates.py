@@ -16,7 +16,7 @@ from django.test import Client
 from reports.models import Category, Department, ReplyTemplate, Report, ReportEvent
 from reports.reply_templates import placeholders_unknown, reply_template_render
 from tests.factories import StaffFactory
-from tests.reports.staff_factories import category, department, report, reporter, triage_staff
+from tests.reports.staff_factories import category, report, reporter, triage_staff
 
 TEMPLATES = "/admin/reports/replytemplate/"
 REPORTS = "/admin/reports/report/"
@@ -39,26 +39,6 @@ def offered(client: Client, target: Report) -> dict[str, str]:
             r'<option value="\d+" data-text="([^"]*)">([^<]*)</option>', select.group(1)
         )
     }
-
-
-@pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
-def ordnung(db: Any) -> Department:
-    return department("ordnung")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
-def graffiti(ordnung: Department) -> Category:
-    return category("graffiti", department=ordnung)
 
 
 @pytest.fixture

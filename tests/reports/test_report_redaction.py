@@ -29,16 +29,6 @@ def moderate_url(report_id: int) -> str:
 
 
 @pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
 def graffiti(db: Any) -> Category:
     return category("graffiti", department=department("ordnung"))
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus
 from tests.conftest import assert_error_shape
-from tests.reports.staff_factories import category, department, report, triage_staff
+from tests.reports.staff_factories import category, report, triage_staff
 
 S = ReportStatus
 
@@ -28,28 +28,8 @@ def api(user: Any) -> APIClient:
 
 
 @pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
-def ordnung(db: Any) -> Department:
-    return department("ordnung")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
 def gehweg(tiefbau: Department) -> Category:
     return category("gehweg", department=tiefbau)
-
-
-@pytest.fixture
-def graffiti(ordnung: Department) -> Category:
-    return category("graffiti", department=ordnung)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.test import Client
 from push.models import Delivery
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus
 from tests.factories import StaffFactory
-from tests.reports.staff_factories import category, department, photo, report, reporter, triage_staff
+from tests.reports.staff_factories import photo, report, reporter, triage_staff
 
 REPORTS = "/admin/reports/report/"
 S = ReportStatus
@@ -55,26 +55,6 @@ def workflow(**fields: Any) -> dict[str, Any]:
 
 def messages_of(response: Any) -> list[tuple[int, str]]:
     return [(m.level, m.message) for m in response.context["messages"]]
-
-
-@pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
-def ordnung(db: Any) -> Department:
-    return department("ordnung")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
-def graffiti(ordnung: Department) -> Category:
-    return category("graffiti", department=ordnung)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from tests.conftest import assert_error_shape, device_client_for
 from tests.factories import StaffFactory
 from tests.reports.staff_factories import (
     category,
-    department,
     photo,
     report,
     reporter,
@@ -52,28 +51,8 @@ def ids(response: Any) -> list[int]:
 
 
 @pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
-def ordnung(db: Any) -> Department:
-    return department("ordnung")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
 def laterne(tiefbau: Department) -> Category:
     return category("strassenlaterne", department=tiefbau)
-
-
-@pytest.fixture
-def graffiti(ordnung: Department) -> Category:
-    return category("graffiti", department=ordnung)
 
 
 @pytest.fixture

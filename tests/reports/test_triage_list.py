@@ -49,33 +49,13 @@ def aged(target: Report, *, days: float = 0, hours: float = 0) -> Report:
 
 
 @pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
 def gruen(db: Any) -> Department:
     return department("gruen")
 
 
 @pytest.fixture
-def ordnung(db: Any) -> Department:
-    return department("ordnung")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
 def baum(gruen: Department) -> Category:
     return category("baum", department=gruen)
-
-
-@pytest.fixture
-def graffiti(ordnung: Department) -> Category:
-    return category("graffiti", department=ordnung)
 
 
 @pytest.fixture

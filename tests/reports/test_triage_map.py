@@ -23,7 +23,7 @@ from django.utils import timezone
 from reports.models import Category, Department, Report, ReportStatus
 from tests.casapp.test_content_security_policy import directives
 from tests.factories import StaffFactory
-from tests.reports.staff_factories import category, department, report, triage_staff
+from tests.reports.staff_factories import category, report, triage_staff
 
 REPORTS = "/admin/reports/report/"
 MAP = f"{REPORTS}map/"
@@ -59,28 +59,8 @@ def aged(target: Report, *, days: float) -> Report:
 
 
 @pytest.fixture
-def tiefbau(db: Any) -> Department:
-    return department("tiefbau")
-
-
-@pytest.fixture
-def ordnung(db: Any) -> Department:
-    return department("ordnung")
-
-
-@pytest.fixture
-def schlagloch(tiefbau: Department) -> Category:
-    return category("schlagloch", department=tiefbau)
-
-
-@pytest.fixture
 def ampel(tiefbau: Department) -> Category:
     return category("ampel", department=tiefbau)
-
-
-@pytest.fixture
-def graffiti(ordnung: Department) -> Category:
-    return category("graffiti", department=ordnung)
 
 
 @pytest.fixture
