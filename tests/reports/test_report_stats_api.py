@@ -13,10 +13,13 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from casapp.city import STADTTEILE
-from reports.models import District, ReportEvent, ReportStatus
+from reports.models import District, Report, ReportEvent, ReportStatus
 from tests.reports.factories import CategoryFactory, ReportFactory
+from tests.reports.staff_factories import category, department, triage_staff
+from tests.reports.staff_factories import report as staff_report
 
 URL = "/api/v1/reports/stats"
 DISTRICTS_TWO = Path(__file__).resolve().parent / "data" / "districts-two.geojson"
@@ -312,3 +315,25 @@ def test_figures_are_cached_for_a_minute(anon_client, figures):
     fresh = stats(anon_client)["open_count"]
 
     assert (before, cached, fresh) == (3, 3, 4)
+
+
+@pytest.mark.django_db
+def test_forwarding_through_the_staff_api_is_a_first_response_here_but_not_for_the_due_time(anon_client):
+    tiefbau, ordnung = department("tiefbau"), department("ordnung")
+    misrouted = staff_report(category("schlagloch", department=tiefbau))
+    Report.objects.filter(pk=misrouted.pk).update(created_at=timezone.now() - timedelta(hours=6))
+    tina = APIClient()
+    tina.force_login(triage_staff(tiefbau, username="tina"))
+    graffiti = category("graffiti", department=ordnung)
+
+    forwarded = tina.post(
+        f"/api/v1/staff/reports/{misrouted.pk}/reroute",
+        {"category": graffiti.key, "reason": "Ist Graffiti"},
+        format="json",
+    )
+    body = stats(anon_client)
+
+    assert forwarded.status_code == 200, forwarded.content[:300]
+    assert (body["first_responses_recently_count"], body["median_hours_to_first_response"]) == (1, 6.0)
+    # Ordnung still owes its answer: the report stays due for a first response.
+    assert Report.objects.get(pk=misrouted.pk).first_response_at is None
