@@ -7,14 +7,16 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 from casapp.city import STADTTEILE
 from reports.models import (
     OPEN_STATUSES,
     Category,
+    District,
     Report,
+    ReportEvent,
     ReportStatus,
 )
 from reports.selectors import CITY_TIME_ZONE
@@ -53,9 +55,12 @@ class ReportStats:
     open_count: int
     by_status: list[tuple[str, int]]
     by_category: list[CategoryCount]
+    stadtteile_available: bool
     by_stadtteil: list[StadtteilCount]
     per_day: list[DayCount]
     closed_recently_count: int
+    resolved_recently_count: int
+    first_responses_recently_count: int
     median_hours_to_first_response: float | None
     median_hours_to_resolution: float | None
 
@@ -65,13 +70,19 @@ def report_stats(*, now: datetime) -> ReportStats:
 
     - ``by_status``: every status, in workflow order, zeros included.
     - ``by_category``: leaf categories with at least one report, most reports first.
-    - ``by_stadtteil``: every Stadtteil, zeros included; reports outside every imported polygon under None
-      (only when there are any).
+    - ``by_stadtteil``: only when Stadtteil polygons are imported (``stadtteile_available``), else empty:
+      without them every report is in no Stadtteil. Each Stadtteil with a polygon or with reports, zeros
+      included; reports outside every polygon under None (only when there are any).
     - ``per_day``: reports filed per calendar day in Europe/Berlin, the last ``STATS_DAYS`` days up to
       and including today, zeros included.
-    - The medians (hours) are over reports the city closed in the last ``STATS_DURATION_DAYS`` days:
-      withdrawn reports are left out, as the reporter closed them. First response is the first staff
-      status change or reply; resolution is the closing.
+    - ``closed_recently_count``: reports the city closed in the last ``STATS_DURATION_DAYS`` days, in any
+      closed status but withdrawn (the reporter closed those).
+    - ``median_hours_to_resolution``: filing to closing, over the reports resolved (done) in the last
+      ``STATS_DURATION_DAYS`` days (``resolved_recently_count``); rejected, duplicate, forwarded and
+      withdrawn reports were closed, not resolved.
+    - ``median_hours_to_first_response``: filing to the first public staff reaction of any kind (a status
+      change, a reply, a forwarding to another category), over the reports whose first reaction was in
+      the last ``STATS_DURATION_DAYS`` days, in any status (``first_responses_recently_count``).
     """
     visible = Report.objects.filter(hidden=False)
     is_open = Q(status__in=OPEN_STATUSES)
@@ -90,22 +101,8 @@ def report_stats(*, now: datetime) -> ReportStats:
         for row in category_rows
     ]
 
-    stadtteil_rows = {
-        row["stadtteil"]: row
-        for row in visible.values("stadtteil")
-        .annotate(total=Count("id"), open=Count("id", filter=is_open))
-        .order_by()
-    }
-    by_stadtteil = [
-        StadtteilCount(
-            stadtteil=name,
-            total=stadtteil_rows.get(name, {}).get("total", 0),
-            open=stadtteil_rows.get(name, {}).get("open", 0),
-        )
-        for name in STADTTEILE
-    ]
-    if unknown := stadtteil_rows.get(""):
-        by_stadtteil.append(StadtteilCount(stadtteil=None, total=unknown["total"], open=unknown["open"]))
+    stadtteile_available = District.objects.exists()
+    by_stadtteil = _by_stadtteil(visible, is_open=is_open) if stadtteile_available else []
 
     today = now.astimezone(CITY_TIME_ZONE).date()
     first_day = today - timedelta(days=STATS_DAYS - 1)
@@ -124,16 +121,17 @@ def report_stats(*, now: datetime) -> ReportStats:
         for offset in range(STATS_DAYS)
     ]
 
-    closed_recently = list(
-        visible.filter(closed_at__gte=now - timedelta(days=STATS_DURATION_DAYS), closed_at__isnull=False)
-        .exclude(status=ReportStatus.WITHDRAWN)
-        .order_by("-closed_at")
-        .values_list("created_at", "first_response_at", "closed_at")[:STATS_DURATION_SAMPLE_LIMIT]
+    since = now - timedelta(days=STATS_DURATION_DAYS)
+    closed_recently_count = (
+        visible.filter(closed_at__gte=since).exclude(status=ReportStatus.WITHDRAWN).count()
     )
-    to_first_response = [
-        _hours(first - created) for created, first, _ in closed_recently if first is not None
-    ]
-    to_resolution = [_hours(closed - created) for created, _, closed in closed_recently if closed is not None]
+    resolved = list(
+        visible.filter(status=ReportStatus.DONE, closed_at__gte=since)
+        .order_by("-closed_at")
+        .values_list("created_at", "closed_at")[:STATS_DURATION_SAMPLE_LIMIT]
+    )
+    to_resolution = [_hours(closed - created) for created, closed in resolved if closed is not None]
+    to_first_response = _hours_to_first_reaction(visible, since=since)
 
     return ReportStats(
         generated_at=now,
@@ -141,12 +139,62 @@ def report_stats(*, now: datetime) -> ReportStats:
         open_count=sum(status_counts.get(status.value, 0) for status in OPEN_STATUSES),
         by_status=by_status,
         by_category=by_category,
+        stadtteile_available=stadtteile_available,
         by_stadtteil=by_stadtteil,
         per_day=per_day,
-        closed_recently_count=len(closed_recently),
+        closed_recently_count=closed_recently_count,
+        resolved_recently_count=len(to_resolution),
+        first_responses_recently_count=len(to_first_response),
         median_hours_to_first_response=_median(to_first_response),
         median_hours_to_resolution=_median(to_resolution),
     )
+
+
+def _by_stadtteil(visible: QuerySet[Report], *, is_open: Q) -> list[StadtteilCount]:
+    rows = {
+        row["stadtteil"]: row
+        for row in visible.values("stadtteil")
+        .annotate(total=Count("id"), open=Count("id", filter=is_open))
+        .order_by()
+    }
+    # A Stadtteil whose polygon is not imported would show a zero that only means "not looked up".
+    loaded = set(District.objects.values_list("name", flat=True))
+    counts = [
+        StadtteilCount(
+            stadtteil=name,
+            total=rows[name]["total"] if name in rows else 0,
+            open=rows[name]["open"] if name in rows else 0,
+        )
+        for name in STADTTEILE
+        if name in loaded or name in rows
+    ]
+    if unknown := rows.get(""):
+        counts.append(StadtteilCount(stadtteil=None, total=unknown["total"], open=unknown["open"]))
+    return counts
+
+
+def _hours_to_first_reaction(visible: QuerySet[Report], *, since: datetime) -> list[float]:
+    """Hours from filing to the first public staff reaction, for the reports first answered since
+    ``since``. ``first_response_at`` holds the first staff status change or reply; forwarding to another
+    category does not set it (the new department still owes its answer, see ``report_reroute``), but the
+    reporter saw the city act, so it counts here."""
+    first_reroute = Subquery(
+        ReportEvent.objects.filter(report=OuterRef("pk"), kind=ReportEvent.Kind.REROUTED, is_public=True)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    rows = (
+        visible.annotate(first_reroute=first_reroute)
+        .filter(Q(first_response_at__gte=since) | Q(first_reroute__gte=since))
+        .order_by("-id")
+        .values_list("created_at", "first_response_at", "first_reroute")[:STATS_DURATION_SAMPLE_LIMIT]
+    )
+    hours = []
+    for created, first_response, first_reroute_at in rows:
+        first = min(moment for moment in (first_response, first_reroute_at) if moment is not None)
+        if first >= since:
+            hours.append(_hours(first - created))
+    return hours
 
 
 def _hours(duration: timedelta) -> float:

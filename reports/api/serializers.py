@@ -524,13 +524,32 @@ class ReportStatsSerializer(serializers.Serializer[ReportStats]):
     open_count = serializers.IntegerField(help_text="Received, in review or in progress.")
     by_status = serializers.SerializerMethodField()
     by_category = serializers.SerializerMethodField()
-    by_stadtteil = StadtteilCountSerializer(many=True)
+    stadtteile_available = serializers.BooleanField(
+        help_text="Whether Stadtteil polygons are imported; without them `by_stadtteil` is empty."
+    )
+    by_stadtteil = StadtteilCountSerializer(
+        many=True, help_text="Only with `stadtteile_available`: each Stadtteil, zeros included."
+    )
     per_day = serializers.SerializerMethodField(help_text="Reports filed per day, the last 30 days.")
     closed_recently_count = serializers.IntegerField(
-        help_text="Reports the city closed in the last 90 days: the sample of the medians."
+        help_text="Reports the city closed in the last 90 days, in any closed status but withdrawn."
     )
-    median_hours_to_first_response = serializers.FloatField(allow_null=True)
-    median_hours_to_resolution = serializers.FloatField(allow_null=True)
+    resolved_recently_count = serializers.IntegerField(
+        help_text="Reports resolved (done) in the last 90 days: the sample of the resolution median."
+    )
+    first_responses_recently_count = serializers.IntegerField(
+        help_text="Reports first answered in the last 90 days: the sample of the first-response median."
+    )
+    median_hours_to_first_response = serializers.FloatField(
+        allow_null=True,
+        help_text="Hours from filing to the first public staff reaction of any kind (status change, "
+        "reply, forwarding to another category).",
+    )
+    median_hours_to_resolution = serializers.FloatField(
+        allow_null=True,
+        help_text="Hours from filing to done; rejected, duplicate, forwarded and withdrawn reports "
+        "are not counted.",
+    )
 
     @extend_schema_field(StatusCountSerializer(many=True))
     def get_by_status(self, stats: ReportStats) -> list[dict[str, Any]]:
