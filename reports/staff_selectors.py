@@ -117,11 +117,9 @@ def reports_matching(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
     """Each word must occur in the description or the address, or be the report's number (``#12``) or
     the id a partner system gave it (Open311 ``sender_reference``, an indexed exact match)."""
     for term in text.split():
-        condition = (
-            Q(description__icontains=term)
-            | Q(address__icontains=term)
-            | Q(open311_submission__sender_reference=term)
-        )
+        # The sender's id as a subquery on its index, not an outer join of every report's submission.
+        by_sender = Report.objects.filter(open311_submission__sender_reference=term).values("pk")
+        condition = Q(description__icontains=term) | Q(address__icontains=term) | Q(pk__in=by_sender)
         number = term.removeprefix("#")
         if number.isdigit() and len(number) <= MAX_REPORT_NUMBER_DIGITS:
             condition |= Q(pk=int(number))
