@@ -9,12 +9,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from reports.models import Category, Report
 from reports.open311.models import PartnerSubmission
 from tests.open311.conftest import BASE, Partner, assert_open311_error, parse_json
-from tests.reports.factories import CITY_POINT
+from tests.reports.factories import CITY_POINT, CategoryFactory, CategoryGroupFactory
+from tests.reports.staff_factories import report
 
 FORM = "application/x-www-form-urlencoded"
 PHOTOS = [f"https://fms.example.org/photo/4711.{n}.full.jpeg" for n in range(5)]
@@ -95,16 +98,19 @@ def test_the_senders_metadata_is_never_public(
     (filed,) = post(reader, fixmystreet_request(partner)).json()
     report_id = filed["service_request_id"]
 
-    public = [
-        reader.get(f"{BASE}requests/{report_id}.json", {"extensions": "true"}).content,
-        reader.get(f"{BASE}requests/{report_id}.xml", {"extensions": "true"}).content,
-        reader.get(f"{BASE}requests.json", {"extensions": "true"}).content,
-        anon_client.get(f"/api/v1/reports/{report_id}").content,
-        anon_client.get("/api/v1/reports/", {"format": "geojson", "bbox": "7.2,51.5,7.4,51.6"}).content,
-        anon_client.get("/api/v1/reports/", {"format": "csv", "bbox": "7.2,51.5,7.4,51.6"}).content,
+    responses = [
+        reader.get(f"{BASE}requests/{report_id}.json", {"extensions": "true"}),
+        reader.get(f"{BASE}requests/{report_id}.xml", {"extensions": "true"}),
+        reader.get(f"{BASE}requests.json", {"extensions": "true"}),
+        anon_client.get(f"/api/v1/reports/{report_id}"),
+        anon_client.get("/api/v1/reports/", {"format": "geojson", "bbox": "7.2,51.5,7.4,51.6"}),
+        anon_client.get("/api/v1/reports/", {"format": "csv", "bbox": "7.2,51.5,7.4,51.6"}),
     ]
 
-    assert all(report_id.encode() in body for body in public[:3])
+    assert [response.status_code for response in responses] == [200] * len(responses)
+    public = [response.content for response in responses]
+    # Each answer does show the report (and its long description), so the absence below means something.
+    assert all(b"Kita ist seit Tagen aus" in body for body in public), [body[:200] for body in public]
     for body in public:
         for private in (b"12345", b"389512", b"fms.example.org/report", b"4711.1", b"Erika"):
             assert private not in body, (private, body[:300])
@@ -140,8 +146,6 @@ def test_staff_see_metadata_and_every_link_in_the_staff_api_and_on_the_reports_p
 def test_an_app_report_has_no_partner_submission_for_staff(
     administration_client: Any, streetlight: Category
 ) -> None:
-    from tests.reports.staff_factories import report
-
     filed = report(category=streetlight)
 
     detail = administration_client.get(f"/api/v1/staff/reports/{filed.pk}").json()
@@ -270,3 +274,25 @@ def test_an_address_without_a_position_asks_for_one(
     (description,) = assert_open311_error(post(reader, fields, fmt), 400, fmt, mentions="lat/long")
     assert "In Castrop-Rauxel ist eine Position nötig" in description
     assert Report.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_single_link_filed_before_as_the_list_of_links(partner: Partner) -> None:
+    executor = MigrationExecutor(connection)
+    before, after = [("open311", "0001_initial")], [("open311", "0002_sender_metadata_and_media_links")]
+    executor.migrate(before)
+    old_submission = executor.loader.project_state(before).apps.get_model("open311", "PartnerSubmission")
+    category = CategoryFactory(parent=CategoryGroupFactory())
+    with_link = report(category, media_url="https://partner.example.org/photos/17.jpg")
+    without_link = report(category)
+    for filed, token in ((with_link, "a" * 32), (without_link, "b" * 32)):
+        old_submission.objects.create(report_id=filed.pk, api_key_id=partner.key.pk, token=token)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+
+    assert PartnerSubmission.objects.get(report=with_link).media_urls == [
+        "https://partner.example.org/photos/17.jpg"
+    ]
+    assert PartnerSubmission.objects.get(report=without_link).media_urls == []
