@@ -37,7 +37,7 @@ def validate_answers(category: Category, answers: Any) -> dict[str, Any]:  # noq
             continue
         choices = {c.get("key") for c in question.choices}
         if question.kind == QuestionKind.TEXT:
-            if not isinstance(value, str) or len(value) > MAX_TEXT_ANSWER or not _storable(value):
+            if not isinstance(value, str) or len(value) > MAX_TEXT_ANSWER or not text_storable(value):
                 raise DomainError(_("Enter a short text."), code="invalid", field=field)
             clean[key] = value.strip()
         elif question.kind == QuestionKind.NUMBER:
@@ -60,7 +60,7 @@ def validate_answers(category: Category, answers: Any) -> dict[str, Any]:  # noq
     return clean
 
 
-def _storable(text: str) -> bool:
+def text_storable(text: str) -> bool:
     """No NUL and no lone surrogates: PostgreSQL refuses them and JSON output cannot encode them."""
     return "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
 

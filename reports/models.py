@@ -155,13 +155,18 @@ CLOSED_STATUSES = (
 )
 
 
+# What a stored description may hold: Open311 partners may send 4,000 characters (GeoReport v2); the
+# app's own form allows 2,000 (reports.api.serializers).
+MAX_DESCRIPTION = 4000
+
+
 class Report(models.Model):
     """A citizen's report of a defect at a place. Contact data and the installation link are private."""
 
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="reports", verbose_name=_("category")
     )
-    description = models.TextField(_("description"), max_length=2000, blank=True)
+    description = models.TextField(_("description"), max_length=MAX_DESCRIPTION, blank=True)
     latitude = models.FloatField(_("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(
         _("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)]

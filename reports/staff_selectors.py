@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -19,6 +20,9 @@ from reports.models import (
     ReportEvent,
     ReportPhoto,
 )
+
+if TYPE_CHECKING:
+    from reports.open311.models import PartnerSubmission
 
 # Sees and changes every report, whatever the department (superusers too).
 ALL_REPORTS_GROUP = "Administration"
@@ -110,14 +114,25 @@ def reports_in_inbox(reports: QuerySet[Report], *, user: Any) -> QuerySet[Report
 
 
 def reports_matching(reports: QuerySet[Report], text: str) -> QuerySet[Report]:
-    """Each word must occur in the description or the address, or be the report's number (``#12``)."""
+    """Each word must occur in the description or the address, or be the report's number (``#12``) or
+    the id a partner system gave it (Open311 ``sender_reference``, an indexed exact match)."""
     for term in text.split():
-        condition = Q(description__icontains=term) | Q(address__icontains=term)
+        # The sender's id as a subquery on its index, not an outer join of every report's submission.
+        by_sender = Report.objects.filter(open311_submission__sender_reference=term).values("pk")
+        condition = Q(description__icontains=term) | Q(address__icontains=term) | Q(pk__in=by_sender)
         number = term.removeprefix("#")
         if number.isdigit() and len(number) <= MAX_REPORT_NUMBER_DIGITS:
             condition |= Q(pk=int(number))
         reports = reports.filter(condition)
     return reports
+
+
+def partner_submission(report: Report) -> PartnerSubmission | None:
+    """The Open311 submission that filed ``report``, or None for a report from the app."""
+    try:
+        return report.open311_submission
+    except ObjectDoesNotExist:
+        return None
 
 
 def reports_overdue(reports: QuerySet[Report], *, now: datetime | None = None) -> QuerySet[Report]:

@@ -28,6 +28,7 @@ from reports.admin.triage_forms import ChangeStatusForm, ReportWorkflowForm
 from reports.admin.triage_map import MapFilterForm, map_points, workspace_map_config
 from reports.models import Report, ReportEvent
 from reports.staff_selectors import (
+    partner_submission,
     report_is_overdue,
     reports_by_photo,
     reports_for_staff,
@@ -128,7 +129,9 @@ REPORT_FIELDS = [
     "first_response_due_at",
     "closed_at",
 ]
-LOCATION_FIELDS = ["location_map", "latitude", "longitude", "media_url"]
+LOCATION_FIELDS = ["location_map", "latitude", "longitude", "media_links"]
+# A report a partner system filed through Open311: who, its own id and what else it sent (staff only).
+PARTNER_FIELDS = ["partner_system", "sender_reference", "sender_metadata"]
 REPORTER_FIELDS = [
     "contact_name",
     "contact_email",
@@ -184,13 +187,17 @@ class ReportAdmin(admin.ModelAdmin[Report]):
     ]
     list_select_related = ["category", "assigned_to"]
     search_fields = ["description", "address"]
-    search_help_text = _("Report number (e.g. 123 or #123), or words from the description or the address.")
+    search_help_text = _(
+        "Report number (e.g. 123 or #123), words from the description or the address, or a partner "
+        "system's id of the report."
+    )
     date_hierarchy = "created_at"
     readonly_fields = [
         *REPORT_FIELDS,
         *LOCATION_FIELDS,
         "photo_thumbnails",
         *REPORTER_FIELDS,
+        *PARTNER_FIELDS,
         *TRIAGE_FIELDS,
         "history",
     ]
@@ -259,6 +266,10 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             (_("Location"), {"fields": LOCATION_FIELDS}),
             (_("Photos"), {"fields": ["photo_thumbnails"]}),
             (_("Reporter (private)"), {"fields": REPORTER_FIELDS}),
+        ]
+        if obj is not None and partner_submission(obj) is not None:
+            fieldsets.append((_("Partner system (Open311, private)"), {"fields": PARTNER_FIELDS}))
+        fieldsets += [
             (_("Triage"), {"fields": TRIAGE_FIELDS}),
         ]
         if obj is not None and self.has_change_permission(request, obj):
@@ -412,6 +423,44 @@ class ReportAdmin(admin.ModelAdmin[Report]):
                 ),
             ),
         )
+
+    @admin.display(description=_("media links"))
+    def media_links(self, report: Report) -> SafeString | str:
+        submission = partner_submission(report)
+        links = submission.media_urls if submission is not None else []
+        links = links or ([report.media_url] if report.media_url else [])
+        if not links:
+            return self.get_empty_value_display()
+        # Links the sender gave; never fetched by the server, opened by staff in their own browser.
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}" target="_blank" rel="noopener noreferrer">{}</a></li>',
+                ((link, link) for link in links),
+            ),
+        )
+
+    @admin.display(description=_("partner system"))
+    def partner_system(self, report: Report) -> str:
+        submission = partner_submission(report)
+        return submission.api_key.name if submission is not None else self.get_empty_value_display()
+
+    @admin.display(description=_("sender's reference"))
+    def sender_reference(self, report: Report) -> str:
+        submission = partner_submission(report)
+        return (submission.sender_reference if submission else "") or self.get_empty_value_display()
+
+    @admin.display(description=_("sender's metadata"))
+    def sender_metadata(self, report: Report) -> SafeString | str:
+        submission = partner_submission(report)
+        if submission is None or not submission.sender_metadata:
+            return self.get_empty_value_display()
+        rows = (
+            (key, ", ".join(value) if isinstance(value, list) else value)
+            for key, value in submission.sender_metadata.items()
+        )
+        return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
     @admin.display(description=_("reporter's phone linked"), boolean=True)
     def has_installation(self, report: Report) -> bool:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from casapp.errors import DomainError
 from reports import services
 from reports.admin.staff_fields import StaffChoiceField
-from reports.models import Category, Report, ReportPhoto, ReportStatus
+from reports.models import MAX_DESCRIPTION, Category, Report, ReportPhoto, ReportStatus
 from reports.reply_templates import reply_template_render, reply_templates_for_report
 from reports.staff_selectors import report_assignees, reports_for_staff
 
@@ -156,7 +156,7 @@ class ReportWorkflowForm(forms.ModelForm[Report]):
     )
     redacted_description = forms.CharField(
         label=_("Description (redact)"),
-        max_length=2000,
+        max_length=MAX_DESCRIPTION,
         required=False,
         widget=forms.Textarea({"rows": 3}),
         help_text=_("Edit to remove personal or abusive content; the original is not kept."),

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casapp.api.fields import (
@@ -21,9 +22,17 @@ from casapp.api.fields import (
 )
 from casapp.city import STADTTEIL_CHOICES
 from reports.api.fields import report_status_field
-from reports.models import Category, Department, Report, ReportEvent, ReportPhoto, ReportStatus
+from reports.models import (
+    MAX_DESCRIPTION,
+    Category,
+    Department,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    ReportStatus,
+)
 from reports.services import ALLOWED_TRANSITIONS
-from reports.staff_selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
+from reports.staff_selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS, partner_submission
 
 MAX_REMOVED_PHOTOS = 20
 MAX_REDACTED_MESSAGES = 20
@@ -128,6 +137,19 @@ class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
         read_only_fields = fields
 
 
+class StaffPartnerSubmissionSerializer(serializers.Serializer[Any]):
+    """Who filed a report through Open311 and what it sent beyond the service definition."""
+
+    partner = serializers.CharField(source="api_key.name", help_text="The partner system's name.")
+    sender_reference = serializers.CharField(help_text="The sender's own id of the report; empty: none.")
+    sender_metadata = serializers.DictField(
+        help_text="The sender's attributes beyond the service definition (string or list of strings)."
+    )
+    media_urls = serializers.ListField(
+        child=serializers.URLField(), help_text="Every media link the sender gave; never fetched."
+    )
+
+
 class StaffReportDetailSerializer(StaffReportSerializer):
     """Everything staff need to triage a report, private contact data included."""
 
@@ -145,6 +167,9 @@ class StaffReportDetailSerializer(StaffReportSerializer):
         help_text="The statuses staff can move the report to from its current status."
     )
     media_url = NullableURLField(help_text="The reporter's link to a video or more photos; null: none.")
+    partner_submission = serializers.SerializerMethodField(
+        help_text="Filed by a partner system through Open311; null: filed in the app."
+    )
     contact_email = NullableEmailField(help_text="Null: none given, or erased after the retention time.")
 
     class Meta(StaffReportSerializer.Meta):
@@ -152,6 +177,7 @@ class StaffReportDetailSerializer(StaffReportSerializer):
             *StaffReportSerializer.Meta.fields,
             "answers",
             "media_url",
+            "partner_submission",
             "contact_name",
             "contact_email",
             "contact_phone",
@@ -166,6 +192,11 @@ class StaffReportDetailSerializer(StaffReportSerializer):
             "events",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(StaffPartnerSubmissionSerializer(allow_null=True))
+    def get_partner_submission(self, report: Report) -> dict[str, Any] | None:
+        submission = partner_submission(report)
+        return StaffPartnerSubmissionSerializer(submission).data if submission is not None else None
 
     def get_has_installation(self, report: Report) -> bool:
         return report.installation_id is not None
@@ -307,7 +338,7 @@ class StaffReportRedactionSerializer(serializers.Serializer[Any]):
 class StaffReportModerateSerializer(serializers.Serializer[Any]):
     hide = serializers.BooleanField(required=False, help_text="Hide from (or show again in) the public map.")
     description = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, help_text="The redacted description."
+        max_length=MAX_DESCRIPTION, required=False, allow_blank=True, help_text="The redacted description."
     )
     remove_photo_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=DATABASE_ID_MAX),

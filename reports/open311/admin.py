@@ -45,10 +45,19 @@ class PartnerApiKeyAdmin(admin.ModelAdmin[PartnerApiKey]):
 
 @admin.register(PartnerSubmission)
 class PartnerSubmissionAdmin(admin.ModelAdmin[PartnerSubmission]):
-    list_display = ["report", "api_key", "created_at"]
+    list_display = ["report", "api_key", "sender_reference", "created_at"]
     list_filter = ["api_key"]
     list_select_related = ["report__category", "api_key"]
-    readonly_fields = ["report", "api_key", "token", "created_at"]
+    search_fields = ["=sender_reference"]
+    readonly_fields = [
+        "report",
+        "api_key",
+        "token",
+        "created_at",
+        "sender_reference",
+        "sender_metadata",
+        "media_urls",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -10,6 +10,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import (
@@ -185,3 +186,27 @@ class Open311View(APIView):
 
     def get_exception_handler(self) -> Any:
         return open311_exception_handler
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before the parameters are read: Django decodes them replacing invalid bytes with U+FFFD,
+        # which would store a sender's broken text as a different one. The suffix is known first, so
+        # the error comes in its format.
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        check_utf8(request._request)
+        super().initial(request, *args, **kwargs)
+
+
+def check_utf8(request: HttpRequest) -> None:
+    """Refuses a query string or urlencoded body whose parameters, once percent-decoded, are not UTF-8
+    (a multipart body's fields are not checked: Django's parser decodes them before we see them)."""
+    encoded = [request.META.get("QUERY_STRING", "").encode("latin-1", errors="replace")]
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        encoded.append(request.body)
+    for raw in encoded:
+        for pair in raw.split(b"&"):
+            try:
+                unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                raise exceptions.ParseError(
+                    _("The request's parameters are not valid UTF-8; send them UTF-8 encoded.")
+                ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -10,14 +11,23 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from reports.answers import text_storable
 from reports.api.serializers import PHONE_PATTERN, BoundingBoxField
-from reports.models import CategoryQuestion, QuestionKind
+from reports.models import MAX_DESCRIPTION, CategoryQuestion, QuestionKind
 from reports.open311.selectors import DEFAULT_WINDOW, MAX_RESULTS, OPEN311_STATUSES, Circle
+from reports.services import MAX_PHOTOS
 
 MAX_IDS = MAX_RESULTS
 MAX_RADIUS_M = 10_000
 DEFAULT_RADIUS_M = 500
 ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,60})\](\[\])?$")
+# The sender's own attributes (not in the service definition) kept as its metadata: bounded, so a
+# partner cannot store a document of its own with each report.
+MAX_SENDER_ATTRIBUTES = 30
+MAX_SENDER_VALUE = 500
+# Attributes by which common senders name their own id of the report (FixMyStreet: fixmystreet_id).
+SENDER_REFERENCE_KEYS = ("fixmystreet_id", "external_id", "report_id")
+MAX_SENDER_REFERENCE = 100
 
 
 class ServiceRequestForm(serializers.Serializer[Any]):
@@ -40,32 +50,85 @@ class ServiceRequestForm(serializers.Serializer[Any]):
         default="",
         error_messages={"invalid": _("Enter a phone number.")},
     )
-    description = serializers.CharField(max_length=2000, required=False, default="")
-    # Kept as a link for people to follow; the server never fetches it.
-    media_url = serializers.URLField(max_length=500, required=False, default="")
+    # GeoReport v2 allows 4,000 characters; the app's own form keeps 2,000.
+    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, default="")
+    # Links for people to follow, all of them up to the photo limit; the server never fetches them.
+    media_url = serializers.ListField(
+        child=serializers.URLField(max_length=500), max_length=MAX_PHOTOS, required=False, default=list
+    )
 
-    def validate_media_url(self, value: str) -> str:
-        if value and not value.lower().startswith(("https://", "http://")):
+    def validate_media_url(self, links: list[str]) -> list[str]:
+        if any(not link.lower().startswith(("https://", "http://")) for link in links):
             raise serializers.ValidationError(_("Enter an http or https URL."))
-        return value
+        return links
 
 
-def attribute_answers(data: QueryDict | Any, questions: list[CategoryQuestion]) -> dict[str, Any]:
-    """``attribute[code]=v`` and ``attribute[code][]=v`` (repeated for a multivaluelist) as the answers
-    ``reports.answers.validate_answers`` checks: a list for multiple-choice questions, one value otherwise
-    (several for another kind stay a list, which that check refuses)."""
+def media_urls(data: QueryDict | Any) -> list[str]:
+    """Every ``media_url`` given (a repeated parameter), empty ones left out."""
+    given = data.getlist("media_url") if hasattr(data, "getlist") else [data.get("media_url")]
+    return [link for link in given if isinstance(link, str) and link != ""]
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """The ``attribute[...]`` parameters: answers to the category's questions, and the sender's own."""
+
+    answers: dict[str, Any]
+    sender_metadata: dict[str, str | list[str]]
+
+    @property
+    def sender_reference(self) -> str:
+        for key in SENDER_REFERENCE_KEYS:
+            value = self.sender_metadata.get(key)
+            if isinstance(value, str):
+                return value[:MAX_SENDER_REFERENCE]
+        return ""
+
+
+def attributes(data: QueryDict | Any, questions: list[CategoryQuestion]) -> Attributes:
+    """``attribute[code]`` for a question of the category goes to the answers (checked as the app's);
+    any other code is the sender's metadata, at most ``MAX_SENDER_ATTRIBUTES`` of at most
+    ``MAX_SENDER_VALUE`` characters each, else a ``ValidationError`` naming the attribute."""
+    keys = {question.key for question in questions}
+    given = _attribute_values(data)
+    own = {code: values for code, values in given.items() if code not in keys}
+    if len(own) > MAX_SENDER_ATTRIBUTES:
+        raise serializers.ValidationError(
+            {
+                "attribute": _("At most %(count)d attributes beyond the service definition.")
+                % {"count": MAX_SENDER_ATTRIBUTES}
+            }
+        )
+    metadata: dict[str, str | list[str]] = {}
+    for code, values in own.items():
+        if any(len(value) > MAX_SENDER_VALUE or not text_storable(value) for value in values):
+            raise serializers.ValidationError(
+                {f"attribute[{code}]": _("At most %(count)d characters.") % {"count": MAX_SENDER_VALUE}}
+            )
+        metadata[code] = values[0] if len(values) == 1 else values
+    answers = {code: value for code, value in attribute_answers(data, questions).items() if code in keys}
+    return Attributes(answers=answers, sender_metadata=metadata)
+
+
+def _attribute_values(data: QueryDict | Any) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for name in data:
         match = ATTRIBUTE.match(name)
         if match is None:
             continue
         given = [value for value in data.getlist(name) if value != ""] if hasattr(data, "getlist") else []
-        values.setdefault(match.group(1), []).extend(given)
+        if given:  # an empty parameter is an absent one
+            values.setdefault(match.group(1), []).extend(given)
+    return values
+
+
+def attribute_answers(data: QueryDict | Any, questions: list[CategoryQuestion]) -> dict[str, Any]:
+    """``attribute[code]=v`` and ``attribute[code][]=v`` (repeated for a multivaluelist) as the answers
+    ``reports.answers.validate_answers`` checks: a list for multiple-choice questions, one value otherwise
+    (several for another kind stay a list, which that check refuses)."""
     kinds = {question.key: question.kind for question in questions}
     answers: dict[str, Any] = {}
-    for code, given in values.items():
-        if not given:
-            continue  # an empty parameter is an absent one
+    for code, given in _attribute_values(data).items():
         if kinds.get(code) == QuestionKind.MULTIPLE_CHOICE or len(given) > 1:
             answers[code] = given
         else:

@@ -72,6 +72,13 @@ class PartnerSubmission(models.Model):
     )
     token = models.CharField(max_length=32, unique=True, editable=False)
     created_at = models.DateTimeField(_("filed"), auto_now_add=True)
+    # What the sender added beyond the service definition (``attribute[...]`` keys it names itself, e.g.
+    # FixMyStreet's ``fixmystreet_id``, ``report_url``): for staff, never public.
+    sender_metadata = models.JSONField(_("sender's metadata"), default=dict, blank=True)
+    # The sender's own id of the report, a column of its own so the triage search finds it by index.
+    sender_reference = models.CharField(_("sender's reference"), max_length=100, blank=True, db_index=True)
+    # Every media_url the partner sent (links, never fetched); the report's media_url is the first.
+    media_urls = models.JSONField(_("media links"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("report filed through Open311")

@@ -8,6 +8,7 @@ which partner filed it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -54,7 +55,9 @@ def service_request_create(
     answers: dict[str, Any],
     description: str = "",
     address: str = "",
-    media_url: str = "",
+    media_urls: Sequence[str] = (),
+    sender_metadata: dict[str, Any] | None = None,
+    sender_reference: str = "",
     contact_name: str = "",
     contact_email: str = "",
     contact_phone: str = "",
@@ -63,12 +66,17 @@ def service_request_create(
 
     Contact data a partner sends counts as consented: issuing a key binds the partner to forward only
     data the citizen gave to be contacted about this report (docs/open311.md). It is private and erased
-    after the retention period like the app's.
+    after the retention period like the app's. The sender's metadata (attributes the service definition
+    does not list) and every media link are kept with the submission, for staff only; the report's
+    public ``media_url`` is the first link.
     """
     if latitude is None or longitude is None:
         # No geocoder: an address alone cannot be placed (docs/open311.md, "Location").
         raise DomainError(
-            _("Send the location as lat and long; an address_string alone cannot be located."),
+            _(
+                "A position is required in Castrop-Rauxel: send lat and long. An address_string or "
+                "address_id alone cannot be located (there is no geocoder)."
+            ),
             code="location_required",
             field="location",
         )
@@ -81,13 +89,18 @@ def service_request_create(
             description=description,
             address=address,
             answers=answers,
-            media_url=media_url,
+            media_url=media_urls[0] if media_urls else "",
             contact_name=contact_name,
             contact_email=contact_email,
             contact_phone=contact_phone,
             contact_consent=bool(contact_name or contact_email or contact_phone),
         )
         submission = PartnerSubmission.objects.create(
-            report=report, api_key=api_key, token=secrets.token_hex(16)
+            report=report,
+            api_key=api_key,
+            token=secrets.token_hex(16),
+            sender_metadata=sender_metadata or {},
+            sender_reference=sender_reference,
+            media_urls=list(media_urls),
         )
     return report, submission

@@ -31,7 +31,8 @@ from reports.open311.forms import (
     ServiceRequestForm,
     ServiceRequestLookup,
     ServiceRequestQuery,
-    attribute_answers,
+    attributes,
+    media_urls,
 )
 from reports.open311.selectors import RequestSearch
 
@@ -152,21 +153,24 @@ class ServiceRequestsView(Open311View):
         api_key = partner_of(request)
         values = present(request.data)
         check_jurisdiction(values)
-        form = ServiceRequestForm(data=values)
+        form = ServiceRequestForm(data={**values, "media_url": media_urls(request.data)})
         form.is_valid(raise_exception=True)
         given = form.validated_data
         category = selectors.service(code=given["service_code"])
         if category is None:
             raise _service_not_found(given["service_code"])
+        attributes_given = attributes(request.data, list(category.questions.all()))
         report, submission = services.service_request_create(
             api_key=api_key,
             category=category,
             latitude=given["lat"],
             longitude=given["long"],
-            answers=attribute_answers(request.data, list(category.questions.all())),
+            answers=attributes_given.answers,
             description=given["description"],
             address=given["address_string"],
-            media_url=given["media_url"],
+            media_urls=given["media_url"],
+            sender_metadata=attributes_given.sender_metadata,
+            sender_reference=attributes_given.sender_reference,
             contact_name=f"{given['first_name']} {given['last_name']}".strip(),
             contact_email=given["email"],
             contact_phone=given["phone"],
