@@ -149,7 +149,9 @@ def test_personal_notifications_and_test_sends_are_not_staff_notifications(
     personal = services.notify_installations(
         installations=[subscribers["de"]], content=NEWS, category="report_update"
     )
-    StaffDevice.objects.create(user=comms_client.user, installation=subscribers["de"])
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=comms_client.user, installation=subscribers["de"]
+    )
     notification = create(comms_client)
     test_send = comms_client.post(url(notification["id"], "/send-test")).json()
 
@@ -657,7 +659,9 @@ def test_a_test_send_reaches_only_the_authors_test_devices(
     comms_client, subscribers, django_capture_on_commit_callbacks
 ):
     own_phone = subscribe(token="token-of-the-comms-phone-000001")
-    StaffDevice.objects.create(user=comms_client.user, installation=own_phone, label="Diensthandy")
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=comms_client.user, installation=own_phone, label="Diensthandy"
+    )
     notification = create(comms_client)
 
     with django_capture_on_commit_callbacks(execute=True):
