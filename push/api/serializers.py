@@ -88,11 +88,12 @@ class SecretSerializer(serializers.Serializer[Any]):
 
 class PairingSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=20, help_text=_("The one-time code the workspace shows."))
-    label = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    # "label" shadows Field.label in the stubs only; DRF declares fields by class attribute.
+    label = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)  # type: ignore[assignment]
 
 
 class PairedDeviceSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     paired_at = serializers.DateTimeField(read_only=True)
 
 
