@@ -64,6 +64,8 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "PUSH_CIRCUIT_BREAKER_MIN_BATCH": (int, 20),
     "PUSH_STALE_AFTER_DAYS": (int, 30),
     "PUSH_PURGE_AFTER_DAYS": (int, 270),
+    "PUSH_CITY_PHONE_PREFIXES": (list, ["02305 106"]),
+    "PUSH_CITY_EMAIL_DOMAINS": (list, ["castrop-rauxel.de"]),
     "THROTTLE_ANON": (str, "120/min"),
     "THROTTLE_DEVICE": (str, "600/min"),
     "THROTTLE_STAFF": (str, "3000/min"),
@@ -356,6 +358,9 @@ PUSH_CIRCUIT_BREAKER_RATIO: float = env("PUSH_CIRCUIT_BREAKER_RATIO")
 PUSH_CIRCUIT_BREAKER_MIN_BATCH: int = env("PUSH_CIRCUIT_BREAKER_MIN_BATCH")
 PUSH_STALE_AFTER_DAYS: int = env("PUSH_STALE_AFTER_DAYS")
 PUSH_PURGE_AFTER_DAYS: int = env("PUSH_PURGE_AFTER_DAYS")
+# The city's own contact points, allowed in notification texts (other phone numbers and addresses are not).
+PUSH_CITY_PHONE_PREFIXES: list[str] = env("PUSH_CITY_PHONE_PREFIXES")
+PUSH_CITY_EMAIL_DOMAINS: list[str] = env("PUSH_CITY_EMAIL_DOMAINS")
 
 # --- API
 REST_FRAMEWORK = {
