@@ -131,7 +131,7 @@ def test_a_draft_written_in_the_admin_goes_through_the_service(author):
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"body_de": "Rückfragen an buergerbuero@castrop-rauxel.de"}, "body_de"),
+        ({"body_de": "Rückfragen an hans.meier@gmx.de"}, "body_de"),
         ({"title_de": ""}, "title_de"),
         ({"title_en": "Only a title"}, "body_en"),
         ({"audience_kind": "topics"}, "audience_topics"),
@@ -144,6 +144,19 @@ def test_a_refused_draft_shows_the_reason_on_its_field(author, fields, field):
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
     assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_personal_data_refusal_names_the_text_and_the_citys_address_passes(author):
+    refused = author.post(f"{NOTIFICATIONS}add/", form_data(body_de="Rathaus 02305 106-0 oder 0171 2345678"))
+    allowed = author.post(f"{NOTIFICATIONS}add/", form_data(body_de="buergerbuero@castrop-rauxel.de"))
+
+    assert refused.context["adminform"].form.errors["body_de"] == [
+        "Notifications appear on lock screens: no e-mail addresses or phone numbers but the city's own. "
+        "Refused: 0171 2345678"
+    ]
+    assert allowed.status_code == 302
+    assert Notification.objects.get().content["de"]["body"] == "buergerbuero@castrop-rauxel.de"
 
 
 @pytest.mark.django_db
