@@ -64,10 +64,13 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "PUSH_CIRCUIT_BREAKER_MIN_BATCH": (int, 20),
     "PUSH_STALE_AFTER_DAYS": (int, 30),
     "PUSH_PURGE_AFTER_DAYS": (int, 270),
+    "PUSH_CITY_PHONE_PREFIXES": (list, ["02305 106"]),
+    "PUSH_CITY_EMAIL_DOMAINS": (list, ["castrop-rauxel.de"]),
     "THROTTLE_ANON": (str, "120/min"),
     "THROTTLE_DEVICE": (str, "600/min"),
     "THROTTLE_STAFF": (str, "3000/min"),
     "THROTTLE_DEVICE_REGISTER": (str, "100/hour"),
+    "THROTTLE_DEVICE_PAIR": (str, "10/hour"),
     "APP_CONFIG_CACHE_SECONDS": (int, 60),
     "THROTTLE_REPORT_DAY": (str, "10/day"),
     "THROTTLE_REPORT_IP": (str, "10/min"),
@@ -355,6 +358,9 @@ PUSH_CIRCUIT_BREAKER_RATIO: float = env("PUSH_CIRCUIT_BREAKER_RATIO")
 PUSH_CIRCUIT_BREAKER_MIN_BATCH: int = env("PUSH_CIRCUIT_BREAKER_MIN_BATCH")
 PUSH_STALE_AFTER_DAYS: int = env("PUSH_STALE_AFTER_DAYS")
 PUSH_PURGE_AFTER_DAYS: int = env("PUSH_PURGE_AFTER_DAYS")
+# The city's own contact points, allowed in notification texts (other phone numbers and addresses are not).
+PUSH_CITY_PHONE_PREFIXES: list[str] = env("PUSH_CITY_PHONE_PREFIXES")
+PUSH_CITY_EMAIL_DOMAINS: list[str] = env("PUSH_CITY_EMAIL_DOMAINS")
 
 # --- API
 REST_FRAMEWORK = {
@@ -377,6 +383,7 @@ REST_FRAMEWORK = {
         "device": env("THROTTLE_DEVICE"),
         "staff": env("THROTTLE_STAFF"),
         "device_register": env("THROTTLE_DEVICE_REGISTER"),
+        "device_pair": env("THROTTLE_DEVICE_PAIR"),
         "report_day": env("THROTTLE_REPORT_DAY"),
         "report_ip": env("THROTTLE_REPORT_IP"),
         "open311_key": env("THROTTLE_OPEN311_KEY"),

@@ -11,8 +11,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +26,8 @@ from casapp.errors import DomainError
 from push import services
 from push.models import (
     BROADCAST_KINDS,
+    MAX_TEST_DEVICES,
+    PAIRING_CODE_VALID_MINUTES,
     AuditEntry,
     Installation,
     Notification,
@@ -416,7 +421,7 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
 class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     """The audit log: append-only, so nobody adds, changes or deletes an entry here."""
 
-    list_display = ["at", "notification", "action", "actor"]
+    list_display = ["at", "notification", "action", "actor", "changes"]
     list_filter = ["action"]
     list_select_related = ["notification", "actor"]
     search_fields = ["notification__id"]
@@ -435,52 +440,54 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
 # --- Test devices and topics
 
 
-class StaffDeviceForm(forms.ModelForm[StaffDevice]):
-    owner: Any = None  # the staff member registering; set by StaffDeviceAdmin.get_form for non-superusers
-
-    class Meta:
-        model = StaffDevice
-        fields = ["user", "installation", "label"]
-        help_texts = {"installation": _("The installation id your phone's app shows.")}
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        # Without a user field Django skips the (user, installation) constraint; check it for the owner.
-        installation = cleaned.get("installation")
-        if self.owner is not None and installation is not None:
-            duplicate = StaffDevice.objects.filter(user=self.owner, installation=installation)
-            if duplicate.exclude(pk=self.instance.pk).exists():
-                self.add_error("installation", _("This phone is already one of your test devices."))
-        return cleaned
-
-
 @admin.register(StaffDevice)
 class StaffDeviceAdmin(admin.ModelAdmin[StaffDevice]):
-    """Each staff member registers their own phones for test sends; only superusers see everyone's."""
+    """Test devices come only from pairing: a staff member shows a one-time code here ("Pair my phone")
+    and the app on their phone sends it. Nobody adds or edits a row, so no arbitrary installation can
+    become a test device; the owner and Administration unpair (delete), and both are audited."""
 
-    form = StaffDeviceForm
-    list_display = ["__str__", "installation", "user"]
+    list_display = ["__str__", "installation", "user", "paired_at"]
     list_select_related = ["installation", "user"]
-    raw_id_fields = ["installation"]
+
+    def _sees_everyone(self, request: Any) -> bool:
+        user = request.user
+        return bool(user.is_superuser or user.groups.filter(name="Administration").exists())
 
     def get_queryset(self, request: Any) -> QuerySet[StaffDevice]:
         queryset = super().get_queryset(request)
-        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+        return queryset if self._sees_everyone(request) else queryset.filter(user=request.user)
 
-    def get_exclude(self, request: Any, obj: StaffDevice | None = None) -> Any:
-        return [] if request.user.is_superuser else ["user"]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
-    def get_form(
-        self, request: Any, obj: StaffDevice | None = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        owner = None if request.user.is_superuser else request.user
-        return type(form.__name__, (form,), {"owner": owner})
+    def has_change_permission(self, request: HttpRequest, obj: StaffDevice | None = None) -> bool:
+        return False
 
-    def save_model(self, request: Any, obj: StaffDevice, form: Any, change: bool) -> None:
-        if not request.user.is_superuser:
-            obj.user = request.user
-        super().save_model(request, obj, form, change)
+    def delete_model(self, request: Any, obj: StaffDevice) -> None:
+        services.staff_device_unpair(device=obj, actor=request.user)
+
+    def delete_queryset(self, request: Any, queryset: QuerySet[StaffDevice]) -> None:
+        for device in queryset:
+            services.staff_device_unpair(device=device, actor=request.user)
+
+    def get_urls(self) -> list[URLPattern]:
+        pair = path("pair/", self.admin_site.admin_view(self.pair_view), name="push_staffdevice_pair")
+        return [pair, *super().get_urls()]
+
+    def pair_view(self, request: Any) -> HttpResponse:
+        """Shows a new one-time code on POST (never on a mere page view) and how to use it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Pair my phone"),
+            "valid_minutes": PAIRING_CODE_VALID_MINUTES,
+            "max_devices": MAX_TEST_DEVICES,
+        }
+        if request.method == "POST":
+            context["code"], context["expires_at"] = services.pairing_code_issue(user=request.user)
+        return TemplateResponse(request, "admin/push/staffdevice/pair.html", context)
 
 
 @admin.register(Topic)

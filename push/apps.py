@@ -9,14 +9,13 @@ class PushConfig(AppConfig):
     name = "push"
     verbose_name = _("Push and app installations")
     # Permissions this app grants to the staff roles (synced after every migrate by casapp.roles).
+    # Test devices are only paired from the phone (push.services.pairing): no role adds or changes them.
     role_permissions = {
         "Administration": [
             "view_installation",
             "view_notification",
             "view_delivery",
             "view_auditentry",
-            "add_staffdevice",
-            "change_staffdevice",
             "delete_staffdevice",
             "view_staffdevice",
             "view_topic",
@@ -29,8 +28,6 @@ class PushConfig(AppConfig):
             "approve_notification",
             "view_auditentry",
             "view_topic",
-            "add_staffdevice",
-            "change_staffdevice",
             "delete_staffdevice",
             "view_staffdevice",
         ],

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from casapp.metrics import event_count
 from push.models import (
+    MAX_TEST_DEVICES,
     AudienceKind,
     AuditEntry,
     Delivery,
@@ -99,7 +100,12 @@ def audience_queryset(notification: Notification, *, now: datetime | None = None
     audience = notification.audience_kind
     if audience == AudienceKind.TEST:
         author = notification.created_by_id or 0
-        author_devices = StaffDevice.objects.filter(user_id=author).values("installation_id")
+        # Only paired phones, and never more than the cap, whatever rows exist.
+        author_devices = (
+            StaffDevice.objects.filter(user_id=author, paired_at__isnull=False)
+            .order_by("-paired_at")
+            .values("installation_id")[:MAX_TEST_DEVICES]
+        )
         return reachable.filter(pk__in=author_devices)
     fresh = reachable.filter(
         is_stale=False, last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)

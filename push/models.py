@@ -275,9 +275,14 @@ class Delivery(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Append-only: who did what to which notification, with the changed fields before and after."""
+    """Append-only: who did what to which notification, with the changed fields before and after.
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="audit_entries")
+    Entries without a notification record the pairing and unpairing of test devices.
+    """
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries"
+    )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     action = models.CharField(max_length=30)
     changes = models.JSONField(default=dict, blank=True)
@@ -292,14 +297,24 @@ class AuditEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
 
+# Test sends go to at most this many phones per staff member: a test is not a way around approval.
+MAX_TEST_DEVICES = 5
+PAIRING_CODE_VALID_MINUTES = 10
+
+
 class StaffDevice(models.Model):
-    """A staff member's own phone, for test sends before a notification goes to everyone."""
+    """A staff member's own phone, for test sends before a notification goes to everyone.
+
+    Created only by pairing (the app sends a one-time code the workspace showed its owner). Rows from
+    before pairing existed have no ``paired_at`` and receive no test sends until paired again.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_test_devices"
     )
     installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="+")
     label = models.CharField(_("label"), max_length=80, blank=True)
+    paired_at = models.DateTimeField(_("paired"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("test device")
@@ -308,3 +323,23 @@ class StaffDevice(models.Model):
 
     def __str__(self) -> str:
         return self.label or str(self.installation_id)
+
+
+class PairingCode(models.Model):
+    """A one-time code that pairs the phone whose app sends it as its owner's test device.
+
+    Only the SHA-256 hash is stored; the code is shown once in the workspace.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pairing code")
+        verbose_name_plural = _("pairing codes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.expires_at:%Y-%m-%d %H:%M}"

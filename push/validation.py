@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from casapp.errors import DomainError
@@ -49,12 +50,52 @@ def validate_content(content: Any) -> None:
                 field=f"{field}.body",
             )
         for part, value in (("title", title), ("body", body)):
-            if _EMAIL.search(value) or _LONG_NUMBER.search(value):
+            refused = personal_data_in(value)
+            if refused is not None:
                 raise DomainError(
-                    _("Notifications appear on lock screens: no e-mail addresses or phone numbers."),
+                    _(
+                        "Notifications appear on lock screens: no e-mail addresses or phone numbers "
+                        "but the city's own. Refused: %(text)s"
+                    )
+                    % {"text": refused},
                     code="personal_data",
                     field=f"{field}.{part}",
                 )
+
+
+def _digits(number: str) -> str:
+    digits = re.sub(r"\D", "", number)
+    return "0" + digits[2:] if number.startswith("+49") else digits
+
+
+def _is_city_number(number: str) -> bool:
+    return any(
+        _digits(number).startswith(_digits(prefix))
+        for prefix in settings.PUSH_CITY_PHONE_PREFIXES
+        if _digits(prefix)
+    )
+
+
+def _is_city_address(address: str) -> bool:
+    domain = address.rpartition("@")[2].rstrip(".").lower()
+    return any(
+        domain == own or domain.endswith(f".{own}")
+        for own in (d.strip().lower() for d in settings.PUSH_CITY_EMAIL_DOMAINS)
+        if own
+    )
+
+
+def personal_data_in(text: str) -> str | None:
+    """The first phone number or e-mail address in ``text`` that is not the city's own, if any."""
+    for match in _EMAIL.finditer(text):
+        if not _is_city_address(match.group()):
+            return match.group()
+    # Addresses are blanked first: digits in an allowed address are not a phone number.
+    rest = _EMAIL.sub(" ", text)
+    for match in _LONG_NUMBER.finditer(rest):
+        if not _is_city_number(match.group()):
+            return match.group().strip()
+    return None
 
 
 def validate_payload_size(

@@ -86,6 +86,17 @@ class SecretSerializer(serializers.Serializer[Any]):
     secret = serializers.CharField(read_only=True)
 
 
+class PairingSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=20, help_text=_("The one-time code the workspace shows."))
+    # "label" shadows Field.label in the stubs only; DRF declares fields by class attribute.
+    label = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)  # type: ignore[assignment]
+
+
+class PairedDeviceSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
+    paired_at = serializers.DateTimeField(read_only=True)
+
+
 # --- What an installation receives: catalogue, preferences, notices, inbox
 
 

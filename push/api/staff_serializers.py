@@ -243,3 +243,8 @@ class TestSendSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(help_text="The test copy; its deliveries go to your test devices only.")
     status = serializers.ChoiceField(choices=NotificationStatus.choices)
     test_of = serializers.IntegerField(source="test_of_id")
+
+
+class PairingCodeSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)

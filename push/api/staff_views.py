@@ -17,6 +17,7 @@ from rest_framework import status, viewsets
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from casapp.api.permissions import IsStaffInGroup
 from casapp.authentication import STAFF_AUTHENTICATION
@@ -28,6 +29,7 @@ from push.api.staff_serializers import (
     NotificationPreviewSerializer,
     NotificationSerializer,
     NotificationStatisticsSerializer,
+    PairingCodeSerializer,
     PreviewQuerySerializer,
     TestSendSerializer,
     kind_choices,
@@ -247,3 +249,25 @@ class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):
     def statistics(self, request: Request, pk: int) -> Response:
         statistics = notification_statistics(self.get_object())
         return Response(NotificationStatisticsSerializer(statistics).data)
+
+
+class StaffPairingCodeView(APIView):
+    authentication_classes = STAFF_AUTHENTICATION
+    permission_classes = [IsStaffInGroup]
+    staff_groups = ("Kommunikation",)
+
+    @extend_schema(
+        operation_id="push_pairing_codes_create",
+        request=None,
+        responses={201: PairingCodeSerializer},
+        tags=TAGS,
+        summary="A one-time code to pair your own phone as a test device",
+        description=(
+            "Shown once, valid 10 minutes. The app on your phone sends it to `POST /api/v1/devices/me/pair`; "
+            "the phone then receives your test sends. At most 5 test devices per person."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        code, expires_at = services.pairing_code_issue(user=_actor(request))
+        body = PairingCodeSerializer({"code": code, "expires_at": expires_at}).data
+        return Response(body, status=status.HTTP_201_CREATED)

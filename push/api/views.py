@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from casapp.api.caching import cache_private, cache_public, request_language
 from casapp.api.pagination import CursorPagination
 from casapp.api.permissions import PublicEndpoint
-from casapp.api.throttling import PerIpScopedThrottle
+from casapp.api.throttling import ClientRateThrottle, PerIpScopedThrottle
 from push import selectors, services
 from push.api.serializers import (
     CatalogueSerializer,
@@ -26,6 +26,8 @@ from push.api.serializers import (
     InstallationSerializer,
     InstallationUpdateSerializer,
     NoticeListSerializer,
+    PairedDeviceSerializer,
+    PairingSerializer,
     PreferencesSerializer,
     PreferencesUpdateSerializer,
     SecretSerializer,
@@ -102,6 +104,32 @@ class DeviceSecretView(DeviceOnly, APIView):
     def post(self, request: Request) -> Response:
         secret = services.installation_rotate_secret(installation=request_installation(request))
         return Response({"secret": secret})
+
+
+class DevicePairView(DeviceOnly, APIView):
+    # Every attempt counts against the caller's address: codes cannot be guessed at the device rate.
+    throttle_classes = [ClientRateThrottle, PerIpScopedThrottle]
+    throttle_scope = "device_pair"
+
+    @extend_schema(
+        operation_id="devices_me_pair",
+        request=PairingSerializer,
+        responses={201: PairedDeviceSerializer},
+        tags=["devices"],
+        summary="Pair this installation as a staff member's test device",
+        description=(
+            "Sends the one-time code the staff workspace showed (valid 10 minutes, usable once). The "
+            "installation then receives that staff member's test sends. Unknown, used or expired codes: "
+            "400 `invalid_pairing_code`; a staff member pairs at most 5 phones: 409 `test_device_limit`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PairingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        device = services.staff_device_pair(
+            installation=request_installation(request), **serializer.validated_data
+        )
+        return Response(PairedDeviceSerializer(device).data, status=status.HTTP_201_CREATED)
 
 
 # --- What an installation receives: catalogue, preferences, notices, inbox

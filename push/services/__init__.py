@@ -29,6 +29,7 @@ from push.services.notifications import (
     notification_send_test,
     notification_update,
 )
+from push.services.pairing import pairing_code_issue, staff_device_pair, staff_device_unpair
 from push.services.preferences import (
     inbox_mark_all_read,
     inbox_mark_read,
@@ -58,6 +59,9 @@ __all__ = [
     "notifications_start_due",
     "notify_each",
     "notify_installations",
+    "pairing_code_issue",
     "preferences_update",
     "sends_resume_stalled",
+    "staff_device_pair",
+    "staff_device_unpair",
 ]

@@ -297,15 +297,30 @@ def notification_review(*, notification: Notification, reviewer: User) -> Notifi
     return notification
 
 
+TEST_TITLE_PREFIX = "[TEST] "
+
+
+def _marked_as_test(content: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {
+        language: {**text, "title": TEST_TITLE_PREFIX + text.get("title", "")}
+        for language, text in content.items()
+    }
+
+
 @transaction.atomic
 def notification_send_test(*, notification: Notification, actor: User) -> Notification:
-    """Sends a copy to the actor's own test installations, at any stage, without approval."""
-    if not StaffDevice.objects.filter(user_id=actor.pk).exists():
-        raise DomainError(_("Register a test device in the admin first."), code="no_staff_device")
+    """Sends a copy titled "[TEST]" to the actor's paired test devices (at most ``MAX_TEST_DEVICES``),
+    at any stage, without approval. The copy is its own notification: the original's figures never
+    count it."""
+    if not StaffDevice.objects.filter(user_id=actor.pk, paired_at__isnull=False).exists():
+        raise DomainError(
+            _('Pair your phone first: "Pair my phone" under test devices in the workspace.'),
+            code="no_staff_device",
+        )
     validate_content(notification.content)
     test = Notification.objects.create(
         kind=notification.kind,
-        content=notification.content,
+        content=_marked_as_test(notification.content),
         deep_link=notification.deep_link,
         image_url=notification.image_url,
         data=notification.data,

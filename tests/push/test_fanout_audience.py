@@ -230,9 +230,15 @@ def test_a_test_send_reaches_the_authors_test_devices_only(
     firebase_backend, population, django_capture_on_commit_callbacks
 ):
     author, colleague = StaffFactory(roles=["Kommunikation"]), StaffFactory(roles=["Kommunikation"])
-    StaffDevice.objects.create(user=author, installation=population["nothing-castrop"])
-    StaffDevice.objects.create(user=author, installation=population["campaign-castrop-deactivated"])
-    StaffDevice.objects.create(user=colleague, installation=population["news-castrop"])
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=author, installation=population["nothing-castrop"]
+    )
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=author, installation=population["campaign-castrop-deactivated"]
+    )
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=colleague, installation=population["news-castrop"]
+    )
     notification = services.notification_create(
         author=author,
         kind="campaign",

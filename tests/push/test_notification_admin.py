@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 
 from push import services
 from push.models import AuditEntry, Delivery, Installation, Notification, StaffDevice, Topic
+from tests.conftest import device_client_for
 from tests.factories import InstallationFactory, StaffFactory
 
 NOTIFICATIONS = "/admin/push/notification/"
@@ -129,7 +131,7 @@ def test_a_draft_written_in_the_admin_goes_through_the_service(author):
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"body_de": "Rückfragen an buergerbuero@castrop-rauxel.de"}, "body_de"),
+        ({"body_de": "Rückfragen an hans.meier@gmx.de"}, "body_de"),
         ({"title_de": ""}, "title_de"),
         ({"title_en": "Only a title"}, "body_en"),
         ({"audience_kind": "topics"}, "audience_topics"),
@@ -142,6 +144,19 @@ def test_a_refused_draft_shows_the_reason_on_its_field(author, fields, field):
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
     assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_personal_data_refusal_names_the_text_and_the_citys_address_passes(author):
+    refused = author.post(f"{NOTIFICATIONS}add/", form_data(body_de="Rathaus 02305 106-0 oder 0171 2345678"))
+    allowed = author.post(f"{NOTIFICATIONS}add/", form_data(body_de="buergerbuero@castrop-rauxel.de"))
+
+    assert refused.context["adminform"].form.errors["body_de"] == [
+        "Notifications appear on lock screens: no e-mail addresses or phone numbers but the city's own. "
+        "Refused: 0171 2345678"
+    ]
+    assert allowed.status_code == 302
+    assert Notification.objects.get().content["de"]["body"] == "buergerbuero@castrop-rauxel.de"
 
 
 @pytest.mark.django_db
@@ -277,12 +292,13 @@ def test_a_test_send_goes_to_the_own_test_devices(author, subscribers, django_ca
     phone = InstallationFactory(
         push_token="token-admin-own-phone-0000001", push_token_kind="registration_token"
     )
-    StaffDevice.objects.create(user=author.user, installation=phone)
+    StaffDevice.objects.create(paired_at=timezone.now(), user=author.user, installation=phone)
 
     with django_capture_on_commit_callbacks(execute=True):
         sent = act(author, "send_test", notification)
 
-    assert refused == [(ERROR, "Bürgerbüro geschlossen: Register a test device in the admin first.")]
+    pair_first = 'Pair your phone first: "Pair my phone" under test devices in the workspace.'
+    assert refused == [(ERROR, f"Bürgerbüro geschlossen: {pair_first}")]
     assert sent == [(SUCCESS, "Test sent for 1 notification(s).")]
     assert list(Delivery.objects.values_list("installation_id", flat=True)) == [phone.pk]
     assert Notification.objects.get(test_of=notification).status == "sent"
@@ -373,49 +389,75 @@ def test_the_audit_log_is_read_only_in_the_admin(author):
 
 
 @pytest.mark.django_db
-def test_staff_register_their_own_test_devices_and_see_only_theirs(author, colleague):
+def test_nobody_marks_an_installation_as_test_device_in_the_admin(author, colleague):
+    # Test devices come only from pairing; adding or editing a row would bypass the four-eyes rule.
     phone = InstallationFactory()
-    colleagues_phone = InstallationFactory()
-    theirs = StaffDevice.objects.create(user=colleague.user, installation=colleagues_phone)
+    own = StaffDevice.objects.create(paired_at=timezone.now(), user=author.user, installation=phone)
+    post = {"installation": str(InstallationFactory().pk), "label": "x", "user": str(author.user.pk)}
 
-    added = author.post(
-        "/admin/push/staffdevice/add/",
-        {"installation": str(phone.pk), "label": "Diensthandy", "user": str(colleague.user.pk)},
+    for client in (author, browser("Administration"), browser(superuser=True)):
+        assert client.get("/admin/push/staffdevice/add/").status_code == 403
+        assert client.post("/admin/push/staffdevice/add/", post).status_code == 403
+        assert client.post(f"/admin/push/staffdevice/{own.pk}/change/", post).status_code == 403
+
+    assert list(StaffDevice.objects.values_list("installation_id", flat=True)) == [phone.pk]
+
+
+@pytest.mark.django_db
+def test_staff_see_and_unpair_only_their_own_test_devices(author, colleague):
+    own = StaffDevice.objects.create(
+        paired_at=timezone.now(), user=author.user, installation=InstallationFactory()
     )
-    again = author.post("/admin/push/staffdevice/add/", {"installation": str(phone.pk), "label": "x"})
-    listed = author.get("/admin/push/staffdevice/").context["cl"].result_list
-    other = author.get(f"/admin/push/staffdevice/{theirs.pk}/change/")
+    theirs = StaffDevice.objects.create(
+        paired_at=timezone.now(), user=colleague.user, installation=InstallationFactory()
+    )
 
-    assert added.status_code == 302
-    own = StaffDevice.objects.get(installation=phone)
-    assert (own.user, own.label) == (author.user, "Diensthandy")  # a posted user is ignored
-    assert again.status_code == 200
-    assert "installation" in again.context["adminform"].form.errors
-    assert StaffDevice.objects.filter(installation=phone).count() == 1
+    listed = author.get("/admin/push/staffdevice/").context["cl"].result_list
+    other = author.post(f"/admin/push/staffdevice/{theirs.pk}/delete/", {"post": "yes"})
+    unpaired = author.post(f"/admin/push/staffdevice/{own.pk}/delete/", {"post": "yes"})
+
     assert [d.pk for d in listed] == [own.pk]
     assert other.status_code == 302  # "does not exist" for others' devices
-    assert author.post(f"/admin/push/staffdevice/{theirs.pk}/delete/", {"post": "yes"}).status_code == 302
-    assert StaffDevice.objects.filter(pk=theirs.pk).exists()
+    assert unpaired.status_code == 302
+    assert list(StaffDevice.objects.values_list("pk", flat=True)) == [theirs.pk]
+    entry = AuditEntry.objects.get(action="device_unpaired")
+    assert (entry.actor, entry.notification, entry.changes["user"]) == (author.user, None, author.user.pk)
 
 
 @pytest.mark.django_db
-def test_an_unknown_installation_id_is_refused(author):
-    response = author.post(
-        "/admin/push/staffdevice/add/", {"installation": "00000000-0000-0000-0000-000000000000", "label": ""}
+def test_administration_sees_and_unpairs_every_test_device(author):
+    StaffDevice.objects.create(paired_at=timezone.now(), user=author.user, installation=InstallationFactory())
+    administration = browser("Administration")
+
+    listed = administration.get("/admin/push/staffdevice/").context["cl"].result_list
+    unpaired = administration.post(
+        "/admin/push/staffdevice/",
+        {"action": "delete_selected", "_selected_action": [listed[0].pk], "post": "yes"},
     )
 
-    assert response.status_code == 200
-    assert "installation" in response.context["adminform"].form.errors
+    assert len(listed) == 1
+    assert unpaired.status_code == 302
     assert not StaffDevice.objects.exists()
+    assert AuditEntry.objects.get(action="device_unpaired").actor == administration.user  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db
-def test_a_superuser_sees_every_test_device(author):
-    StaffDevice.objects.create(user=author.user, installation=InstallationFactory())
+def test_pair_my_phone_shows_a_one_time_code_the_app_pairs_with(author):
+    phone = InstallationFactory()
 
-    listed = browser(superuser=True).get("/admin/push/staffdevice/").context["cl"].result_list
+    page = author.get("/admin/push/staffdevice/pair/")
+    shown = author.post("/admin/push/staffdevice/pair/")
+    code = shown.context["code"]
+    paired = device_client_for(phone).post("/api/v1/devices/me/pair", {"code": code}, format="json")
 
-    assert len(listed) == 1
+    assert page.status_code == 200
+    assert "code" not in page.context  # a page view issues no code
+    assert "Pair my phone" in author.get("/admin/push/staffdevice/").content.decode()
+    assert shown.status_code == 200
+    assert code in shown.content.decode()
+    assert paired.status_code == 201, paired.json()
+    assert StaffDevice.objects.get(installation=phone).user == author.user
+    assert browser("Triage").get("/admin/push/staffdevice/pair/").status_code == 403
 
 
 # --- Topics

@@ -149,7 +149,9 @@ def test_personal_notifications_and_test_sends_are_not_staff_notifications(
     personal = services.notify_installations(
         installations=[subscribers["de"]], content=NEWS, category="report_update"
     )
-    StaffDevice.objects.create(user=comms_client.user, installation=subscribers["de"])
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=comms_client.user, installation=subscribers["de"]
+    )
     notification = create(comms_client)
     test_send = comms_client.post(url(notification["id"], "/send-test")).json()
 
@@ -202,6 +204,59 @@ def test_a_draft_is_written_with_everything_it_needs(comms_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fragen: 02305 106-0 oder buergerbuero@castrop-rauxel.de",
+        "Hotline +49 2305 106-1234, Mail an presse@stadt.castrop-rauxel.de.",
+        "Zentrale: 02305/106-0 (Mo-Fr)",
+    ],
+)
+def test_the_citys_own_numbers_and_addresses_are_allowed(comms_client, text):
+    response = comms_client.post(
+        URL, {"kind": "news", "content": {"de": {"title": "Kontakt", "body": text}}}, format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("Rathaus 02305 106-0, Herr Meier privat 0171 2345678", "0171 2345678"),
+        ("Kontakt: info@castrop-rauxel.de oder meier@gmail.com", "meier@gmail.com"),
+        ("Schreiben Sie an hans@castrop-rauxel.de.example.org", "hans@castrop-rauxel.de.example.org"),
+        ("Ruf an: 02305 107 2222", "02305 107 2222"),
+    ],
+)
+def test_other_numbers_and_addresses_are_refused_by_name(comms_client, text, refused):
+    response = comms_client.post(
+        URL,
+        {"kind": "news", "content": {"de": {"title": "Kontakt", "body": text}}},
+        format="json",
+        headers={"Accept-Language": "en"},
+    )
+
+    error = assert_error_shape(response, 400, "personal_data")
+    assert error["detail"].endswith(f"Refused: {refused}")
+    assert error["errors"][0]["field"] == "content.de.body"
+
+
+@pytest.mark.django_db
+def test_the_citys_contact_points_are_a_setting(comms_client, settings):
+    settings.PUSH_CITY_PHONE_PREFIXES, settings.PUSH_CITY_EMAIL_DOMAINS = ["0231 50"], ["dortmund.de"]
+    text = {"de": {"title": "Kontakt", "body": "0231 50-0, info@dortmund.de"}}
+
+    allowed = comms_client.post(URL, {"kind": "news", "content": text}, format="json")
+    text["de"]["body"] = "02305 106-0"
+    refused = comms_client.post(URL, {"kind": "news", "content": text}, format="json")
+
+    assert allowed.status_code == 201, allowed.json()
+    assert_error_shape(refused, 400, "personal_data")
+
+
+@pytest.mark.django_db
 def test_an_outage_is_high_priority_and_topics_are_chosen_by_key(comms_client):
     body = create(comms_client, audience_kind="topics", audience_topics=["stoerungen", "nachrichten"])
 
@@ -219,7 +274,7 @@ def test_an_outage_is_high_priority_and_topics_are_chosen_by_key(comms_client):
         ({"content": {"en": OUTAGE["en"]}}, "content_de_required", "content"),
         ({"content": {"de": "Bürgerbüro zu"}}, "validation_error", "content.de"),
         (
-            {"content": {"de": {"title": "Rückruf", "body": "Bitte unter 02305 106 0 anrufen."}}},
+            {"content": {"de": {"title": "Rückruf", "body": "Bitte unter 0171 2345678 anrufen."}}},
             "personal_data",
             "content.de.body",
         ),
@@ -315,7 +370,7 @@ def test_a_change_is_audited_with_before_and_after(comms_client, comms_colleague
     [
         ({}, "validation_error", None),
         ({"kind": "news"}, "validation_error", None),  # not changeable: ignored, so nothing to change
-        ({"content": {"de": {"title": "Kontakt", "body": "info@castrop-rauxel.de"}}}, "personal_data", None),
+        ({"content": {"de": {"title": "Kontakt", "body": "info@beispiel-verein.de"}}}, "personal_data", None),
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_before_send", "expires_at"),
         ({"priority": "urgent"}, "validation_error", "priority"),
     ],
@@ -657,7 +712,9 @@ def test_a_test_send_reaches_only_the_authors_test_devices(
     comms_client, subscribers, django_capture_on_commit_callbacks
 ):
     own_phone = subscribe(token="token-of-the-comms-phone-000001")
-    StaffDevice.objects.create(user=comms_client.user, installation=own_phone, label="Diensthandy")
+    StaffDevice.objects.create(
+        paired_at=timezone.now(), user=comms_client.user, installation=own_phone, label="Diensthandy"
+    )
     notification = create(comms_client)
 
     with django_capture_on_commit_callbacks(execute=True):
