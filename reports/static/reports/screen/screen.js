@@ -11,7 +11,7 @@
 
   function text(root, name, days) {
     var value = root.dataset["text" + name] || "";
-    return days === undefined ? value : value.replace("%(days)s", NUMBER.format(days));
+    return days === undefined ? value : value.replace("{days}", NUMBER.format(days));
   }
 
   function element(tag, className, content) {
@@ -32,7 +32,7 @@
   function whenFiled(iso) {
     var date = new Date(iso);
     var time = TIME.format(date);
-    return localDay(date) === localDay(new Date()) ? time : localDay(date) + ". " + time;
+    return localDay(date) === localDay(new Date()) ? time : localDay(date) + " " + time;
   }
 
   function fillBars(list, rows, root) {
