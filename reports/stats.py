@@ -266,7 +266,7 @@ class ScreenSummary:
 
 def screen_place(*, address: str, stadtteil: str) -> str:
     """The street of an address without house number and postcode, else the Stadtteil, else ""."""
-    street = _HOUSE_NUMBER.sub("", address.split(",")[0].strip())
+    street = _HOUSE_NUMBER.sub("", address.split(",", maxsplit=1)[0].strip())
     return street or stadtteil
 
 
@@ -315,13 +315,11 @@ def screen_summary(
     category_by_id = Category.objects.in_bulk([row["category"] for row in category_rows])
     open_by_category = [(category_by_id[row["category"]], row["open"]) for row in category_rows]
 
-    newest_reports = list(
-        visible.select_related("category").order_by("-created_at", "-id")[:SCREEN_NEWEST]
-    )
+    newest_reports = list(visible.select_related("category").order_by("-created_at", "-id")[:SCREEN_NEWEST])
     thumbnails: dict[int, str] = {}
-    for photo in ReportPhoto.objects.filter(
-        report__in=newest_reports, removed=False
-    ).order_by("-position", "-id"):
+    for photo in ReportPhoto.objects.filter(report__in=newest_reports, removed=False).order_by(
+        "-position", "-id"
+    ):
         thumbnails[photo.report_id] = photo.thumbnail.name  # the first one wins: reversed order
     newest = [
         ScreenReport(
@@ -333,9 +331,11 @@ def screen_summary(
         )
         for report in newest_reports
     ]
-    resolved_reports = visible.select_related("category").filter(
-        status=ReportStatus.DONE, closed_at__gte=recent
-    ).order_by("-closed_at", "-id")[:SCREEN_RESOLVED_LINE]
+    resolved_reports = (
+        visible.select_related("category")
+        .filter(status=ReportStatus.DONE, closed_at__gte=recent)
+        .order_by("-closed_at", "-id")[:SCREEN_RESOLVED_LINE]
+    )
     recently_resolved = [
         ScreenResolved(
             id=report.pk,

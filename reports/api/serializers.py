@@ -591,9 +591,7 @@ class ScreenQuerySerializer(serializers.Serializer[Any]):
         found = list(Category.objects.filter(key__in=keys).order_by("key"))
         unknown = sorted(set(keys) - {category.key for category in found})
         if unknown:
-            raise serializers.ValidationError(
-                _("Unknown category: %(keys)s.") % {"keys": ", ".join(unknown)}
-            )
+            raise serializers.ValidationError(_("Unknown category: %(keys)s.") % {"keys": ", ".join(unknown)})
         return found
 
 

@@ -3,7 +3,7 @@
 Its figures equal the API's, a report filed through the app API appears without a reload within one
 refresh, a hidden report never appears, and with the data requests failing (the network gone) the page
 keeps its last state and shows its time. Every request leaving the site is refused (no tiles: the map
-still draws the city boundary). Screenshots at 1920×1080 and 3840×2160 go to ``.pytest-media/screen/``
+still draws the city boundary). Screenshots at 1920x1080 and 3840x2160 go to ``.pytest-media/screen/``
 (``PYTEST_MEDIA_DIR`` overrides the directory); docs/img/screen.png is a copy.
 
 Debian's ``chromium`` driven by Playwright for Python, as in test_workspace_browser.py; the database is
@@ -72,7 +72,9 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             summaries: list[int] = []
             page.on(
                 "response",
-                lambda response: summaries.append(response.status) if "/reports/screen" in response.url else None,
+                lambda response: (
+                    summaries.append(response.status) if "/reports/screen" in response.url else None
+                ),
             )
 
             page.goto(f"{live_server.url}/bildschirm/?refresh={REFRESH}")
@@ -91,9 +93,9 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             }
             newest = page.locator("#screen-newest-list li")
             expect(newest).to_have_count(len(api["newest"]))
-            assert [int(item) for item in newest.evaluate_all("(items) => items.map(i => i.dataset.reportId)")] == [
-                report["id"] for report in api["newest"]
-            ]
+            assert [
+                int(item) for item in newest.evaluate_all("(items) => items.map(i => i.dataset.reportId)")
+            ] == [report["id"] for report in api["newest"]]
             first_category = page.locator("#screen-by-category li").first
             expect(first_category).to_contain_text(api["open_by_category"][0]["label"])
             expect(first_category.locator(".screen-bar-count")).to_have_text(
@@ -108,9 +110,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             # A hidden report never appears.
             assert hidden.pk not in [report["id"] for report in api["newest"]]
             assert hidden.pk not in [point["id"] for point in api["points"]]
-            assert str(hidden.pk) not in newest.evaluate_all(
-                "(items) => items.map(i => i.dataset.reportId)"
-            )
+            assert str(hidden.pk) not in newest.evaluate_all("(items) => items.map(i => i.dataset.reportId)")
 
             page.screenshot(path=str(shots / "screen-1920x1080.png"))
 
@@ -134,7 +134,9 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             assert filed.status == 201, filed.text()
             new_id = filed.json()["id"]
             page.evaluate("window.notReloaded = true")
-            expect(newest.first).to_have_attribute("data-report-id", str(new_id), timeout=(REFRESH + 2) * 1000)
+            expect(newest.first).to_have_attribute(
+                "data-report-id", str(new_id), timeout=(REFRESH + 2) * 1000
+            )
             expect(newest.first).to_contain_text("Schlagloch")
             expect(newest.first).to_contain_text("Bahnhofstraße")
             expect(newest.first).not_to_contain_text("Haltestelle")  # no description on the screen
@@ -157,7 +159,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             expect(screen).to_have_attribute("data-state", "online", timeout=(REFRESH + 2) * 1000)
             expect(page.locator("#screen-offline")).to_be_hidden()
 
-            # The dark theme at 3840×2160 (4K): the same layout, twice as sharp.
+            # The dark theme at 3840x2160 (4K): the same layout, twice as sharp.
             big = context.new_page()
             big.set_viewport_size({"width": 3840, "height": 2160})
             big.goto(f"{live_server.url}/bildschirm/?theme=dark&refresh=30")

@@ -36,10 +36,10 @@ from reports.api.serializers import (
     PublicReportSerializer,
     ReporterReportSerializer,
     ReportStatsSerializer,
-    ScreenQuerySerializer,
-    ScreenSummarySerializer,
     ReportSubmitMultipartSerializer,
     ReportSubmitSerializer,
+    ScreenQuerySerializer,
+    ScreenSummarySerializer,
     public_report_records,
     request_language,
 )

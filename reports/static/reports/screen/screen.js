@@ -125,6 +125,8 @@
       : "";
 
     if (layers) {
+      // Pins as large as the type: readable from a few metres on a 4K screen too.
+      var pin = Math.round(parseFloat(window.getComputedStyle(document.documentElement).fontSize) * 0.9);
       layers.clearLayers();
       layers.addLayers(
         summary.points.map(function (point) {
@@ -132,7 +134,7 @@
             icon: L.divIcon({
               className: "screen-marker",
               html: '<span class="screen-pin screen-pin--' + point.status.replace(/[^a-z_]/g, "") + '"></span>',
-              iconSize: [18, 18],
+              iconSize: [pin, pin],
             }),
             keyboard: false,
             interactive: false,
@@ -164,7 +166,8 @@
       showCoverageOnHover: false,
       maxClusterRadius: 36,
       iconCreateFunction: function (cluster) {
-        return L.divIcon({ html: String(cluster.getChildCount()), className: "screen-cluster", iconSize: [40, 40] });
+        var size = Math.round(parseFloat(window.getComputedStyle(document.documentElement).fontSize) * 2);
+        return L.divIcon({ html: String(cluster.getChildCount()), className: "screen-cluster", iconSize: [size, size] });
       },
     }).addTo(drawn.map);
     return { layers: layers, fit: fit };
