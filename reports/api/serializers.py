@@ -631,7 +631,7 @@ class ScreenPointSerializer(serializers.Serializer[Any]):
 
 
 class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
-    generated_at = serializers.DateTimeField()
+    generated_at = serializers.DateTimeField(help_text="When this state was first computed.")
     today_count = serializers.IntegerField(help_text="Filed since midnight, Europe/Berlin.")
     week_count = serializers.IntegerField(help_text="Filed since Monday midnight, Europe/Berlin.")
     open_count = serializers.IntegerField(help_text="Received, in review or in progress.")

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -200,3 +201,17 @@ def test_bad_screen_parameters_fall_back_to_the_defaults(db: Any) -> None:
     assert 'class="screen-theme-light"' in html
     assert 'data-stadtteil=""' in html
     assert 'data-view="map"' in html
+
+
+def test_an_unchanged_state_keeps_its_etag_when_the_cache_expires(
+    anon_client: APIClient, city: dict[str, Any]
+) -> None:
+    first = anon_client.get(URL)
+
+    # The next 30-s window: computed again, the same figures. (Seconds, so no report changes age group.)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        again = anon_client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+        fresh = anon_client.get(URL)
+
+    assert again.status_code == 304
+    assert fresh.json()["generated_at"] == first.json()["generated_at"]

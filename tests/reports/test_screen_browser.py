@@ -73,7 +73,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             page.on(
                 "response",
                 lambda response: (
-                    summaries.append(response.status) if "/reports/screen" in response.url else None
+                    summaries.append(response.status) if "/api/v1/reports/screen" in response.url else None
                 ),
             )
 
