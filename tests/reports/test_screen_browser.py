@@ -171,6 +171,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             small.set_viewport_size({"width": 390, "height": 844})
             small.goto(f"{live_server.url}/bildschirm/")
             expect(small.locator("#screen")).to_have_attribute("data-state", "online")
+            assert small.evaluate("document.documentElement.scrollWidth") <= 390
             small.screenshot(path=str(shots / "screen-phone.png"), full_page=True)
             cookies = context.cookies()
         finally:
