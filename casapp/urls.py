@@ -41,6 +41,8 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="casapp/redoc.html"),
         name="redoc",
     ),
+    # The public screen in city hall, also embeddable on the city's website (docs/screen.md).
+    path("bildschirm/", include("reports.screen")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

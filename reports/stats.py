@@ -3,7 +3,9 @@ reports take to be answered and closed."""
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,6 +19,7 @@ from reports.models import (
     District,
     Report,
     ReportEvent,
+    ReportPhoto,
     ReportStatus,
 )
 from reports.selectors import CITY_TIME_ZONE
@@ -203,3 +206,182 @@ def _hours(duration: timedelta) -> float:
 
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
+
+
+# --- The city-hall screen
+
+SCREEN_NEWEST = 10
+SCREEN_RESOLVED_LINE = 8
+SCREEN_RESOLVED_DAYS = 7
+# Enough points for a city map; the rest would be clustered into the same circles anyway.
+SCREEN_POINT_LIMIT = 5_000
+# Open reports by age in whole days since filing: under 2, 2-7, 8-30, older.
+SCREEN_AGE_BOUNDS = (("under_2_days", 0, 2), ("2_to_7_days", 2, 8), ("8_to_30_days", 8, 31))
+# "Bahnhofstraße 12a, 44575 Castrop-Rauxel" -> "Bahnhofstraße": the street is enough on a public screen.
+_HOUSE_NUMBER = re.compile(r"\s+\d+\s*[a-zA-Z]?(\s*[-/]\s*\d+\s*[a-zA-Z]?)?$")
+
+
+@dataclass(frozen=True)
+class ScreenReport:
+    id: int
+    category: Category
+    place: str
+    created_at: datetime
+    thumbnail: str
+
+
+@dataclass(frozen=True)
+class ScreenResolved:
+    id: int
+    category: Category
+    place: str
+    days: int
+
+
+@dataclass(frozen=True)
+class ScreenPoint:
+    id: int
+    latitude: float
+    longitude: float
+    status: str
+
+
+@dataclass(frozen=True)
+class ScreenSummary:
+    generated_at: datetime
+    today_count: int
+    week_count: int
+    open_count: int
+    resolved_last_7_days_count: int
+    open_by_category: list[tuple[Category, int]]
+    open_by_age: list[tuple[str, int]]
+    median_days_to_first_response_30: float | None
+    median_days_to_first_response_90: float | None
+    median_days_to_resolution_30: float | None
+    median_days_to_resolution_90: float | None
+    newest: list[ScreenReport]
+    recently_resolved: list[ScreenResolved]
+    points: list[ScreenPoint]
+
+
+def screen_place(*, address: str, stadtteil: str) -> str:
+    """The street of an address without house number and postcode, else the Stadtteil, else ""."""
+    street = _HOUSE_NUMBER.sub("", address.split(",", maxsplit=1)[0].strip())
+    return street or stadtteil
+
+
+def screen_summary(
+    *, now: datetime, stadtteil: str = "", categories: Sequence[Category] = ()
+) -> ScreenSummary:
+    """What a screen in city hall shows, of the visible reports in ``stadtteil`` and ``categories`` (leaf
+    or group keys; all when empty). Only what the open data publishes: no description, no contact data,
+    thumbnails only of photos the moderators have not removed.
+
+    - ``today_count``/``week_count``: filed since midnight / since Monday midnight, Europe/Berlin.
+    - ``resolved_last_7_days_count``: resolved (done) in the last 7 days.
+    - ``open_by_age``: open reports by whole days since filing (``SCREEN_AGE_BOUNDS``, then ``older``).
+    - the medians: as in ``report_stats`` (first public staff reaction; filing to done), over the
+      reports answered / resolved in the last 30 and 90 days, in days.
+    - ``points``: open reports and those closed in the last 7 days, newest first.
+    """
+    visible = Report.objects.filter(hidden=False)
+    if stadtteil:
+        visible = visible.filter(stadtteil=stadtteil)
+    if categories:
+        visible = visible.filter(Q(category__in=categories) | Q(category__parent__in=categories))
+    is_open = Q(status__in=OPEN_STATUSES)
+    local_now = now.astimezone(CITY_TIME_ZONE)
+    midnight = datetime.combine(local_now.date(), datetime.min.time(), tzinfo=CITY_TIME_ZONE)
+    monday = midnight - timedelta(days=local_now.weekday())
+    recent = now - timedelta(days=SCREEN_RESOLVED_DAYS)
+
+    age_filters = {
+        name: Q(created_at__lte=now - timedelta(days=low), created_at__gt=now - timedelta(days=high))
+        for name, low, high in SCREEN_AGE_BOUNDS
+    }
+    oldest_bound = now - timedelta(days=SCREEN_AGE_BOUNDS[-1][2])
+    counts = visible.aggregate(
+        today=Count("id", filter=Q(created_at__gte=midnight)),
+        week=Count("id", filter=Q(created_at__gte=monday)),
+        open=Count("id", filter=is_open),
+        resolved=Count("id", filter=Q(status=ReportStatus.DONE, closed_at__gte=recent)),
+        older=Count("id", filter=is_open & Q(created_at__lte=oldest_bound)),
+        **{f"age_{name}": Count("id", filter=is_open & age) for name, age in age_filters.items()},
+    )
+
+    category_rows = (
+        visible.filter(is_open).values("category").annotate(open=Count("id")).order_by("-open", "category")
+    )
+    category_by_id = Category.objects.in_bulk([row["category"] for row in category_rows])
+    open_by_category = [(category_by_id[row["category"]], row["open"]) for row in category_rows]
+
+    newest_reports = list(visible.select_related("category").order_by("-created_at", "-id")[:SCREEN_NEWEST])
+    thumbnails: dict[int, str] = {}
+    for photo in ReportPhoto.objects.filter(report__in=newest_reports, removed=False).order_by(
+        "-position", "-id"
+    ):
+        thumbnails[photo.report_id] = photo.thumbnail.name  # the first one wins: reversed order
+    newest = [
+        ScreenReport(
+            id=report.pk,
+            category=report.category,
+            place=screen_place(address=report.address, stadtteil=report.stadtteil),
+            created_at=report.created_at,
+            thumbnail=thumbnails.get(report.pk, ""),
+        )
+        for report in newest_reports
+    ]
+    resolved_reports = (
+        visible.select_related("category")
+        .filter(status=ReportStatus.DONE, closed_at__gte=recent)
+        .order_by("-closed_at", "-id")[:SCREEN_RESOLVED_LINE]
+    )
+    recently_resolved = [
+        ScreenResolved(
+            id=report.pk,
+            category=report.category,
+            place=screen_place(address=report.address, stadtteil=report.stadtteil),
+            days=(report.closed_at - report.created_at).days if report.closed_at else 0,
+        )
+        for report in resolved_reports
+    ]
+    points = [
+        ScreenPoint(id=pk, latitude=float(latitude), longitude=float(longitude), status=status)
+        for pk, latitude, longitude, status in visible.filter(is_open | Q(closed_at__gte=recent))
+        .order_by("-created_at", "-id")
+        .values_list("id", "latitude", "longitude", "status")[:SCREEN_POINT_LIMIT]
+    ]
+
+    medians: dict[int, tuple[float | None, float | None]] = {}
+    for days in (30, STATS_DURATION_DAYS):
+        since = now - timedelta(days=days)
+        resolved = visible.filter(status=ReportStatus.DONE, closed_at__gte=since).values_list(
+            "created_at", "closed_at"
+        )[:STATS_DURATION_SAMPLE_LIMIT]
+        to_resolution = [_hours(closed - created) for created, closed in resolved if closed is not None]
+        to_first_response = _hours_to_first_reaction(visible, since=since)
+        medians[days] = (_median_days(to_first_response), _median_days(to_resolution))
+
+    return ScreenSummary(
+        generated_at=now,
+        today_count=counts["today"],
+        week_count=counts["week"],
+        open_count=counts["open"],
+        resolved_last_7_days_count=counts["resolved"],
+        open_by_category=open_by_category,
+        open_by_age=[
+            *((name, counts[f"age_{name}"]) for name, _, _ in SCREEN_AGE_BOUNDS),
+            ("older", counts["older"]),
+        ],
+        median_days_to_first_response_30=medians[30][0],
+        median_days_to_first_response_90=medians[STATS_DURATION_DAYS][0],
+        median_days_to_resolution_30=medians[30][1],
+        median_days_to_resolution_90=medians[STATS_DURATION_DAYS][1],
+        newest=newest,
+        recently_resolved=recently_resolved,
+        points=points,
+    )
+
+
+def _median_days(hours: list[float]) -> float | None:
+    return round(statistics.median(hours) / 24, 1) if hours else None

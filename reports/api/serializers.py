@@ -31,7 +31,7 @@ from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import STATUS_DE, STATUS_EN
 from reports.selectors import BoundingBox, NearbyReport
-from reports.stats import ReportStats
+from reports.stats import ReportStats, ScreenSummary
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()/.-]{2,39}$"
@@ -573,3 +573,114 @@ class ReportStatsSerializer(serializers.Serializer[ReportStats]):
     @extend_schema_field(DayCountSerializer(many=True))
     def get_per_day(self, stats: ReportStats) -> list[dict[str, Any]]:
         return [{"date": row.day.isoformat(), "count": row.count} for row in stats.per_day]
+
+
+# --- The city-hall screen
+
+
+class ScreenQuerySerializer(serializers.Serializer[Any]):
+    stadtteil = serializers.ChoiceField(choices=STADTTEIL_CHOICES, required=False)
+    category = serializers.CharField(
+        required=False,
+        max_length=500,
+        help_text="Comma-separated category keys; a group's key selects all its categories.",
+    )
+
+    def validate_category(self, value: str) -> list[Category]:
+        keys = sorted({key.strip() for key in value.split(",") if key.strip()})
+        found = list(Category.objects.filter(key__in=keys).order_by("key"))
+        unknown = sorted(set(keys) - {category.key for category in found})
+        if unknown:
+            raise serializers.ValidationError(_("Unknown category: %(keys)s.") % {"keys": ", ".join(unknown)})
+        return found
+
+
+class ScreenCategoryCountSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    count = serializers.IntegerField()
+
+
+class ScreenAgeCountSerializer(serializers.Serializer[Any]):
+    age = serializers.ChoiceField(choices=["under_2_days", "2_to_7_days", "8_to_30_days", "older"])
+    count = serializers.IntegerField()
+
+
+class ScreenReportSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    category_label = serializers.CharField()
+    place = serializers.CharField(help_text="The street without house number, else the Stadtteil.")
+    created_at = serializers.DateTimeField()
+    thumbnail = serializers.CharField(
+        allow_null=True, help_text="Path of the first public photo's thumbnail, if any."
+    )
+
+
+class ScreenResolvedSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    category_label = serializers.CharField()
+    place = serializers.CharField()
+    days = serializers.IntegerField(help_text="Whole days from filing to done.")
+
+
+class ScreenPointSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    status = report_status_field()
+
+
+class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
+    generated_at = serializers.DateTimeField(help_text="When this state was first computed.")
+    today_count = serializers.IntegerField(help_text="Filed since midnight, Europe/Berlin.")
+    week_count = serializers.IntegerField(help_text="Filed since Monday midnight, Europe/Berlin.")
+    open_count = serializers.IntegerField(help_text="Received, in review or in progress.")
+    resolved_last_7_days_count = serializers.IntegerField(help_text="Resolved (done) in the last 7 days.")
+    open_by_category = serializers.SerializerMethodField()
+    open_by_age = serializers.SerializerMethodField()
+    median_days_to_first_response_30 = serializers.FloatField(allow_null=True)
+    median_days_to_first_response_90 = serializers.FloatField(allow_null=True)
+    median_days_to_resolution_30 = serializers.FloatField(allow_null=True)
+    median_days_to_resolution_90 = serializers.FloatField(allow_null=True)
+    newest = serializers.SerializerMethodField()
+    recently_resolved = serializers.SerializerMethodField()
+    points = ScreenPointSerializer(many=True, help_text="Open reports and those closed in the last 7 days.")
+
+    @extend_schema_field(ScreenCategoryCountSerializer(many=True))
+    def get_open_by_category(self, summary: ScreenSummary) -> list[dict[str, Any]]:
+        return [
+            {"key": category.key, "label": localized(category.name_de, category.name_en), "count": count}
+            for category, count in summary.open_by_category
+        ]
+
+    @extend_schema_field(ScreenAgeCountSerializer(many=True))
+    def get_open_by_age(self, summary: ScreenSummary) -> list[dict[str, Any]]:
+        return [{"age": age, "count": count} for age, count in summary.open_by_age]
+
+    @extend_schema_field(ScreenReportSerializer(many=True))
+    def get_newest(self, summary: ScreenSummary) -> list[dict[str, Any]]:
+        storage = ReportPhoto._meta.get_field("thumbnail").storage
+        zone = timezone.get_current_timezone()
+        return [
+            {
+                "id": report.id,
+                "category_label": localized(report.category.name_de, report.category.name_en),
+                "place": report.place,
+                "created_at": _iso_datetime(report.created_at, zone),
+                # Relative: the answer is cached for every host name the site is reached by.
+                "thumbnail": storage.url(report.thumbnail) if report.thumbnail else None,
+            }
+            for report in summary.newest
+        ]
+
+    @extend_schema_field(ScreenResolvedSerializer(many=True))
+    def get_recently_resolved(self, summary: ScreenSummary) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": report.id,
+                "category_label": localized(report.category.name_de, report.category.name_en),
+                "place": report.place,
+                "days": report.days,
+            }
+            for report in summary.recently_resolved
+        ]

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("categories", public.CategoriesView.as_view(), name="report-categories"),
     path("nearby", app.NearbyView.as_view(), name="reports-nearby"),
     path("stats", public.StatsView.as_view(), name="report-stats"),
+    path("screen", public.ScreenView.as_view(), name="report-screen"),
     path("mine", app.MyReportsView.as_view(), name="reports-mine"),
     path("mine/<int:report_id>", app.MyReportView.as_view(), name="report-mine"),
     path("<int:report_id>", public.PublicReportView.as_view(), name="report"),

@@ -1,0 +1,217 @@
+"""``GET /api/v1/reports/screen`` and the page ``/bildschirm/``: what the screens in city hall show, from
+public data only, cached, revalidated with an ETag, and without any cookie."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from reports.models import Report, ReportPhoto, ReportStatus
+from tests.reports.factories import CategoryFactory, CategoryGroupFactory, ReportFactory
+
+URL = "/api/v1/reports/screen"
+PAGE = "/bildschirm/"
+BERLIN = ZoneInfo("Europe/Berlin")
+S = ReportStatus
+
+
+@pytest.fixture
+def city(db: Any) -> dict[str, Any]:
+    now = timezone.now()
+    local = now.astimezone(BERLIN)
+    midnight = datetime.combine(local.date(), time.min, tzinfo=BERLIN)
+    monday = midnight - timedelta(days=local.weekday())
+    roads = CategoryGroupFactory(key="strasse", name_de="Straße", name_en="Road")
+    pothole = CategoryFactory(key="schlagloch", name_de="Schlagloch", name_en="Pothole", parent=roads)
+    graffiti = CategoryFactory(key="graffiti", name_de="Graffiti", name_en="Graffiti")
+    today = ReportFactory(
+        category=pothole,
+        created_at=max(midnight, now - timedelta(minutes=30)),
+        address="Bahnhofstraße 12a, 44575 Castrop-Rauxel",
+        stadtteil="Rauxel",
+        description="Vor dem Haus von Frau Muster",
+        contact_name="Erika Muster",
+        contact_email="erika@example.org",
+    )
+    ReportPhoto.objects.create(
+        report=today, image="r/public.jpg", thumbnail="r/public-thumb.jpg", width=640, height=480
+    )
+    ReportPhoto.objects.create(
+        report=today,
+        image="r/removed.jpg",
+        thumbnail="r/removed-thumb.jpg",
+        width=640,
+        height=480,
+        position=0,
+        removed=True,
+    )
+    this_week = ReportFactory(
+        category=graffiti, created_at=max(monday, now - timedelta(days=1, hours=1)), stadtteil="Ickern"
+    )
+    old_open = ReportFactory(category=graffiti, status=S.IN_PROGRESS, created_at=now - timedelta(days=40))
+    ReportFactory(category=pothole, status=S.IN_REVIEW, created_at=now - timedelta(days=10))
+    ReportFactory(category=pothole, status=S.RECEIVED, created_at=now - timedelta(days=3))
+    resolved = ReportFactory(
+        category=pothole,
+        status=S.DONE,
+        address="Münsterstraße 3",
+        created_at=now - timedelta(days=5),
+        first_response_at=now - timedelta(days=4),
+        closed_at=now - timedelta(days=2),
+    )
+    ReportFactory(  # resolved long ago: in the 90-day median only
+        category=graffiti,
+        status=S.DONE,
+        created_at=now - timedelta(days=60),
+        first_response_at=now - timedelta(days=59),
+        closed_at=now - timedelta(days=50),
+    )
+    hidden = ReportFactory(
+        category=pothole, hidden=True, created_at=now - timedelta(minutes=5), description="Beleidigung"
+    )
+    return {
+        "now": now,
+        "today": today,
+        "this_week": this_week,
+        "old_open": old_open,
+        "resolved": resolved,
+        "hidden": hidden,
+        "monday": monday,
+        "midnight": midnight,
+    }
+
+
+def test_the_figures_of_the_screen(anon_client: APIClient, city: dict[str, Any]) -> None:
+    response = anon_client.get(URL)
+
+    assert response.status_code == 200
+    body = response.json()
+    # The week began on Monday midnight in Berlin: how many of the fixture's reports fall in it depends
+    # on today's weekday.
+    filed = [report.created_at for report in Report.objects.filter(hidden=False)]
+    assert body["today_count"] == 1
+    assert body["week_count"] == sum(1 for created in filed if created >= city["monday"])
+    assert body["week_count"] >= 1
+    assert body["open_count"] == 5
+    assert body["resolved_last_7_days_count"] == 1
+    assert body["open_by_category"] == [
+        {"key": "schlagloch", "label": "Schlagloch", "count": 3},
+        {"key": "graffiti", "label": "Graffiti", "count": 2},
+    ]
+    assert body["open_by_age"] == [
+        {"age": "under_2_days", "count": 2},
+        {"age": "2_to_7_days", "count": 1},
+        {"age": "8_to_30_days", "count": 1},
+        {"age": "older", "count": 1},
+    ]
+    assert body["median_days_to_first_response_30"] == 1.0
+    assert body["median_days_to_resolution_30"] == 3.0
+    assert body["median_days_to_first_response_90"] == 1.0
+    assert body["median_days_to_resolution_90"] == 6.5  # 3 and 10 days
+    newest = body["newest"][0]
+    assert newest["id"] == city["today"].pk
+    assert newest["category_label"] == "Schlagloch"
+    assert newest["place"] == "Bahnhofstraße"
+    assert newest["thumbnail"].endswith("r/public-thumb.jpg")
+    assert body["recently_resolved"] == [
+        {"id": city["resolved"].pk, "category_label": "Schlagloch", "place": "Münsterstraße", "days": 3}
+    ]
+    assert {point["id"] for point in body["points"]} == {
+        report.pk
+        for report in Report.objects.filter(hidden=False).exclude(
+            closed_at__lt=city["now"] - timedelta(days=7)
+        )
+    }
+
+
+def test_nothing_private_reaches_the_screen(anon_client: APIClient, city: dict[str, Any]) -> None:
+    text = anon_client.get(URL).content.decode()
+
+    for private in ("Frau Muster", "Erika", "erika@example.org", "Beleidigung", "removed-thumb", "12a"):
+        assert private not in text
+    assert f'"id":{city["hidden"].pk},' not in text
+
+
+def test_a_screen_of_one_stadtteil_and_a_group(anon_client: APIClient, city: dict[str, Any]) -> None:
+    rauxel = anon_client.get(URL, {"stadtteil": "Rauxel"}).json()
+    roads = anon_client.get(URL, {"category": "strasse"}).json()
+
+    assert rauxel["open_count"] == 1
+    assert [row["key"] for row in roads["open_by_category"]] == ["schlagloch"]
+    assert roads["open_count"] == 3
+
+
+def test_an_unknown_category_or_stadtteil_is_refused(anon_client: APIClient, city: dict[str, Any]) -> None:
+    unknown = anon_client.get(URL, {"category": "schlagloch,gibtsnicht"})
+    nowhere = anon_client.get(URL, {"stadtteil": "Atlantis"})
+
+    assert unknown.status_code == 400
+    assert [error["field"] for error in unknown.json()["errors"]] == ["category"]
+    assert "gibtsnicht" in unknown.json()["errors"][0]["detail"]
+    assert nowhere.status_code == 400
+
+
+def test_an_unchanged_state_costs_a_304_and_a_new_report_shows_at_once(
+    anon_client: APIClient, city: dict[str, Any]
+) -> None:
+    first = anon_client.get(URL)
+    etag = first["ETag"]
+
+    again = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
+    ReportFactory(category=city["today"].category)
+    changed = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
+
+    assert again.status_code == 304
+    assert "public" in first["Cache-Control"]
+    assert changed.status_code == 200
+    assert changed.json()["today_count"] == 2
+
+
+def test_the_page_sets_no_cookie_and_runs_only_our_scripts(db: Any) -> None:
+    response = Client().get(PAGE, {"stadtteil": "Ickern", "theme": "dark", "refresh": "5", "view": "rotate"})
+
+    assert response.status_code == 200
+    assert not response.cookies
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.get("Vary", "")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    html = response.content.decode()
+    assert 'class="screen-theme-dark"' in html
+    assert 'data-refresh="5"' in html
+    assert 'data-stadtteil="Ickern"' in html
+    assert 'data-view="rotate"' in html
+    assert "<script>" not in html
+
+
+def test_bad_screen_parameters_fall_back_to_the_defaults(db: Any) -> None:
+    response = Client().get(PAGE, {"refresh": "1", "theme": "pink", "stadtteil": "Atlantis", "view": "map"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-refresh="30"' in html
+    assert 'class="screen-theme-light"' in html
+    assert 'data-stadtteil=""' in html
+    assert 'data-view="map"' in html
+
+
+def test_an_unchanged_state_keeps_its_etag_when_the_cache_expires(
+    anon_client: APIClient, city: dict[str, Any]
+) -> None:
+    first = anon_client.get(URL)
+
+    # The next 30-s window: computed again, the same figures. (Seconds, so no report changes age group.)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        again = anon_client.get(URL, HTTP_IF_NONE_MATCH=first["ETag"])
+        fresh = anon_client.get(URL)
+
+    assert again.status_code == 304
+    assert fresh.json()["generated_at"] == first.json()["generated_at"]
