@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import is_valid_path, reverse
 from django.utils.translation import gettext as _
 
 from casapp.api.errors import (
@@ -117,6 +117,37 @@ class QueryParameterLimitMiddleware:
                 if response is not None:
                     return response
             return error_response(status=400, code="too_many_parameters", detail=detail)
+        return self.get_response(request)
+
+
+class TrailingSlashMiddleware:
+    """An API or Open311 path answers the same with and without its trailing slash, for every method.
+
+    Django's APPEND_SLASH redirects a GET and cannot redirect a POST (a 500 under DEBUG; elsewhere a 301
+    that clients follow as a GET, so a reminder was silently not created). Here a path that resolves to
+    nothing is served in place under its other form, without a redirect. Only misses cost anything: a path
+    that resolves is never looked at. Placed after CommonMiddleware, so its redirect never sees these.
+    """
+
+    PREFIXES = ("/api/", "/open311/")
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        path = request.path_info
+        if (
+            response.status_code != 404
+            or getattr(request, "resolver_match", None) is not None  # a view's own 404
+            or not path.startswith(self.PREFIXES)
+        ):
+            return response
+        other = path[:-1] if path.endswith("/") else f"{path}/"
+        if not is_valid_path(other, getattr(request, "urlconf", None)):
+            return response
+        request.path = request.path[: len(request.path) - len(path)] + other
+        request.path_info = other
         return self.get_response(request)
 
 

@@ -149,6 +149,8 @@ MIDDLEWARE = [
     # Before anything reads the query string; after LocaleMiddleware: the refusal is in the client's language.
     "casapp.middleware.QueryParameterLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After CommonMiddleware: API paths with or without their trailing slash are served, never redirected.
+    "casapp.middleware.TrailingSlashMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

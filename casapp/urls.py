@@ -5,10 +5,11 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
 from casapp import health
 from casapp.api.app_config import AppConfigView
+from casapp.api.docs import RedocPage, SwaggerPage
 from casapp.api.staff import StaffMeView
 from casapp.metrics import metrics_view
 
@@ -35,10 +36,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's start script as a file of its own (`?script`), not inline: the pages' Content-Security-
     # Policy runs scripts from this origin only (casapp/csp.py).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerPage.as_view(url_name="schema"), name="swagger-ui"),
     path(
         "api/redoc/",
-        SpectacularRedocView.as_view(url_name="schema", template_name="casapp/redoc.html"),
+        RedocPage.as_view(url_name="schema", template_name="casapp/redoc.html"),
         name="redoc",
     ),
     # The public screen in city hall, also embeddable on the city's website (docs/screen.md).

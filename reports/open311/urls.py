@@ -6,7 +6,8 @@ from django.urls import URLPattern, URLResolver, re_path
 
 from reports.open311 import views
 
-FORMAT = r"\.(?P<format>xml|json)$"
+# A trailing slash after the suffix is served the same (casapp's one URL policy: never a redirect).
+FORMAT = r"\.(?P<format>xml|json)/?$"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     re_path(rf"^discovery{FORMAT}", views.DiscoveryView.as_view(), name="open311-discovery"),
