@@ -8,20 +8,16 @@ message. Swagger UI must draw the operations of the schema, Redoc its sections, 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.reports.test_triage_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, offsite
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 # Recorded before any script of the page runs, so a violation during loading is not missed.
@@ -48,7 +44,7 @@ def test_the_api_docs_and_the_admin_render_without_a_policy_violation(live_serve
         try:
             context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 1400})
             # Nothing leaves the machine; a page that tried would be blocked by the policy first anyway.
-            context.route(re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), lambda route: route.abort())
+            context.route(offsite(live_server.url), lambda route: route.abort())
             context.add_init_script(RECORD_VIOLATIONS)
             page = context.new_page()
             console: list[str] = []

@@ -23,16 +23,14 @@ import pytest
 from django.core.management import call_command
 
 from reports.models import Report
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, needs_chromium, offsite
 from tests.factories import InstallationFactory
-from tests.reports.test_workspace_browser import CHROMIUM, CHROMIUM_ARGS, MEDIA
 
 REFRESH = 5  # seconds, the page's minimum
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(
-        not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"Debian's chromium is not at {CHROMIUM}"
-    ),
+    needs_chromium,
 ]
 
 
@@ -66,7 +64,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
                 refused.append(route.request.url)
                 route.abort()
 
-            context.route(re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), refuse)
+            context.route(offsite(live_server.url), refuse)
             page = context.new_page()
             page.set_default_timeout(20_000)
             summaries: list[int] = []

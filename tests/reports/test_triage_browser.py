@@ -23,26 +23,15 @@ import pytest
 
 from push.fake_fcm.control import FakeFcm
 from reports.models import Report, ReportEvent, ReportStatus
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, needs_chromium, offsite
 from tests.reports.staff_factories import category, department, report, reporter, triage_staff
 from tests.worker import WorkerProcess, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery staple"  # StaffFactory's
 PUBLIC_MESSAGE = "Der Bauhof ist beauftragt und kommt diese Woche."
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",  # root in a container: Chromium's sandbox needs user namespaces it may not get
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 
@@ -74,9 +63,7 @@ def test_triage_member_changes_the_status_in_the_admin_and_the_reporter_is_pushe
             try:
                 context = browser.new_context(locale="de-DE")
                 # Nothing leaves the machine: the map's CDN and tiles are refused (the page works without).
-                context.route(
-                    re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), lambda route: route.abort()
-                )
+                context.route(offsite(live_server.url), lambda route: route.abort())
                 page = context.new_page()
                 page.set_default_timeout(20_000)
 

@@ -17,7 +17,6 @@ API is called over HTTP like a phone would.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from pathlib import Path
@@ -29,23 +28,20 @@ from aiosmtpd.controller import Controller
 from reports.alerts import alert_preference_update
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus
 from reports.staff_selectors import reports_for_staff
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, PASSWORD, needs_chromium, offsite
 from tests.factories import StaffFactory
 from tests.reports.staff_factories import triage_staff
 from tests.reports.test_intake_alerts import RefusingThenAccepting, _free_port
-from tests.reports.test_workspace_browser import CHROMIUM, CHROMIUM_ARGS, _demo_catalogue
+from tests.reports.test_workspace_browser import _demo_catalogue
 from tests.worker import WorkerProcess, wait_for
 
-PASSWORD = "correct horse battery staple"  # StaffFactory's
 NEW_PASSWORD = "Grünflächen-am-Rathaus-2026"
-MEDIA = Path(os.environ.get("PYTEST_MEDIA_DIR", Path(__file__).resolve().parents[2] / ".pytest-media"))
 TOKEN = "token-of-the-reporters-phone-story-0001"
 REASON = "Die Platten liegen im Gehweg vor der Bank, nicht an der Bank: Tiefbau, bitte übernehmen."
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"
-    ),
+    needs_chromium,
 ]
 
 
@@ -118,7 +114,7 @@ def test_a_misrouted_report_reaches_the_right_department_and_the_reporters_phone
 
                 def session() -> Any:
                     context = browser.new_context(locale="de-DE", viewport={"width": 1920, "height": 1080})
-                    context.route(re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), lambda r: r.abort())
+                    context.route(offsite(live_server.url), lambda r: r.abort())
                     page = context.new_page()
                     page.set_default_timeout(20_000)
                     return page

@@ -12,11 +12,9 @@ database applies: the database is touched only before the browser starts and aft
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,25 +25,12 @@ from PIL import Image, ImageDraw, ImageFilter
 from reports.demo import CATALOGUE, DEPARTMENTS, load_demo_reply_templates
 from reports.geo import point_in_city
 from reports.models import Category, Department, ReplyTemplate, Report, ReportEvent, ReportPhoto, ReportStatus
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, PASSWORD, needs_chromium, offsite
 from tests.reports.staff_factories import reporter, supporter_of, triage_staff
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery staple"  # StaffFactory's
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",  # root in a container: Chromium's sandbox needs user namespaces it may not get
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
-MEDIA = Path(os.environ.get("PYTEST_MEDIA_DIR", Path(__file__).resolve().parents[2] / ".pytest-media"))
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 STREETS = [
@@ -228,7 +213,7 @@ def test_a_tiefbau_day_in_the_workspace_without_internet(live_server: Any) -> No
                 refused.append(route.request.url)
                 route.abort()
 
-            context.route(re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), refuse)
+            context.route(offsite(live_server.url), refuse)
             page = context.new_page()
             page.set_default_timeout(20_000)
 

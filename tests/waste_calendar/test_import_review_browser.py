@@ -10,7 +10,6 @@ is kept as ``waste-import-review.png`` in the test's temporary directory (docs/i
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,14 @@ import pytest
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, needs_chromium, offsite
 from tests.factories import StaffFactory
 from tests.waste_calendar.conftest import ics_feed, run_command, write_manifest
 from waste_calendar.models import Collection, CollectionStatus, ImportRun, ImportStatus
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery staple"  # StaffFactory's
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-
 pytestmark = [
     pytest.mark.services,  # browser tests run in the service tier, where .ci/run installs chromium
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
+    needs_chromium,
 ]
 
 
@@ -65,7 +58,7 @@ def test_an_administration_user_reviews_and_applies_a_held_import(
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
-            context.route(re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), lambda route: route.abort())
+            context.route(offsite(live_server.url), lambda route: route.abort())
             page = context.new_page()
             page.goto(f"{live_server.url}/admin/login/?next=/admin/waste_calendar/importrun/")
             page.fill("#id_username", admin_user.username)
