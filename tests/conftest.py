@@ -3,6 +3,7 @@ server on loopback."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,6 +152,24 @@ def firebase_backend(fake_fcm: FakeFcm, settings: Any, tmp_path: Any) -> Iterato
     reset_transport()
     yield fake_fcm
     reset_transport()
+
+
+def set_rates(settings: Any, **rates: str) -> None:
+    """Sets throttle rates for one test, e.g. ``set_rates(settings, anon="2/min")``.
+
+    Limits count in fixed windows: a test that started a few seconds before a window ends would see its
+    counter reset half-way and flake. It starts at the beginning of a fresh window instead.
+    """
+    from casapp.api.throttling import parse_rate
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+    period = min(parse_rate(rate)[1] for rate in rates.values())
+    left = period - time.time() % period
+    if left < 10:
+        time.sleep(left + 0.05)
 
 
 def assert_error_shape(response: Any, status: int, code: str | None = None) -> dict[str, Any]:

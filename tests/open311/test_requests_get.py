@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from reports.models import Category, Report, ReportStatus
 from reports.services import report_moderate, report_note, report_reply, report_transition
+from tests.conftest import set_rates
 from tests.factories import StaffFactory
 from tests.open311 import schemas
 from tests.open311.conftest import BASE, assert_open311_error, children, parse_json, parse_xml
@@ -361,10 +362,7 @@ def test_requests_are_cacheable_for_a_minute(reader: Any, filed: Report) -> None
 def test_anonymous_reads_are_throttled_in_the_spec_error_format(
     reader: Any, filed: Report, settings: Any
 ) -> None:
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "2/min"},
-    }
+    set_rates(settings, anon="2/min")
     assert get(reader).status_code == 200
     assert get(reader).status_code == 200
 

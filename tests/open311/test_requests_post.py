@@ -14,6 +14,7 @@ from push.models import Delivery
 from reports.models import Category, Report, ReportEvent, ReportStatus
 from reports.open311.models import PartnerSubmission
 from reports.services import report_transition, reports_erase_contact_after_retention
+from tests.conftest import set_rates
 from tests.factories import StaffFactory
 from tests.open311 import schemas
 from tests.open311.conftest import BASE, Partner, assert_open311_error, children, parse_json, parse_xml
@@ -325,10 +326,7 @@ def test_wrong_method_and_wrong_body_type_use_the_spec_error_format(
 
 @pytest.mark.django_db
 def test_guessing_keys_is_rate_limited_per_address(reader: Any, streetlight: Category, settings: Any) -> None:
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "2/min"},
-    }
+    set_rates(settings, anon="2/min")
     guess = {"api_key": "geraten", "service_code": "strassenlaterne"}
     assert post(reader, "json", guess).status_code == 403
     assert post(reader, "json", guess).status_code == 403

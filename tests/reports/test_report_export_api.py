@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reports.models import ReportStatus
-from tests.conftest import assert_error_shape
+from tests.conftest import assert_error_shape, set_rates
 from tests.reports.factories import CategoryFactory, CategoryGroupFactory, ReportFactory
 
 URL = "/api/v1/reports/"
@@ -27,13 +27,6 @@ def pothole(db: Any) -> Any:
 def feature_ids(response: Any) -> list[int]:
     assert response.status_code == 200, response.content[:500]
     return sorted(feature["id"] for feature in response.json()["features"])
-
-
-def _rates(settings: Any, **rates: str) -> None:
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
 
 
 @pytest.mark.django_db
@@ -89,7 +82,7 @@ def test_export_bbox_is_widened_outward_to_the_grid_and_the_json_list_is_not(ano
 
 @pytest.mark.django_db
 def test_exports_have_their_own_rate_limit_per_ip(settings, anon_client, pothole):
-    _rates(settings, report_export="2/min", anon="1000/min")
+    set_rates(settings, report_export="2/min", anon="1000/min")
     ReportFactory(category=pothole, status=ReportStatus.RECEIVED)
 
     allowed = [
@@ -110,7 +103,7 @@ def test_exports_have_their_own_rate_limit_per_ip(settings, anon_client, pothole
 
 @pytest.mark.django_db
 def test_exports_by_accept_header_count_as_exports(settings, anon_client, pothole):
-    _rates(settings, report_export="1/min", anon="1000/min")
+    set_rates(settings, report_export="1/min", anon="1000/min")
 
     first = anon_client.get(URL, HTTP_ACCEPT="application/geo+json")
     second = anon_client.get(URL, HTTP_ACCEPT="text/csv")

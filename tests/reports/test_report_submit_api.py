@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from reports.models import Report, ReportEvent, ReportPhoto, ReportStatus
-from tests.conftest import assert_error_shape, device_client_for
+from tests.conftest import assert_error_shape, device_client_for, set_rates
 from tests.factories import InstallationFactory
 from tests.reports import images
 from tests.reports.factories import (
@@ -482,19 +482,11 @@ def test_malformed_json_is_400(device_client, streetlight):
 # --- rate limits
 
 
-def _rates(settings: Any, **rates: str) -> None:
-    # DRF reads DEFAULT_THROTTLE_RATES through api_settings, which reloads when the setting changes.
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
-    }
-
-
 @pytest.mark.django_db
 def test_eleventh_report_of_a_day_is_429_with_retry_after(
     settings, device_client, other_device_client, streetlight
 ):
-    _rates(settings, report_day="10/day", report_ip="1000/min")
+    set_rates(settings, report_day="10/day", report_ip="1000/min")
 
     statuses = [device_client.post(URL, report_fields(), format="json").status_code for _ in range(10)]
     refused = device_client.post(URL, report_fields(), format="json")
@@ -509,7 +501,7 @@ def test_eleventh_report_of_a_day_is_429_with_retry_after(
 
 @pytest.mark.django_db
 def test_refused_submissions_and_retries_do_not_use_up_the_day(settings, device_client, streetlight):
-    _rates(settings, report_day="1/day", report_ip="1000/min")
+    set_rates(settings, report_day="1/day", report_ip="1000/min")
 
     outside = [
         device_client.post(URL, report_fields(latitude=0, longitude=0), format="json").status_code
@@ -529,7 +521,7 @@ def test_refused_submissions_and_retries_do_not_use_up_the_day(settings, device_
 
 @pytest.mark.django_db
 def test_reports_per_ip_are_limited_across_installations(settings, streetlight):
-    _rates(settings, report_day="1000/day", report_ip="2/hour")
+    set_rates(settings, report_day="1000/day", report_ip="2/hour")
     clients = [device_client_for(InstallationFactory()) for _ in range(3)]
 
     statuses = [client.post(URL, report_fields(), format="json").status_code for client in clients]
@@ -540,7 +532,7 @@ def test_reports_per_ip_are_limited_across_installations(settings, streetlight):
 
 @pytest.mark.django_db
 def test_the_daily_limit_follows_the_setting(settings, device_client, streetlight):
-    _rates(settings, report_day="1/day")
+    set_rates(settings, report_day="1/day")
 
     assert device_client.post(URL, report_fields(), format="json").status_code == 201
     assert_error_shape(device_client.post(URL, report_fields(), format="json"), 429)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from tests.conftest import set_rates
 from tests.waste_calendar.factories import (
     DistrictFactory,
     LocationDistrictFactory,
@@ -131,10 +132,6 @@ def anon_limit(settings: Any) -> Callable[[str], None]:
     """Sets the anonymous rate limit for one test: ``anon_limit("2/min")``."""
 
     def set_limit(rate: str) -> None:
-        rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {**rates, "anon": rate},
-        }
+        set_rates(settings, anon=rate)
 
     return set_limit
