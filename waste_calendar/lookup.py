@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.http import http_date
@@ -34,6 +34,7 @@ from waste_calendar.normalise import house_number_parts, street_compact_form, st
 from waste_calendar.selectors import collections_for_location, locations_for_number
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 STREET_SEARCH_LIMIT = 20
 # The ICS window: a month back (a phone that syncs rarely still shows last weeks), 13 months ahead.
@@ -272,34 +273,35 @@ def feed_version_cached(
     return cast("FeedVersion | None", cached)
 
 
-def feed_version(*, location: Location, type_keys: list[str] | None, language: str) -> FeedVersion:
-    """The validators of a location's calendar for today's window.
-
-    Computed from the newest change of the location, its street, its assignments and the collections in
-    the window, plus their count (a deleted collection changes nothing else). Cached for a few minutes per
-    location, types, language and day, and stale at once when an import changed collections (the data
-    generation is bumped).
-    """
-    key = _version_key(location_id=location.public_id, type_keys=type_keys, language=language)
+def feed_version(
+    *, location_id: str, type_keys: list[str] | None, language: str, compute: Callable[[], FeedVersion]
+) -> FeedVersion:
+    """The validators of a location's calendar for today's window (``compute`` makes them, see
+    ``feed.LocationFeed``), cached for a few minutes per location, types, language and day, and stale at
+    once when an import changed collections (the data generation is bumped)."""
+    key = _version_key(location_id=location_id, type_keys=type_keys, language=language)
     cached, generation = _shared_get(key)
     if cached is not None:
         return cast("FeedVersion", cached)
-    today = local_today()
-    types_part = ",".join(type_keys) if type_keys is not None else "*"
-    date_from, date_to = feed_window(today)
-    collections = collections_for_location(
-        location=location, date_from=date_from, date_to=date_to, type_keys=type_keys
-    )
-    stats = collections.order_by().aggregate(newest=Max("updated_at"), count=Count("pk"))
-    assignments = LocationDistrict.objects.filter(location=location).aggregate(newest=Max("updated_at"))
-    stamps = [location.updated_at, location.street.updated_at, stats["newest"], assignments["newest"]]
-    last_modified = max(s for s in stamps if s is not None).replace(microsecond=0)
-    digest = hashlib.sha256(
-        "|".join(
-            [location.public_id, types_part, language, str(today), str(stats["count"])]
-            + [s.isoformat() if s is not None else "-" for s in stamps]
-        ).encode()
-    ).hexdigest()[:32]
-    version = FeedVersion(etag=f'"{digest}"', last_modified=last_modified)
+    version = compute()
     _shared_set(key, generation, version, VALIDATOR_SECONDS)
     return version
+
+
+def cached_values(*, keys: dict[K, str], build: Callable[[list[K]], dict[K, T]], seconds: int) -> dict[K, T]:
+    """The values of many cache keys for the current data generation; the missing ones built in one call."""
+    found: dict[K, T] = {}
+    missing: list[K] = []
+    generation = 0
+    for name, key in keys.items():
+        hit, generation = _shared_get(key)
+        if hit is None:
+            missing.append(name)
+        else:
+            found[name] = cast("T", hit)
+    if missing:
+        built = build(missing)
+        for name in missing:
+            _shared_set(keys[name], generation, built[name], seconds)
+        found.update(built)
+    return found

@@ -40,7 +40,7 @@ from waste_calendar.api.serializers import (
     WasteTypeSerializer,
     split_type_keys,
 )
-from waste_calendar.feed import location_calendar
+from waste_calendar.feed import LocationFeed
 from waste_calendar.models import Location, ReminderSubscription, Street, WasteType
 from waste_calendar.normalise import street_compact_form, street_search_form
 from waste_calendar.selectors import collections_for_location
@@ -327,19 +327,13 @@ class LocationCalendarView(PublicEndpoint, APIView):
     def get(self, request: Request, location_id: str) -> HttpResponse:
         type_keys = _types(request)
         language = request_language()
-        location = _location(location_id)
-        version = lookup.feed_version(location=location, type_keys=type_keys, language=language)
+        feed = LocationFeed(location=_location(location_id), type_keys=type_keys, language=language)
+        version = feed.version
         if _not_modified(request, version):
             return _feed_validators(HttpResponseNotModified(), version)
-
-        def build() -> bytes:
-            return location_calendar(
-                location=location, type_keys=type_keys, language=language, stamp=version.last_modified
-            )
-
         parts = _feed_parts(location_id, type_keys, language, version)
         return _feed_response(
-            location_id, lookup.cached_body(parts=parts, build=build, seconds=FEED_CACHE_SECONDS), version
+            location_id, lookup.cached_body(parts=parts, build=feed.body, seconds=FEED_CACHE_SECONDS), version
         )
 
 
