@@ -206,9 +206,11 @@ def test_a_report_forwarded_to_another_department_reaches_that_departments_alert
 
 
 def _next_daily_slot() -> dt.datetime:
-    """7:30 Berlin of the next working day after now (the re-routed report arrived just now)."""
-    day = dt.datetime.now(BERLIN_ZONE).date() + dt.timedelta(days=1)
-    while not is_working_day(day):
+    """The first daily digest (7:30 Berlin on a working day) after now: the re-routed report arrived just
+    now, so it is in that digest (today's, when the test runs before 7:30 on a working day)."""
+    now = dt.datetime.now(BERLIN_ZONE)
+    day = now.date()
+    while not (is_working_day(day) and dt.datetime.combine(day, dt.time(7, 30), tzinfo=BERLIN_ZONE) > now):
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time(7, 30), tzinfo=BERLIN_ZONE)
 
