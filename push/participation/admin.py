@@ -34,15 +34,16 @@ from push.participation.services import Decision
 _ARCHIVE_IN_MEMORY_BYTES = 32 * 1024 * 1024
 
 
-def _image(name: str, *, edge: int) -> SafeString:
+def _image(name: str, *, edge: int, link: str | None = None) -> SafeString:
+    """The picture at most ``edge`` px, linked to ``link`` when given (not inside the list's own link)."""
     if not name:
         return format_html("<span>{}</span>", _("deleted"))
-    return format_html(
-        '<a href="{url}" target="_blank" rel="noopener"><img src="{url}" alt="" '
-        'style="max-width:{edge}px;max-height:{edge}px"></a>',
-        url=default_storage.url(name),
-        edge=edge,
+    image = format_html(
+        '<img src="{}" alt="" style="max-width:{}px;max-height:{}px">', default_storage.url(name), edge, edge
     )
+    if link is None:
+        return image
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', link, image)
 
 
 class ParticipationForm(forms.ModelForm[Participation]):
@@ -107,8 +108,14 @@ class ParticipationAdmin(admin.ModelAdmin[Participation]):
         return obj.is_open(now=timezone.now())
 
     @admin.display(description=_("awaiting moderation"))
-    def pending_count(self, obj: Participation) -> int:
-        return int(getattr(obj, "pending", 0))
+    def pending_count(self, obj: Participation) -> SafeString:
+        waiting = reverse("admin:push_submission_changelist")
+        return format_html(
+            '<a href="{}?participation__id__exact={}&status__exact=pending">{}</a>',
+            waiting,
+            obj.pk,
+            int(getattr(obj, "pending", 0)),
+        )
 
     @admin.display(description=_("approved"))
     def approved_count(self, obj: Participation) -> int:
@@ -170,6 +177,7 @@ class SubmissionForm(forms.ModelForm[Submission]):
     class Meta:
         model = Submission
         fields = ["public_text", "moderation_note"]
+        widgets = {"public_text": forms.Textarea({"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -239,7 +247,10 @@ class SubmissionAdmin(admin.ModelAdmin[Submission]):
 
     @admin.display(description=_("photo"))
     def large_preview(self, obj: Submission) -> SafeString:
-        return _image(obj.thumbnail.name if obj.thumbnail else "", edge=400)
+        if not obj.thumbnail:
+            return _image("", edge=400)
+        # The thumbnail, opening the full photo.
+        return _image(obj.thumbnail.name, edge=400, link=default_storage.url(obj.photo.name))
 
     def change_view(
         self,

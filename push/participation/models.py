@@ -143,4 +143,4 @@ class Submission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.participation_id}/{self.pk}"
+        return f"{self.participation} #{self.pk}"
