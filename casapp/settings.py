@@ -71,6 +71,8 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "THROTTLE_STAFF": (str, "3000/min"),
     "THROTTLE_DEVICE_REGISTER": (str, "100/hour"),
     "THROTTLE_DEVICE_PAIR": (str, "10/hour"),
+    "THROTTLE_CAMPAIGN_SUBMISSION_DAY": (str, "20/day"),
+    "THROTTLE_CAMPAIGN_SUBMISSION_IP": (str, "10/min"),
     "APP_CONFIG_CACHE_SECONDS": (int, 60),
     "THROTTLE_REPORT_DAY": (str, "10/day"),
     "THROTTLE_REPORT_IP": (str, "10/min"),
@@ -386,6 +388,8 @@ REST_FRAMEWORK = {
         "staff": env("THROTTLE_STAFF"),
         "device_register": env("THROTTLE_DEVICE_REGISTER"),
         "device_pair": env("THROTTLE_DEVICE_PAIR"),
+        "campaign_submission_day": env("THROTTLE_CAMPAIGN_SUBMISSION_DAY"),
+        "campaign_submission_ip": env("THROTTLE_CAMPAIGN_SUBMISSION_IP"),
         "report_day": env("THROTTLE_REPORT_DAY"),
         "report_ip": env("THROTTLE_REPORT_IP"),
         "open311_key": env("THROTTLE_OPEN311_KEY"),
@@ -413,7 +417,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # Fields named "status" with different choices: a notification's and a campaign photo's.
+        "NotificationStatusEnum": "push.models.NotificationStatus",
+        "SubmissionStatusEnum": "push.participation.models.SubmissionStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "casapp.api.schema.add_error_responses",

@@ -501,3 +501,7 @@ class TopicAdmin(admin.ModelAdmin[Topic]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Topic | None = None) -> bool:
         return False
+
+
+# Mitmach-Aktionen: participation and moderation of the photos citizens send (push.participation).
+from push.participation import admin as participation_admin  # noqa: E402, F401

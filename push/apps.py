@@ -20,6 +20,8 @@ class PushConfig(AppConfig):
             "view_staffdevice",
             "view_topic",
             "change_topic",
+            "view_participation",
+            "view_submission",
         ],
         "Kommunikation": [
             "add_notification",
@@ -30,6 +32,12 @@ class PushConfig(AppConfig):
             "view_topic",
             "delete_staffdevice",
             "view_staffdevice",
+            # Mitmach-Aktionen: open one for a campaign, moderate what citizens send (push.participation).
+            "add_participation",
+            "change_participation",
+            "view_participation",
+            "change_submission",
+            "view_submission",
         ],
     }
 
@@ -38,6 +46,12 @@ class PushConfig(AppConfig):
 
     def ready(self) -> None:
         from push import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from push.participation.services import submissions_erase_for_installation
+        from push.signals import installation_erasing
         from push.topics import default_topics_ensure
 
         post_migrate.connect(default_topics_ensure, sender=self, dispatch_uid="push.default_topics_ensure")
+        # Erasing an installation withdraws its consent: its campaign photos go with it, files included.
+        installation_erasing.connect(
+            submissions_erase_for_installation, dispatch_uid="push.participation.erase_installation"
+        )

@@ -343,3 +343,8 @@ class PairingCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+# Mitmach-Aktionen (campaigns people take part in with photos) are declared in a module of their own and
+# registered with the app here, where Django looks for models.
+from push.participation import models as participation_models  # noqa: E402, F401

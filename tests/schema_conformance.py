@@ -67,6 +67,8 @@ def _environment(workdir: Path) -> None:
         "THROTTLE_REPORT_DAY",
         "THROTTLE_REPORT_IP",
         "THROTTLE_REPORT_EXPORT",
+        "THROTTLE_CAMPAIGN_SUBMISSION_DAY",
+        "THROTTLE_CAMPAIGN_SUBMISSION_IP",
     ):
         os.environ[name] = GENEROUS_RATE
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from push.api import staff_views, views
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("push/pairing-codes", staff_views.StaffPairingCodeView.as_view(), name="staff-pairing-codes"),
     path("push/catalogue", views.PushCatalogueView.as_view(), name="push-catalogue"),
     path("notices/", views.NoticesView.as_view(), name="notices"),
+    path("campaigns/", include("push.participation.urls")),
 ]
