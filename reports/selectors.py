@@ -207,8 +207,8 @@ PUBLIC_REPORT_COLUMNS = (
 
 @dataclass(frozen=True)
 class PublicPhoto:
-    image: str
-    thumbnail: str
+    public_id: str
+    content_hash: str
     width: int
     height: int
 
@@ -233,17 +233,17 @@ def report_public_rows(
 
 def public_photos(*, report_ids: Sequence[int]) -> dict[int, list[PublicPhoto]]:
     """The photos the moderators have not removed of these reports, by report id, in their order
-    (file names as stored; the storage makes URLs of them). One query."""
+    (what their public URLs are made of, ``reports.public_photos``). One query."""
     photos: dict[int, list[PublicPhoto]] = {}
     if not report_ids:
         return photos
     rows = (
         ReportPhoto.objects.filter(report_id__in=report_ids, removed=False)
         .order_by("position", "id")
-        .values_list("report_id", "image", "thumbnail", "width", "height")
+        .values_list("report_id", "public_id", "content_hash", "width", "height")
     )
-    for report_id, image, thumbnail, width, height in rows:
-        photos.setdefault(report_id, []).append(PublicPhoto(image, thumbnail, width, height))
+    for report_id, public_id, content_hash, width, height in rows:
+        photos.setdefault(report_id, []).append(PublicPhoto(public_id, content_hash, width, height))
     return photos
 
 

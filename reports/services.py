@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -141,12 +142,32 @@ def report_create(
     return report, True
 
 
+@transaction.atomic
+def report_photos_add(*, report: Report, photos: Sequence[ProcessedPhoto]) -> list[ReportPhoto]:
+    """Stores photos already through the pipeline (``reports.photos``) after the report's others, up to
+    MAX_PHOTOS in all (the rest are not stored), and marks the report changed so that readers syncing by
+    ``updated_at`` see them. For photos that arrive after filing (an Open311 partner's fetched links)."""
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    present = ReportPhoto.objects.filter(report=locked).count()
+    last = ReportPhoto.objects.filter(report=locked).order_by("-position").values_list("position", flat=True)
+    position = (last.first() or 0) + 1 if present else 0
+    stored = [
+        _photo_store(locked, photo, position=position + offset)
+        for offset, photo in enumerate(photos[: max(0, MAX_PHOTOS - present)])
+    ]
+    if stored:
+        Report.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+    return stored
+
+
 def _earlier(installation: Installation, key: str) -> Report | None:
     return Report.objects.filter(installation=installation, idempotency_key=key).first()
 
 
 def _photo_store(report: Report, photo: ProcessedPhoto, *, position: int) -> ReportPhoto:
-    stored = ReportPhoto(report=report, position=position)
+    stored = ReportPhoto(
+        report=report, position=position, content_hash=hashlib.sha256(photo.image).hexdigest()[:16]
+    )
     # Random names: the file name must not reveal the report or the order of uploads to a guesser.
     stored.image.save(f"{timezone.now():%Y%m%d}-{_token()}.jpg", ContentFile(photo.image), save=False)
     stored.thumbnail.save(

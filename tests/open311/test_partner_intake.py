@@ -133,6 +133,7 @@ def test_staff_see_metadata_and_every_link_in_the_staff_api_and_on_the_reports_p
         "sender_reference": "12345",
         "sender_metadata": PartnerSubmission.objects.get(report_id=report_id).sender_metadata,
         "media_urls": PHOTOS,
+        "media_fetches": [],
     }
     page = staff_browser(administration_client.user).get(f"/admin/reports/report/{report_id}/change/")
     assert page.status_code == 200
