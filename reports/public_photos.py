@@ -78,10 +78,10 @@ def _serve(request: HttpRequest, public_id: str, content_hash: str, *, thumbnail
         response["Cache-Control"] = CACHE_CONTROL
         return response
     # Streamed from the storage (the local disk or S3): the URL stays ours, whatever signs the storage's.
-    response = FileResponse(stored.storage.open(stored.name, "rb"), content_type="image/jpeg")
-    response["ETag"] = etag
-    response["Cache-Control"] = CACHE_CONTROL
-    return response
+    streamed = FileResponse(stored.storage.open(stored.name, "rb"), content_type="image/jpeg")
+    streamed["ETag"] = etag
+    streamed["Cache-Control"] = CACHE_CONTROL
+    return streamed
 
 
 def photo_image(request: HttpRequest, public_id: str, content_hash: str) -> HttpResponse:

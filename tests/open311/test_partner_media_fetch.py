@@ -404,3 +404,34 @@ def test_subdomains_are_listed_by_a_leading_dot(settings: Any) -> None:
     assert not media.host_listed("evilfixmystreet.example")
     assert media.host_listed("cdn.partner.example")
     assert not media.host_listed("x.cdn.partner.example")
+
+
+# --- In a real worker (service tier)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_fetches_after_the_answer_and_records_the_refusal(
+    reader: Client, partner: Partner, streetlight: Category, photo_host: PhotoHost, settings: Any
+) -> None:
+    """The request answers without touching the link; the worker (its settings from the environment, so
+    without the test-only loopback relaxation) checks the listed host, refuses its loopback address and
+    records that, and the photo host never sees a request."""
+    from tests.worker import running_worker, wait_for
+
+    settings.OPEN311_MEDIA_FETCH_HOSTS = ["127.0.0.1"]
+    link = f"{photo_host.base}/photo.jpg"
+    fields = [field for field in fixmystreet_request(partner) if field[0] != "media_url"] + [
+        ("media_url", link)
+    ]
+    with running_worker(concurrency=1, extra_env={"OPEN311_MEDIA_FETCH_HOSTS": "127.0.0.1"}):
+        response = reader.post(f"{BASE}requests.json", urlencode(fields), content_type=FORM)
+        assert response.status_code == 200, response.content
+        (filed,) = parse_json(response)
+        report = Report.objects.get(pk=int(filed["service_request_id"]))
+
+        assert wait_for(lambda: outcomes(report) != [], timeout=60)
+
+    assert outcomes(report) == [("refused", "address_not_public")]
+    assert photo_host.requests == []
+    assert report.photos.count() == 0

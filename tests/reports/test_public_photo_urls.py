@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from reports.models import Category, Department, ReportPhoto
@@ -187,3 +189,37 @@ def test_another_picture_gets_another_url(device_client: APIClient, schlagloch: 
     assert first_match.group(1) != second_match.group(1)
     # The same picture twice: the same content hash, yet each photo its own public id.
     assert first_match.group(2) == second_match.group(2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_the_photos_stored_before_a_public_id_and_a_hash(schlagloch: Category) -> None:
+    executor = MigrationExecutor(connection)
+    before, after = (
+        [("reports", "0007_description_up_to_open311_limit")],
+        [("reports", "0008_photo_public_id_and_content_hash")],
+    )
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    old_photo = old_apps.get_model("reports", "ReportPhoto")
+    target = report(schlagloch)
+    for name in ("a", "b"):
+        old_photo.objects.create(
+            report_id=target.pk,
+            image=f"reports/{target.pk}/{name}.jpg",
+            thumbnail=f"x/{name}-t.jpg",
+            width=4,
+            height=3,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    first, second = ReportPhoto.objects.order_by("image")
+    assert re.fullmatch("[0-9a-f]{16}", first.public_id)
+    assert first.public_id != second.public_id
+    assert first.content_hash == hashlib.sha256(f"reports/{target.pk}/a.jpg".encode()).hexdigest()[:16]
+    assert first.content_hash != second.content_hash
