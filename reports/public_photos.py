@@ -12,6 +12,7 @@ reaches every reader through them within minutes.
 from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, register_converter, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +53,7 @@ def photo_thumbnail_path(photo: ReportPhoto) -> str:
     return photo_path(public_id=photo.public_id, content_hash=photo.content_hash, thumbnail=True)
 
 
-def _serve(request: HttpRequest, public_id: str, content_hash: str, *, thumbnail: bool) -> HttpResponse:
+def _serve(request: HttpRequest, public_id: str, content_hash: str, *, thumbnail: bool) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     photo = ReportPhoto.objects.select_related("report").filter(public_id=public_id).first()
@@ -84,11 +85,11 @@ def _serve(request: HttpRequest, public_id: str, content_hash: str, *, thumbnail
     return streamed
 
 
-def photo_image(request: HttpRequest, public_id: str, content_hash: str) -> HttpResponse:
+def photo_image(request: HttpRequest, public_id: str, content_hash: str) -> HttpResponseBase:
     return _serve(request, public_id, content_hash, thumbnail=False)
 
 
-def photo_thumbnail(request: HttpRequest, public_id: str, content_hash: str) -> HttpResponse:
+def photo_thumbnail(request: HttpRequest, public_id: str, content_hash: str) -> HttpResponseBase:
     return _serve(request, public_id, content_hash, thumbnail=True)
 
 
