@@ -43,8 +43,13 @@ NEARBY_CANDIDATE_LIMIT = 200
 
 
 def _visible_photos() -> Prefetch[Any]:
-    """Photos the moderators have not removed, as ``report.visible_photos``."""
-    return Prefetch("photos", queryset=ReportPhoto.objects.filter(removed=False), to_attr="visible_photos")
+    """Photos the moderators have not removed, of a report not hidden, as ``report.visible_photos``: the
+    photos whose public URL answers (``reports.public_photos``); a hidden report's reporter sees none."""
+    return Prefetch(
+        "photos",
+        queryset=ReportPhoto.objects.filter(removed=False, report__hidden=False),
+        to_attr="visible_photos",
+    )
 
 
 def _public_events() -> Prefetch[Any]:

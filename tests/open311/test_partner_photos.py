@@ -59,9 +59,20 @@ def test_fixmystreets_photo_uploads_are_stored_in_their_order_without_metadata(
         images.assert_no_metadata(data)
         assert images.PHONE_MAKE.encode() not in data
         assert "4711" not in stored.image.name
-    # Stored as the app's are; the links stay links next to them.
+    # The rest of FixMyStreet's request, sent as multipart, is kept as from the urlencoded form.
     assert report.description == LONG_DESCRIPTION.strip()
-    assert PartnerSubmission.objects.get(report=report).media_urls == PHOTOS
+    assert report.address == "Münsterstraße 12"
+    assert report.answers == {"fehlerbild": "aus"}
+    assert (report.contact_name, report.contact_email, report.contact_phone) == (
+        "Erika Mustermann",
+        "erika@example.org",
+        "+49 2305 123456",
+    )
+    submission = PartnerSubmission.objects.get(report=report)
+    assert submission.media_urls == PHOTOS
+    assert submission.sender_reference == "12345"
+    assert submission.sender_metadata["closest_address"] == "Münsterstraße 12, 44575 Castrop-Rauxel"
+    assert set(filed) == {"service_request_id", "token", "service_notice", "account_id"}
     # The public media_url is now our stable URL of the first photo, no longer the sender's link.
     (public,) = parse_json(reader.get(f"{BASE}requests/{report.pk}.json"))
     first = report.photos.get(position=0)
@@ -69,6 +80,9 @@ def test_fixmystreets_photo_uploads_are_stored_in_their_order_without_metadata(
         f"http://testserver/media/reports/photos/{first.public_id}-{first.content_hash}.jpg"
     )
     assert reader.get(public["media_url"]).status_code == 200
+    public_text = str(public)
+    for private in ("Erika", "erika@example.org", "2305 123456", "12345", "fms.example.org"):
+        assert private not in public_text
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
-from reports.models import Category, Department, ReportPhoto
+from reports.models import Category, Department, Report, ReportPhoto
 from reports.services import report_moderate
 from tests.conftest import assert_error_shape
 from tests.reports import images
@@ -223,3 +223,17 @@ def test_the_migration_gives_the_photos_stored_before_a_public_id_and_a_hash(sch
     assert first.public_id != second.public_id
     assert first.content_hash == hashlib.sha256(f"reports/{target.pk}/a.jpg".encode()).hexdigest()[:16]
     assert first.content_hash != second.content_hash
+
+
+@pytest.mark.django_db
+def test_the_reporter_of_a_hidden_report_is_shown_no_photo_url_that_would_answer_410(
+    device_client: APIClient, anon_client: APIClient, member: APIClient, schlagloch: Category
+) -> None:
+    filed = file_photo(device_client, schlagloch)
+    target = Report.objects.get(pk=filed["id"])
+
+    report_moderate(report=target, actor=member.user, hide=True)  # type: ignore[attr-defined]
+
+    own = device_client.get(f"/api/v1/reports/mine/{target.pk}").json()
+    assert own["photos"] == []
+    assert anon_client.get(path_of(filed["photos"][0]["image"])).status_code == 410
