@@ -79,7 +79,11 @@ def _serve(request: HttpRequest, public_id: str, content_hash: str, *, thumbnail
         response["Cache-Control"] = CACHE_CONTROL
         return response
     # Streamed from the storage (the local disk or S3): the URL stays ours, whatever signs the storage's.
-    streamed = FileResponse(stored.storage.open(stored.name, "rb"), content_type="image/jpeg")
+    # Named by the public id: the stored name (with its date) is nobody's business.
+    public_name = f"{public_id}{'-thumb' if thumbnail else ''}.jpg"
+    streamed = FileResponse(
+        stored.storage.open(stored.name, "rb"), content_type="image/jpeg", filename=public_name
+    )
     streamed["ETag"] = etag
     streamed["Cache-Control"] = CACHE_CONTROL
     return streamed

@@ -435,3 +435,63 @@ def test_a_real_worker_fetches_after_the_answer_and_records_the_refusal(
     assert outcomes(report) == [("refused", "address_not_public")]
     assert photo_host.requests == []
     assert report.photos.count() == 0
+
+
+@pytest.fixture
+def tls_photo_host(tmp_path: Any) -> Iterator[tuple[int, list[str]]]:
+    """An https server on loopback with a certificate for photos.partner.example that nobody trusts; it
+    notes the server name each TLS handshake asked for (SNI)."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "photos.partner.example")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("photos.partner.example")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server_names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.sni_callback = lambda _socket, server_name, _context: server_names.append(server_name or "")
+    server = PhotoHost()
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], server_names
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_is_verified_against_the_host_name_while_connecting_to_the_checked_address(
+    tls_photo_host: tuple[int, list[str]], settings: Any
+) -> None:
+    """Connecting to the vetted address does not weaken TLS: the handshake names the host (SNI) and an
+    untrusted certificate refuses the link."""
+    port, server_names = tls_photo_host
+    settings.OPEN311_MEDIA_FETCH_HOSTS = ["photos.partner.example"]
+    settings.OPEN311_MEDIA_FETCH_ALLOW_LOOPBACK = True
+
+    with pytest.raises(media.MediaRefused, match="tls_invalid"):
+        media.media_fetch(f"https://photos.partner.example:{port}/photo.jpg", resolve=resolver("127.0.0.1"))
+
+    assert server_names == ["photos.partner.example"]

@@ -74,6 +74,7 @@ def test_a_filed_photo_has_our_stable_url_made_of_its_public_id_and_content_hash
     assert response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content) == stored_bytes
     assert response["ETag"] == f'"{stored.content_hash}"'
+    assert response["Content-Disposition"] == f'inline; filename="{stored.public_id}.jpg"'
     assert "immutable" in response["Cache-Control"]
     assert "max-age=31536000" in response["Cache-Control"]
     assert "public" in response["Cache-Control"]
