@@ -174,7 +174,8 @@ class Report(models.Model):
         _("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)]
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
-    # A link to a photo a partner system (Open311) sent instead of an upload; stored, never fetched.
+    # A link to a photo a partner system (Open311) sent instead of an upload; stored as a link (a copy may
+    # become a photo when its host is listed: reports.open311.media).
     media_url = models.URLField(_("media link"), max_length=500, blank=True)
     stadtteil = models.CharField(_("Stadtteil"), max_length=40, choices=STADTTEIL_CHOICES, blank=True)
     answers = models.JSONField(_("answers"), default=dict, blank=True)

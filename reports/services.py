@@ -84,7 +84,8 @@ def report_create(
     decoded, cleaned of every metadata block and re-encoded before the transaction starts.
     ``installation`` is None for a report a partner system filed (``reports.open311`` records which);
     such a report has no idempotency (the key is scoped by installation) and nobody to push to.
-    ``media_url`` is kept as a link the caller checked; it is never fetched.
+    ``media_url`` is kept as a link the caller checked; this service never fetches it (Open311's worker
+    may, for listed hosts: ``reports.open311.media``).
     """
     if (
         idempotency_key

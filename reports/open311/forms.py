@@ -54,7 +54,8 @@ class ServiceRequestForm(serializers.Serializer[Any]):
     )
     # GeoReport v2 allows 4,000 characters; the app's own form keeps 2,000.
     description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, default="")
-    # Links for people to follow, all of them up to the photo limit; the server never fetches them.
+    # Links for people to follow, all of them up to the photo limit; fetched only from hosts the operator
+    # listed (reports.open311.media), by a worker.
     media_url = serializers.ListField(
         child=serializers.URLField(max_length=500), max_length=MAX_PHOTOS, required=False, default=list
     )
