@@ -71,6 +71,7 @@ def report_create(
     address: str = "",
     answers: dict[str, Any] | None = None,
     photos: Sequence[Any] = (),
+    processed_photos: Sequence[ProcessedPhoto] = (),
     media_url: str = "",
     contact_name: str = "",
     contact_email: str = "",
@@ -84,8 +85,10 @@ def report_create(
     decoded, cleaned of every metadata block and re-encoded before the transaction starts.
     ``installation`` is None for a report a partner system filed (``reports.open311`` records which);
     such a report has no idempotency (the key is scoped by installation) and nobody to push to.
-    ``media_url`` is kept as a link the caller checked; this service never fetches it (Open311's worker
-    may, for listed hosts: ``reports.open311.media``).
+    ``processed_photos`` are photos a caller already put through ``photos_process`` (to decode them before
+    a transaction of its own), stored after ``photos``. ``media_url`` is kept as a link the caller
+    checked; this service never fetches it (Open311's worker may, for listed hosts:
+    ``reports.open311.media``).
     """
     if (
         idempotency_key
@@ -97,7 +100,7 @@ def report_create(
         raise DomainError(_("Choose an active category."), code="invalid_category", field="category")
     lat, lon = geo.validate_location(latitude=latitude, longitude=longitude)
     clean_answers = validate_answers(category, answers or {})
-    if len(photos) > MAX_PHOTOS:
+    if len(photos) + len(processed_photos) > MAX_PHOTOS:
         raise DomainError(_("At most 5 photos."), code="too_many_photos", field="photos")
     if (contact_name or contact_email or contact_phone) and not contact_consent:
         raise DomainError(
@@ -105,7 +108,7 @@ def report_create(
             code="consent_required",
             field="contact_consent",
         )
-    processed = photos_process(photos, field="photos")
+    processed = [*photos_process(photos, field="photos"), *processed_photos]
     try:
         with transaction.atomic():
             report = Report.objects.create(

@@ -23,7 +23,7 @@ from casapp.models import hash_secret
 from reports.models import Category, Report
 from reports.open311 import media
 from reports.open311.models import PartnerApiKey, PartnerSubmission
-from reports.photos import photo_process
+from reports.photos import photo_process, photos_process
 from reports.services import MAX_PHOTOS, report_create, report_photos_add
 
 # Writing last_used_at at most this often keeps a busy partner from writing a row per request.
@@ -88,6 +88,10 @@ def service_request_create(
             code="location_required",
             field="location",
         )
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError(_("At most 5 photos."), code="too_many_photos", field="photos")
+    # Decoded before the transaction: on SQLite it holds the write lock from its start.
+    processed = photos_process(photos, field="photos")
     with transaction.atomic():
         report, _created = report_create(
             installation=None,
@@ -97,7 +101,7 @@ def service_request_create(
             description=description,
             address=address,
             answers=answers,
-            photos=photos,
+            processed_photos=processed,
             media_url=media_urls[0] if media_urls else "",
             contact_name=contact_name,
             contact_email=contact_email,
