@@ -611,8 +611,10 @@ def load_reports(count: int) -> float | None:
             print(f"  loaded {last:,} / {count:,} reports", flush=True)
         cursor.execute(
             f"""
-            INSERT INTO {photo_table} (report_id, image, thumbnail, width, height, position, removed)
-            SELECT id, 'reports/' || id || '/20261125-bench.jpg',
+            INSERT INTO {photo_table}
+                (report_id, public_id, content_hash, image, thumbnail, width, height, position, removed)
+            SELECT id, lpad(to_hex(id), 16, '0'), substr(md5(id::text), 1, 16),
+                   'reports/' || id || '/20261125-bench.jpg',
                    'reports/' || id || '/20261125-bench-thumb.jpg', 2048, 1536, 0, false
             FROM {report_table} WHERE id %% 100 < %s
             """,  # noqa: S608

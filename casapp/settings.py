@@ -77,6 +77,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "THROTTLE_REPORT_DAY": (str, "10/day"),
     "THROTTLE_REPORT_IP": (str, "10/min"),
     "THROTTLE_OPEN311_KEY": (str, "600/hour"),
+    "OPEN311_MEDIA_FETCH_HOSTS": (list, []),
     "THROTTLE_REPORT_EXPORT": (str, "30/min"),
     "REPORT_NEARBY_METERS": (int, 50),
     "REPORT_REOPEN_DAYS": (int, 30),
@@ -337,6 +338,17 @@ WORKSPACE_BASE_URL: str = env("WORKSPACE_BASE_URL")
 # all); what is still unsent then is resent by the sweep every ten minutes, for two days.
 ALERT_RETRY_BASE_SECONDS: int = env("ALERT_RETRY_BASE_SECONDS")
 ALERT_MAX_RETRIES: int = env("ALERT_MAX_RETRIES")
+
+# --- Open311: a partner's media_url links are fetched (by a worker) only from these hosts (exact names,
+# or ".example.org" for its subdomains); empty: never, the links stay links (docs/open311.md).
+OPEN311_MEDIA_FETCH_HOSTS: list[str] = [
+    host.strip().lower() for host in env("OPEN311_MEDIA_FETCH_HOSTS") if host
+]
+OPEN311_MEDIA_FETCH_SECONDS = 20  # a whole fetch, redirects included
+OPEN311_MEDIA_FETCH_MAX_REDIRECTS = 3
+# Tests only, never from the environment: lets the fetch reach a test server on loopback. Every other
+# non-public address stays refused.
+OPEN311_MEDIA_FETCH_ALLOW_LOOPBACK = False
 
 # --- Push
 PUSH_BACKEND: str = env("PUSH_BACKEND")

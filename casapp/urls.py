@@ -42,6 +42,8 @@ urlpatterns = [
         RedocPage.as_view(url_name="schema", template_name="casapp/redoc.html"),
         name="redoc",
     ),
+    # Public photos of the Mängelmelder, at URLs that do not expire (reports/public_photos.py).
+    path("media/reports/photos/", include("reports.public_photos")),
     # The public screen in city hall, also embeddable on the city's website (docs/screen.md).
     path("bildschirm/", include("reports.screen")),
     path("admin/", admin.site.urls),

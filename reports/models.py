@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -172,7 +174,8 @@ class Report(models.Model):
         _("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)]
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
-    # A link to a photo a partner system (Open311) sent instead of an upload; stored, never fetched.
+    # A link to a photo a partner system (Open311) sent instead of an upload; stored as a link (a copy may
+    # become a photo when its host is listed: reports.open311.media).
     media_url = models.URLField(_("media link"), max_length=500, blank=True)
     stadtteil = models.CharField(_("Stadtteil"), max_length=40, choices=STADTTEIL_CHOICES, blank=True)
     answers = models.JSONField(_("answers"), default=dict, blank=True)
@@ -243,8 +246,28 @@ def photo_path(photo: ReportPhoto, filename: str) -> str:
     return f"reports/{photo.report_id}/{filename}"
 
 
+def photo_public_id() -> str:
+    # Random: the public URL must not reveal the report or the order of uploads to a guesser.
+    return secrets.token_hex(8)
+
+
+def photo_unknown_content_hash() -> str:
+    # For a row stored without its hash (``reports.services`` always sets it): any value unique enough.
+    return secrets.token_hex(8)
+
+
 class ReportPhoto(models.Model):
+    """A photo of a report as stored: the processed JPEG and its thumbnail (``reports.photos``).
+
+    Public photos are served at a URL that does not expire (``reports.public_photos``):
+    ``/media/reports/photos/<public_id>-<content_hash>.jpg``; removal by moderation ends it at once.
+    """
+
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    public_id = models.CharField(max_length=16, unique=True, default=photo_public_id, editable=False)
+    # The first 16 hex digits of the stored JPEG's SHA-256: another picture gets another URL, so the URL
+    # may be cached for as long as it is public.
+    content_hash = models.CharField(max_length=16, default=photo_unknown_content_hash, editable=False)
     image = models.ImageField(upload_to=photo_path, width_field="width", height_field="height")
     thumbnail = models.ImageField(upload_to=photo_path)
     width = models.PositiveIntegerField(default=0)

@@ -43,8 +43,13 @@ NEARBY_CANDIDATE_LIMIT = 200
 
 
 def _visible_photos() -> Prefetch[Any]:
-    """Photos the moderators have not removed, as ``report.visible_photos``."""
-    return Prefetch("photos", queryset=ReportPhoto.objects.filter(removed=False), to_attr="visible_photos")
+    """Photos the moderators have not removed, of a report not hidden, as ``report.visible_photos``: the
+    photos whose public URL answers (``reports.public_photos``); a hidden report's reporter sees none."""
+    return Prefetch(
+        "photos",
+        queryset=ReportPhoto.objects.filter(removed=False, report__hidden=False),
+        to_attr="visible_photos",
+    )
 
 
 def _public_events() -> Prefetch[Any]:
@@ -207,8 +212,8 @@ PUBLIC_REPORT_COLUMNS = (
 
 @dataclass(frozen=True)
 class PublicPhoto:
-    image: str
-    thumbnail: str
+    public_id: str
+    content_hash: str
     width: int
     height: int
 
@@ -233,17 +238,17 @@ def report_public_rows(
 
 def public_photos(*, report_ids: Sequence[int]) -> dict[int, list[PublicPhoto]]:
     """The photos the moderators have not removed of these reports, by report id, in their order
-    (file names as stored; the storage makes URLs of them). One query."""
+    (what their public URLs are made of, ``reports.public_photos``). One query."""
     photos: dict[int, list[PublicPhoto]] = {}
     if not report_ids:
         return photos
     rows = (
         ReportPhoto.objects.filter(report_id__in=report_ids, removed=False)
         .order_by("position", "id")
-        .values_list("report_id", "image", "thumbnail", "width", "height")
+        .values_list("report_id", "public_id", "content_hash", "width", "height")
     )
-    for report_id, image, thumbnail, width, height in rows:
-        photos.setdefault(report_id, []).append(PublicPhoto(image, thumbnail, width, height))
+    for report_id, public_id, content_hash, width, height in rows:
+        photos.setdefault(report_id, []).append(PublicPhoto(public_id, content_hash, width, height))
     return photos
 
 

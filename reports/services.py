@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -70,6 +71,7 @@ def report_create(
     address: str = "",
     answers: dict[str, Any] | None = None,
     photos: Sequence[Any] = (),
+    processed_photos: Sequence[ProcessedPhoto] = (),
     media_url: str = "",
     contact_name: str = "",
     contact_email: str = "",
@@ -83,7 +85,10 @@ def report_create(
     decoded, cleaned of every metadata block and re-encoded before the transaction starts.
     ``installation`` is None for a report a partner system filed (``reports.open311`` records which);
     such a report has no idempotency (the key is scoped by installation) and nobody to push to.
-    ``media_url`` is kept as a link the caller checked; it is never fetched.
+    ``processed_photos`` are photos a caller already put through ``photos_process`` (to decode them before
+    a transaction of its own), stored after ``photos``. ``media_url`` is kept as a link the caller
+    checked; this service never fetches it (Open311's worker may, for listed hosts:
+    ``reports.open311.media``).
     """
     if (
         idempotency_key
@@ -95,7 +100,7 @@ def report_create(
         raise DomainError(_("Choose an active category."), code="invalid_category", field="category")
     lat, lon = geo.validate_location(latitude=latitude, longitude=longitude)
     clean_answers = validate_answers(category, answers or {})
-    if len(photos) > MAX_PHOTOS:
+    if len(photos) + len(processed_photos) > MAX_PHOTOS:
         raise DomainError(_("At most 5 photos."), code="too_many_photos", field="photos")
     if (contact_name or contact_email or contact_phone) and not contact_consent:
         raise DomainError(
@@ -103,7 +108,7 @@ def report_create(
             code="consent_required",
             field="contact_consent",
         )
-    processed = photos_process(photos, field="photos")
+    processed = [*photos_process(photos, field="photos"), *processed_photos]
     try:
         with transaction.atomic():
             report = Report.objects.create(
@@ -141,12 +146,32 @@ def report_create(
     return report, True
 
 
+@transaction.atomic
+def report_photos_add(*, report: Report, photos: Sequence[ProcessedPhoto]) -> list[ReportPhoto]:
+    """Stores photos already through the pipeline (``reports.photos``) after the report's others, up to
+    MAX_PHOTOS in all (the rest are not stored), and marks the report changed so that readers syncing by
+    ``updated_at`` see them. For photos that arrive after filing (an Open311 partner's fetched links)."""
+    locked = Report.objects.select_for_update().get(pk=report.pk)
+    present = ReportPhoto.objects.filter(report=locked).count()
+    last = ReportPhoto.objects.filter(report=locked).order_by("-position").values_list("position", flat=True)
+    position = (last.first() or 0) + 1 if present else 0
+    stored = [
+        _photo_store(locked, photo, position=position + offset)
+        for offset, photo in enumerate(photos[: max(0, MAX_PHOTOS - present)])
+    ]
+    if stored:
+        Report.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+    return stored
+
+
 def _earlier(installation: Installation, key: str) -> Report | None:
     return Report.objects.filter(installation=installation, idempotency_key=key).first()
 
 
 def _photo_store(report: Report, photo: ProcessedPhoto, *, position: int) -> ReportPhoto:
-    stored = ReportPhoto(report=report, position=position)
+    stored = ReportPhoto(
+        report=report, position=position, content_hash=hashlib.sha256(photo.image).hexdigest()[:16]
+    )
     # Random names: the file name must not reveal the report or the order of uploads to a guesser.
     stored.image.save(f"{timezone.now():%Y%m%d}-{_token()}.jpg", ContentFile(photo.image), save=False)
     stored.thumbnail.save(

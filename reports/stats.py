@@ -22,6 +22,7 @@ from reports.models import (
     ReportPhoto,
     ReportStatus,
 )
+from reports.public_photos import photo_thumbnail_path
 from reports.selectors import CITY_TIME_ZONE
 
 STATS_DAYS = 30
@@ -320,7 +321,7 @@ def screen_summary(
     for photo in ReportPhoto.objects.filter(report__in=newest_reports, removed=False).order_by(
         "-position", "-id"
     ):
-        thumbnails[photo.report_id] = photo.thumbnail.name  # the first one wins: reversed order
+        thumbnails[photo.report_id] = photo_thumbnail_path(photo)  # the first one wins: reversed order
     newest = [
         ScreenReport(
             id=report.pk,

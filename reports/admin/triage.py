@@ -431,13 +431,29 @@ class ReportAdmin(admin.ModelAdmin[Report]):
         links = links or ([report.media_url] if report.media_url else [])
         if not links:
             return self.get_empty_value_display()
-        # Links the sender gave; never fetched by the server, opened by staff in their own browser.
+        # Links the sender gave, opened by staff in their own browser; fetched by the server only from
+        # hosts the operator listed (reports.open311.media), with what became of it.
+        fetches = (
+            {entry["url"]: entry for entry in submission.media_fetches} if submission is not None else {}
+        )
+        outcomes = {
+            "stored": _("fetched, now a photo"),
+            "refused": _("not fetched: %(reason)s"),
+            "failed": _("fetch failed for now: %(reason)s"),
+        }
+
+        def fetched(link: str) -> str:
+            entry = fetches.get(link)
+            if entry is None:
+                return ""
+            return " (" + str(outcomes[entry["outcome"]]) % {"reason": entry.get("reason", "")} + ")"
+
         return format_html(
             "<ul>{}</ul>",
             format_html_join(
                 "",
-                '<li><a href="{}" target="_blank" rel="noopener noreferrer">{}</a></li>',
-                ((link, link) for link in links),
+                '<li><a href="{}" target="_blank" rel="noopener noreferrer">{}</a>{}</li>',
+                ((link, link, fetched(link)) for link in links),
             ),
         )
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -30,6 +29,7 @@ from reports import selectors
 from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import STATUS_DE, STATUS_EN
+from reports.public_photos import photo_image_path, photo_path, photo_thumbnail_path
 from reports.selectors import BoundingBox, NearbyReport
 from reports.stats import ReportStats, ScreenSummary
 
@@ -131,15 +131,14 @@ class ReportPhotoSerializer(serializers.ModelSerializer[ReportPhoto]):
         read_only_fields = fields
 
     def get_image(self, photo: ReportPhoto) -> str:
-        return self._absolute(photo.image)
+        return self._absolute(photo_image_path(photo))
 
     def get_thumbnail(self, photo: ReportPhoto) -> str:
-        return self._absolute(photo.thumbnail)
+        return self._absolute(photo_thumbnail_path(photo))
 
-    def _absolute(self, file: FieldFile) -> str:
-        url = file.url
+    def _absolute(self, url: str) -> str:
+        # Our own URL that does not expire, whatever storage holds the file (reports.public_photos).
         request = self.context.get("request")
-        # Object storage answers absolute (signed) URLs; the file system storage a path on this host.
         return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -247,8 +246,6 @@ def public_report_records(
     english = request_language() == "en"
     status_labels = {status: status_label(status) for status in ReportStatus.values}
     zone = timezone.get_current_timezone()
-    image_storage = ReportPhoto._meta.get_field("image").storage
-    thumbnail_storage = ReportPhoto._meta.get_field("thumbnail").storage
 
     def absolute(url: str) -> str:
         return request.build_absolute_uri(url) if request is not None else url
@@ -275,8 +272,14 @@ def public_report_records(
                 "forwarded_to": public_forwarded_to(status, row["forwarded_to"]),
                 "photos": [
                     {
-                        "image": absolute(image_storage.url(photo.image)),
-                        "thumbnail": absolute(thumbnail_storage.url(photo.thumbnail)),
+                        "image": absolute(
+                            photo_path(public_id=photo.public_id, content_hash=photo.content_hash)
+                        ),
+                        "thumbnail": absolute(
+                            photo_path(
+                                public_id=photo.public_id, content_hash=photo.content_hash, thumbnail=True
+                            )
+                        ),
                         "width": photo.width,
                         "height": photo.height,
                     }
@@ -659,7 +662,6 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
 
     @extend_schema_field(ScreenReportSerializer(many=True))
     def get_newest(self, summary: ScreenSummary) -> list[dict[str, Any]]:
-        storage = ReportPhoto._meta.get_field("thumbnail").storage
         zone = timezone.get_current_timezone()
         return [
             {
@@ -668,7 +670,7 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
                 "place": report.place,
                 "created_at": _iso_datetime(report.created_at, zone),
                 # Relative: the answer is cached for every host name the site is reached by.
-                "thumbnail": storage.url(report.thumbnail) if report.thumbnail else None,
+                "thumbnail": report.thumbnail or None,
             }
             for report in summary.newest
         ]

@@ -137,6 +137,19 @@ class StaffReportEventSerializer(serializers.ModelSerializer[ReportEvent]):
         read_only_fields = fields
 
 
+class StaffMediaFetchSerializer(serializers.Serializer[Any]):
+    url = serializers.URLField()
+    outcome = serializers.ChoiceField(
+        choices=["stored", "refused", "failed"],
+        help_text="stored: now one of the photos; refused: will not be tried again; failed: may be retried.",
+    )
+    reason = serializers.CharField(
+        help_text="Why not stored, e.g. address_not_public, host_not_listed, not_an_image, too_large, "
+        "too_slow, unreachable, http_404, unsupported_photo; empty when stored."
+    )
+    at = serializers.DateTimeField()
+
+
 class StaffPartnerSubmissionSerializer(serializers.Serializer[Any]):
     """Who filed a report through Open311 and what it sent beyond the service definition."""
 
@@ -146,7 +159,12 @@ class StaffPartnerSubmissionSerializer(serializers.Serializer[Any]):
         help_text="The sender's attributes beyond the service definition (string or list of strings)."
     )
     media_urls = serializers.ListField(
-        child=serializers.URLField(), help_text="Every media link the sender gave; never fetched."
+        child=serializers.URLField(),
+        help_text="Every media link the sender gave; fetched only from hosts the operator listed.",
+    )
+    media_fetches = serializers.ListField(
+        child=StaffMediaFetchSerializer(),
+        help_text="What became of each link fetched from a listed host; empty: none fetched.",
     )
 
 

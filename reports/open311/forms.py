@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -52,7 +54,8 @@ class ServiceRequestForm(serializers.Serializer[Any]):
     )
     # GeoReport v2 allows 4,000 characters; the app's own form keeps 2,000.
     description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, default="")
-    # Links for people to follow, all of them up to the photo limit; the server never fetches them.
+    # Links for people to follow, all of them up to the photo limit; fetched only from hosts the operator
+    # listed (reports.open311.media), by a worker.
     media_url = serializers.ListField(
         child=serializers.URLField(max_length=500), max_length=MAX_PHOTOS, required=False, default=list
     )
@@ -61,6 +64,32 @@ class ServiceRequestForm(serializers.Serializer[Any]):
         if any(not link.lower().startswith(("https://", "http://")) for link in links):
             raise serializers.ValidationError(_("Enter an http or https URL."))
         return links
+
+
+# The names partner platforms give photo file parts: GeoReport v2.1's draft ``media`` (repeated, or as
+# ``media[]``), numbered forms (``media_1``, ``media[1]``, ``media1``) and ``photo``/``photo1``… as
+# FixMyStreet's sender uploads photos of private reports to open311-adapter.
+MEDIA_PART = re.compile(r"^(?:media|photo|photos)(?:\[(\d{0,2})\]|_?(\d{1,2}))?$")
+
+
+def media_files(files: MultiValueDict[str, UploadedFile]) -> list[tuple[str, UploadedFile]]:
+    """The photos sent as file parts with their part names, ordered by the number in the name (then as
+    sent: a sender's parts may come in any order); a file part of any other name is refused, as it would
+    otherwise be dropped unnoticed."""
+    numbered: list[tuple[int, int, str, UploadedFile]] = []
+    for name in files:
+        match = MEDIA_PART.match(name)
+        if match is None:
+            raise serializers.ValidationError(
+                {
+                    name[:60]: _(
+                        "Unknown file part; send photos as media (repeated, media[] or media_1 … media_5)."
+                    )
+                }
+            )
+        number = int(match.group(1) or match.group(2) or 0)
+        numbered.extend((number, len(numbered), name, upload) for upload in files.getlist(name))
+    return [(name, upload) for _number, _order, name, upload in sorted(numbered, key=lambda part: part[:2])]
 
 
 def media_urls(data: QueryDict | Any) -> list[str]:

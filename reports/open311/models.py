@@ -77,8 +77,11 @@ class PartnerSubmission(models.Model):
     sender_metadata = models.JSONField(_("sender's metadata"), default=dict, blank=True)
     # The sender's own id of the report, a column of its own so the triage search finds it by index.
     sender_reference = models.CharField(_("sender's reference"), max_length=100, blank=True, db_index=True)
-    # Every media_url the partner sent (links, never fetched); the report's media_url is the first.
+    # Every media_url the partner sent (fetched only from listed hosts); the report's media_url is the first.
     media_urls = models.JSONField(_("media links"), default=list, blank=True)
+    # What became of each link fetched from a host in OPEN311_MEDIA_FETCH_HOSTS (reports.open311.media):
+    # [{"url": …, "outcome": "stored" | "refused" | "failed", "reason": …, "at": ISO 8601}], for staff.
+    media_fetches = models.JSONField(_("media fetched"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("report filed through Open311")

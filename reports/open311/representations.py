@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from reports.answers import MAX_TEXT_ANSWER
 from reports.api.serializers import localized, status_label
 from reports.models import OPEN_STATUSES, Category, CategoryQuestion, QuestionKind, Report, ReportEvent
+from reports.public_photos import photo_image_path
 from reports.selectors import CITY_TIME_ZONE
 
 # A question's kind as an Open311 attribute datatype. Our text answers are short (MAX_TEXT_ANSWER), the
@@ -133,5 +134,6 @@ def service_request(report: Report, *, request: Request, extensions: bool = Fals
 def _media_url(report: Report, *, request: Request) -> str | None:
     photos = getattr(report, "visible_photos", None)
     if photos:
-        return request.build_absolute_uri(photos[0].image.url)
+        # Our stable URL (reports.public_photos), not the storage's: a partner may keep it.
+        return request.build_absolute_uri(photo_image_path(photos[0]))
     return report.media_url or None

@@ -7,11 +7,13 @@ which partner filed it.
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from casapp.errors import DomainError
 from casapp.models import hash_secret
 from reports.models import Category, Report
+from reports.open311 import media
 from reports.open311.models import PartnerApiKey, PartnerSubmission
-from reports.services import report_create
+from reports.photos import photo_process, photos_process
+from reports.services import MAX_PHOTOS, report_create, report_photos_add
 
 # Writing last_used_at at most this often keeps a busy partner from writing a row per request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -55,6 +59,7 @@ def service_request_create(
     answers: dict[str, Any],
     description: str = "",
     address: str = "",
+    photos: Sequence[UploadedFile] = (),
     media_urls: Sequence[str] = (),
     sender_metadata: dict[str, Any] | None = None,
     sender_reference: str = "",
@@ -68,7 +73,10 @@ def service_request_create(
     data the citizen gave to be contacted about this report (docs/open311.md). It is private and erased
     after the retention period like the app's. The sender's metadata (attributes the service definition
     does not list) and every media link are kept with the submission, for staff only; the report's
-    public ``media_url`` is the first link.
+    public ``media_url`` is the first link. ``photos`` (file parts) go through the app's photo pipeline
+    in ``report_create``, all or nothing. Links to hosts the operator listed in
+    ``OPEN311_MEDIA_FETCH_HOSTS`` are fetched by a worker after commit (``reports.open311.media``), never
+    in the request.
     """
     if latitude is None or longitude is None:
         # No geocoder: an address alone cannot be placed (docs/open311.md, "Location").
@@ -80,6 +88,10 @@ def service_request_create(
             code="location_required",
             field="location",
         )
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError(_("At most 5 photos."), code="too_many_photos", field="photos")
+    # Decoded before the transaction: on SQLite it holds the write lock from its start.
+    processed = photos_process(photos, field="photos")
     with transaction.atomic():
         report, _created = report_create(
             installation=None,
@@ -89,6 +101,7 @@ def service_request_create(
             description=description,
             address=address,
             answers=answers,
+            processed_photos=processed,
             media_url=media_urls[0] if media_urls else "",
             contact_name=contact_name,
             contact_email=contact_email,
@@ -103,4 +116,49 @@ def service_request_create(
             sender_reference=sender_reference,
             media_urls=list(media_urls),
         )
+        if media.fetch_planned(links=media_urls, photos_stored=len(photos)):
+            from reports.open311.tasks import fetch_partner_media
+
+            transaction.on_commit(lambda: fetch_partner_media.delay(submission.pk))
     return report, submission
+
+
+def partner_media_fetch(*, submission_id: int) -> bool:
+    """Fetches the submission's links to listed hosts (``reports.open311.media``) that have no outcome yet,
+    stores each picture the photo pipeline accepts as a photo of the report, and records per link what
+    became of it (``stored``, ``refused``, ``failed``) for staff. Links already decided are not fetched
+    again, so a retried or redelivered task repeats nothing. Returns whether a link failed in a way that
+    may pass later (unreachable, too slow, a server error): the task may then try again."""
+    submission = PartnerSubmission.objects.select_related("report").filter(pk=submission_id).first()
+    if submission is None:
+        return False
+    decided = {entry["url"] for entry in submission.media_fetches if entry.get("outcome") != "failed"}
+    photos_stored = submission.report.photos.count()
+    outcomes: list[dict[str, str]] = []
+    retry = False
+    for link in media.fetch_planned(links=submission.media_urls, photos_stored=0):
+        if link in decided:
+            continue
+        if photos_stored >= MAX_PHOTOS:
+            outcomes.append(media.outcome(link, "refused", "photo_limit"))
+            continue
+        try:
+            processed = photo_process(io.BytesIO(media.media_fetch(link)), field="media_url")
+        except media.MediaRefused as refusal:
+            outcomes.append(media.outcome(link, "refused", refusal.reason))
+        except media.MediaUnavailable as failure:
+            outcomes.append(media.outcome(link, "failed", failure.reason))
+            retry = True
+        except DomainError as refusal:  # the photo pipeline: not a picture we take, too large, damaged
+            outcomes.append(media.outcome(link, "refused", refusal.code))
+        else:
+            photos_stored += len(report_photos_add(report=submission.report, photos=[processed]))
+            outcomes.append(media.outcome(link, "stored"))
+    if outcomes:
+        with transaction.atomic():
+            locked = PartnerSubmission.objects.select_for_update().get(pk=submission.pk)
+            fetched = {entry["url"] for entry in outcomes}
+            kept = [entry for entry in locked.media_fetches if entry["url"] not in fetched]
+            locked.media_fetches = [*kept, *outcomes]
+            locked.save(update_fields=["media_fetches"])
+    return retry

@@ -16,6 +16,7 @@ from rest_framework.throttling import BaseThrottle
 
 from casapp.api.caching import cache_public
 from casapp.api.throttling import ClientRateThrottle
+from casapp.errors import DomainError
 from reports.open311 import representations, selectors, services
 from reports.open311.api import (
     JURISDICTION_ID,
@@ -32,6 +33,7 @@ from reports.open311.forms import (
     ServiceRequestLookup,
     ServiceRequestQuery,
     attributes,
+    media_files,
     media_urls,
 )
 from reports.open311.selectors import RequestSearch
@@ -153,6 +155,7 @@ class ServiceRequestsView(Open311View):
         api_key = partner_of(request)
         values = present(request.data)
         check_jurisdiction(values)
+        parts = media_files(request.FILES)
         form = ServiceRequestForm(data={**values, "media_url": media_urls(request.data)})
         form.is_valid(raise_exception=True)
         given = form.validated_data
@@ -160,21 +163,26 @@ class ServiceRequestsView(Open311View):
         if category is None:
             raise _service_not_found(given["service_code"])
         attributes_given = attributes(request.data, list(category.questions.all()))
-        report, submission = services.service_request_create(
-            api_key=api_key,
-            category=category,
-            latitude=given["lat"],
-            longitude=given["long"],
-            answers=attributes_given.answers,
-            description=given["description"],
-            address=given["address_string"],
-            media_urls=given["media_url"],
-            sender_metadata=attributes_given.sender_metadata,
-            sender_reference=attributes_given.sender_reference,
-            contact_name=f"{given['first_name']} {given['last_name']}".strip(),
-            contact_email=given["email"],
-            contact_phone=given["phone"],
-        )
+        try:
+            report, submission = services.service_request_create(
+                api_key=api_key,
+                category=category,
+                latitude=given["lat"],
+                longitude=given["long"],
+                answers=attributes_given.answers,
+                description=given["description"],
+                address=given["address_string"],
+                photos=[upload for _name, upload in parts],
+                media_urls=given["media_url"],
+                sender_metadata=attributes_given.sender_metadata,
+                sender_reference=attributes_given.sender_reference,
+                contact_name=f"{given['first_name']} {given['last_name']}".strip(),
+                contact_email=given["email"],
+                contact_phone=given["phone"],
+            )
+        except DomainError as error:
+            error.field = _part_name(error.field, parts)
+            raise
         PartnerKeyThrottle().charge(request, self)
         body = {
             "service_request_id": str(report.pk),
@@ -217,6 +225,17 @@ class UnknownResourceView(Open311View):
         raise NotFound(_("There is no such Open311 resource."))
 
     post = get
+
+
+def _part_name(field: str | None, parts: list[tuple[str, Any]]) -> str | None:
+    """The photo service's field (``photos``, ``photos.2``) as the file part the sender named."""
+    if field == "photos":
+        return "media"
+    if field and field.startswith("photos."):
+        index = field.removeprefix("photos.")
+        if index.isdigit() and int(index) < len(parts):
+            return parts[int(index)][0]
+    return field
 
 
 def _service_not_found(code: str) -> NotFound:

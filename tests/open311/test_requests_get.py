@@ -207,7 +207,9 @@ def test_media_url_is_the_first_public_photo(reader: Any, filed: Report, staff: 
 
     (request,) = get(reader).json()
 
-    assert request["media_url"] == f"http://testserver{shown.image.url}"
+    assert request["media_url"] == (
+        f"http://testserver/media/reports/photos/{shown.public_id}-{shown.content_hash}.jpg"
+    )
 
 
 @pytest.mark.django_db

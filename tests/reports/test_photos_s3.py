@@ -173,18 +173,30 @@ def test_a_phone_photo_filed_through_the_api_is_stored_in_s3_without_metadata_an
     assert thumbnail.size[0] < thumbnail.size[1]
     assert_corners_upright(thumbnail)
 
-    # The URLs the API answers are signed URLs of the private bucket, and they work.
-    for url, expected in ((shown["image"], image_bytes), (shown["thumbnail"], thumbnail_bytes)):
-        parts = urlsplit(url)
+    # The URLs the API answers are ours and do not expire: they stream the objects from the bucket.
+    stable = f"/media/reports/photos/{stored.public_id}-{stored.content_hash}"
+    for url, path, expected in (
+        (shown["image"], f"{stable}.jpg", image_bytes),
+        (shown["thumbnail"], f"{stable}-thumb.jpg", thumbnail_bytes),
+    ):
+        assert url == f"http://testserver{path}"
+        served = device_client.get(path)
+        assert served.status_code == 200
+        assert served["ETag"]
+        assert b"".join(served.streaming_content) == expected
+    # Staff see the objects through signed URLs of the private bucket, and they work.
+    for field, expected in ((stored.image, image_bytes), (stored.thumbnail, thumbnail_bytes)):
+        parts = urlsplit(field.url)
         assert f"{parts.scheme}://{parts.netloc}" == s3_endpoint
         assert parts.path.startswith(f"/{BUCKET}/reports/{report_id}/")
         assert "X-Amz-Signature=" in parts.query
-        status, body = fetch(url)
-        assert status == 200
-        assert body == expected
-    public = device_client.get(f"{URL}{report_id}").json()
-    status, body = fetch(public["photos"][0]["image"])
-    assert (status, body) == (200, image_bytes)
+        status, body = fetch(field.url)
+        assert (status, body) == (200, expected)
+    # Removed by moderation: our URL is gone at once, though the object stays in the bucket for staff.
+    stored.removed = True
+    stored.save(update_fields=["removed"])
+    assert device_client.get(f"{stable}.jpg").status_code == 410
+    assert s3_storage.get_object(Bucket=BUCKET, Key=stored.image.name)["Body"].read() == image_bytes
 
 
 def assert_corners_upright(picture: Image.Image) -> None:

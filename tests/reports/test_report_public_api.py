@@ -265,9 +265,10 @@ def test_photos_have_absolute_urls_and_removed_ones_are_left_out(anon_client, de
 
     assert listed == detailed
     [photo] = listed
-    assert photo["image"] == f"http://testserver/media/{second.image.name}"
-    assert photo["thumbnail"] == f"http://testserver/media/{second.thumbnail.name}"
-    assert first.image.name not in str(listed)
+    stable = f"http://testserver/media/reports/photos/{second.public_id}-{second.content_hash}"
+    assert photo["image"] == f"{stable}.jpg"
+    assert photo["thumbnail"] == f"{stable}-thumb.jpg"
+    assert first.public_id not in str(listed)
     assert anon_client.get(URL, {"format": "csv"}).content.decode().count("http://testserver/media/") == 1
 
 

@@ -116,8 +116,8 @@ def test_list_pages_are_byte_for_byte_the_serializers(anon_client, varied_report
     assert by_id[forwarded.pk]["category_label"] == "Parkbank beschädigt"
     assert by_id[fresh.pk]["category_label"] == ("Pothole" if language == "en" else "Schlagloch")
     assert [p["image"] for p in by_id[with_photos.pk]["photos"]] == [
-        f"http://testserver/media/reports/{with_photos.pk}/a.jpg",
-        f"http://testserver/media/reports/{with_photos.pk}/b.jpg",
+        f"http://testserver/media/reports/photos/{stored.public_id}-{stored.content_hash}.jpg"
+        for stored in with_photos.photos.filter(removed=False).order_by("position", "id")
     ]
     assert by_id[all_removed.pk]["photos"] == []
     assert by_id[done.pk]["closed_at"] == "2026-07-01T12:00:00+02:00"
