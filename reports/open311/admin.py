@@ -86,7 +86,15 @@ class PartnerUpdateAdmin(admin.ModelAdmin[PartnerUpdate]):
     list_filter = ["api_key", "reopened"]
     list_select_related = ["report__category", "api_key"]
     search_fields = ["=partner_update_id", "=report__id"]
-    readonly_fields = ["report", "api_key", "event", "partner_update_id", "reopened", "media_urls", "created_at"]
+    readonly_fields = [
+        "report",
+        "api_key",
+        "event",
+        "partner_update_id",
+        "reopened",
+        "media_urls",
+        "created_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -132,16 +132,20 @@ def service_request(
             "stadtteil": report.stadtteil or None,
             "support_count": report.support_count,
             "duplicate_of": str(report.duplicate_of_id) if report.duplicate_of_id else None,
-            "notes": [_note(event) for event in (events if own_history is None else own_history)],
+            "notes": [_note(event) for event in events]
+            if own_history is None
+            else [_note(event, own=True) for event in own_history],
         }
         if own_history is not None:
             representation["extended_attributes"]["non_public"] = report.hidden
     return representation
 
 
-def _note(event: ReportEvent) -> dict[str, Any]:
-    # A partner's own comment shows it the words it sent; any other entry only its public message.
-    text = event.internal_note if event.kind == ReportEvent.Kind.PARTNER_COMMENT else event.public_message
+def _note(event: ReportEvent, *, own: bool = False) -> dict[str, Any]:
+    # What the partner passed on itself (a comment, or the words of its "still broken") shows it the
+    # words it sent; any other entry only its public message.
+    passed_on = own and getattr(event, "open311_update", None) is not None
+    text = event.internal_note if passed_on else event.public_message
     return {
         "datetime": open311_datetime(event.created_at),
         "type": event.kind,

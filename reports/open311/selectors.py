@@ -229,6 +229,7 @@ def partner_notes(*, report_ids: Sequence[int], api_key_id: int) -> dict[int, li
             Q(is_public=True, kind__in=selectors.PUBLIC_EVENT_KINDS)
             | Q(kind=ReportEvent.Kind.PARTNER_COMMENT, open311_update__api_key_id=api_key_id)
         )
+        .select_related("open311_update")
         .order_by("created_at", "id")
     )
     for event in events:

@@ -126,7 +126,7 @@ def service_request_update_create(
     submission = getattr(report, "open311_submission", None)
     if submission is None or submission.api_key_id != api_key.pk:
         raise Forbidden(
-            _("service_request_id %(id)s was not filed with this api_key.") % {"id": report.pk},
+            _("This request was not filed with this api_key."),
             code="not_partners_request",
             field="service_request_id",
         )

@@ -51,7 +51,7 @@ from reports.open311.selectors import RequestSearch, UpdateSearch
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this interface itself last changed in a way clients may notice; the discovery's changeset is the
 # later of this and the last change of the category catalogue.
-INTERFACE_CHANGED = datetime(2026, 12, 6, 23, 0, tzinfo=UTC)
+INTERFACE_CHANGED = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 CATALOGUE_MAX_AGE = 300
 REQUESTS_MAX_AGE = 60
 

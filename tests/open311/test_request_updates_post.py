@@ -304,3 +304,20 @@ def test_the_partner_sees_its_comment_in_its_own_history(
     assert own["extended_attributes"]["notes"][-1]["description"] == WORDS
     assert [note["type"] for note in foreign["extended_attributes"]["notes"]] == ["created"]
     assert "non_public" not in foreign["extended_attributes"]
+
+
+@pytest.mark.django_db
+def test_the_partner_sees_its_words_on_the_reopening_and_the_public_does_not(
+    reader: Any, partner: Partner, partners_report: Report, staff: Any
+) -> None:
+    done(partners_report, staff, days_ago=1)
+    post(reader, "json", fixmystreet_update(partner, partners_report, status="REOPEN"))
+
+    (own,) = reader.get(
+        f"{BASE}requests/{partners_report.pk}.json", {"api_key": partner.secret, "extensions": "true"}
+    ).json()
+    (public,) = reader.get(f"{BASE}requests/{partners_report.pk}.json", {"extensions": "true"}).json()
+
+    *_, reopened = own["extended_attributes"]["notes"]
+    assert (reopened["type"], reopened["status"], reopened["description"]) == ("status", "in_pruefung", WORDS)
+    assert public["extended_attributes"]["notes"][-1]["description"] is None
