@@ -129,8 +129,8 @@ class DiscoveryView(Open311View):
             "contact": str(_("City of Castrop-Rauxel, Mängelmelder of the CAS-App.")),
             "key_service": str(
                 _(
-                    "Partner systems that file requests get an api_key from the city's administration; "
-                    "reading needs none. Jurisdiction: %(jurisdiction)s."
+                    "Partner systems that file requests or follow updates get an api_key from the city's "
+                    "administration; reading requests needs none. Jurisdiction: %(jurisdiction)s."
                 )
                 % {"jurisdiction": JURISDICTION_ID}
             ),
