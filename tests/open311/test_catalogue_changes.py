@@ -124,3 +124,15 @@ def test_a_deactivated_service_disappears_under_a_new_etag(reader: Any, catalogu
     listing = reader.get(f"{BASE}services.json")
     assert listing.json() == []
     assert listing["Last-Modified"] == http_date(LATER.timestamp())
+
+
+@pytest.mark.django_db
+def test_a_304_is_answered_without_building_the_catalogue(
+    reader: Any, catalogue: Category, django_assert_max_num_queries: Any
+) -> None:
+    etag = reader.get(f"{BASE}services.json")["ETag"]
+
+    with django_assert_max_num_queries(2):  # the catalogue's last change: categories and questions
+        response = reader.get(f"{BASE}services.json", headers={"If-None-Match": etag})
+
+    assert response.status_code == 304
