@@ -68,6 +68,8 @@ class Category(models.Model):
             "many working days after the day it came in (weekends and NRW public holidays do not count)."
         ),
     )
+    # Any edit (deactivation included) moves it: Open311's changeset and the services' Last-Modified.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("category")
@@ -109,6 +111,7 @@ class CategoryQuestion(models.Model):
     # For choices: [{"key": "...", "label_de": "...", "label_en": "..."}]
     choices = models.JSONField(_("choices"), default=list, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         verbose_name = _("question")
@@ -297,6 +300,8 @@ class ReportEvent(models.Model):
         SUPPORTED = "supported", _("supported")
         MODERATED = "moderated", _("moderated")
         REROUTED = "rerouted", _("forwarded to another category")
+        # A citizen's comment that a partner system (Open311) passed on; their words, for staff only.
+        PARTNER_COMMENT = "comment", _("comment via a partner system")
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

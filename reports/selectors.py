@@ -9,13 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
 from push.models import Installation
 from reports import geo
 from reports.models import (
     OPEN_STATUSES,
     Category,
+    CategoryQuestion,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -80,6 +81,15 @@ def category_tree() -> list[Category]:
         Prefetch("children", queryset=leaves, to_attr="active_leaves")
     )
     return [group for group in groups if group.active_leaves]
+
+
+def category_catalogue_changed_at() -> datetime | None:
+    """When the category catalogue (groups, leaves, their questions) was last edited, deactivations
+    included; None while it is empty. Categories cannot be deleted (they are deactivated) and a question
+    removed in the admin saves its category, so every change moves this time."""
+    categories = Category.objects.aggregate(changed=Max("updated_at"))["changed"]
+    questions = CategoryQuestion.objects.aggregate(changed=Max("updated_at"))["changed"]
+    return max((time for time in (categories, questions) if time is not None), default=None)
 
 
 # The reporter's own reports
@@ -175,14 +185,21 @@ def reports_public(
     category: Category | None = None,
     stadtteil: str = "",
     updated_since: datetime | None = None,
+    also_hidden: Q | None = None,
 ) -> QuerySet[Report]:
     """Reports as the public may see them: never hidden ones; photos without the removed ones.
 
     ``category`` may be a leaf or a group (then all its leaves); ``updated_since`` is inclusive.
+    ``also_hidden`` admits hidden reports that match it (a partner's own, see ``reports.open311``).
     Contact data and the installation link are still on the rows: the public serializers leave them out.
     """
     queryset = _public_filtered(
-        bbox=bbox, statuses=statuses, category=category, stadtteil=stadtteil, updated_since=updated_since
+        bbox=bbox,
+        statuses=statuses,
+        category=category,
+        stadtteil=stadtteil,
+        updated_since=updated_since,
+        also_hidden=also_hidden,
     )
     return _with_category(queryset).prefetch_related(_visible_photos())
 
@@ -259,8 +276,10 @@ def _public_filtered(
     category: Category | None,
     stadtteil: str,
     updated_since: datetime | None,
+    also_hidden: Q | None = None,
 ) -> QuerySet[Report]:
-    queryset = Report.objects.filter(hidden=False)
+    visible = Q(hidden=False) if also_hidden is None else Q(hidden=False) | also_hidden
+    queryset = Report.objects.filter(visible)
     if bbox is not None:
         queryset = queryset.filter(
             latitude__range=(bbox.min_latitude, bbox.max_latitude),

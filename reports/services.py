@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -224,13 +224,41 @@ def report_reopen(*, report: Report, installation: Installation, message: str) -
         raise Forbidden(_("Only the reporter can reopen a report."), code="not_reporter")
     if not message.strip():
         raise DomainError(_("Please say what is still wrong."), code="message_required", field="message")
+    _check_reopenable(report)
+    return _set_status(report, S.IN_REVIEW, actor=None, internal_note=message, notify=False)
+
+
+def _check_reopenable(report: Report) -> None:
     window = timedelta(days=settings.REPORT_REOPEN_DAYS)
     if report.status != S.DONE or report.closed_at is None or timezone.now() - report.closed_at > window:
         raise Conflict(
             _("Only reports done within the last %(days)d days can be reopened.") % {"days": window.days},
             code="invalid_transition",
         )
-    return _set_status(report, S.IN_REVIEW, actor=None, internal_note=message, notify=False)
+
+
+@transaction.atomic
+def report_partner_comment(
+    *, report: Report, message: str, still_broken: bool, written_at: datetime
+) -> tuple[ReportEvent, bool]:
+    """A citizen's words that the partner system which filed ``report`` passed on (``reports.open311``).
+
+    The words are the citizen's and may hold personal details: staff see them, the public does not.
+    ``still_broken`` reopens a report done within ``REPORT_REOPEN_DAYS`` (to in review, as the reporter's
+    reopen in the app does; the words are its note); a report closed otherwise, or longer ago, cannot be
+    reopened (``Conflict``). Words written before the report was closed do not reopen it: the partner had
+    not seen the closing yet, so they are a comment. Returns the event recorded and whether it reopened.
+    """
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if not message.strip():
+        raise DomainError(_("Please say what is still wrong."), code="message_required", field="message")
+    closed_before = report.closed_at is not None and report.closed_at <= written_at
+    if still_broken and report.status in CLOSED_STATUSES and closed_before:
+        _check_reopenable(report)
+        _set_status(report, S.IN_REVIEW, actor=None, internal_note=message.strip(), notify=False)
+        event = ReportEvent.objects.filter(report=report, kind=ReportEvent.Kind.STATUS).latest("id")
+        return event, True
+    return _event(report, ReportEvent.Kind.PARTNER_COMMENT, internal_note=message.strip()), False
 
 
 # --- Staff

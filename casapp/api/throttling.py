@@ -87,9 +87,14 @@ class FixedWindowThrottle(BaseThrottle):
     def scope_for(self, request: Request, view: Any) -> str:
         return self.scope
 
+    def rate_for(self, request: Request, scope: str) -> str | None:
+        """The scope's rate from the settings; a subclass may give one per client."""
+        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(scope)  # type: ignore[assignment]
+        return rate
+
     def allow_request(self, request: Request, view: Any) -> bool:
         scope = self.scope_for(request, view)
-        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(scope)  # type: ignore[assignment]
+        rate = self.rate_for(request, scope)
         if not scope or not rate:
             return True
         limit, period = parse_rate(rate)
@@ -102,7 +107,7 @@ class FixedWindowThrottle(BaseThrottle):
 
     def charge(self, request: Request, view: Any) -> None:
         scope = self.scope_for(request, view)
-        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(scope)  # type: ignore[assignment]
+        rate = self.rate_for(request, scope)
         if scope and rate:
             _, period = parse_rate(rate)
             _count(self._key(request, view, scope, period)[0], period)

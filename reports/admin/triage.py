@@ -528,7 +528,12 @@ class ReportAdmin(admin.ModelAdmin[Report]):
             what = self._rerouted(what, event.details)
         if event.actor is not None:
             who: Any = event.actor.get_full_name() or event.actor.get_username()
-        elif event.kind in (ReportEvent.Kind.CREATED, ReportEvent.Kind.STATUS, ReportEvent.Kind.REPLY):
+        elif event.kind in (
+            ReportEvent.Kind.CREATED,
+            ReportEvent.Kind.STATUS,
+            ReportEvent.Kind.REPLY,
+            ReportEvent.Kind.PARTNER_COMMENT,
+        ):
             who = _("reporter")
         else:
             who = self.get_empty_value_display()

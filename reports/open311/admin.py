@@ -9,12 +9,21 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.open311.models import PartnerApiKey, PartnerSubmission
+from reports.open311.models import PartnerApiKey, PartnerSubmission, PartnerUpdate
 
 
 @admin.register(PartnerApiKey)
 class PartnerApiKeyAdmin(admin.ModelAdmin[PartnerApiKey]):
-    list_display = ["name", "prefix", "contact", "created_at", "last_used_at", "revoked_at", "report_count"]
+    list_display = [
+        "name",
+        "prefix",
+        "contact",
+        "rate_limit",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "report_count",
+    ]
     list_filter = ["revoked_at"]
     search_fields = ["name", "contact", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at"]
@@ -57,6 +66,34 @@ class PartnerSubmissionAdmin(admin.ModelAdmin[PartnerSubmission]):
         "sender_reference",
         "sender_metadata",
         "media_urls",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PartnerUpdate)
+class PartnerUpdateAdmin(admin.ModelAdmin[PartnerUpdate]):
+    """What partners passed on about the requests they filed; the words are on the report's history."""
+
+    list_display = ["report", "api_key", "partner_update_id", "reopened", "created_at"]
+    list_filter = ["api_key", "reopened"]
+    list_select_related = ["report__category", "api_key"]
+    search_fields = ["=partner_update_id", "=report__id"]
+    readonly_fields = [
+        "report",
+        "api_key",
+        "event",
+        "partner_update_id",
+        "reopened",
+        "media_urls",
+        "created_at",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -78,15 +78,23 @@ class PartnerKeyAuthentication(BaseAuthentication):
 
 
 class PartnerKeyThrottle(FixedWindowThrottle):
-    """Service requests filed per partner key (``THROTTLE_OPEN311_KEY``); only filed ones count."""
+    """Each partner's own limit: the key's ``rate_limit``, else ``THROTTLE_OPEN311_KEY``. Counted per key:
+    every read made with it (the updates feed, keyed request reads) and every request or update it
+    filed; a refused POST does not count (the view charges a filed one)."""
 
     scope = "open311_key"
-    charge_on_success = True
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, PartnerApiKey):
-            return True  # refused with 403 by the view
+            return True  # refused with 403 by the view, or an anonymous read
+        self.charge_on_success = request.method == "POST"
         return super().allow_request(request, view)
+
+    def rate_for(self, request: Request, scope: str) -> str | None:
+        key = request.auth
+        if isinstance(key, PartnerApiKey) and key.rate_limit:
+            return key.rate_limit
+        return super().rate_for(request, scope)
 
     def identity(self, request: Request) -> str:
         return f"k{request.auth.pk}"

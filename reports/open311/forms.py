@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -16,7 +17,14 @@ from rest_framework import serializers
 from reports.answers import text_storable
 from reports.api.serializers import PHONE_PATTERN, BoundingBoxField
 from reports.models import MAX_DESCRIPTION, CategoryQuestion, QuestionKind
-from reports.open311.selectors import DEFAULT_WINDOW, MAX_RESULTS, OPEN311_STATUSES, Circle
+from reports.open311.selectors import (
+    DEFAULT_WINDOW,
+    MAX_RESULTS,
+    OPEN311_STATUSES,
+    UPDATES_DEFAULT_WINDOW,
+    UPDATES_MAX_WINDOW,
+    Circle,
+)
 from reports.services import MAX_PHOTOS
 
 MAX_IDS = MAX_RESULTS
@@ -236,3 +244,114 @@ class ServiceRequestQuery(ServiceRequestLookup):
                 latitude=attrs["lat"], longitude=attrs["long"], radius_m=attrs.get("radius", DEFAULT_RADIUS_M)
             )
         return attrs
+
+
+class UpdatesQuery(serializers.Serializer[Any]):
+    """``GET servicerequestupdates``: the period (``start_date``, ``end_date``) and our page extension.
+
+    Without ``end_date`` the period ends now; without ``start_date`` it starts
+    ``UPDATES_DEFAULT_WINDOW`` before its end; it spans at most ``UPDATES_MAX_WINDOW``."""
+
+    jurisdiction_id = serializers.CharField(required=False)
+    start_date = serializers.DateTimeField(required=False)
+    end_date = serializers.DateTimeField(required=False)
+    page = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, default=1)
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=MAX_RESULTS, required=False, default=MAX_RESULTS
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end_date") or timezone.now()
+        start = attrs.get("start_date") or end - UPDATES_DEFAULT_WINDOW
+        if start > end:
+            raise serializers.ValidationError({"end_date": _("end_date must not be before start_date.")})
+        if end - start > UPDATES_MAX_WINDOW:
+            raise serializers.ValidationError(
+                {
+                    "end_date": _("start_date and end_date may span at most %(days)d days.")
+                    % {"days": UPDATES_MAX_WINDOW.days}
+                }
+            )
+        attrs["start_date"], attrs["end_date"] = start, end
+        return attrs
+
+
+# The statuses a sender posts with an update (FixMyStreet: its report's state, upper case; with
+# extended statuses one of these). OPEN and REOPEN say the citizen finds the defect still there.
+UPDATE_STATUSES_STILL_BROKEN = ("OPEN", "REOPEN")
+UPDATE_STATUSES = (
+    *UPDATE_STATUSES_STILL_BROKEN,
+    "CLOSED",
+    "FIXED",
+    "IN_PROGRESS",
+    "ACTION_SCHEDULED",
+    "INVESTIGATING",
+    "DUPLICATE",
+    "NOT_COUNCILS_RESPONSIBILITY",
+    "NO_FURTHER_ACTION",
+    "INTERNAL_REFERRAL",
+    "FOR_TRIAGE",
+)
+TRUE_FALSE = ("TRUE", "FALSE")
+
+
+class ServiceRequestUpdateForm(serializers.Serializer[Any]):
+    """``POST servicerequestupdates``: the fields FixMyStreet and open311-adapter send. Contact data is
+    checked like a request's but not stored: the comment is about the report, whose reporter the partner
+    already named."""
+
+    jurisdiction_id = serializers.CharField(required=False)
+    service_request_id = serializers.RegexField(
+        r"^[0-9]{1,15}$", error_messages={"invalid": _("Give the service request id (a number).")}
+    )
+    update_id = serializers.CharField(max_length=100, required=False, default="")
+    status = serializers.CharField(max_length=40)
+    updated_datetime = serializers.DateTimeField(required=False, default=None)
+    description = serializers.CharField(max_length=MAX_DESCRIPTION)
+    email = serializers.EmailField(max_length=254, required=False, default="")
+    first_name = serializers.CharField(max_length=50, required=False, default="")
+    last_name = serializers.CharField(max_length=50, required=False, default="")
+    title = serializers.CharField(max_length=50, required=False, default="")
+    phone = serializers.RegexField(
+        PHONE_PATTERN,
+        max_length=40,
+        required=False,
+        default="",
+        error_messages={"invalid": _("Enter a phone number.")},
+    )
+    media_url = serializers.ListField(
+        child=serializers.URLField(max_length=500), max_length=MAX_PHOTOS, required=False, default=list
+    )
+    account_id = serializers.CharField(max_length=100, required=False)
+    service_request_id_ext = serializers.CharField(max_length=100, required=False)
+    service_code = serializers.CharField(max_length=60, required=False)
+    public_anonymity_required = serializers.CharField(max_length=5, required=False)
+    email_alerts_requested = serializers.CharField(max_length=5, required=False)
+
+    def validate_status(self, status: str) -> str:
+        if status.upper() not in UPDATE_STATUSES:
+            raise serializers.ValidationError(
+                _("Unknown status %(status)s; use one of %(statuses)s.")
+                % {"status": status[:40], "statuses": ", ".join(UPDATE_STATUSES)}
+            )
+        return status.upper()
+
+    def validate_description(self, text: str) -> str:
+        if not text_storable(text):
+            raise serializers.ValidationError(_("The text holds characters that cannot be stored."))
+        return text
+
+    def validate_media_url(self, links: list[str]) -> list[str]:
+        return ServiceRequestForm().validate_media_url(links)
+
+    def validate_public_anonymity_required(self, value: str) -> str:
+        return _true_false(value)
+
+    def validate_email_alerts_requested(self, value: str) -> str:
+        return _true_false(value)
+
+
+def _true_false(value: str) -> str:
+    if value.upper() not in TRUE_FALSE:
+        raise serializers.ValidationError(_("Use TRUE or FALSE."))
+    return value.upper()

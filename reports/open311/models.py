@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from casapp.models import hash_secret
+
+RATE = re.compile(r"^[1-9][0-9]{0,6}/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def validate_rate(value: str) -> None:
+    if value and not RATE.match(value):
+        raise ValidationError(
+            _("Enter a rate as count/period, e.g. 1200/hour (periods: second, min, hour, day).")
+        )
 
 
 class PartnerApiKey(models.Model):
@@ -36,6 +48,16 @@ class PartnerApiKey(models.Model):
     created_at = models.DateTimeField(_("issued"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    rate_limit = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text=_(
+            "Requests this partner may make with its key, e.g. 1200/hour; empty: the default "
+            "(THROTTLE_OPEN311_KEY)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("Open311 API key")
@@ -87,6 +109,45 @@ class PartnerSubmission(models.Model):
         verbose_name = _("report filed through Open311")
         verbose_name_plural = _("reports filed through Open311")
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.report_id} ({self.api_key.name})"
+
+
+class PartnerUpdate(models.Model):
+    """A ``POST servicerequestupdates`` of a partner: a citizen's comment or "still broken" on a request
+    the partner filed, recorded with the history event it made. The partner's own ``update_id`` makes a
+    resent update answer the same ``update_id`` instead of being stored twice."""
+
+    api_key = models.ForeignKey(
+        PartnerApiKey, on_delete=models.PROTECT, related_name="updates", verbose_name=_("API key")
+    )
+    report = models.ForeignKey(
+        "reports.Report", on_delete=models.CASCADE, related_name="open311_updates", verbose_name=_("report")
+    )
+    event = models.OneToOneField(
+        "reports.ReportEvent",
+        on_delete=models.CASCADE,
+        related_name="open311_update",
+        verbose_name=_("event"),
+    )
+    partner_update_id = models.CharField(_("partner's update id"), max_length=100, blank=True)
+    reopened = models.BooleanField(_("reopened the report"), default=False)
+    # Links the partner sent with the comment (never fetched), for staff.
+    media_urls = models.JSONField(_("media links"), default=list, blank=True)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("update received through Open311")
+        verbose_name_plural = _("updates received through Open311")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "partner_update_id"],
+                condition=~Q(partner_update_id=""),
+                name="open311_update_once_per_partner_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.report_id} ({self.api_key.name})"

@@ -12,7 +12,15 @@ from rest_framework.request import Request
 
 from reports.answers import MAX_TEXT_ANSWER
 from reports.api.serializers import localized, status_label
-from reports.models import OPEN_STATUSES, Category, CategoryQuestion, QuestionKind, Report, ReportEvent
+from reports.models import (
+    OPEN_STATUSES,
+    Category,
+    CategoryQuestion,
+    QuestionKind,
+    Report,
+    ReportEvent,
+    ReportStatus,
+)
 from reports.public_photos import photo_image_path
 from reports.selectors import CITY_TIME_ZONE
 
@@ -85,7 +93,15 @@ def attribute(question: CategoryQuestion, *, order: int) -> dict[str, Any]:
     }
 
 
-def service_request(report: Report, *, request: Request, extensions: bool = False) -> dict[str, Any]:
+def service_request(
+    report: Report,
+    *,
+    request: Request,
+    extensions: bool = False,
+    own_history: list[ReportEvent] | None = None,
+) -> dict[str, Any]:
+    """``own_history``: for a request the asking partner filed, the history it may see
+    (``selectors.partner_notes``); its extended attributes then also say whether the report is hidden."""
     events: list[ReportEvent] = getattr(report, "public_events", [])
     notes = [event.public_message for event in events if event.public_message]
     department = report.category.department
@@ -117,18 +133,66 @@ def service_request(report: Report, *, request: Request, extensions: bool = Fals
             "stadtteil": report.stadtteil or None,
             "support_count": report.support_count,
             "duplicate_of": str(report.duplicate_of_id) if report.duplicate_of_id else None,
-            "notes": [
-                {
-                    "datetime": open311_datetime(event.created_at),
-                    "type": event.kind,
-                    "status": event.to_status or None,
-                    "status_label": status_label(event.to_status) if event.to_status else None,
-                    "description": event.public_message or None,
-                }
-                for event in events
-            ],
+            "notes": [_note(event) for event in events]
+            if own_history is None
+            else [_note(event, own=True) for event in own_history],
         }
+        if own_history is not None:
+            representation["extended_attributes"]["non_public"] = report.hidden
     return representation
+
+
+def _note(event: ReportEvent, *, own: bool = False) -> dict[str, Any]:
+    # What the partner passed on itself (a comment, or the words of its "still broken") shows it the
+    # words it sent; any other entry only its public message.
+    passed_on = own and getattr(event, "open311_update", None) is not None
+    text = event.internal_note if passed_on else event.public_message
+    return {
+        "datetime": open311_datetime(event.created_at),
+        "type": event.kind,
+        "status": event.to_status or None,
+        "status_label": status_label(event.to_status) if event.to_status else None,
+        "description": text or None,
+    }
+
+
+# Our statuses as the extended statuses FixMyStreet and open311-adapter know (docs/open311.md). Neither
+# action_scheduled nor internal_referral has a status of ours: the city commits to no dates, and a report
+# forwarded inside the city keeps its status.
+UPDATE_STATUSES = {
+    ReportStatus.RECEIVED: "open",
+    ReportStatus.IN_REVIEW: "investigating",
+    ReportStatus.IN_PROGRESS: "in_progress",
+    ReportStatus.DONE: "fixed",
+    ReportStatus.REJECTED: "no_further_action",
+    ReportStatus.DUPLICATE: "duplicate",
+    ReportStatus.NOT_RESPONSIBLE: "not_councils_responsibility",
+    ReportStatus.WITHDRAWN: "closed",
+}
+
+
+def request_update(event: ReportEvent, *, partner_id: int | None) -> dict[str, Any]:
+    """One ``request_update`` of the feed, in the fields open311-adapter writes: ``description`` and
+    ``media_url`` are strings (empty when there is none), the status is the report's right after the
+    event. ``fixmystreet_id`` (the sender's own id, which FixMyStreet finds its report by) only for the
+    partner that filed the request."""
+    status = getattr(event, "status_then", None) or event.report.status
+    update: dict[str, Any] = {
+        "update_id": str(event.pk),
+        "service_request_id": str(event.report_id),
+        "status": UPDATE_STATUSES[ReportStatus(status)],
+        "description": event.public_message,
+        "updated_datetime": open311_datetime(event.created_at),
+        # Our updates carry no photos; the element is part of the format.
+        "media_url": "",
+        "external_status_code": status,
+    }
+    submission = getattr(event.report, "open311_submission", None)
+    if submission is not None and partner_id is not None and submission.api_key_id == partner_id:
+        sender_id = submission.sender_metadata.get("fixmystreet_id")
+        if isinstance(sender_id, str) and sender_id.isdigit():
+            update["fixmystreet_id"] = sender_id
+    return update
 
 
 def _media_url(report: Report, *, request: Request) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from reports import geo, selectors
 from reports.models import CLOSED_STATUSES, OPEN_STATUSES, Category, Report, ReportEvent
@@ -63,10 +63,16 @@ class RequestSearch:
     bbox: BoundingBox | None = None
     page: int = 1
     page_size: int = MAX_RESULTS
+    # A partner's key: its own requests are found even when hidden.
+    partner_id: int | None = None
+
+
+def _own(partner_id: int | None) -> Q | None:
+    return Q(open311_submission__api_key_id=partner_id) if partner_id is not None else None
 
 
 def _with_history(reports: QuerySet[Report]) -> QuerySet[Report]:
-    return reports.select_related("category__department").prefetch_related(
+    return reports.select_related("category__department", "open311_submission").prefetch_related(
         Prefetch(
             "events",
             queryset=ReportEvent.objects.filter(
@@ -84,10 +90,11 @@ def service_requests(search: RequestSearch, *, now: datetime) -> list[Report]:
     ``service_request_ids`` overrides every other filter, as the spec says. Without any time filter the
     last ``DEFAULT_WINDOW`` of requested_datetime applies.
     """
+    own = _own(search.partner_id)
     if search.service_request_ids is not None:
-        found = selectors.reports_public().filter(pk__in=search.service_request_ids)
+        found = selectors.reports_public(also_hidden=own).filter(pk__in=search.service_request_ids)
         return list(_with_history(found).order_by(*NEWEST_FIRST)[:MAX_RESULTS])
-    reports = selectors.reports_public(bbox=search.bbox, statuses=search.statuses)
+    reports = selectors.reports_public(bbox=search.bbox, statuses=search.statuses, also_hidden=own)
     if search.service_codes:
         reports = reports.filter(category__key__in=search.service_codes)
     start, end = search.start, search.end
@@ -126,11 +133,105 @@ def _within(reports: QuerySet[Report], circle: Circle) -> list[int]:
     ]
 
 
-def service_request(*, report_id: int) -> Report | None:
-    """One public report with its history, or None (unknown or hidden)."""
-    return _with_history(selectors.reports_public().filter(pk=report_id)).first()
+def service_request(*, report_id: int, partner_id: int | None = None) -> Report | None:
+    """One public report with its history, or None (unknown or hidden, unless the partner's own)."""
+    return _with_history(selectors.reports_public(also_hidden=_own(partner_id)).filter(pk=report_id)).first()
 
 
 def service_request_by_token(*, token: str) -> Report | None:
     """The report a partner's POST answered ``token`` for, or None."""
     return Report.objects.filter(open311_submission__token=token).only("pk").first()
+
+
+# --- The updates feed (servicerequestupdates): public history entries, for partners that follow reports
+
+# Entries of the public history that are an update of a request: each status change, public reply and
+# forwarding. The filing itself is not (the partner has the request).
+UPDATE_KINDS = (ReportEvent.Kind.STATUS, ReportEvent.Kind.REPLY, ReportEvent.Kind.REROUTED)
+STATUS_KINDS = (ReportEvent.Kind.CREATED, ReportEvent.Kind.STATUS)
+UPDATES_MAX_WINDOW = timedelta(days=31)
+UPDATES_DEFAULT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class UpdateSearch:
+    start: datetime
+    end: datetime
+    page: int = 1
+    page_size: int = MAX_RESULTS
+
+
+def _status_then() -> Subquery:
+    """The report's status right after an event: the target of its latest status entry up to it."""
+    earlier = Q(created_at__lt=OuterRef("created_at")) | Q(
+        created_at=OuterRef("created_at"), id__lte=OuterRef("id")
+    )
+    return Subquery(
+        ReportEvent.objects.filter(earlier, report=OuterRef("report"), kind__in=STATUS_KINDS)
+        .exclude(to_status="")
+        .order_by("-created_at", "-id")
+        .values("to_status")[:1]
+    )
+
+
+def service_request_updates(search: UpdateSearch) -> tuple[list[ReportEvent], bool]:
+    """The public updates of public reports made from ``start`` to ``end`` (inclusive), oldest first,
+    one page; and whether another page follows. Each event carries ``status_then`` (the report's status
+    right after it) and ``partner_reference`` (the filing partner's own id, for that partner only: the view
+    decides). Nothing of a hidden report, no internal entry, no internal note."""
+    events = (
+        ReportEvent.objects.filter(
+            kind__in=UPDATE_KINDS,
+            is_public=True,
+            report__hidden=False,
+            created_at__gte=search.start,
+            created_at__lte=search.end,
+        )
+        .annotate(status_then=_status_then())
+        .select_related("report__open311_submission")
+        .only(
+            "id",
+            "kind",
+            "report_id",
+            "to_status",
+            "public_message",
+            "created_at",
+            "report__status",
+            "report__open311_submission__api_key_id",
+            "report__open311_submission__sender_metadata",
+        )
+        .order_by("created_at", "id")
+    )
+    offset = (search.page - 1) * search.page_size
+    page: list[ReportEvent] = list(events[offset : offset + search.page_size + 1])
+    return page[: search.page_size], len(page) > search.page_size
+
+
+# --- A partner's own requests
+
+
+def report_with_submission(*, report_id: int) -> Report | None:
+    """Any report (hidden ones too) with the partner submission that filed it, if any."""
+    return Report.objects.select_related("open311_submission").filter(pk=report_id).first()
+
+
+def partner_notes(*, report_ids: Sequence[int], api_key_id: int) -> dict[int, list[ReportEvent]]:
+    """The history a partner sees of the requests it filed: every public entry and the comments it
+    passed on itself (never an internal note or a staff entry), oldest first, by report id."""
+    notes: dict[int, list[ReportEvent]] = {}
+    if not report_ids:
+        return notes
+    events = (
+        ReportEvent.objects.filter(
+            report_id__in=report_ids, report__open311_submission__api_key_id=api_key_id
+        )
+        .filter(
+            Q(is_public=True, kind__in=selectors.PUBLIC_EVENT_KINDS)
+            | Q(kind=ReportEvent.Kind.PARTNER_COMMENT, open311_update__api_key_id=api_key_id)
+        )
+        .select_related("open311_update")
+        .order_by("created_at", "id")
+    )
+    for event in events:
+        notes.setdefault(event.report_id, []).append(event)
+    return notes

@@ -10,21 +10,21 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casapp.errors import DomainError
+from casapp.errors import DomainError, Forbidden
 from casapp.models import hash_secret
 from reports.models import Category, Report
 from reports.open311 import media
-from reports.open311.models import PartnerApiKey, PartnerSubmission
+from reports.open311.models import PartnerApiKey, PartnerSubmission, PartnerUpdate
 from reports.photos import photo_process, photos_process
-from reports.services import MAX_PHOTOS, report_create, report_photos_add
+from reports.services import MAX_PHOTOS, report_create, report_partner_comment, report_photos_add
 
 # Writing last_used_at at most this often keeps a busy partner from writing a row per request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -162,3 +162,60 @@ def partner_media_fetch(*, submission_id: int) -> bool:
             locked.media_fetches = [*kept, *outcomes]
             locked.save(update_fields=["media_fetches"])
     return retry
+
+
+def service_request_update_create(
+    *,
+    api_key: PartnerApiKey,
+    report: Report,
+    description: str,
+    still_broken: bool,
+    written_at: datetime,
+    partner_update_id: str = "",
+    media_urls: Sequence[str] = (),
+) -> PartnerUpdate:
+    """Records a citizen's comment (or "still broken") that a partner passes on for a request it filed.
+
+    Only the partner that filed ``report`` may (``Forbidden`` otherwise). The words go to staff through
+    ``reports.services.report_partner_comment`` (which reopens where the app's reopen would). The same
+    ``partner_update_id`` sent again (a partner retrying after a lost answer) returns the update recorded
+    the first time and stores nothing.
+    """
+    submission = getattr(report, "open311_submission", None)
+    if submission is None or submission.api_key_id != api_key.pk:
+        raise Forbidden(
+            _("This request was not filed with this api_key."),
+            code="not_partners_request",
+            field="service_request_id",
+        )
+    if partner_update_id and (earlier := _earlier_update(api_key, partner_update_id, report)) is not None:
+        return earlier
+    try:
+        with transaction.atomic():
+            event, reopened = report_partner_comment(
+                report=report, message=description, still_broken=still_broken, written_at=written_at
+            )
+            return PartnerUpdate.objects.create(
+                api_key=api_key,
+                report=report,
+                event=event,
+                partner_update_id=partner_update_id,
+                reopened=reopened,
+                media_urls=list(media_urls),
+            )
+    except IntegrityError:
+        # The same update raced in twice: the first one won.
+        if partner_update_id and (earlier := _earlier_update(api_key, partner_update_id, report)) is not None:
+            return earlier
+        raise
+
+
+def _earlier_update(api_key: PartnerApiKey, partner_update_id: str, report: Report) -> PartnerUpdate | None:
+    earlier = PartnerUpdate.objects.filter(api_key=api_key, partner_update_id=partner_update_id).first()
+    if earlier is not None and earlier.report_id != report.pk:
+        raise DomainError(
+            _("This update_id was already sent for service_request_id %(id)s.") % {"id": earlier.report_id},
+            code="update_id_reused",
+            field="update_id",
+        )
+    return earlier

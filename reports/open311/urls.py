@@ -23,6 +23,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.ServiceRequestView.as_view(),
         name="open311-request",
     ),
+    re_path(
+        rf"^servicerequestupdates{FORMAT}",
+        views.ServiceRequestUpdatesView.as_view(),
+        name="open311-updates",
+    ),
     re_path(rf"^tokens/(?P<token>[^/]+?){FORMAT}", views.TokenView.as_view(), name="open311-token"),
     re_path(r"^.*?(?:\.(?P<format>xml|json))?$", views.UnknownResourceView.as_view(), name="open311-unknown"),
 ]

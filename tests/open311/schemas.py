@@ -124,6 +124,76 @@ TOKEN_RESPONSE = {
         {"service_request_id": {"type": "string", "pattern": r"^\d+$"}, "token": {"type": "string"}}
     ),
 }
+# The updates feed as open311-adapter defines a ``service_request_update`` (Open311::Endpoint::Role::
+# mySociety: required service_request_id, update_id, status (its extended statuses), updated_datetime,
+# description and media_url, all strings; optional external_status_code, customer_reference,
+# fixmystreet_id, extras) and as its datetime type reads one: seconds, then Z or an offset, nothing else.
+OPEN311_ADAPTER_DATETIME = {
+    "type": "string",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$",
+}
+EXTENDED_STATUSES = [
+    "open",
+    "closed",
+    "fixed",
+    "in_progress",
+    "action_scheduled",
+    "investigating",
+    "duplicate",
+    "not_councils_responsibility",
+    "no_further_action",
+    "internal_referral",
+]
+REQUEST_UPDATE = {
+    "type": "object",
+    "properties": {
+        "update_id": {"type": "string", "minLength": 1},
+        "service_request_id": {"type": "string", "pattern": r"^\d+$"},
+        "status": {"enum": EXTENDED_STATUSES},
+        "description": {"type": "string"},
+        "updated_datetime": OPEN311_ADAPTER_DATETIME,
+        "media_url": {"type": "string"},
+        "external_status_code": {"type": "string"},
+        "customer_reference": {"type": "string"},
+        "fixmystreet_id": {"type": "string", "pattern": r"^\d+$"},
+        "extras": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "required": ["update_id", "service_request_id", "status", "description", "updated_datetime", "media_url"],
+    "additionalProperties": False,
+}
+REQUEST_UPDATES = {"type": "array", "items": REQUEST_UPDATE}
+UPDATE_POST_RESPONSE = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 1,
+    "items": _object({"update_id": {"type": "string", "minLength": 1}}),
+}
+PARTNER_NOTE = _object(
+    {
+        "datetime": DATETIME,
+        "type": {"enum": ["created", "status", "reply", "rerouted", "comment"]},
+        "status": NULLABLE_STRING,
+        "status_label": NULLABLE_STRING,
+        "description": NULLABLE_STRING,
+    }
+)
+PARTNER_EXTENDED_REQUEST = _object(
+    {
+        **REQUEST_PROPERTIES,
+        "extended_attributes": _object(
+            {
+                "status": {"type": "string"},
+                "status_label": {"type": "string"},
+                "stadtteil": NULLABLE_STRING,
+                "support_count": {"type": "integer", "minimum": 0},
+                "duplicate_of": NULLABLE_STRING,
+                "notes": {"type": "array", "items": PARTNER_NOTE},
+                "non_public": {"type": "boolean"},
+            }
+        ),
+    }
+)
+
 ERRORS = {
     "type": "array",
     "minItems": 1,

@@ -28,6 +28,7 @@ def test_discovery_json_lists_this_endpoint_and_both_formats(reader: Any) -> Non
         "lat,long,radius",
         "bbox",
         "page,page_size",
+        "servicerequestupdates",
     }
     assert "castrop-rauxel.de" in body["key_service"]
 
