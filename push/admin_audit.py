@@ -79,9 +79,10 @@ def field_label(name: str) -> str:
     if name in FIELD_LABELS:
         return str(FIELD_LABELS[name])
     try:
-        return str(Notification._meta.get_field(name).verbose_name)
+        field = Notification._meta.get_field(name)
     except FieldDoesNotExist:  # a key of an older entry: shown as it is
         return name
+    return str(getattr(field, "verbose_name", name))
 
 
 def berlin(value: datetime) -> str:
