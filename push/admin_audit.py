@@ -20,8 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
@@ -138,12 +138,33 @@ def readable_value(name: str, value: Any) -> str:
     return str(value)
 
 
+# The order in which an entry's keys are shown (PostgreSQL's jsonb keeps no order); others follow.
+KEY_ORDER = (
+    "status",
+    "reason",
+    "targeted",
+    "accepted",
+    "inbox_only",
+    "failed",
+    "deactivated",
+    "expired",
+    "cancelled",
+)
+
+
+def _ordered(changes: dict[str, Any]) -> list[tuple[str, Any]]:
+    def rank(name: str) -> int:
+        return KEY_ORDER.index(name) if name in KEY_ORDER else len(KEY_ORDER)
+
+    return sorted(changes.items(), key=lambda item: rank(item[0]))
+
+
 def readable_changes(entry: AuditEntry) -> list[tuple[str, str, str | None]]:
     """(field, before, after) for a change; (field, value, None) for a plain fact (a reason, a figure).
     Fields empty before and after (a new draft's unused fields) are left out."""
     rows: list[tuple[str, str, str | None]] = []
     changes = entry.changes if isinstance(entry.changes, dict) else {}
-    for name, value in changes.items():
+    for name, value in _ordered(changes):
         if isinstance(value, list) and len(value) == 2:  # a change: [before, after]
             before, after = value
             if _empty(before) and _empty(after):
@@ -208,7 +229,7 @@ def audit_csv(entries: Iterable[AuditEntry]) -> HttpResponse:
 
 
 class AuditActionFilter(admin.SimpleListFilter):
-    title = _("what")
+    title = _("step")
     parameter_name = "action"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
@@ -244,7 +265,7 @@ class AuditNotificationFilter(admin.SimpleListFilter):
 
 
 class AuditPersonFilter(admin.SimpleListFilter):
-    title = _("who")
+    title = _("staff member")
     parameter_name = "person"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:

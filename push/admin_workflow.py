@@ -25,7 +25,7 @@ from casapp.errors import DomainError
 from push import services
 from push.admin_audit import action_label, actor_name, berlin, readable_changes
 from push.models import AuditEntry, Notification, NotificationKind, StaffDevice
-from push.selectors import notification_statistics, notifications_for_staff
+from push.selectors import notifications_for_staff
 from push.services.notifications import WORKFLOW_ACTIONS
 
 Step = Callable[[Notification, User, str], Any]
@@ -113,7 +113,8 @@ class NotificationWorkflowMixin:
 
 
 def workflow_panel(notification: Notification, user: Any) -> dict[str, Any]:
-    """What the panel shows: the allowed steps, the state in words, the figures and the readable log."""
+    """What the panel shows: the allowed steps, the state in words and the readable log (the figures are
+    the form's "statistics" field)."""
     allowed = services.workflow_actions_allowed(notification=notification, user=user)
     entries: list[AuditEntry] = list(notification.audit_entries.all())
     submitted = next((e for e in reversed(entries) if e.action == "approval_requested"), None)
@@ -134,7 +135,6 @@ def workflow_panel(notification: Notification, user: Any) -> dict[str, Any]:
         "pair_url": reverse("admin:push_staffdevice_pair"),
         "emergency": notification.emergency,
         "emergency_reason": notification.emergency_reason,
-        "statistics": notification_statistics(notification) if notification.started_at else None,
         "log": [
             {
                 "at": berlin(entry.at),

@@ -187,20 +187,30 @@ class Notification(models.Model):
     )
     outage_state = models.CharField(_("outage state"), max_length=10, choices=OutageState.choices, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     emergency = models.BooleanField(_("sent without approval (emergency)"), default=False)
     # Why the fast path was taken (required with it): shown in the audit log and the statistics.
     emergency_reason = models.CharField(_("reason for sending without approval"), max_length=500, blank=True)
     needs_review = models.BooleanField(_("needs review"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("sending started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("sending finished"), null=True, blank=True)
     # Audience expansion progress: the last installation id written as a delivery (crash-safe resume).
     expansion_cursor = models.UUIDField(null=True, blank=True, editable=False)
     expanded = models.BooleanField(default=False, editable=False)

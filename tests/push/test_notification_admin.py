@@ -314,7 +314,13 @@ def test_a_sent_notification_is_read_only_with_statistics_and_audit_log(
     assert "<tr><th>targeted</th><td>2</td></tr>" in html
     assert "Bürgerbüro geschlossen" in html
     log = [entry["what"] for entry in page.context["workflow"]["log"]]
-    assert log == ["draft written", "submitted for approval", "approved", "sending started", "sending finished"]
+    assert log == [
+        "draft written",
+        "submitted for approval",
+        "approved",
+        "sending started",
+        "sending finished",
+    ]
     assert post.status_code == 403
     assert Notification.objects.get(pk=notification.pk).content == OUTAGE
 
