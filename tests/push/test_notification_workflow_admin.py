@@ -428,3 +428,47 @@ def test_a_refusing_mail_server_loses_no_e_mail_and_the_sweep_sends_it_once(
     assert sent.to == ["kollege@castrop-rauxel.de"]
     row.refresh_from_db()
     assert row.sent_at is not None
+
+
+@pytest.mark.django_db
+def test_the_author_reads_the_figures_of_a_send_that_partly_failed(  # noqa: PLR0917
+    author, colleague, subscribers, firebase_backend, django_capture_on_commit_callbacks, settings
+):
+    settings.PUSH_MAX_ATTEMPTS = 1
+    firebase_backend.add_fault("unregistered", token=subscribers[0].push_token)
+    gone = StaffFactory(roles=["Kommunikation"], email="weg@castrop-rauxel.de", is_active=False)
+    notification = draft_by(author)
+    step(author, notification, "request_approval", django_capture_on_commit_callbacks)
+    assert mails_to(gone.email) == []  # inactive members are not told
+    mail.outbox.clear()
+
+    step(colleague, notification, "approve", django_capture_on_commit_callbacks)
+
+    assert status_of(notification) == "partly_failed"
+    finished = mails_to("autorin@castrop-rauxel.de")[-1]
+    assert (
+        finished.subject
+        == "Gesendet (teilweise fehlgeschlagen): „Bürgerbüro geschlossen“, 1 von 2 Installationen"
+    )
+    for line in ("Adressierte Installationen: 2", "Von FCM angenommen: 1", "Fehlgeschlagen: 1"):
+        assert line in finished.body
+    assert "Davon Push abgeschaltet (ungültiges Token): 1" in finished.body
+
+
+@pytest.mark.django_db
+def test_a_test_from_the_page_reaches_only_the_own_paired_phone(
+    author, subscribers, firebase_backend, django_capture_on_commit_callbacks
+):
+    phone = InstallationFactory(
+        push_token="token-workflow-own-phone-000001", push_token_kind="registration_token"
+    )
+    StaffDevice.objects.create(user=author.user, installation=phone, paired_at=timezone.now())
+    notification = draft_by(author)
+
+    sent = step(author, notification, "send_test", django_capture_on_commit_callbacks)
+
+    assert sent == ["Test sent to your paired phones, titled “[TEST]”."]
+    [pushed] = firebase_backend.messages()
+    assert pushed["message"]["token"] == phone.push_token
+    assert pushed["message"]["notification"]["title"] == "[TEST] Bürgerbüro geschlossen"
+    assert status_of(notification) == "draft"  # a test is no send
