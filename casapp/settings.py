@@ -307,6 +307,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "reports-hourly-digests": {"task": "reports.tasks.queue_hourly_digests", "schedule": 300.0},
     "reports-daily-digests": {"task": "reports.tasks.queue_daily_digests", "schedule": 300.0},
     "reports-resend-alerts": {"task": "reports.tasks.resend_pending_intake_alerts", "schedule": 600.0},
+    "push-resend-workflow-mails": {"task": "push.tasks.resend_pending_workflow_mails", "schedule": 600.0},
 }
 
 # --- E-mail (alerts to the staff about new reports). EMAIL_URL as django-environ reads it, e.g.

@@ -23,12 +23,15 @@ from django_stubs_ext import StrOrPromise
 
 from casapp.city import STADTTEIL_CHOICES
 from casapp.errors import DomainError
-from push import services
+from push import (
+    admin_audit,  # noqa: F401  (registers the audit log)
+    services,
+)
+from push.admin_workflow import NotificationWorkflowMixin
 from push.models import (
     BROADCAST_KINDS,
     MAX_TEST_DEVICES,
     PAIRING_CODE_VALID_MINUTES,
-    AuditEntry,
     Installation,
     Notification,
     NotificationKind,
@@ -180,24 +183,6 @@ class NotificationForm(forms.ModelForm[Notification]):
             self.add_error(field if field in self.fields else None, str(error.detail))
 
 
-class AuditEntryInline(admin.TabularInline[AuditEntry, Notification]):
-    model = AuditEntry
-    fields = ["at", "action", "actor", "changes"]
-    readonly_fields = ["at", "action", "actor", "changes"]
-    extra = 0
-    can_delete = False
-    verbose_name_plural = _("audit log")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 STATISTICS_ROWS = [
     ("targeted", _("targeted")),
     ("accepted", _("accepted by FCM")),
@@ -224,8 +209,11 @@ Workflow = Callable[[Notification, User], Any]
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin[Notification]):
-    """Outage alerts, campaigns and news: write a draft, ask a colleague to approve, send, review."""
+class NotificationAdmin(NotificationWorkflowMixin, admin.ModelAdmin[Notification]):
+    """Outage alerts, campaigns and news: write a draft, ask a colleague to approve, send, review.
+
+    The workflow's buttons and the readable audit log are on each notification's page (admin_workflow).
+    """
 
     form = NotificationForm
     list_display = [
@@ -253,7 +241,6 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         "send_test",
         "cancel",
         "review",
-        "send_emergency",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
@@ -279,9 +266,6 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
             return []
         return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics"]
 
-    def get_inlines(self, request: HttpRequest, obj: Notification | None) -> Any:
-        return [AuditEntryInline] if obj is not None else []
-
     def get_form(
         self, request: Any, obj: Notification | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
@@ -296,10 +280,7 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         pass  # saved by the service
 
     def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
-        # The service set the topics. The audit log is append-only: its formset never saves, even when a
-        # tampered form claims a change; the admin's change message only needs to know nothing was saved.
-        for formset in formsets:
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        pass  # the service set the topics; the audit log is shown read-only, never as a formset
 
     def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         # Past drafts (approved, sent, cancelled) are shown read-only.
@@ -311,9 +292,6 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("push.approve_notification")
-
-    def has_emergency_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("push.send_emergency_outage")
 
     # Read-only views of the text, shown where the form fields are not (sent notifications).
 
@@ -342,6 +320,14 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         ]
         rate = numbers["open_rate"]
         rows.append((_("open rate"), self.get_empty_value_display() if rate is None else f"{rate:.1%}"))
+        if obj.emergency:
+            rows.append(
+                (
+                    _("sent without a second approval"),
+                    _("yes, reason: %(reason)s")
+                    % {"reason": obj.emergency_reason or self.get_empty_value_display()},
+                )
+            )
         return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
     # Workflow actions: each calls one service per selected notification and reports refusals.
@@ -404,37 +390,6 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
             lambda n, user: services.notification_review(notification=n, reviewer=user),
             _("%(count)d emergency send(s) reviewed."),
         )
-
-    @admin.action(
-        description=_("Send outage alert now without approval (emergency)"), permissions=["emergency"]
-    )
-    def send_emergency(self, request: Any, queryset: QuerySet[Notification]) -> None:
-        self._run(
-            request,
-            queryset,
-            lambda n, user: services.notification_send_emergency(notification=n, actor=user),
-            _("%(count)d outage alert(s) sent as emergency; a colleague must review them."),
-        )
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
-    """The audit log: append-only, so nobody adds, changes or deletes an entry here."""
-
-    list_display = ["at", "notification", "action", "actor", "changes"]
-    list_filter = ["action"]
-    list_select_related = ["notification", "actor"]
-    search_fields = ["notification__id"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
 
 
 # --- Test devices and topics

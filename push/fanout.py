@@ -418,13 +418,25 @@ def _backoff(attempts: int) -> float:
 # --- Recording results
 
 
+def _send_finished(notification: Notification, status: str) -> None:
+    """The audit log's closing entry with the figures and the author's e-mail, in the caller's transaction."""
+    from push.services.workflow_mail import notification_send_finished
+
+    notification.status = status
+    notification_send_finished(notification=notification, status=status)
+
+
 def _fail_notification(notification: Notification, reason: str, *, now: datetime) -> None:
-    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.FAILED, failure_reason=reason, finished_at=now
-    )
-    Delivery.objects.filter(
-        notification_id=notification.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]
-    ).update(status=DeliveryStatus.CANCELLED, claimed_until=None)
+    with transaction.atomic():
+        failed = Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.FAILED, failure_reason=reason, finished_at=now
+        )
+        Delivery.objects.filter(
+            notification_id=notification.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.CLAIMED]
+        ).update(status=DeliveryStatus.CANCELLED, claimed_until=None)
+        if failed:
+            notification.failure_reason = reason
+            _send_finished(notification, NotificationStatus.FAILED)
     notification.status = NotificationStatus.FAILED
 
 
@@ -607,9 +619,11 @@ def finish_if_complete(notification: Notification, *, now: datetime) -> bool:
         status = NotificationStatus.PARTLY_FAILED
     else:
         status = NotificationStatus.FAILED
-    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=status, finished_at=now
-    )
+    with transaction.atomic():
+        if Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+            status=status, finished_at=now
+        ):
+            _send_finished(notification, status)
     notification.status = status
     return True
 
@@ -738,6 +752,7 @@ def _mark_expired(notification: Notification, *, now: datetime) -> None:
                 action="expired",
                 changes={"status": [NotificationStatus.SENDING, NotificationStatus.EXPIRED]},
             )
+            _send_finished(notification, NotificationStatus.EXPIRED)
     notification.status = NotificationStatus.EXPIRED
 
 

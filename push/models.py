@@ -82,6 +82,8 @@ class NotificationKind(models.TextChoices):
 
 
 BROADCAST_KINDS = (NotificationKind.OUTAGE, NotificationKind.CAMPAIGN, NotificationKind.NEWS)
+# The staff group that writes and approves broadcasts (four-eyes: never one's own).
+APPROVER_GROUP = "Kommunikation"
 
 
 class Topic(models.Model):
@@ -185,18 +187,30 @@ class Notification(models.Model):
     )
     outage_state = models.CharField(_("outage state"), max_length=10, choices=OutageState.choices, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     emergency = models.BooleanField(_("sent without approval (emergency)"), default=False)
+    # Why the fast path was taken (required with it): shown in the audit log and the statistics.
+    emergency_reason = models.CharField(_("reason for sending without approval"), max_length=500, blank=True)
     needs_review = models.BooleanField(_("needs review"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("sending started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("sending finished"), null=True, blank=True)
     # Audience expansion progress: the last installation id written as a delivery (crash-safe resume).
     expansion_cursor = models.UUIDField(null=True, blank=True, editable=False)
     expanded = models.BooleanField(default=False, editable=False)
@@ -277,11 +291,13 @@ class Delivery(models.Model):
 class AuditEntry(models.Model):
     """Append-only: who did what to which notification, with the changed fields before and after.
 
-    Entries without a notification record the pairing and unpairing of test devices.
+    Entries without a notification record the pairing and unpairing of test devices. On PostgreSQL a
+    trigger refuses every UPDATE and DELETE (migrations 0003 and 0007); a notification with entries can
+    therefore not be deleted either (``PROTECT``): it is cancelled, and its log outlives it.
     """
 
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries"
+        Notification, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_entries"
     )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     action = models.CharField(max_length=30)
@@ -343,6 +359,34 @@ class PairingCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class WorkflowMail(models.Model):
+    """An e-mail about a step of the four-eyes workflow, recorded in the step's transaction and sent by
+    a worker after commit: to the colleagues who may approve, or to the author (approved, rejected, the
+    send finished). Sent at most once (marked under a row lock); an unsent row keeps its last error and
+    is retried by the sweep."""
+
+    audit_entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("workflow e-mail")
+        verbose_name_plural = _("workflow e-mails")
+        constraints = [models.UniqueConstraint(fields=["audit_entry", "email"], name="workflow_mail_once")]
+        indexes = [models.Index(fields=["sent_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.subject}"
 
 
 # Mitmach-Aktionen (campaigns people take part in with photos) are declared in a module of their own and

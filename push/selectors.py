@@ -70,7 +70,8 @@ def notification_statistics(notification: Notification) -> dict[str, Any]:
     passed first (an audience not written by then is not counted at all); ``opened`` those the app
     reported as opened; ``open_rate`` is opened per delivery that reached the phone (accepted by FCM or
     inbox only), ``None`` before any did.
-    ``deactivated`` counts failures that switched an installation's push off.
+    ``deactivated`` counts failures that switched an installation's push off;
+    ``sent_without_approval`` and ``fast_path_reason`` tell whether and why the outage fast path was taken.
     """
     deliveries = Delivery.objects.filter(notification_id=notification.pk)
     counts = deliveries.aggregate(
@@ -94,7 +95,27 @@ def notification_statistics(notification: Notification) -> dict[str, Any]:
     )
     reached = counts["accepted"] + counts["inbox_only"]
     open_rate = round(counts["opened"] / reached, 4) if reached else None
-    return {**counts, "failed_by_error": failed_by_error, "open_rate": open_rate}
+    return {
+        **counts,
+        "failed_by_error": failed_by_error,
+        "open_rate": open_rate,
+        "sent_without_approval": notification.emergency,
+        "fast_path_reason": notification.emergency_reason or None,
+    }
+
+
+def notifications_awaiting_approval_by(user: Any) -> QuerySet[Notification]:
+    """Notifications waiting for approval that ``user`` did not write or change (whether they may approve
+    at all is ``can_approve``): what the workspace index counts for them."""
+    wrote = AuditEntry.objects.filter(
+        notification_id=OuterRef("pk"), actor_id=user.pk, action__in=["created", "updated"]
+    )
+    return (
+        notifications_for_staff()
+        .filter(status=NotificationStatus.AWAITING_APPROVAL)
+        .exclude(created_by_id=user.pk)
+        .exclude(Exists(wrote))
+    )
 
 
 # --- app

@@ -7,11 +7,14 @@ periodic ``resume_stalled_sends`` finds its rows again.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from push import fanout, services
+from push.services.workflow_mail import WorkflowMailFailed
 
 # In eager mode (make run, tests) a task cannot be delayed; short waits are slept, long ones are left
 # to the periodic resume task.
@@ -51,3 +54,23 @@ def resume_stalled_sends() -> int:
 @shared_task(name="push.tasks.installation_hygiene", ignore_result=True)
 def installation_hygiene() -> dict[str, int]:
     return services.installations_mark_stale_and_purge()
+
+
+@shared_task(bind=True, name="push.tasks.send_workflow_mails", ignore_result=True)
+def send_workflow_mails(self: Any, audit_entry_id: int) -> int:
+    """The e-mails of one workflow step; retried with backoff (as the Mängelmelder's intake alerts) while
+    the mail server refuses, the sweep takes over after that or in the web process (eager Celery)."""
+    try:
+        return services.workflow_mails_send(audit_entry_id=audit_entry_id)
+    except WorkflowMailFailed as failure:
+        if self.request.is_eager or self.request.retries >= settings.ALERT_MAX_RETRIES:
+            return 0
+        countdown = min(settings.ALERT_RETRY_BASE_SECONDS * 2**self.request.retries, 3600)
+        raise self.retry(
+            exc=failure, countdown=countdown, max_retries=settings.ALERT_MAX_RETRIES
+        ) from failure
+
+
+@shared_task(name="push.tasks.resend_pending_workflow_mails", ignore_result=True)
+def resend_pending_workflow_mails() -> int:
+    return services.workflow_mails_resend_pending()

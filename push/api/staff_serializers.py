@@ -150,6 +150,12 @@ class NotificationStatisticsSerializer(serializers.Serializer[Any]):
     open_rate = serializers.FloatField(
         allow_null=True, help_text="Opened per delivery that reached a phone; null before any did."
     )
+    sent_without_approval = serializers.BooleanField(
+        help_text="Sent by the outage fast path, without a second approval."
+    )
+    fast_path_reason = serializers.CharField(
+        allow_null=True, help_text="Why it was sent without a second approval; null otherwise."
+    )
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
@@ -191,6 +197,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
             "thread",
             "outage_state",
             "emergency",
+            "emergency_reason",
             "needs_review",
             "failure_reason",
             "created_by",
@@ -237,6 +244,12 @@ class NotificationPreviewSerializer(serializers.Serializer[Any]):
     priority = serializers.ChoiceField(choices=Priority.choices)
     ttl_seconds = serializers.IntegerField(allow_null=True, help_text="Null: FCM's default (4 weeks).")
     channel = serializers.CharField(help_text="Android notification channel: the notification's kind.")
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        max_length=500, help_text="Required: shown to the author (rejection) or in the audit log (fast path)."
+    )
 
 
 class TestSendSerializer(serializers.Serializer[Any]):

@@ -28,6 +28,11 @@ urlpatterns: list[URLPattern] = [
         name="staff-notification-approve",
     ),
     path(
+        "<int:pk>/reject",
+        Notifications.as_view({"post": "reject"}),
+        name="staff-notification-reject",
+    ),
+    path(
         "<int:pk>/cancel",
         Notifications.as_view({"post": "cancel"}),
         name="staff-notification-cancel",

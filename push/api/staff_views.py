@@ -31,6 +31,7 @@ from push.api.staff_serializers import (
     NotificationStatisticsSerializer,
     PairingCodeSerializer,
     PreviewQuerySerializer,
+    ReasonSerializer,
     TestSendSerializer,
     kind_choices,
 )
@@ -166,6 +167,25 @@ class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):
         return self._detail(notification)
 
     @extend_schema(
+        operation_id="push_notifications_reject",
+        request=ReasonSerializer,
+        responses=NotificationDetailSerializer,
+        tags=TAGS,
+        description=(
+            "The second pair of eyes says no, with a reason: the notification is a draft again and the "
+            "author is told by e-mail. The same people as for approving (403 `four_eyes` for the author)."
+        ),
+    )
+    def reject(self, request: Request, pk: int) -> Response:
+        notification = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        notification = services.notification_reject(
+            notification=notification, reviewer=_actor(request), reason=body.validated_data["reason"]
+        )
+        return self._detail(notification)
+
+    @extend_schema(
         operation_id="push_notifications_cancel",
         request=None,
         responses=NotificationDetailSerializer,
@@ -181,7 +201,7 @@ class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):
         request=None,
         responses={202: TestSendSerializer},
         tags=TAGS,
-        description="Sends a copy to your own test devices (registered in the admin), at any stage.",
+        description="Sends a copy titled [TEST] to your own paired phones, at any stage.",
     )
     def send_test(self, request: Request, pk: int) -> Response:
         test = services.notification_send_test(notification=self.get_object(), actor=_actor(request))
@@ -189,17 +209,21 @@ class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):
 
     @extend_schema(
         operation_id="push_notifications_send_emergency",
-        request=None,
+        request=ReasonSerializer,
         responses=NotificationDetailSerializer,
         tags=TAGS,
         description=(
-            "An outage alert sent now without approval, by holders of the emergency permission. It is "
-            "flagged for review by a colleague."
+            "An outage alert sent now without approval, by holders of the emergency permission, with a "
+            "required reason (kept in the audit log and the statistics). It is flagged for review by a "
+            "colleague."
         ),
     )
     def send_emergency(self, request: Request, pk: int) -> Response:
+        notification = self.get_object()
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         notification = services.notification_send_emergency(
-            notification=self.get_object(), actor=_actor(request)
+            notification=notification, actor=_actor(request), reason=body.validated_data["reason"]
         )
         return self._detail(notification)
 

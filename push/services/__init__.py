@@ -23,11 +23,13 @@ from push.services.notifications import (
     notification_approve,
     notification_cancel,
     notification_create,
+    notification_reject,
     notification_request_approval,
     notification_review,
     notification_send_emergency,
     notification_send_test,
     notification_update,
+    workflow_actions_allowed,
 )
 from push.services.pairing import pairing_code_issue, staff_device_pair, staff_device_unpair
 from push.services.preferences import (
@@ -35,6 +37,7 @@ from push.services.preferences import (
     inbox_mark_read,
     preferences_update,
 )
+from push.services.workflow_mail import workflow_mails_resend_pending, workflow_mails_send
 
 __all__ = [
     "PersonalMessage",
@@ -50,6 +53,7 @@ __all__ = [
     "notification_approve",
     "notification_cancel",
     "notification_create",
+    "notification_reject",
     "notification_request_approval",
     "notification_review",
     "notification_send_emergency",
@@ -64,4 +68,7 @@ __all__ = [
     "sends_resume_stalled",
     "staff_device_pair",
     "staff_device_unpair",
+    "workflow_actions_allowed",
+    "workflow_mails_resend_pending",
+    "workflow_mails_send",
 ]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from casapp.city import STADTTEILE
 from casapp.errors import Conflict, DomainError, Forbidden
 from push.models import (
+    APPROVER_GROUP,
     AudienceKind,
     AuditEntry,
     Notification,
@@ -28,6 +29,7 @@ from push.models import (
     StaffDevice,
     Topic,
 )
+from push.services import workflow_mail
 from push.services.delivery import notification_start
 from push.validation import validate_content, validate_data, validate_payload_size
 
@@ -44,13 +46,29 @@ EDITABLE_FIELDS = (
 )
 STAFF_AUDIENCES = (AudienceKind.ALL, AudienceKind.TOPICS, AudienceKind.STADTTEILE)
 EDITABLE_STATUSES = (NotificationStatus.DRAFT, NotificationStatus.AWAITING_APPROVAL)
-APPROVER_GROUP = "Kommunikation"
+CANCELLABLE_STATUSES = (*EDITABLE_STATUSES, NotificationStatus.SCHEDULED)
+REASON_MAX_LENGTH = 500
+
+__all__ = ["APPROVER_GROUP"]  # re-exported: the group's name lives with the models
 
 
 def _audit(
     notification: Notification, actor: Any, action: str, changes: dict[str, Any] | None = None
-) -> None:
-    AuditEntry.objects.create(notification=notification, actor=actor, action=action, changes=changes or {})
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        notification=notification, actor=actor, action=action, changes=changes or {}
+    )
+
+
+def _reason(reason: str | None, *, missing: Any) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise DomainError(missing, code="reason_required", field="reason")
+    if len(text) > REASON_MAX_LENGTH:
+        raise DomainError(
+            _("At most %(n)d characters.") % {"n": REASON_MAX_LENGTH}, code="reason_too_long", field="reason"
+        )
+    return text
 
 
 def _jsonable(value: Any) -> Any:
@@ -203,7 +221,8 @@ def notification_request_approval(*, notification: Notification, actor: User) ->
     )
     _validate(locked, list(locked.audience_topics.all()))
     locked.save(update_fields=["status", "updated_at"])
-    _audit(locked, actor, "approval_requested", {"status": [NotificationStatus.DRAFT, locked.status]})
+    entry = _audit(locked, actor, "approval_requested", {"status": [NotificationStatus.DRAFT, locked.status]})
+    workflow_mail.mail_approval_requested(notification=locked, entry=entry)
     return locked
 
 
@@ -216,29 +235,70 @@ def can_approve(user: Any) -> bool:
     )
 
 
+def wrote_it(notification: Notification, user: Any) -> bool:
+    """Whether ``user`` wrote or changed the text: then they are not the second pair of eyes."""
+    if notification.created_by_id == user.pk:
+        return True
+    return AuditEntry.objects.filter(
+        notification_id=notification.pk, actor_id=user.pk, action__in=["created", "updated"]
+    ).exists()
+
+
+def _second_pair_of_eyes(locked: Notification, user: User) -> None:
+    if not can_approve(user):
+        raise Forbidden(_("Only members of Kommunikation may approve."), code="not_an_approver")
+    if wrote_it(locked, user):
+        raise Forbidden(_("A second person must approve what you wrote."), code="four_eyes")
+
+
 @transaction.atomic
 def notification_approve(*, notification: Notification, approver: User) -> Notification:
-    """Second pair of eyes: schedules the notification, or starts it when its time has come."""
+    """Second pair of eyes: schedules the notification, or starts it when its time has come. The author
+    is told by e-mail."""
     if not can_approve(approver):
         raise Forbidden(_("Only members of Kommunikation may approve."), code="not_an_approver")
     locked = _transition(
         notification, allowed=(NotificationStatus.AWAITING_APPROVAL,), to=NotificationStatus.SCHEDULED
     )
-    wrote = AuditEntry.objects.filter(notification=locked, actor=approver, action__in=["created", "updated"])
-    if locked.created_by_id == approver.pk or wrote.exists():
-        # Whoever wrote or changed the text is not the second pair of eyes.
-        raise Forbidden(_("A second person must approve what you wrote."), code="four_eyes")
+    _second_pair_of_eyes(locked, approver)
     locked.approved_by, locked.approved_at = approver, timezone.now()
     locked.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
-    _audit(locked, approver, "approved", {"status": [NotificationStatus.AWAITING_APPROVAL, locked.status]})
+    entry = _audit(
+        locked, approver, "approved", {"status": [NotificationStatus.AWAITING_APPROVAL, locked.status]}
+    )
+    workflow_mail.mail_approved(notification=locked, entry=entry)
     if locked.send_at is None or locked.send_at <= timezone.now():
         _start(locked, approver)
     return locked
 
 
 @transaction.atomic
-def notification_send_emergency(*, notification: Notification, actor: User) -> Notification:
-    """An outage alert sent alone, now, by someone holding the emergency permission; flagged for review."""
+def notification_reject(*, notification: Notification, reviewer: User, reason: str) -> Notification:
+    """Second pair of eyes says no: the notification goes back to draft with the reason in the audit log,
+    and the author is told by e-mail. The same people as for approving; a reason is required."""
+    text = _reason(reason, missing=_("Say why you reject it: the author reads it."))
+    if not can_approve(reviewer):
+        raise Forbidden(_("Only members of Kommunikation may approve."), code="not_an_approver")
+    locked = _transition(
+        notification, allowed=(NotificationStatus.AWAITING_APPROVAL,), to=NotificationStatus.DRAFT
+    )
+    _second_pair_of_eyes(locked, reviewer)
+    locked.save(update_fields=["status", "updated_at"])
+    entry = _audit(
+        locked,
+        reviewer,
+        "rejected",
+        {"status": [NotificationStatus.AWAITING_APPROVAL, locked.status], "reason": text},
+    )
+    workflow_mail.mail_rejected(notification=locked, entry=entry, reason=text)
+    return locked
+
+
+@transaction.atomic
+def notification_send_emergency(*, notification: Notification, actor: User, reason: str) -> Notification:
+    """An outage alert sent alone, now, by someone holding the emergency permission, with a reason (the
+    fast path for outages: "Senden ohne zweite Freigabe"); flagged for review, the reason is kept on the
+    notification and in the audit log."""
     if notification.kind != NotificationKind.OUTAGE:
         raise DomainError(_("Only outage alerts can be sent without approval."), code="not_an_outage")
     if not actor.has_perm("push.send_emergency_outage"):
@@ -248,11 +308,14 @@ def notification_send_emergency(*, notification: Notification, actor: User) -> N
         allowed=(NotificationStatus.DRAFT, NotificationStatus.AWAITING_APPROVAL),
         to=NotificationStatus.SCHEDULED,
     )
+    text = _reason(reason, missing=_("Say why it cannot wait for a second approval."))
     _validate(locked, list(locked.audience_topics.all()))
+    before = Notification.objects.values_list("status", flat=True).get(pk=locked.pk)
     locked.emergency, locked.needs_review, locked.send_at = True, True, None
+    locked.emergency_reason = text
     locked.approved_by, locked.approved_at = actor, timezone.now()
     locked.save()
-    _audit(locked, actor, "emergency_send", {"status": [notification.status, locked.status]})
+    _audit(locked, actor, "emergency_send", {"status": [before, locked.status], "reason": text})
     _start(locked, actor)
     return locked
 
@@ -270,15 +333,7 @@ def _start(notification: Notification, actor: Any) -> None:
 @transaction.atomic
 def notification_cancel(*, notification: Notification, actor: User) -> Notification:
     before = notification.status
-    locked = _transition(
-        notification,
-        allowed=(
-            NotificationStatus.DRAFT,
-            NotificationStatus.AWAITING_APPROVAL,
-            NotificationStatus.SCHEDULED,
-        ),
-        to=NotificationStatus.CANCELLED,
-    )
+    locked = _transition(notification, allowed=CANCELLABLE_STATUSES, to=NotificationStatus.CANCELLED)
     locked.save(update_fields=["status", "updated_at"])
     _audit(locked, actor, "cancelled", {"status": [before, locked.status]})
     return locked
@@ -333,3 +388,47 @@ def notification_send_test(*, notification: Notification, actor: User) -> Notifi
     _audit(notification, actor, "test_sent", {"test_notification": [None, test.pk]})
     notification_start(notification=test)
     return test
+
+
+# What the workspace offers on a notification's page; the services above enforce the same rules again.
+WORKFLOW_ACTIONS = (
+    "request_approval",
+    "approve",
+    "reject",
+    "cancel",
+    "send_test",
+    "send_emergency",
+    "review",
+)
+
+
+def workflow_actions_allowed(*, notification: Notification, user: Any) -> set[str]:
+    """The workflow steps ``user`` may take on ``notification`` now: submit a draft, approve or reject
+    (another member of Kommunikation than whoever wrote it), cancel before sending, send a test to their
+    own paired phones, send an outage without approval (with the permission), review such a send."""
+    allowed: set[str] = set()
+    if not (user.is_active and user.is_staff):
+        return allowed
+    status = notification.status
+    may_change = user.has_perm("push.change_notification")
+    if may_change and status == NotificationStatus.DRAFT:
+        allowed.add("request_approval")
+    if (
+        status == NotificationStatus.AWAITING_APPROVAL
+        and can_approve(user)
+        and not wrote_it(notification, user)
+    ):
+        allowed |= {"approve", "reject"}
+    if may_change and status in CANCELLABLE_STATUSES:
+        allowed.add("cancel")
+    if may_change and StaffDevice.objects.filter(user_id=user.pk, paired_at__isnull=False).exists():
+        allowed.add("send_test")
+    if (
+        notification.kind == NotificationKind.OUTAGE
+        and status in EDITABLE_STATUSES
+        and user.has_perm("push.send_emergency_outage")
+    ):
+        allowed.add("send_emergency")
+    if notification.needs_review and can_approve(user) and notification.approved_by_id != user.pk:
+        allowed.add("review")
+    return allowed

@@ -148,6 +148,12 @@ def test_load_demo_is_idempotent_and_prints_passwords_once(capsys):
     assert [user.username for user in users if user.has_perm("push.send_emergency_outage")] == [
         "kommunikation"
     ]
+    from push.services import can_approve
+
+    # Each may approve what the other wrote, and has an address for the workflow's e-mails.
+    approvers = [user for user in users if can_approve(user)]
+    assert sorted(user.username for user in approvers) == ["kommunikation", "presse"]
+    assert all(user.email for user in approvers)
     departments = {
         user.username: sorted(user.report_departments.values_list("key", flat=True))
         for user in users.filter(groups__name="Triage")

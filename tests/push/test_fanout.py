@@ -314,11 +314,10 @@ def test_an_expired_notification_is_never_sent_and_ends_expired(
     assert notification.finished_at is not None
     # Its audience was never written: nobody was targeted, nobody waits.
     assert statuses(notification) == {}
-    assert list(notification.audit_entries.values_list("action", "actor", "changes"))[-1] == (
-        "expired",
-        None,
-        {"status": ["sending", "expired"]},
-    )
+    expired, finished = list(notification.audit_entries.values_list("action", "actor", "changes"))[-2:]
+    assert expired == ("expired", None, {"status": ["sending", "expired"]})
+    assert finished[:2] == ("sending_finished", None)  # with the figures, for the author's e-mail
+    assert (finished[2]["status"], finished[2]["targeted"]) == (["sending", "expired"], 0)
 
 
 @pytest.mark.django_db

@@ -55,7 +55,11 @@ def test_approved_after_its_expiry_it_is_never_sent_and_the_staff_api_shows_it_e
     assert detail["finished_at"] is not None
     assert detail["statistics"]["targeted"] == 0
     assert detail["statistics"]["accepted"] == 0
-    assert [e["action"] for e in detail["audit_log"]][-2:] == ["sending_started", "expired"]
+    assert [e["action"] for e in detail["audit_log"]][-3:] == [
+        "sending_started",
+        "expired",
+        "sending_finished",
+    ]
     listed = comms_client.get(URL, {"status": "expired"}).json()["results"]
     assert [n["id"] for n in listed] == [notification["id"]]
 
@@ -89,6 +93,8 @@ def test_expiry_mid_fan_out_the_statistics_say_who_got_it_and_who_not(
         "deactivated": 0,
         "opened": 0,
         "open_rate": 0.0,
+        "sent_without_approval": False,
+        "fast_path_reason": None,
     }
     assert sum(fcm.counts().values()) == 5
     assert comms_client.get(url(notification["id"])).json()["status"] == "expired"

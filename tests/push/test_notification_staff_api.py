@@ -33,6 +33,7 @@ DETAIL_ENDPOINTS = [
     ("patch", ""),
     ("post", "/request-approval"),
     ("post", "/approve"),
+    ("post", "/reject"),
     ("post", "/cancel"),
     ("post", "/send-test"),
     ("post", "/send-emergency"),
@@ -425,12 +426,49 @@ def test_four_eyes_the_author_cannot_approve_a_colleague_sends(
         "approval_requested",
         "approved",
         "sending_started",
+        "sending_finished",
     ]
     deliveries = Delivery.objects.filter(notification_id=notification["id"])
     assert sorted(d.installation.locale for d in deliveries) == ["de", "en", "fr"]
     assert {d.status for d in deliveries} == {"accepted"}
     again = comms_colleague_client.post(url(notification["id"], "/approve"))
     assert_error_shape(again, 409, "invalid_transition")
+
+
+@pytest.mark.django_db
+def test_a_rejection_with_a_reason_returns_the_draft_to_its_author(
+    comms_client, comms_colleague_client, django_capture_on_commit_callbacks, mailoutbox
+):
+    comms_client.user.email = "autor@castrop-rauxel.de"  # type: ignore[attr-defined]
+    comms_client.user.save()  # type: ignore[attr-defined]
+    notification = submitted(comms_client)
+    reject = url(notification["id"], "/reject")
+
+    own = comms_client.post(reject, {"reason": "Passt nicht."}, format="json")
+    without_reason = comms_colleague_client.post(reject, {}, format="json")
+    blank = comms_colleague_client.post(reject, {"reason": "  "}, format="json")
+    not_an_object = comms_colleague_client.post(reject, ["Passt nicht."], format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        rejected = comms_colleague_client.post(
+            reject, {"reason": "Bitte die Hotline 02305 106-0 nennen."}, format="json"
+        )
+    again = comms_colleague_client.post(reject, {"reason": "Noch einmal."}, format="json")
+
+    assert_error_shape(own, 403, "four_eyes")
+    assert_error_shape(without_reason, 400)
+    assert_error_shape(blank, 400)
+    assert_error_shape(not_an_object, 400)
+    assert rejected.status_code == 200, rejected.json()
+    assert rejected.json()["status"] == "draft"
+    last = rejected.json()["audit_log"][-1]
+    assert (last["action"], last["changes"]["reason"]) == (
+        "rejected",
+        "Bitte die Hotline 02305 106-0 nennen.",
+    )
+    assert_error_shape(again, 409, "invalid_transition")
+    [told] = mailoutbox
+    assert told.to == ["autor@castrop-rauxel.de"]
+    assert "Bitte die Hotline 02305 106-0 nennen." in told.body
 
 
 @pytest.mark.django_db
@@ -453,14 +491,23 @@ def test_an_emergency_outage_goes_out_alone_and_is_reviewed_by_a_colleague(
     grant(comms_client, "send_emergency_outage")
     notification = create(comms_client)
 
+    without_reason = comms_client.post(url(notification["id"], "/send-emergency"), {}, format="json")
     with django_capture_on_commit_callbacks(execute=True):
-        response = comms_client.post(url(notification["id"], "/send-emergency"))
+        response = comms_client.post(
+            url(notification["id"], "/send-emergency"), {"reason": "Hotline ausgefallen"}, format="json"
+        )
 
+    assert_error_shape(without_reason, 400)
     assert response.status_code == 200, response.json()
     assert (response.json()["emergency"], response.json()["needs_review"]) == (True, True)
+    assert response.json()["emergency_reason"] == "Hotline ausgefallen"
     sent = comms_client.get(url(notification["id"])).json()
     assert sent["status"] == "sent"
     assert sent["statistics"]["accepted"] == 3
+    assert sent["statistics"]["sent_without_approval"] is True
+    assert sent["statistics"]["fast_path_reason"] == "Hotline ausgefallen"
+    emergency = next(e for e in sent["audit_log"] if e["action"] == "emergency_send")
+    assert emergency["changes"]["reason"] == "Hotline ausgefallen"
     assert comms_client.get(URL, {"needs_review": "true"}).json()["results"][0]["id"] == notification["id"]
 
     own_review = comms_client.post(url(notification["id"], "/review"))
@@ -479,7 +526,7 @@ def test_an_emergency_outage_goes_out_alone_and_is_reviewed_by_a_colleague(
 def test_without_the_emergency_permission_an_outage_waits_for_approval(comms_client):
     notification = create(comms_client)
 
-    response = comms_client.post(url(notification["id"], "/send-emergency"))
+    response = comms_client.post(url(notification["id"], "/send-emergency"), {"reason": "x"}, format="json")
 
     assert_error_shape(response, 403, "no_emergency_permission")
     assert Notification.objects.get(pk=notification["id"]).status == "draft"
@@ -491,7 +538,7 @@ def test_only_outages_are_sent_as_emergencies(comms_client):
     grant(comms_client, "send_emergency_outage")
     news = create(comms_client, kind="news", content=NEWS)
 
-    response = comms_client.post(url(news["id"], "/send-emergency"))
+    response = comms_client.post(url(news["id"], "/send-emergency"), {"reason": "x"}, format="json")
 
     assert_error_shape(response, 400, "not_an_outage")
 
@@ -520,8 +567,9 @@ def test_a_scheduled_notification_goes_out_when_its_time_comes(
     sent = comms_client.get(url(notification["id"])).json()
     assert sent["status"] == "sent"
     assert sent["statistics"]["accepted"] == 3
-    started = sent["audit_log"][-1]
+    started, finished = sent["audit_log"][-2:]
     assert (started["action"], started["actor"]) == ("sending_started", None)
+    assert (finished["action"], finished["changes"]["accepted"]) == ("sending_finished", 3)
 
 
 @pytest.mark.django_db
@@ -769,6 +817,8 @@ def test_statistics_count_what_happened_to_each_delivery(
         "deactivated": 1,
         "opened": 2,
         "open_rate": 0.6667,
+        "sent_without_approval": False,
+        "fast_path_reason": None,
     }
     detail = comms_client.get(url(notification["id"])).json()
     assert detail["status"] == "partly_failed"
