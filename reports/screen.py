@@ -98,16 +98,16 @@ _KEY = "reports:screen:v2"
 
 @dataclass(frozen=True)
 class ScreenAnswer:
-    """A summary as the screens get it: the rendered JSON, its ETag, and the seconds until the next
-    window, when it may change (its ``max-age``, and when the page asks again)."""
+    """A summary as the screens get it: its ETag, the rendered JSON (None when the screen already has
+    it), and the seconds until the next window, when it may change (its ``max-age``)."""
 
-    content: bytes
     etag: str
+    content: bytes | None
     max_age: int
 
 
 def screen_answer(
-    *, now: datetime, language: str, filters: str, build: Callable[[], dict[str, Any]]
+    *, now: datetime, language: str, filters: str, known_etag: str, build: Callable[[], dict[str, Any]]
 ) -> ScreenAnswer:
     """The screen summary of ``filters`` in ``language``, computed by ``build`` at most once per window of
     ``settings.SCREEN_SUMMARY_SECONDS`` (windows are aligned to the clock, the same in every process)
@@ -115,7 +115,8 @@ def screen_answer(
 
     - the first request of a window takes a lock in the cache and computes; the others of the same window
       wait for its result (up to ``SCREEN_BUILD_WAIT_SECONDS``), then get the last state;
-    - the rendered JSON and its ETag are kept, so an answer from the cache is bytes, not a serialization;
+    - the rendered JSON is kept under its ETag, so an answer from the cache is bytes, not a
+      serialization, and a screen that has the current state (``known_etag``) costs one small read;
     - a state equal to the last one but for ``generated_at`` keeps the last one's body and ETag: a screen
       that has it gets a 304 across windows.
 
@@ -127,46 +128,54 @@ def screen_answer(
     max_age = max(1, (window + 1) * seconds - int(now.timestamp()))
     key = f"{_KEY}:{language}:{filters}"
     current = f"{key}:{window}"
-    stored: dict[str, Any] | None = cache.get(current)
-    if stored is None:
+    state: dict[str, str] | None = cache.get(current)
+    if state is None:
         if cache.add(f"{current}:lock", 1, SCREEN_BUILD_LOCK_SECONDS):
             try:
-                stored = _screen_build(key=key, build=build)
-                cache.set(current, stored, seconds)
+                state = _screen_build(key=key, build=build)
+                cache.set(current, state, seconds)
             finally:
                 cache.delete(f"{current}:lock")
         else:
-            stored = _screen_wait(current=current, last=f"{key}:last")
-            if stored is None:  # nothing computed before either: this request computes
-                stored = _screen_build(key=key, build=build)
-    return ScreenAnswer(content=stored["content"], etag=stored["etag"], max_age=max_age)
+            state = _screen_wait(current=current, last=f"{key}:last")
+            if state is None:  # nothing computed before either: this request computes
+                state = _screen_build(key=key, build=build)
+    if state["etag"] == known_etag:
+        return ScreenAnswer(etag=state["etag"], content=None, max_age=max_age)
+    content: bytes | None = cache.get(f"{key}:content:{state['etag']}")
+    if content is None:  # evicted: computed again rather than answered wrong
+        state = _screen_build(key=key, build=build)
+        content = cache.get(f"{key}:content:{state['etag']}")
+    return ScreenAnswer(etag=state["etag"], content=content, max_age=max_age)
 
 
-def _screen_build(*, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _screen_build(*, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
     body = build()
     event_count("reports_screen_builds")
     figures = hashlib.sha256(
         JSONRenderer().render({name: value for name, value in body.items() if name != "generated_at"})
     ).hexdigest()
-    last: dict[str, Any] | None = cache.get(f"{key}:last")
-    if last is not None and last["figures"] == figures:
-        return last
-    content = JSONRenderer().render(body)
-    stored = {"content": content, "etag": f'"{hashlib.sha256(content).hexdigest()[:32]}"', "figures": figures}
-    cache.set(f"{key}:last", stored, SCREEN_LAST_STATE_SECONDS)
-    return stored
+    last: dict[str, str] | None = cache.get(f"{key}:last")
+    if last is not None and last["figures"] == figures and cache.touch(f"{key}:content:{last['etag']}"):
+        state = last
+    else:
+        content = JSONRenderer().render(body)
+        state = {"etag": f'"{hashlib.sha256(content).hexdigest()[:32]}"', "figures": figures}
+        cache.set(f"{key}:content:{state['etag']}", content, SCREEN_LAST_STATE_SECONDS)
+    cache.set(f"{key}:last", state, SCREEN_LAST_STATE_SECONDS)
+    return state
 
 
-def _screen_wait(*, current: str, last: str) -> dict[str, Any] | None:
+def _screen_wait(*, current: str, last: str) -> dict[str, str] | None:
     deadline = time.monotonic() + SCREEN_BUILD_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(SCREEN_BUILD_POLL_SECONDS)
-        stored: dict[str, Any] | None = cache.get(current)
-        if stored is not None:
-            return stored
+        state: dict[str, str] | None = cache.get(current)
+        if state is not None:
+            return state
         if not cache.get(f"{current}:lock"):
             break  # the computation failed: no result is coming
-    fallback: dict[str, Any] | None = cache.get(current) or cache.get(last)
+    fallback: dict[str, str] | None = cache.get(current) or cache.get(last)
     return fallback
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -303,9 +303,14 @@ class ScreenView(PublicEndpoint, CountedWhenBuilt):
             now=now,
             language=request_language(),
             filters=f"{stadtteil}:{','.join(category.key for category in categories)}",
+            known_etag=request.headers.get("If-None-Match", ""),
             build=self.counted(build),
         )
-        # Rendered once per state: ConditionalGetMiddleware answers If-None-Match from this ETag.
-        response = HttpResponse(answer.content, content_type="application/json")
+        # Rendered once per state; a screen that has it gets a 304 without the body being read at all.
+        response = (
+            HttpResponseNotModified()
+            if answer.content is None
+            else HttpResponse(answer.content, content_type="application/json")
+        )
         response["ETag"] = answer.etag
         return cache_public(response, max_age=answer.max_age)
