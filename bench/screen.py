@@ -128,6 +128,9 @@ class ColdResult:
     cold_p99_ms: float
     cached_p50_ms: float
     not_modified_p50_ms: float
+    # CPU time per cold request: the gunicorn worker's and PostgreSQL's, whatever else runs on the machine.
+    cold_gunicorn_cpu_ms: float = math.nan
+    cold_postgres_cpu_ms: float = math.nan
 
 
 @dataclass
@@ -182,13 +185,23 @@ def render_markdown(report: BenchReport) -> str:
             + (f" (loaded in {report.load_seconds:.0f} s)" if report.load_seconds else " (reused)"),
             "",
             markdown_table(
-                ("call", "bytes", "cold p50 ms", "cold p99 ms", "cached 200 p50 ms", "304 p50 ms"),
+                (
+                    "call",
+                    "bytes",
+                    "cold p50 ms",
+                    "cold p99 ms",
+                    "cold CPU ms (gunicorn + PostgreSQL)",
+                    "cached 200 p50 ms",
+                    "304 p50 ms",
+                ),
                 [
                     (
                         f"`{result.path}`",
                         f"{result.bytes:,}",
                         f"{result.cold_p50_ms:.1f}",
                         f"{result.cold_p99_ms:.1f}",
+                        f"{result.cold_gunicorn_cpu_ms + result.cold_postgres_cpu_ms:.0f} "
+                        f"({result.cold_gunicorn_cpu_ms:.0f} + {result.cold_postgres_cpu_ms:.0f})",
                         f"{result.cached_p50_ms:.1f}",
                         f"{result.not_modified_p50_ms:.1f}",
                     )
@@ -284,8 +297,12 @@ def _flush_cache() -> None:
     cache.clear()  # FLUSHDB of the benchmark's own Redis database
 
 
-def run_cold(port: int, *, repeats: int) -> list[ColdResult]:
+def run_cold(port: int, *, repeats: int, server_pid: int, database: str) -> list[ColdResult]:
     results = []
+    groups: dict[str, Callable[[Any], set[int]]] = {
+        "gunicorn": process_tree(server_pid),
+        "postgres": postgres_serving(database, background=False),
+    }
     connection = Connection(port)
     calls = [
         ("whole city", SCREEN_PATH),
@@ -296,14 +313,16 @@ def run_cold(port: int, *, repeats: int) -> list[ColdResult]:
     for name, path in calls:
         cold, cached, not_modified = [], [], []
         size, etag = 0, ""
-        for _ in range(repeats):
-            _flush_cache()
-            started = time.perf_counter()
-            status, body, headers = connection.get(path)
-            cold.append((time.perf_counter() - started) * 1000)
-            if status != 200:
-                raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
-            size, etag = len(body), headers.get("etag", "")
+        with Sampler(groups) as sampler:
+            for _ in range(repeats):
+                _flush_cache()
+                started = time.perf_counter()
+                status, body, headers = connection.get(path)
+                cold.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
+                size, etag = len(body), headers.get("etag", "")
+        cpu = sampler.usage().cpu_seconds
         for _ in range(repeats):
             started = time.perf_counter()
             connection.get(path)
@@ -321,9 +340,12 @@ def run_cold(port: int, *, repeats: int) -> list[ColdResult]:
             cold_p99_ms=_percentile(cold, 0.99),
             cached_p50_ms=_percentile(cached, 0.5),
             not_modified_p50_ms=_percentile(not_modified, 0.5) if etag else math.nan,
+            cold_gunicorn_cpu_ms=1000 * cpu["gunicorn"] / repeats,
+            cold_postgres_cpu_ms=1000 * cpu["postgres"] / repeats,
         )
         print(
-            f"  {name}: {size:,} bytes, cold p50 {result.cold_p50_ms:.1f} ms (p99 {result.cold_p99_ms:.1f}), "
+            f"  {name}: {size:,} bytes, cold p50 {result.cold_p50_ms:.1f} ms (p99 {result.cold_p99_ms:.1f}, "
+            f"CPU {result.cold_gunicorn_cpu_ms:.0f} + {result.cold_postgres_cpu_ms:.0f} ms), "
             f"cached {result.cached_p50_ms:.1f} ms, 304 {result.not_modified_p50_ms:.1f} ms",
             flush=True,
         )
@@ -576,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
             with gunicorn_running(env=env, workers=args.workers) as (server, port):
                 if not args.skip_cold:
                     print("the page's calls, cold and cached", flush=True)
-                    report.cold = run_cold(port, repeats=args.cold_repeats)
+                    report.cold = run_cold(
+                        port, repeats=args.cold_repeats, server_pid=server.pid, database=args.database
+                    )
                 if not args.skip_poll:
                     print(f"{SCREENS} screens, {args.poll_seconds} s per run", flush=True)
                     shape = {"port": port, "server_pid": server.pid, "database": args.database}

@@ -152,14 +152,14 @@ def screen_answer(
 def _screen_build(*, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
     body = build()
     event_count("reports_screen_builds")
-    figures = hashlib.sha256(
-        JSONRenderer().render({name: value for name, value in body.items() if name != "generated_at"})
-    ).hexdigest()
+    renderer = JSONRenderer()
+    content = renderer.render(body)
+    # The figures without the time they were computed at: its JSON string appears once in the body.
+    figures = hashlib.sha256(content.replace(renderer.render(body["generated_at"]), b"", 1)).hexdigest()
     last: dict[str, str] | None = cache.get(f"{key}:last")
     if last is not None and last["figures"] == figures and cache.touch(f"{key}:content:{last['etag']}"):
         state = last
     else:
-        content = JSONRenderer().render(body)
         state = {"etag": f'"{hashlib.sha256(content).hexdigest()[:32]}"', "figures": figures}
         cache.set(f"{key}:content:{state['etag']}", content, SCREEN_LAST_STATE_SECONDS)
     cache.set(f"{key}:last", state, SCREEN_LAST_STATE_SECONDS)

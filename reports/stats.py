@@ -303,12 +303,14 @@ def screen_summary(
     responses, open reports) rather than the whole history, so the cost follows what is current, not
     how many reports the city has ever had (docs/benchmarks.md: a million reports).
     """
-    # One snapshot for all figures; on PostgreSQL without JIT: its compilation, triggered by the planner's
-    # cost estimates of the median queries, took 1-2 s for queries that run in milliseconds.
+    # One snapshot for all figures. On PostgreSQL without JIT: its compilation, triggered by the planner's
+    # cost estimates of the median queries, took 1-2 s for queries that run in milliseconds. And on one
+    # core: parallel workers cost more CPU than they save on a busy server, for a computation done once
+    # per window in the background of the screens' polls.
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
         return _screen_summary(now=now, stadtteil=stadtteil, categories=categories)
 
 
@@ -317,7 +319,10 @@ def _screen_summary(*, now: datetime, stadtteil: str, categories: Sequence[Categ
     if stadtteil:
         visible = visible.filter(stadtteil=stadtteil)
     if categories:
-        visible = visible.filter(Q(category__in=categories) | Q(category__parent__in=categories))
+        # The leaves as a list of ids: a filter the indexes of open, resolved and answered reports serve.
+        chosen = [category.pk for category in categories]
+        leaves = Category.objects.filter(Q(pk__in=chosen) | Q(parent__in=chosen)).values_list("pk", flat=True)
+        visible = visible.filter(category__in=list(leaves))
     is_open = Q(status__in=OPEN_STATUSES)
     local_now = now.astimezone(CITY_TIME_ZONE)
     midnight = datetime.combine(local_now.date(), datetime.min.time(), tzinfo=CITY_TIME_ZONE)
