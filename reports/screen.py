@@ -21,12 +21,14 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 from rest_framework.renderers import JSONRenderer
 
 from casapp.city import STADTTEIL_CHOICES
 from casapp.metrics import event_count
 from reports.admin.triage_map import workspace_map_config
+from reports.models import Category
 
 REFRESH_DEFAULT = 30
 REFRESH_MIN = 5  # seconds; a test screen polls this fast, a real one every 30-60 s
@@ -61,6 +63,16 @@ class ScreenSettingsForm(forms.Form):
         return {name: self.cleaned_data.get(name) or default for name, default in defaults.items()}
 
 
+def _category_names(keys: str) -> list[str]:
+    english = (get_language() or "").startswith("en")
+    return [
+        category.name_en if english and category.name_en else category.name_de
+        for category in Category.objects.filter(key__in=[key for key in keys.split(",") if key]).order_by(
+            "parent__position", "position", "key"
+        )
+    ]
+
+
 @require_safe
 def screen_page(request: HttpRequest) -> HttpResponse:
     screen = ScreenSettingsForm(request.GET).settings_or_defaults()
@@ -71,6 +83,8 @@ def screen_page(request: HttpRequest) -> HttpResponse:
             "screen": screen,
             "summary_url": reverse("report-screen"),
             "summary_seconds": settings.SCREEN_SUMMARY_SECONDS,
+            # Named in the heading: a screen of the roads only must say so to whoever reads it.
+            "category_names": _category_names(str(screen["category"])),
             "map_config": workspace_map_config(),
         },
     )

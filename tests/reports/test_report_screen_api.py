@@ -293,3 +293,11 @@ def test_an_unchanged_state_keeps_its_etag_when_the_cache_expires(
 
     assert again.status_code == 304
     assert fresh.json()["generated_at"] == first.json()["generated_at"]
+
+
+def test_the_page_names_the_categories_it_shows(city: dict[str, Any]) -> None:
+    roads = Client().get(PAGE, {"category": "strasse,graffiti"}).content.decode()
+    everything = Client().get(PAGE).content.decode()
+
+    assert '<span class="screen-scope"> · Straße, Graffiti</span>' in roads
+    assert "screen-scope" not in everything

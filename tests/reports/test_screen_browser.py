@@ -179,6 +179,7 @@ def test_the_screen_in_city_hall(live_server: Any, settings: Any) -> None:
             assert roads_api["open_count"] < api["open_count"]
             assert _figures_on(roads)["open_count"] == str(roads_api["open_count"])
             assert {item["key"] for item in roads_api["open_by_category"]} <= ROAD_CATEGORIES
+            expect(roads.locator("h1")).to_contain_text("Straßen und Wege")  # what this screen shows
             expect(roads.locator("html")).to_have_class("screen-theme-dark")
             expect(roads.locator("#screen")).to_have_class(re.compile(r"\bscreen--map\b"))
             expect(roads.locator(".screen-figures")).to_be_hidden()

@@ -179,7 +179,8 @@
     if (!root) {
       return;
     }
-    var map = createMap(root);
+    // A figures-only screen draws no map: a hidden one would still fetch tiles (at the wrong zoom).
+    var map = root.dataset.view === "figures" ? null : createMap(root);
     var refresh = Math.max(5, Number(root.dataset.refresh) || 30) * 1000;
     // The server computes a new state once per window of data-window seconds and says in max-age how
     // long the current one lasts: a screen asks again just after that, so a change shows within one
