@@ -93,7 +93,7 @@ def screen_page(request: HttpRequest) -> HttpResponse:
         # Embeddable by the city's website, and only there: frame-ancestors names the origins, and no
         # X-Frame-Options (it knows no list; browsers that read frame-ancestors ignore it anyway).
         response._csp_replace = {"frame-ancestors": settings.SCREEN_FRAME_ANCESTORS}  # type: ignore[attr-defined]
-        response.xframe_options_exempt = True  # type: ignore[attr-defined]  # read by XFrameOptionsMiddleware
+        response.xframe_options_exempt = True  # read by XFrameOptionsMiddleware
     return response
 
 

@@ -24,6 +24,7 @@ from django.db.models import (
     Subquery,
     When,
 )
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, Least, TruncDate
 
 from casapp.city import STADTTEILE
@@ -502,11 +503,13 @@ def _median_days_of(durations: QuerySet[Report]) -> float | None:
     count = durations.count()
     if not count:
         return None
-    middle = list(
-        durations.order_by("duration").values_list("duration", flat=True)[(count - 1) // 2 : count // 2 + 1]
+    middle: list[timedelta] = list(
+        durations.order_by("duration").values_list("duration", flat=True)[  # type: ignore[misc]  # annotated
+            (count - 1) // 2 : count // 2 + 1
+        ]
     )
     return _days(sum(middle, timedelta()) / len(middle))
 
 
-def _since_filing(moment: str) -> ExpressionWrapper:
+def _since_filing(moment: str) -> ExpressionWrapper[CombinedExpression]:
     return ExpressionWrapper(F(moment) - F("created_at"), output_field=DurationField())
