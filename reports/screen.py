@@ -64,12 +64,14 @@ class ScreenSettingsForm(forms.Form):
 
 
 def _category_names(keys: str) -> list[str]:
+    """The names of the URL's categories, in the URL's order; unknown keys left out."""
     english = (get_language() or "").startswith("en")
+    wanted = [key for key in keys.split(",") if key]
+    found = Category.objects.in_bulk(wanted, field_name="key")
     return [
-        category.name_en if english and category.name_en else category.name_de
-        for category in Category.objects.filter(key__in=[key for key in keys.split(",") if key]).order_by(
-            "parent__position", "position", "key"
-        )
+        found[key].name_en if english and found[key].name_en else found[key].name_de
+        for key in dict.fromkeys(wanted)
+        if key in found
     ]
 
 
