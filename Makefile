@@ -12,7 +12,7 @@ SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/15
 SERVICES := DATABASE_URL=$(SERVICES_DATABASE_URL) REDIS_URL=$(SERVICES_REDIS_URL)
 
-.PHONY: run test test-services lint typecheck check schema conformance messages messages-check bench bench-push bench-reports bench-faults clean
+.PHONY: run test test-services lint typecheck check schema conformance messages messages-check bench bench-push bench-reports bench-screen bench-faults clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -75,6 +75,9 @@ bench-push: $(STAMP)
 
 bench-reports: $(STAMP)
 	$(PY) -m bench.reports
+
+bench-screen: $(STAMP)
+	$(PY) -m bench.screen
 
 ## The fault matrix (docs/operations.md#fault-matrix): own PostgreSQL, Redis, gunicorn, worker, beat, fake FCM.
 bench-faults: $(STAMP)

@@ -569,7 +569,8 @@ def load_reports(count: int) -> float | None:
                     category_id, description, latitude, longitude, address, stadtteil, answers, status,
                     installation_id, idempotency_key, contact_email, contact_phone, contact_consent,
                     assigned_to_id, duplicate_of_id, forwarded_to, hidden, support_count,
-                    created_at, updated_at, first_response_at, closed_at, contact_erased_at)
+                    created_at, updated_at, first_response_at, closed_at, contact_erased_at,
+                    contact_name, media_url, arrived_at)
                 SELECT
                     (%(leaves)s::bigint[])[1 + floor(r_category * %(leaf_count)s)::int],
                     'Benchmark-Meldung ' || i || ': Schaden am Straßenrand, bitte prüfen und beheben.',
@@ -583,7 +584,7 @@ def load_reports(count: int) -> float | None:
                                         ELSE r_age * interval '3 days' END),
                     CASE WHEN status <> 'eingegangen' THEN created + r_age * interval '2 days' END,
                     CASE WHEN status IN ({closed}) THEN created + r_age * interval '60 days' END,
-                    NULL
+                    NULL, '', '', created
                 FROM (
                     SELECT i, random() AS r_category, random() AS r_lat, random() AS r_lon,
                         random() AS r_hidden, random() AS r_support, random() AS r_age,

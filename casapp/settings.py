@@ -10,6 +10,7 @@ the console push backend. Production sets ``DJANGO_SECRET_KEY`` and ``DJANGO_ALL
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
         str,
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
     ),
+    "SCREEN_FRAME_ANCESTORS": (list, []),
     "WASTE_IMPORT_REVIEW_SHARE": (float, 0.1),
     "METRICS_TOKEN": (str, ""),
     "METRICS_ALLOWED_NETWORKS": (list, []),
@@ -516,6 +518,18 @@ _tile_server = urlsplit(MAP_TILE_URL.replace("{s}", "*"))
 MAP_CSP_SOURCES: dict[str, list[str]] = (
     {"img-src": [f"{_tile_server.scheme}://{_tile_server.netloc}"]} if MAP_TILE_URL else {}
 )
+# The city-hall screen /bildschirm/ (docs/screen.md): the origins whose pages may embed it in a frame
+# (CSP frame-ancestors); empty, it refuses framing like every other page.
+SCREEN_FRAME_ANCESTORS: list[str] = [origin.lower().rstrip("/") for origin in env("SCREEN_FRAME_ANCESTORS")]
+for _origin in SCREEN_FRAME_ANCESTORS:
+    if not re.fullmatch(r"https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?", _origin):
+        raise ImproperlyConfigured(
+            f"SCREEN_FRAME_ANCESTORS: {_origin!r} is not an origin like https://www.castrop-rauxel.de"
+        )
+# The screens' summary is computed at most once per this many seconds (per filter and language), whatever
+# the number of screens polling; a change shows in the next window. Not an environment variable: the
+# screens' 30-60 s refresh is the issue's, tests shorten it.
+SCREEN_SUMMARY_SECONDS = 30
 # Messages live in the session (database), never in a cookie: the admin shows new API keys through them.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

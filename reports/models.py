@@ -239,6 +239,24 @@ class Report(models.Model):
             models.Index(fields=["latitude", "longitude"]),
             models.Index(fields=["status", "category"]),
             models.Index(fields=["installation", "-created_at"]),
+            # The city-hall screen (reports.stats.screen_summary) reads what is current, not the history:
+            # the open reports, recent closings and recent first responses.
+            models.Index(
+                fields=["category", "stadtteil"],
+                condition=Q(hidden=False, status__in=OPEN_STATUSES),
+                name="report_open_idx",
+            ),
+            # created_at in both: the medians (time to resolution, to first response) from the index alone.
+            models.Index(
+                fields=["closed_at", "created_at"],
+                condition=Q(hidden=False, status=ReportStatus.DONE),
+                name="report_resolved_idx",
+            ),
+            models.Index(
+                fields=["first_response_at", "created_at"],
+                condition=Q(hidden=False),
+                name="report_first_response_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -330,7 +348,15 @@ class ReportEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["report", "created_at"])]
+        indexes = [
+            models.Index(fields=["report", "created_at"]),
+            # Forwardings count as first responses (reports.stats): the recent ones, found without a scan.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(kind="rerouted", is_public=True),
+                name="reportevent_public_reroute_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.kind}"

@@ -3,17 +3,24 @@ public data only, cached, revalidated with an ETag, and without any cookie."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, time, timedelta
+from io import StringIO
 from typing import Any
+from urllib.request import urlopen
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from reports.models import Report, ReportPhoto, ReportStatus
+from tests.conftest import set_rates
 from tests.reports.factories import CategoryFactory, CategoryGroupFactory, ReportFactory
 
 URL = "/api/v1/reports/screen"
@@ -33,7 +40,8 @@ def city(db: Any) -> dict[str, Any]:
     graffiti = CategoryFactory(key="graffiti", name_de="Graffiti", name_en="Graffiti")
     today = ReportFactory(
         category=pothole,
-        created_at=now - min(timedelta(minutes=30), (now - midnight) / 2),  # today, the newest
+        # After midnight and after this_week's report, also on a Monday just after midnight.
+        created_at=now - min(timedelta(minutes=30), (now - midnight) / 2),
         address="Bahnhofstraße 12a, 44575 Castrop-Rauxel",
         stadtteil="Rauxel",
         description="Vor dem Haus von Frau Muster",
@@ -93,11 +101,12 @@ def test_the_figures_of_the_screen(anon_client: APIClient, city: dict[str, Any])
 
     assert response.status_code == 200
     body = response.json()
-    # The day and the week began at midnight and on Monday midnight in Berlin: how many of the fixture's
-    # reports fall in them depends on the hour and the weekday (shortly after midnight on a Monday, "this
-    # week's" report is today's too).
+    # The week began on Monday midnight in Berlin: how many of the fixture's reports fall in it depends
+    # on today's weekday.
     filed = [report.created_at for report in Report.objects.filter(hidden=False)]
-    assert body["today_count"] == sum(1 for created in filed if created >= city["midnight"])
+    assert body["today_count"] == sum(
+        1 for created in filed if created >= city["midnight"]
+    )  # Monday 00:xx: 2
     assert body["today_count"] >= 1
     assert body["week_count"] == sum(1 for created in filed if created >= city["monday"])
     assert body["week_count"] >= 1
@@ -121,8 +130,7 @@ def test_the_figures_of_the_screen(anon_client: APIClient, city: dict[str, Any])
     assert newest["id"] == city["today"].pk
     assert newest["category_label"] == "Schlagloch"
     assert newest["place"] == "Bahnhofstraße"
-    public = ReportPhoto.objects.get(image="r/public.jpg")
-    assert newest["thumbnail"] == f"/media/reports/photos/{public.public_id}-{public.content_hash}-thumb.jpg"
+    assert newest["thumbnail"].endswith("r/public-thumb.jpg")
     assert body["recently_resolved"] == [
         {"id": city["resolved"].pk, "category_label": "Schlagloch", "place": "Münsterstraße", "days": 3}
     ]
@@ -161,20 +169,91 @@ def test_an_unknown_category_or_stadtteil_is_refused(anon_client: APIClient, cit
     assert nowhere.status_code == 400
 
 
-def test_an_unchanged_state_costs_a_304_and_a_new_report_shows_at_once(
+def _window_start(now: datetime) -> datetime:
+    seconds = int(now.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % 30, tz=UTC)
+
+
+def test_an_unchanged_state_costs_a_304_and_a_change_shows_in_the_next_window(
     anon_client: APIClient, city: dict[str, Any]
 ) -> None:
-    first = anon_client.get(URL)
-    etag = first["ETag"]
+    start = _window_start(timezone.now()) + timedelta(seconds=30)
+    with time_machine.travel(start + timedelta(seconds=10), tick=False):
+        first = anon_client.get(URL)
+        etag = first["ETag"]
+        again = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
+        ReportFactory(category=city["today"].category)
+        same_window = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        next_window = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
 
-    again = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
-    ReportFactory(category=city["today"].category)
-    changed = anon_client.get(URL, HTTP_IF_NONE_MATCH=etag)
-
+    assert first.status_code == 200
+    assert first["Cache-Control"] == "public, max-age=20"  # until the next window
     assert again.status_code == 304
-    assert "public" in first["Cache-Control"]
-    assert changed.status_code == 200
-    assert changed.json()["today_count"] == first.json()["today_count"] + 1
+    assert again["Cache-Control"] == "public, max-age=20"  # the page reads it from the 304 too
+    assert same_window.status_code == 304  # computed once per window: the new report waits for the next
+    assert next_window.status_code == 200
+    assert next_window["Cache-Control"] == "public, max-age=30"
+    assert next_window.json()["today_count"] == first.json()["today_count"] + 1
+
+
+def _builds(client: APIClient) -> float:
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").content.decode())
+        for sample in family.samples
+    }
+    return samples["casapp_reports_screen_builds_total"]
+
+
+def test_the_summary_is_computed_once_per_window_whatever_the_number_of_screens(
+    settings: Any, city: dict[str, Any]
+) -> None:
+    settings.METRICS_TOKEN = "metrics-token-for-the-tests-0123456789abcdef"
+    settings.METRICS_ALLOWED_NETWORKS = []
+    scraper = APIClient(HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    set_rates(settings, anon="5/min")  # one city hall behind one address: 100 screens, 200 polls a minute
+    hall = APIClient(REMOTE_ADDR="203.0.113.9")
+    start = _window_start(timezone.now()) + timedelta(seconds=30)
+    before = _builds(scraper)
+
+    with time_machine.travel(start + timedelta(seconds=1), tick=False):
+        first = [hall.get(URL) for _screen in range(50)]
+        ickern = [hall.get(URL, {"stadtteil": "Ickern"}) for _screen in range(20)]
+        revalidated = [hall.get(URL, HTTP_IF_NONE_MATCH=first[0]["ETag"]) for _screen in range(50)]
+    after_one_window = _builds(scraper)
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        second = [hall.get(URL, HTTP_IF_NONE_MATCH=first[0]["ETag"]) for _screen in range(50)]
+
+    assert {response.status_code for response in first + ickern} == {200}
+    assert {response.status_code for response in revalidated + second} == {304}  # no figure changed
+    assert len({response.content for response in first}) == 1
+    assert after_one_window - before == 2  # all screens, and the screens of Ickern
+    assert _builds(scraper) - before == 3  # the next window: once more, for the 50 screens asking
+
+
+@pytest.mark.django_db(transaction=True)
+def test_screens_asking_at_the_same_moment_wait_for_one_computation(settings: Any, live_server: Any) -> None:
+    call_command("load_demo", stdout=StringIO())
+    settings.METRICS_TOKEN = "metrics-token-for-the-tests-0123456789abcdef"
+    settings.METRICS_ALLOWED_NETWORKS = []
+    scraper = APIClient(HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    before = _builds(scraper)
+    screens = 16
+    together = threading.Barrier(screens)
+
+    def poll(_screen: int) -> tuple[int, bytes]:
+        together.wait()
+        with urlopen(f"{live_server.url}{URL}") as answer:  # noqa: S310 (our own server)
+            return answer.status, answer.read()
+
+    with ThreadPoolExecutor(screens) as pool:
+        answers = list(pool.map(poll, range(screens)))
+
+    assert [status for status, _ in answers] == [200] * screens
+    assert len({body for _, body in answers}) == 1
+    # One computation, or two when the window turned while they asked.
+    assert _builds(scraper) - before in (1, 2)
 
 
 def test_the_page_sets_no_cookie_and_runs_only_our_scripts(db: Any) -> None:
@@ -218,3 +297,11 @@ def test_an_unchanged_state_keeps_its_etag_when_the_cache_expires(
 
     assert again.status_code == 304
     assert fresh.json()["generated_at"] == first.json()["generated_at"]
+
+
+def test_the_page_names_the_categories_it_shows(city: dict[str, Any]) -> None:
+    roads = Client().get(PAGE, {"category": "strasse,graffiti"}).content.decode()
+    everything = Client().get(PAGE).content.decode()
+
+    assert '<span class="screen-scope"> · Straße, Graffiti</span>' in roads
+    assert "screen-scope" not in everything

@@ -12,11 +12,16 @@ touched before the browser starts, through the live server's API while it runs, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from typing import Any
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import pytest
@@ -27,6 +32,15 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, needs_chromium, offsit
 from tests.factories import InstallationFactory
 
 REFRESH = 5  # seconds, the page's minimum
+# The server computes a new state every REFRESH seconds too; a screen asks just after it, within 0.5-2 s.
+WITHIN_ONE_REFRESH = (2 * REFRESH + 2) * 1000
+ROAD_CATEGORIES = {
+    "schlagloch",
+    "gehweg-schaden",
+    "radweg",
+    "gully",
+    "verkehrszeichen",
+}  # the demo's "strassen"
 
 pytestmark = [
     pytest.mark.services,
@@ -42,9 +56,10 @@ def _figures_on(page: Any) -> dict[str, str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_screen_in_city_hall(live_server: Any) -> None:
+def test_the_screen_in_city_hall(live_server: Any, settings: Any) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    settings.SCREEN_SUMMARY_SECONDS = REFRESH
     # --- the database, before the browser starts: the demo, one of its reports hidden by moderation
     call_command("load_demo", stdout=StringIO())
     hidden = Report.objects.filter(hidden=False).order_by("-created_at").first()
@@ -132,9 +147,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             assert filed.status == 201, filed.text()
             new_id = filed.json()["id"]
             page.evaluate("window.notReloaded = true")
-            expect(newest.first).to_have_attribute(
-                "data-report-id", str(new_id), timeout=(REFRESH + 2) * 1000
-            )
+            expect(newest.first).to_have_attribute("data-report-id", str(new_id), timeout=WITHIN_ONE_REFRESH)
             expect(newest.first).to_contain_text("Schlagloch")
             expect(newest.first).to_contain_text("Bahnhofstraße")
             expect(newest.first).not_to_contain_text("Haltestelle")  # no description on the screen
@@ -145,7 +158,7 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             stand = page.locator("#screen-stand").inner_text()
             figures = _figures_on(page)
             page.route("**/api/v1/reports/screen*", lambda route: route.abort())
-            expect(screen).to_have_attribute("data-state", "offline", timeout=(REFRESH + 2) * 1000)
+            expect(screen).to_have_attribute("data-state", "offline", timeout=WITHIN_ONE_REFRESH)
             expect(page.locator("#screen-offline")).to_be_visible()
             assert re.fullmatch(r"\d\d:\d\d", stand), stand
             expect(page.locator(".screen-state")).to_contain_text(f"Stand: {stand}")
@@ -154,8 +167,37 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
             page.screenshot(path=str(shots / "screen-offline.png"))
             # ... and it catches up when the network is back.
             page.unroute("**/api/v1/reports/screen*")
-            expect(screen).to_have_attribute("data-state", "online", timeout=(REFRESH + 2) * 1000)
+            expect(screen).to_have_attribute("data-state", "online", timeout=WITHIN_ONE_REFRESH)
             expect(page.locator("#screen-offline")).to_be_hidden()
+
+            # A screen configured by its URL: the roads only, dark, turning between map and figures.
+            roads = context.new_page()
+            roads.goto(f"{live_server.url}/bildschirm/?category=strassen&theme=dark&view=rotate&rotate=5")
+            expect(roads.locator("#screen")).to_have_attribute("data-state", "online")
+            with urlopen(f"{live_server.url}/api/v1/reports/screen?category=strassen") as answer:  # noqa: S310
+                roads_api = json.load(answer)
+            assert roads_api["open_count"] < api["open_count"]
+            assert _figures_on(roads)["open_count"] == str(roads_api["open_count"])
+            assert {item["key"] for item in roads_api["open_by_category"]} <= ROAD_CATEGORIES
+            expect(roads.locator("h1")).to_contain_text("Straßen und Wege")  # what this screen shows
+            expect(roads.locator("html")).to_have_class("screen-theme-dark")
+            expect(roads.locator("#screen")).to_have_class(re.compile(r"\bscreen--map\b"))
+            expect(roads.locator(".screen-figures")).to_be_hidden()
+            roads.screenshot(path=str(shots / "screen-rotate-map-dark.png"))
+            expect(roads.locator("#screen")).to_have_class(re.compile(r"\bscreen--figures\b"), timeout=8000)
+            expect(roads.locator(".screen-figures")).to_be_visible()
+            expect(roads.locator(".screen-map-panel")).to_be_hidden()
+            roads.screenshot(path=str(shots / "screen-rotate-figures-dark.png"))
+            roads.close()
+            # One Stadtteil: named in the heading, its figures the API's.
+            ickern = context.new_page()
+            ickern.goto(f"{live_server.url}/bildschirm/?stadtteil=Ickern")
+            expect(ickern.locator("#screen")).to_have_attribute("data-state", "online")
+            expect(ickern.locator("h1")).to_contain_text("Ickern")
+            with urlopen(f"{live_server.url}/api/v1/reports/screen?stadtteil=Ickern") as answer:  # noqa: S310
+                ickern_api = json.load(answer)
+            assert _figures_on(ickern)["open_count"] == str(ickern_api["open_count"])
+            ickern.close()
 
             # The dark theme at 3840x2160 (4K): the same layout, twice as sharp.
             big = context.new_page()
@@ -175,5 +217,83 @@ def test_the_screen_in_city_hall(live_server: Any) -> None:
         finally:
             browser.close()
 
+    # No cookie, and nothing requested from anywhere but this site, except the map's tiles
+    # (MAP_TILE_URL; refused here, the boundary is drawn without them).
     assert cookies == []
-    assert all(not url.startswith(live_server.url) for url in refused)
+    tiles = urlsplit(settings.MAP_TILE_URL).netloc
+    assert {urlsplit(url).netloc for url in refused} <= {tiles}, refused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_city_website_embeds_the_screen_and_no_other_site_can(live_server: Any, settings: Any) -> None:
+    """The city's website on another origin (a second server on loopback) frames /bildschirm/ once
+    SCREEN_FRAME_ANCESTORS names it; without, the browser refuses the frame."""
+    from playwright.sync_api import expect, sync_playwright
+
+    call_command("load_demo", stdout=StringIO())
+    with (
+        _city_website(f"{live_server.url}/bildschirm/?view=figures") as city,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900})
+            refused: list[str] = []
+
+            def refuse(route: Any) -> None:
+                refused.append(route.request.url)
+                route.abort()
+
+            context.route(re.compile(rf"^(?!({re.escape(live_server.url)}|{re.escape(city)})/).*"), refuse)
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+
+            settings.SCREEN_FRAME_ANCESTORS = [city]
+            page.goto(f"{city}/")
+            embedded = page.frame_locator("iframe")
+            expect(embedded.locator("#screen")).to_have_attribute("data-state", "online")
+            expect(embedded.locator('[data-figure="open_count"]')).not_to_have_text("\u2013")
+            page.screenshot(path=str(MEDIA / "screen" / "screen-embedded.png"))
+
+            settings.SCREEN_FRAME_ANCESTORS = []
+            page.reload()
+            page.wait_for_load_state("load")
+            page.wait_for_timeout(500)
+            expect(embedded.locator("#screen")).to_have_count(0)  # the browser refused the frame
+            cookies = context.cookies()
+        finally:
+            browser.close()
+
+    assert cookies == []
+    assert refused == []
+
+
+@contextlib.contextmanager
+def _city_website(screen_url: str) -> Iterator[str]:
+    """A page of "the city's website" with the screen in an iframe, served from another origin."""
+    page = (
+        '<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>Stadt Castrop-Rauxel</title>'
+        "</head><body><h1>Mängelmelder: der aktuelle Stand</h1>"
+        f'<iframe src="{screen_url}" title="Mängelmelder" width="1200" height="760" '
+        'style="border:0"></iframe></body></html>'
+    ).encode()
+
+    class CityPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CityPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

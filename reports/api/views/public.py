@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Max
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,12 +23,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from casapp.api.caching import cache_public
+from casapp.api.caching import CountedWhenBuilt, cache_public
 from casapp.api.pagination import CursorPagination
 from casapp.api.parsers import BoundedJSONParser
 from casapp.api.permissions import IsDevice, PublicEndpoint
 from push.authentication import DeviceAuthentication, request_installation
-from reports import exports, selectors, services, stats
+from reports import exports, screen, selectors, services, stats
 from reports.api.serializers import (
     CategoryTreeSerializer,
     PublicReportDetailSerializer,
@@ -58,9 +58,6 @@ from reports.models import Report
 CATEGORIES_MAX_AGE = 300
 PUBLIC_MAX_AGE = 60
 STATS_CACHE_SECONDS = 60
-# The screens in city hall poll every 30-60 s; a new report shows at once (its key changes with it).
-SCREEN_CACHE_SECONDS = 30
-SCREEN_LAST_STATE_SECONDS = 24 * 3600
 # The licence travels with every open-data response as a registered link relation (RFC 4946), which
 # harvesters read without parsing the body. CSV has no place for it inside: RFC 4180 knows no comment
 # lines (a "# ..." first line would be read as the header row by every CSV reader), and a licence column
@@ -273,7 +270,7 @@ class StatsView(PublicEndpoint, APIView):
         return cache_public(Response(body), max_age=STATS_CACHE_SECONDS)
 
 
-class ScreenView(PublicEndpoint, APIView):
+class ScreenView(PublicEndpoint, CountedWhenBuilt):
     @extend_schema(
         operation_id="reports_screen",
         parameters=[ScreenQuerySerializer],
@@ -285,35 +282,35 @@ class ScreenView(PublicEndpoint, APIView):
             "the median days to the first response and to resolution over 30 and 90 days, the newest ten "
             "reports, a line of recently resolved ones and the map's points; optionally of one Stadtteil "
             "and some categories. No descriptions, no contact data; thumbnails of public photos only. "
-            f"Computed at most every {SCREEN_CACHE_SECONDS} s per filter and language, and again as soon "
-            "as a report changes; send If-None-Match for a 304."
+            "Computed at most once per 30-s window (aligned to the clock) per filter and language, "
+            "whatever the number of screens; a change shows in the next window. `max-age` says when that "
+            "is. Send If-None-Match: an unchanged state answers 304, across windows too. Only requests "
+            "that compute count against the rate limit."
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         query = ScreenQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         stadtteil: str = query.validated_data.get("stadtteil", "")
         categories: list[Any] = query.validated_data.get("category", [])
         now = timezone.now()
-        # A changed report (filed, answered, hidden) changes the key: the next poll shows it.
-        changed = Report.objects.aggregate(last=Max("updated_at"))["last"]
-        window = int(now.timestamp()) // SCREEN_CACHE_SECONDS
-        filters = f"{stadtteil}:{','.join(category.key for category in categories)}"
-        key = f"reports:screen:v1:{request_language()}:{filters}:{changed and changed.timestamp()}:{window}"
-        body = cache.get(key)
-        if body is None:
+
+        def build() -> dict[str, Any]:
             summary = stats.screen_summary(now=now, stadtteil=stadtteil, categories=categories)
-            body = dict(ScreenSummarySerializer(summary).data)
-            # The same figures as last time keep last time's body, so its ETag: an unchanged state
-            # costs the screens a 304 across the cache's windows too.
-            last_key = f"reports:screen:v1:last:{request_language()}:{filters}"
-            last = cache.get(last_key)
-            if last is not None and _without_time(last) == _without_time(body):
-                body = last
-            cache.set(key, body, SCREEN_CACHE_SECONDS)
-            cache.set(last_key, body, SCREEN_LAST_STATE_SECONDS)
-        return cache_public(Response(body), max_age=SCREEN_CACHE_SECONDS // 3)
+            return dict(ScreenSummarySerializer(summary).data)
 
-
-def _without_time(body: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in body.items() if name != "generated_at"}
+        answer = screen.screen_answer(
+            now=now,
+            language=request_language(),
+            filters=f"{stadtteil}:{','.join(category.key for category in categories)}",
+            known_etag=request.headers.get("If-None-Match", ""),
+            build=self.counted(build),
+        )
+        # Rendered once per state; a screen that has it gets a 304 without the body being read at all.
+        response = (
+            HttpResponseNotModified()
+            if answer.content is None
+            else HttpResponse(answer.content, content_type="application/json")
+        )
+        response["ETag"] = answer.etag
+        return cache_public(response, max_age=answer.max_age)

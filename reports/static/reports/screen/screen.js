@@ -1,7 +1,8 @@
-// The screen in city hall (reports/screen.py): polls the public summary every data-refresh seconds with
-// If-None-Match (an unchanged state costs a 304), draws it, and when the server or network is gone keeps
-// the last state with its time ("Stand: hh:mm") and tries again at the same pace. Texts come from the
-// template's data-text-* attributes; every text from the data is set as text, never as HTML.
+// The screen in city hall (reports/screen.py): polls the public summary about every data-refresh
+// seconds (just after the server's next state, see nextPoll) with If-None-Match (an unchanged state costs
+// a 304), draws it, and when the server or network is gone keeps the last state with its time
+// ("Stand: hh:mm") and tries again at the same pace. Texts come from the template's data-text-*
+// attributes; every text from the data is set as text, never as HTML.
 (function () {
   "use strict";
 
@@ -178,8 +179,13 @@
     if (!root) {
       return;
     }
-    var map = createMap(root);
+    // A figures-only screen draws no map: a hidden one would still fetch tiles (at the wrong zoom).
+    var map = root.dataset.view === "figures" ? null : createMap(root);
     var refresh = Math.max(5, Number(root.dataset.refresh) || 30) * 1000;
+    // The server computes a new state once per window of data-window seconds and says in max-age how
+    // long the current one lasts: a screen asks again just after that, so a change shows within one
+    // refresh, and a second of random spread keeps a hall full of screens from asking at once.
+    var serverWindow = Math.max(1, Number(root.dataset.window) || 30) * 1000;
     var query = new URLSearchParams();
     if (root.dataset.stadtteil) {
       query.set("stadtteil", root.dataset.stadtteil);
@@ -208,7 +214,17 @@
       root.dataset.state = "offline";
     }
 
+    function nextPoll(response) {
+      var match = /max-age=(\d+)/.exec((response && response.headers.get("Cache-Control")) || "");
+      var fresh = match ? Number(match[1]) * 1000 : 0;
+      if (!fresh || refresh < fresh) {
+        return refresh; // a screen asking more often than the state changes: 304s in between
+      }
+      return fresh + serverWindow * Math.floor((refresh - fresh) / serverWindow) + 500 + Math.random() * 1500;
+    }
+
     function poll() {
+      var delay = refresh;
       var headers = { Accept: "application/json" };
       if (etag) {
         headers["If-None-Match"] = etag;
@@ -216,6 +232,7 @@
       // Our own revalidation, not the browser cache's: a 304 is seen here and keeps the drawn state.
       fetch(url, { headers: headers, cache: "no-store", credentials: "omit" })
         .then(function (response) {
+          delay = nextPoll(response);
           if (response.status === 304) {
             return null;
           }
@@ -232,9 +249,12 @@
           }
           confirmed();
         })
-        .catch(lost)
+        .catch(function () {
+          delay = refresh;
+          lost();
+        })
         .then(function () {
-          window.setTimeout(poll, refresh);
+          window.setTimeout(poll, delay);
         });
     }
 
