@@ -395,14 +395,41 @@ class ReportSubmitMultipartSerializer(ReportSubmitSerializer):
     )
 
 
+# Positions are `latitude`/`longitude` everywhere (docs/api.md#positions-and-times); `lat`/`lon` were this
+# endpoint's first names and keep working for API v1, marked deprecated in the schema.
+NEARBY_DEPRECATED_NAMES = {"latitude": "lat", "longitude": "lon"}
+
+
 class NearbyQuerySerializer(serializers.Serializer[Any]):
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, help_text="WGS84.")
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, help_text="WGS84.")
+    lat = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, help_text="Deprecated: send `latitude`."
+    )
+    lon = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, help_text="Deprecated: send `longitude`."
+    )
     category = serializers.SlugRelatedField(
         slug_field="key",
         queryset=Category.objects.all(),
         help_text="Key of the category about to be reported (a group key covers its categories).",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A client of the old names hears about the old names; every other one about the new.
+        old_style = not ({"latitude", "longitude"} & self.initial_data.keys()) and bool(
+            {"lat", "lon"} & self.initial_data.keys()
+        )
+        missing = {}
+        for name, old_name in NEARBY_DEPRECATED_NAMES.items():
+            value = attrs.get(name, attrs.pop(old_name, None))
+            attrs.pop(old_name, None)
+            if value is None:
+                missing[old_name if old_style else name] = [self.fields[name].error_messages["required"]]
+            attrs[name] = value
+        if missing:
+            raise serializers.ValidationError(missing, code="required")
+        return attrs
 
 
 class WithdrawSerializer(serializers.Serializer[Any]):
