@@ -61,7 +61,8 @@ def _operations(schema: dict[str, Any]) -> list[tuple[re.Pattern[str], str, dict
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/.]+", pattern)
         for method, operation in methods.items():
             operations.append((re.compile(f"^{pattern}/?$"), method.upper(), operation))
-    return operations
+    # Literal paths first: /reports/nearby is not /reports/{report_id}.
+    return sorted(operations, key=lambda entry: entry[0].pattern.count("[^/.]+"))
 
 
 def documented_codes(operation: dict[str, Any], status: int) -> set[str]:

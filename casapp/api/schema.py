@@ -13,6 +13,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
 
@@ -64,8 +65,13 @@ _DESCRIPTIONS = {
 }
 
 EXAMPLE_REQUEST_ID = "9fab8531754812d4"
-# Query parameters Django counts on every request, before any view runs (docs/api.md#limits).
-_ANY_REQUEST = {400: ("too_many_parameters",), 406: ("not_acceptable",), 429: ("throttled",)}
+# Every operation takes `?format=` (an unknown one is a validation error naming it), and Django counts
+# query parameters on every request before any view runs (docs/api.md#limits).
+_ANY_REQUEST = {
+    400: ("validation_error", "too_many_parameters"),
+    406: ("not_acceptable",),
+    429: ("throttled",),
+}
 _ALWAYS = {500: ("server_error",), 503: ("service_unavailable",)}
 _STAFF_SCHEMES = {"StaffToken", "cookieAuth"}
 
@@ -139,8 +145,6 @@ def generic_errors(method: str, operation: dict[str, Any], path: str) -> dict[in
     }
     body = operation.get("requestBody", {}).get("content", {})
     query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
-    if body or query:
-        errors[400].insert(0, "validation_error")
     if "application/json" in body:
         errors[400].insert(1, "parse_error")
     if body:
@@ -168,9 +172,12 @@ def _validation_example(result: dict[str, Any], operation: dict[str, Any]) -> li
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "query" and parameter.get("required"):
             return [{"field": parameter["name"], "code": "required", "detail": required}]
+    # The one input every operation takes: `?format=` (casapp/api/negotiation.py).
     with translation.override("de"):
-        detail = str(exceptions.ValidationError().detail[0])
-    return [{"field": None, "code": "invalid", "detail": detail}]
+        detail = str(
+            _('Unknown format "%(format)s"; allowed: %(allowed)s.') % {"format": "xml", "allowed": "json"}
+        )
+    return [{"field": "format", "code": "invalid_choice", "detail": detail}]
 
 
 def _error_response(

@@ -196,6 +196,19 @@ OPERATIONS = {
         summary="Replace the secret", response={"secret": "kD9xv1m7W0pQnE3rT6yU8iO2aS5dF4gH7jK1lZ0xC9v"}
     ),
     "devices_me_pair": OperationDocs(
+        errors={
+            400: {
+                "invalid_pairing_code": (
+                    "Dieser Kopplungscode ist unbekannt, schon benutzt oder abgelaufen. "
+                    "Lassen Sie sich im Arbeitsbereich einen neuen anzeigen."
+                )
+            },
+            409: {
+                "test_device_limit": (
+                    "Höchstens 5 Testgeräte pro Person. Entkoppeln Sie zuerst eines im Arbeitsbereich."
+                )
+            },
+        },
         request={"code": "K7QW-3XPA", "label": "Pixel 8 von Kim"},
         response={"label": "Pixel 8 von Kim", "paired_at": "2026-12-06T23:37:04+01:00"},
     ),
@@ -237,6 +250,12 @@ OPERATIONS = {
     ),
     "devices_me_preferences_update": OperationDocs(
         summary="Change the push choices",
+        errors={
+            400: {
+                "unknown_topic": "Unbekannte Themen: sport.",
+                "unknown_category": "Unbekannte Benachrichtigungskategorien: werbung.",
+            }
+        },
         request={"topics": ["stoerungen", "nachrichten"], "muted_categories": [], "stadtteil": "Ickern"},
         response={"topics": ["stoerungen", "nachrichten"], "muted_categories": [], "stadtteil": "Ickern"},
     ),
@@ -279,6 +298,29 @@ OPERATIONS = {
         parameters={"status": "sent", "kind": "outage"},
     ),
     "push_notifications_create": OperationDocs(
+        errors={
+            400: {
+                "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
+                "invalid_language": "Unbekanntes Sprachkürzel.",
+                "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
+                "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
+                "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
+                "personal_data": (
+                    "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
+                    "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
+                    "0171 2345678"
+                ),
+                "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
+                "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
+                "invalid_audience": (
+                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
+                ),
+                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+                "invalid_thread": "Nur Störungen können Aktualisierungen haben.",
+            },
+            409: {"outage_resolved": "Diese Störung ist bereits behoben."},
+        },
         request={
             "kind": "outage",
             "content": {
@@ -300,6 +342,28 @@ OPERATIONS = {
     ),
     "push_notifications_update": OperationDocs(
         summary="Change a draft",
+        errors={
+            400: {
+                "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
+                "invalid_language": "Unbekanntes Sprachkürzel.",
+                "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
+                "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
+                "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
+                "personal_data": (
+                    "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
+                    "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
+                    "0171 2345678"
+                ),
+                "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
+                "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
+                "invalid_audience": (
+                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
+                ),
+                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+            },
+            409: {"not_editable": "Nur Entwürfe können geändert werden."},
+        },
         request={
             "content": {
                 "de": {
@@ -317,24 +381,82 @@ OPERATIONS = {
         parameters={"id": 36},
     ),
     "push_notifications_request_approval": OperationDocs(
-        summary="Ask a colleague to approve", response=NOTIFICATION, parameters={"id": 36}
+        summary="Ask a colleague to approve",
+        errors={
+            400: {
+                "invalid_audience": (
+                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
+                ),
+                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+            },
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            },
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
     ),
     "push_notifications_approve": OperationDocs(
-        summary="Approve (four-eyes)", response=NOTIFICATION, parameters={"id": 36}
+        summary="Approve (four-eyes)",
+        errors={
+            403: {
+                "four_eyes": (
+                    "Eine zweite Person muss Ihre Benachrichtigung freigeben (Vier-Augen-Prinzip)."
+                ),
+                "not_an_approver": "Nur Mitglieder der Gruppe „Kommunikation“ dürfen freigeben.",
+            },
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            },
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
     ),
     "push_notifications_cancel": OperationDocs(
-        summary="Cancel before sending", response=NOTIFICATION, parameters={"id": 36}
+        summary="Cancel before sending",
+        errors={
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            }
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
     ),
     "push_notifications_send_test": OperationDocs(
         summary="Send a test to one's own phones",
+        errors={
+            400: {
+                "no_staff_device": (
+                    'Koppeln Sie zuerst Ihr Handy: "Mein Handy koppeln" unter Testgeräte im Arbeitsbereich.'
+                )
+            }
+        },
         response={"id": 37, "status": "sending", "test_of": 36},
         parameters={"id": 36},
     ),
     "push_notifications_send_emergency": OperationDocs(
-        summary="Send an outage alert now, without approval", response=NOTIFICATION, parameters={"id": 36}
+        summary="Send an outage alert now, without approval",
+        errors={
+            400: {"not_an_outage": "Nur Störungsmeldungen können ohne Freigabe gesendet werden."},
+            403: {"no_emergency_permission": "Ihnen fehlt die Berechtigung für Notfallsendungen."},
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            },
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
     ),
     "push_notifications_review": OperationDocs(
-        summary="Review an emergency send", response=NOTIFICATION, parameters={"id": 36}
+        summary="Review an emergency send",
+        errors={
+            403: {
+                "four_eyes": ("Eine zweite Person muss Ihre Benachrichtigung freigeben (Vier-Augen-Prinzip).")
+            },
+            409: {"no_review_pending": "Es gibt nichts zu prüfen."},
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
     ),
     "push_notifications_preview": OperationDocs(
         summary="What a phone receives",

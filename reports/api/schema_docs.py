@@ -183,6 +183,35 @@ OPERATIONS = {
         }
     ),
     "reports_create": OperationDocs(
+        errors={
+            400: {
+                "outside_city": (
+                    "Dieser Ort liegt außerhalb von Castrop-Rauxel. Bitte melden Sie den "
+                    "Mangel der dort zuständigen Stadt oder Gemeinde."
+                ),
+                "invalid_location": "Der Breitengrad muss eine Zahl zwischen -90 und 90 sein.",
+                "invalid_category": "Wählen Sie eine aktive Kategorie.",
+                "invalid_answers": (
+                    "Die Antworten müssen ein Objekt sein, dessen Schlüssel die Fragen sind."
+                ),
+                "unknown_question": "Unbekannte Frage: farbe",
+                "required": "Bitte beantworten Sie diese Frage.",
+                "invalid": "Geben Sie einen kurzen Text ein.",
+                "invalid_choice": "Wählen Sie eine der angebotenen Antworten.",
+                "too_many_photos": "Es sind höchstens 5 Fotos möglich.",
+                "photo_too_large": "Das Foto ist zu groß: höchstens 50 Megapixel.",
+                "unsupported_photo": "Nur Fotos als JPEG, PNG, WebP oder HEIC.",
+                "invalid_photo": "Diese Datei ist kein lesbares Foto.",
+                "consent_required": (
+                    "Bitte willigen Sie in die Kontaktaufnahme ein oder lassen Sie die Kontaktfelder leer."
+                ),
+            },
+            413: {
+                "photos_too_large": (
+                    "Die Fotos sind zusammen zu groß; senden Sie weniger oder kleinere Fotos."
+                )
+            },
+        },
         request={
             "category": "strassenlaterne",
             "latitude": 51.5536,
@@ -271,17 +300,33 @@ OPERATIONS = {
         },
         parameters={"latitude": 51.5536, "longitude": 7.3117, "category": "strassenlaterne"},
     ),
-    "reports_support": OperationDocs(response={"id": 17, "support_count": 3}, parameters={"report_id": 17}),
+    "reports_support": OperationDocs(
+        errors={
+            409: {
+                "report_closed": "Nur offene Meldungen können unterstützt werden.",
+                "own_report": "Diese Meldung stammt von Ihnen selbst.",
+            }
+        },
+        response={"id": 17, "support_count": 3},
+        parameters={"report_id": 17},
+    ),
     "reports_mine_list": OperationDocs(
         response={"next": None, "previous": None, "results": [REPORTER_REPORT]}
     ),
     "reports_mine_read": OperationDocs(response=REPORTER_REPORT, parameters={"report_id": 17}),
     "reports_withdraw": OperationDocs(
+        errors={
+            409: {"invalid_transition": "Nicht möglich, solange die Meldung den Status „In Bearbeitung“ hat."}
+        },
         request={"message": "Hat sich erledigt, die Laterne brennt wieder."},
         response=REPORTER_REPORT,
         parameters={"report_id": 17},
     ),
     "reports_reopen": OperationDocs(
+        errors={
+            400: {"message_required": "Bitte beschreiben Sie, was noch nicht in Ordnung ist."},
+            409: {"invalid_transition": "Nicht möglich, solange die Meldung den Status „Eingegangen“ hat."},
+        },
         request={"message": "Die Laterne ist schon wieder aus."},
         response=REPORTER_REPORT,
         parameters={"report_id": 17},
@@ -362,29 +407,60 @@ OPERATIONS = {
     ),
     "staff_reports_read": OperationDocs(response=STAFF_REPORT, parameters={"id": 1}),
     "staff_reports_transition": OperationDocs(
+        errors={
+            400: {
+                "reason_required": "Nennen Sie der meldenden Person einen Grund.",
+                "authority_required": "Nennen Sie die zuständige Stelle.",
+                "duplicate_of_required": (
+                    "Geben Sie die Original-Meldung an, von der diese Meldung ein Duplikat ist."
+                ),
+            },
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Meldung den Status „Erledigt“ hat.",
+                "invalid_merge": "Zusammenführen ist nur mit einer Original-Meldung möglich.",
+            },
+        },
         request={"status": "in_bearbeitung", "public_message": "Der Auftrag ist an die Stadtwerke gegangen."},
         response=STAFF_REPORT,
         parameters={"id": 1},
     ),
     "staff_reports_assign": OperationDocs(
-        request={"assignee": 7}, response=STAFF_REPORT, parameters={"id": 1}
+        errors={400: {"invalid_assignee": "Weisen Sie die Meldung Mitarbeitenden ihres Fachbereichs zu."}},
+        request={"assignee": 7},
+        response=STAFF_REPORT,
+        parameters={"id": 1},
     ),
     "staff_reports_reply": OperationDocs(
+        errors={400: {"message_required": "Die Antwort ist leer."}},
         request={"message": "Danke für den Hinweis, wir schauen es uns diese Woche an."},
         response=STAFF_REPORT,
         parameters={"id": 1},
     ),
     "staff_reports_note": OperationDocs(
+        errors={400: {"note_required": "Die Notiz ist leer."}},
         request={"note": "Bauhof informiert, Kolonne 3 fährt Donnerstag hin."},
         response=STAFF_REPORT,
         parameters={"id": 1},
     ),
     "staff_reports_merge": OperationDocs(
+        errors={
+            409: {
+                "invalid_merge": "Zusammenführen ist nur mit einer Original-Meldung möglich.",
+                "invalid_transition": "Nicht möglich, solange die Meldung den Status „Erledigt“ hat.",
+            }
+        },
         request={"into": 12, "public_message": "Diese Stelle ist schon gemeldet, wir kümmern uns."},
         response=STAFF_REPORT,
         parameters={"id": 1},
     ),
     "staff_reports_moderate": OperationDocs(
+        errors={
+            400: {
+                "invalid_event": (
+                    "Nur öffentliche Nachrichten dieser Meldung können geschwärzt werden: 4711."
+                )
+            }
+        },
         request={
             "hide": False,
             "description": ("Tiefes Schlagloch in der Fahrbahn, Radfahrer weichen aus. [Name entfernt]"),
@@ -393,6 +469,13 @@ OPERATIONS = {
         parameters={"id": 1},
     ),
     "staff_reports_reroute": OperationDocs(
+        errors={
+            400: {
+                "same_category": "Die Meldung ist bereits in dieser Kategorie.",
+                "invalid_category": "Wählen Sie eine aktive Kategorie.",
+            },
+            409: {"report_closed": "Nur offene Meldungen können weitergeleitet werden."},
+        },
         request={"category": "gehweg-schaden", "reason": "Liegt auf dem Gehweg, nicht auf der Fahrbahn."},
         response={"id": 1, "category": "gehweg-schaden", "department": "tiefbau", "visible": True},
         parameters={"id": 1},

@@ -163,6 +163,16 @@ OPERATIONS = {
         response=[REMINDER],
     ),
     "waste_reminders_create": OperationDocs(
+        errors={
+            400: {
+                "unknown_location": "Unbekannte Adresse.",
+                "unknown_type": "Unbekannte Abfallart: sperrmuell.",
+                "too_many_reminders": "Höchstens 10 Adressen können abonniert werden.",
+            },
+            409: {
+                "reminder_exists": ("Diese Adresse ist bereits abonniert; ändern Sie stattdessen dieses Abo.")
+            },
+        },
         request={
             "location": "my6pezmuiob27f2c",
             "house_number": "13",
@@ -179,6 +189,7 @@ OPERATIONS = {
     ),
     "waste_reminders_update": OperationDocs(
         description="Changes what is given; the other fields stay.",
+        errors={400: {"unknown_type": "Unbekannte Abfallart: sperrmuell."}},
         request={"types": ["restabfall", "papier", "bioabfall"], "remind_at": "morning_of"},
         response=REMINDER,
         parameters={"reminder_id": 1},
