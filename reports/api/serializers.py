@@ -383,7 +383,7 @@ class ReportSubmitSerializer(serializers.Serializer[Any]):
 
 
 class ReportSubmitMultipartSerializer(ReportSubmitSerializer):
-    """Documentation only: the multipart/form-data variant of the submission."""
+    """A report as `multipart/form-data`: the JSON fields, `answers` as a JSON string, and up to 5 photos."""
 
     answers = serializers.CharField(  # type: ignore[assignment]
         required=False, help_text='A JSON object as a string, e.g. {"fehlerbild": "aus"}.'
