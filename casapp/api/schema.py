@@ -84,8 +84,8 @@ class OperationDocs:
     ``errors`` lists the codes of the operation's own refusals (``{409: {"reminder_exists": "<detail>"}}``,
     details in German as the API answers by default); the codes every operation of its kind can give
     (credentials, path lookups, throttling, validation, ...) are added by :func:`add_error_responses`.
-    ``tests/casapp/test_error_codes_seen.py`` and the suite's recorder (``tests/error_codes.py``) hold these
-    declarations to what the tests actually receive.
+    The suite's recorder (``tests/error_codes.py``) holds these declarations to what the tests actually
+    receive; ``tests/casapp/test_openapi_docs.py`` to the schema.
     """
 
     summary: str = ""

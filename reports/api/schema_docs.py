@@ -46,7 +46,7 @@ REPORTER_REPORT: dict[str, Any] = {
         }
     ],
     "answers": {"fehlerbild": "aus"},
-    "contact_email": "",
+    "contact_email": None,
     "contact_phone": "",
     "contact_consent": False,
 }

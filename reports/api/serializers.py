@@ -24,7 +24,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from casapp.api.fields import BoundedJSONField
+from casapp.api.fields import BoundedJSONField, NullableEmailField
 from casapp.city import STADTTEIL_CHOICES
 from reports import selectors
 from reports.api.fields import report_status_field
@@ -302,6 +302,9 @@ class PublicReportDetailSerializer(PublicReportSerializer):
 
 class ReporterReportSerializer(PublicReportDetailSerializer):
     """The report as its reporter sees it: also the answers and the contact data they gave."""
+
+    # Absent is null, never "": an empty string is no e-mail address (docs/api.md#schema-conformance).
+    contact_email = NullableEmailField(read_only=True, help_text="Null: none given.")
 
     class Meta(PublicReportDetailSerializer.Meta):
         fields = [

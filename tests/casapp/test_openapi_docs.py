@@ -45,7 +45,10 @@ def _json_schema(node: Any) -> Any:
 
 
 def _validator(schema: dict[str, Any], fragment: dict[str, Any]) -> Draft7Validator:
-    return Draft7Validator({**_json_schema(fragment), "components": _json_schema(schema["components"])})
+    return Draft7Validator(
+        {**_json_schema(fragment), "components": _json_schema(schema["components"])},
+        format_checker=Draft7Validator.FORMAT_CHECKER,
+    )
 
 
 def _normalised(text: str) -> str:
