@@ -209,6 +209,7 @@ def pytest_sessionstart(session: Any) -> None:
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     if settings.REDIS_URL:
         _redis_test_database().flushdb()
+    _check_error_codes(session)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -239,3 +240,36 @@ def celery_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]
 
     with running_worker() as worker:
         yield worker
+
+
+# --- Every error code the suite sees must be documented for its operation (tests/error_codes.py)
+
+_UNDOCUMENTED = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(autouse=True)
+def _record_error_codes(settings: Any) -> None:
+    settings.MIDDLEWARE = ["tests.error_codes.RecordErrorCodes", *settings.MIDDLEWARE]
+
+
+def _check_error_codes(session: pytest.Session) -> None:
+    from tests import error_codes
+
+    if not error_codes.seen:
+        return
+    problems = error_codes.undocumented(error_codes.published_schema())
+    session.config.stash[_UNDOCUMENTED] = problems
+    if problems and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    problems = config.stash.get(_UNDOCUMENTED, [])
+    if problems:
+        terminalreporter.section("error codes the schema does not document", red=True)
+        terminalreporter.line(
+            "Declare them in the operation's OperationDocs.errors (<app>/api/schema_docs.py), or stop "
+            "answering them:"
+        )
+        for problem in problems:
+            terminalreporter.line(f"  {problem}")

@@ -23,7 +23,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from casapp.api.fields import BoundedJSONField
+from casapp.api.fields import BoundedJSONField, NullableEmailField
 from casapp.city import STADTTEIL_CHOICES
 from reports import selectors
 from reports.api.fields import report_status_field
@@ -306,6 +306,9 @@ class PublicReportDetailSerializer(PublicReportSerializer):
 class ReporterReportSerializer(PublicReportDetailSerializer):
     """The report as its reporter sees it: also the answers and the contact data they gave."""
 
+    # Absent is null, never "": an empty string is no e-mail address (docs/api.md#schema-conformance).
+    contact_email = NullableEmailField(read_only=True, help_text="Null: none given.")
+
     class Meta(PublicReportDetailSerializer.Meta):
         fields = [
             *PublicReportDetailSerializer.Meta.fields,
@@ -386,7 +389,7 @@ class ReportSubmitSerializer(serializers.Serializer[Any]):
 
 
 class ReportSubmitMultipartSerializer(ReportSubmitSerializer):
-    """Documentation only: the multipart/form-data variant of the submission."""
+    """A report as `multipart/form-data`: the JSON fields, `answers` as a JSON string, and up to 5 photos."""
 
     answers = serializers.CharField(  # type: ignore[assignment]
         required=False, help_text='A JSON object as a string, e.g. {"fehlerbild": "aus"}.'
@@ -398,14 +401,41 @@ class ReportSubmitMultipartSerializer(ReportSubmitSerializer):
     )
 
 
+# Positions are `latitude`/`longitude` everywhere (docs/api.md#positions-and-times); `lat`/`lon` were this
+# endpoint's first names and keep working for API v1, marked deprecated in the schema.
+NEARBY_DEPRECATED_NAMES = {"latitude": "lat", "longitude": "lon"}
+
+
 class NearbyQuerySerializer(serializers.Serializer[Any]):
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, help_text="WGS84.")
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, help_text="WGS84.")
+    lat = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, help_text="Deprecated: send `latitude`."
+    )
+    lon = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, help_text="Deprecated: send `longitude`."
+    )
     category = serializers.SlugRelatedField(
         slug_field="key",
         queryset=Category.objects.all(),
         help_text="Key of the category about to be reported (a group key covers its categories).",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A client of the old names hears about the old names; every other one about the new.
+        old_style = not ({"latitude", "longitude"} & self.initial_data.keys()) and bool(
+            {"lat", "lon"} & self.initial_data.keys()
+        )
+        missing = {}
+        for name, old_name in NEARBY_DEPRECATED_NAMES.items():
+            value = attrs.get(name, attrs.pop(old_name, None))
+            attrs.pop(old_name, None)
+            if value is None:
+                missing[old_name if old_style else name] = [self.fields[name].error_messages["required"]]
+            attrs[name] = value
+        if missing:
+            raise serializers.ValidationError(missing, code="required")
+        return attrs
 
 
 class WithdrawSerializer(serializers.Serializer[Any]):

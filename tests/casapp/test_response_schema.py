@@ -180,3 +180,20 @@ def test_a_report_with_stadtteil_media_link_and_e_mail_shows_them_to_staff(admin
         "https://example.org/video",
         "erika@example.org",
     )
+
+
+@pytest.mark.django_db
+def test_a_report_filed_without_contact_data_has_a_null_contact_email(device_client, openapi):
+    from tests.reports.factories import CITY_POINT, CategoryFactory
+
+    category = CategoryFactory(key="schlagloch")
+    filing = {"category": category.key, "latitude": CITY_POINT[0], "longitude": CITY_POINT[1]}
+    filed = assert_documented(
+        openapi, "post", "/api/v1/reports/", device_client.post("/api/v1/reports/", filing, format="json")
+    )
+    assert (filed["contact_email"], filed["contact_phone"]) == (None, "")
+
+    mine = device_client.get(f"/api/v1/reports/mine/{filed['id']}")
+    assert (
+        assert_documented(openapi, "get", "/api/v1/reports/mine/{report_id}", mine)["contact_email"] is None
+    )

@@ -18,7 +18,7 @@ def support_url(report_id: int) -> str:
 
 
 def nearby(client: Any, *, point: tuple[float, float] = CITY_POINT, category: str = "schlagloch") -> Any:
-    return client.get(URL, {"lat": point[0], "lon": point[1], "category": category})
+    return client.get(URL, {"latitude": point[0], "longitude": point[1], "category": category})
 
 
 def found_ids(response: Any) -> list[int]:
@@ -155,10 +155,45 @@ def test_own_report_is_found_and_marked(device_client, device, pothole):
         ({"lat": 51.57, "lon": 7.29, "category": "gibt-es-nicht"}, "category"),
     ],
 )
-def test_bad_query_is_400_naming_the_parameter(device_client, pothole, query, field):
+def test_bad_query_in_the_deprecated_names_is_400_naming_the_parameter(device_client, pothole, query, field):
     body = assert_error_shape(device_client.get(URL, query), 400, "validation_error")
 
     assert [error["field"] for error in body["errors"]] == [field]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"longitude": 7.29, "category": "schlagloch"}, "latitude"),
+        ({"latitude": 51.57, "category": "schlagloch"}, "longitude"),
+        ({"category": "schlagloch"}, "latitude"),
+        ({"latitude": "NaN", "longitude": 7.29, "category": "schlagloch"}, "latitude"),
+        ({"latitude": 91, "longitude": 7.29, "category": "schlagloch"}, "latitude"),
+        ({"latitude": 51.57, "longitude": 181, "category": "schlagloch"}, "longitude"),
+    ],
+)
+def test_bad_query_is_400_naming_the_parameter(device_client, pothole, query, field):
+    body = assert_error_shape(device_client.get(URL, query), 400, "validation_error")
+
+    assert [error["field"] for error in body["errors"]][:1] == [field]
+
+
+@pytest.mark.django_db
+def test_the_deprecated_lat_lon_find_the_same_reports_as_latitude_longitude(device_client, pothole):
+    near = ReportFactory(category=pothole, point=moved(CITY_POINT, north_m=20))
+    ReportFactory(category=pothole, point=moved(CITY_POINT, north_m=400))
+    old = device_client.get(URL, {"lat": CITY_POINT[0], "lon": CITY_POINT[1], "category": "schlagloch"})
+
+    assert found_ids(old) == found_ids(nearby(device_client)) == [near.pk]
+
+
+@pytest.mark.django_db
+def test_the_new_names_win_over_the_deprecated_ones(device_client, pothole):
+    near = ReportFactory(category=pothole, point=moved(CITY_POINT, north_m=20))
+    query = {"latitude": CITY_POINT[0], "longitude": CITY_POINT[1], "lat": 10.0, "lon": 10.0}
+
+    assert found_ids(device_client.get(URL, {**query, "category": "schlagloch"})) == [near.pk]
 
 
 # --- me too

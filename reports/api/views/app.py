@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
@@ -67,7 +67,11 @@ class ReportIpThrottle(FixedWindowThrottle):
 class NearbyView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="reports_nearby",
-        parameters=[NearbyQuerySerializer],
+        parameters=[
+            NearbyQuerySerializer,
+            OpenApiParameter("lat", float, deprecated=True, description="Deprecated: send `latitude`."),
+            OpenApiParameter("lon", float, deprecated=True, description="Deprecated: send `longitude`."),
+        ],
         responses=NearbyReportListSerializer,
         tags=["reports"],
         summary="Open reports of a category near a point",
@@ -80,8 +84,8 @@ class NearbyView(DeviceOnly, APIView):
         query = NearbyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         nearby = selectors.reports_nearby(
-            latitude=query.validated_data["lat"],
-            longitude=query.validated_data["lon"],
+            latitude=query.validated_data["latitude"],
+            longitude=query.validated_data["longitude"],
             category=query.validated_data["category"],
             installation=request_installation(request),
         )

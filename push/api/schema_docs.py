@@ -1,0 +1,496 @@
+"""The push API's operations as app developers read them in /api/schema/: summaries where a view has none,
+examples, and the error codes of each operation's own refusals (see casapp.api.schema.OperationDocs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casapp.api.schema import OperationDocs
+
+INSTALLATION: dict[str, Any] = {
+    "id": "aa0d8023-1cd0-47d5-b850-dbab089ff23d",
+    "platform": "android",
+    "app_version": "2.4.1",
+    "locale": "de",
+    "has_push_token": True,
+    "push_token_kind": "registration_token",
+    "is_active": True,
+    "created_at": "2026-12-06T23:34:58+01:00",
+    "last_seen_at": "2026-12-06T23:34:58+01:00",
+}
+
+CREDENTIALS: dict[str, Any] = {
+    "id": "aa0d8023-1cd0-47d5-b850-dbab089ff23d",
+    "platform": "android",
+    "app_version": "2.4.1",
+    "locale": "de",
+    "has_push_token": True,
+    "push_token_kind": "registration_token",
+    "is_active": True,
+    "created_at": "2026-12-06T23:34:58+01:00",
+    "last_seen_at": "2026-12-06T23:34:58+01:00",
+    "secret": "O-xaQt7UrZ1vp3O-kDtH3eaX2ll6pXvnhx6AjWoo250",
+}
+
+CATALOGUE: dict[str, Any] = {
+    "kinds": [
+        {"key": "outage", "name": "Störung"},
+        {"key": "campaign", "name": "Aktion"},
+        {"key": "news", "name": "Nachrichten"},
+    ],
+    "topics": [
+        {
+            "key": "stoerungen",
+            "name": "Störungen",
+            "description": (
+                "Ausfälle städtischer Dienste, z. B. wenn das Bürgerbüro geschlossen bleiben muss."
+            ),
+            "default_subscribed": True,
+            "kind": "outage",
+        },
+        {
+            "key": "aktionen",
+            "name": "Aktionen",
+            "description": ("Mitmach-Aktionen und Veranstaltungen der Stadt, z. B. das Wunschfenster."),
+            "default_subscribed": False,
+            "kind": "campaign",
+        },
+        {
+            "key": "nachrichten",
+            "name": "Nachrichten",
+            "description": "Neuigkeiten aus dem Rathaus.",
+            "default_subscribed": False,
+            "kind": "news",
+        },
+    ],
+    "categories": [
+        {
+            "key": "report_update",
+            "name": "Meine Meldungen",
+            "description": "Wenn sich der Stand Ihrer Meldung ändert.",
+        },
+        {
+            "key": "waste_reminder",
+            "name": "Abfuhr-Erinnerungen",
+            "description": ("Am Vorabend oder am Morgen der Abfuhr, und wenn sich ein Termin verschiebt."),
+        },
+    ],
+}
+
+NOTIFICATION: dict[str, Any] = {
+    "id": 36,
+    "kind": "outage",
+    "status": "sent",
+    "content": {
+        "de": {
+            "title": "Bürgerbüro geschlossen",
+            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+        },
+        "en": {"title": "Citizens' office closed", "body": "It stays closed today because of a failure."},
+    },
+    "audience_kind": "all",
+    "audience_topics": [],
+    "audience_stadtteile": [],
+    "deep_link": "",
+    "image_url": None,
+    "data": {},
+    "priority": "high",
+    "send_at": None,
+    "expires_at": None,
+    "thread": None,
+    "outage_state": "ongoing",
+    "emergency": False,
+    "needs_review": False,
+    "failure_reason": "",
+    "created_by": "kommunikation",
+    "created_at": "2026-12-06T23:37:01+01:00",
+    "approved_by": "presse",
+    "approved_at": "2026-12-06T23:37:02+01:00",
+    "started_at": "2026-12-06T23:37:02+01:00",
+    "finished_at": "2026-12-06T23:37:02+01:00",
+    "updated_at": "2026-12-06T23:37:02+01:00",
+    "statistics": {
+        "targeted": 1,
+        "accepted": 1,
+        "inbox_only": 0,
+        "pending": 0,
+        "cancelled": 0,
+        "expired": 0,
+        "failed": 0,
+        "deactivated": 0,
+        "opened": 0,
+        "failed_by_error": {},
+        "open_rate": 0.0,
+    },
+    "audit_log": [
+        {
+            "id": 3,
+            "action": "approved",
+            "actor": "presse",
+            "changes": {"status": ["awaiting_approval", "scheduled"]},
+            "at": "2026-12-06T23:37:02+01:00",
+        }
+    ],
+}
+
+NOTIFICATION_ITEM: dict[str, Any] = {
+    "id": 36,
+    "kind": "outage",
+    "status": "sent",
+    "content": {
+        "de": {
+            "title": "Bürgerbüro geschlossen",
+            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+        },
+        "en": {"title": "Citizens' office closed", "body": "It stays closed today because of a failure."},
+    },
+    "audience_kind": "all",
+    "audience_topics": [],
+    "audience_stadtteile": [],
+    "deep_link": "",
+    "image_url": None,
+    "data": {},
+    "priority": "high",
+    "send_at": None,
+    "expires_at": None,
+    "thread": None,
+    "outage_state": "ongoing",
+    "emergency": False,
+    "needs_review": False,
+    "failure_reason": "",
+    "created_by": "kommunikation",
+    "created_at": "2026-12-06T23:37:01+01:00",
+    "approved_by": "presse",
+    "approved_at": "2026-12-06T23:37:02+01:00",
+    "started_at": "2026-12-06T23:37:02+01:00",
+    "finished_at": "2026-12-06T23:37:02+01:00",
+    "updated_at": "2026-12-06T23:37:02+01:00",
+}
+
+OPERATIONS = {
+    "devices_register": OperationDocs(
+        request={
+            "platform": "android",
+            "app_version": "2.4.1",
+            "locale": "de-DE",
+            "push_token": "fcm-token-abcdefghijklmnop",
+        },
+        response=CREDENTIALS,
+    ),
+    "devices_me_read": OperationDocs(
+        summary="The calling installation",
+        description=(
+            "The installation the `Device` secret belongs to: platform, app version, "
+            "language, whether a push token is set. The secret itself is never shown "
+            "again."
+        ),
+        response=INSTALLATION,
+    ),
+    "devices_me_update": OperationDocs(
+        summary="Change the installation",
+        request={"locale": "en", "push_token": "fcm-token-abcdefghijklmnop"},
+        response=INSTALLATION,
+    ),
+    "devices_me_erase": OperationDocs(summary="Erase the installation"),
+    "devices_me_rotate_secret": OperationDocs(
+        summary="Replace the secret", response={"secret": "kD9xv1m7W0pQnE3rT6yU8iO2aS5dF4gH7jK1lZ0xC9v"}
+    ),
+    "devices_me_pair": OperationDocs(
+        errors={
+            400: {
+                "invalid_pairing_code": (
+                    "Dieser Kopplungscode ist unbekannt, schon benutzt oder abgelaufen. "
+                    "Lassen Sie sich im Arbeitsbereich einen neuen anzeigen."
+                )
+            },
+            409: {
+                "test_device_limit": (
+                    "Höchstens 5 Testgeräte pro Person. Entkoppeln Sie zuerst eines im Arbeitsbereich."
+                )
+            },
+        },
+        request={"code": "K7QW-3XPA", "label": "Pixel 8 von Kim"},
+        response={"label": "Pixel 8 von Kim", "paired_at": "2026-12-06T23:37:04+01:00"},
+    ),
+    "push_catalogue": OperationDocs(response=CATALOGUE),
+    "notices_list": OperationDocs(
+        response={
+            "results": [
+                {
+                    "id": "n-36",
+                    "kind": "outage",
+                    "category": None,
+                    "title": "Bürgerbüro geschlossen",
+                    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+                    "deep_link": "",
+                    "image_url": "",
+                    "published_at": "2026-12-06T23:37:02+01:00",
+                    "expires_at": None,
+                    "ongoing": True,
+                    "timeline": [
+                        {
+                            "id": "n-36",
+                            "title": "Bürgerbüro geschlossen",
+                            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+                            "published_at": "2026-12-06T23:37:02+01:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    ),
+    "devices_me_preferences_read": OperationDocs(
+        summary="The installation's push choices",
+        description=(
+            "Subscribed topics (keys of `GET /push/catalogue`, in catalogue order), "
+            "muted categories of personal notifications, and the Stadtteil for "
+            "notifications addressed to Stadtteile (or null)."
+        ),
+        response={"topics": ["stoerungen", "nachrichten"], "muted_categories": [], "stadtteil": "Ickern"},
+    ),
+    "devices_me_preferences_update": OperationDocs(
+        summary="Change the push choices",
+        errors={
+            400: {
+                "unknown_topic": "Unbekannte Themen: sport.",
+                "unknown_category": "Unbekannte Benachrichtigungskategorien: werbung.",
+            }
+        },
+        request={"topics": ["stoerungen", "nachrichten"], "muted_categories": [], "stadtteil": "Ickern"},
+        response={"topics": ["stoerungen", "nachrichten"], "muted_categories": [], "stadtteil": "Ickern"},
+    ),
+    "devices_me_inbox": OperationDocs(
+        response={
+            "next": None,
+            "previous": None,
+            "results": [
+                {
+                    "id": "n-36",
+                    "kind": "outage",
+                    "category": None,
+                    "title": "Bürgerbüro geschlossen",
+                    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+                    "deep_link": "",
+                    "image_url": "",
+                    "published_at": "2026-12-06T23:37:02+01:00",
+                    "expires_at": None,
+                    "ongoing": True,
+                    "timeline": [
+                        {
+                            "id": "n-36",
+                            "title": "Bürgerbüro geschlossen",
+                            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+                            "published_at": "2026-12-06T23:37:02+01:00",
+                        }
+                    ],
+                    "read": False,
+                }
+            ],
+        },
+        parameters={"page_size": 20},
+    ),
+    "devices_me_inbox_item_read": OperationDocs(
+        summary="Mark an inbox item read", parameters={"item_id": "n-36"}
+    ),
+    "devices_me_inbox_read_all": OperationDocs(summary="Mark the whole inbox read"),
+    "push_notifications_list": OperationDocs(
+        response={"next": None, "previous": None, "results": [NOTIFICATION_ITEM]},
+        parameters={"status": "sent", "kind": "outage"},
+    ),
+    "push_notifications_create": OperationDocs(
+        errors={
+            400: {
+                "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
+                "invalid_language": "Unbekanntes Sprachkürzel.",
+                "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
+                "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
+                "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
+                "personal_data": (
+                    "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
+                    "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
+                    "0171 2345678"
+                ),
+                "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
+                "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
+                "invalid_audience": (
+                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
+                ),
+                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+                "invalid_thread": "Nur Störungen können Aktualisierungen haben.",
+            },
+            409: {"outage_resolved": "Diese Störung ist bereits behoben."},
+        },
+        request={
+            "kind": "outage",
+            "content": {
+                "de": {
+                    "title": "Bürgerbüro geschlossen",
+                    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+                },
+                "en": {
+                    "title": "Citizens' office closed",
+                    "body": "It stays closed today because of a failure.",
+                },
+            },
+            "audience_kind": "all",
+        },
+        response=NOTIFICATION,
+    ),
+    "push_notifications_read": OperationDocs(
+        summary="One notification", response=NOTIFICATION, parameters={"id": 36}
+    ),
+    "push_notifications_update": OperationDocs(
+        summary="Change a draft",
+        errors={
+            400: {
+                "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
+                "invalid_language": "Unbekanntes Sprachkürzel.",
+                "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
+                "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
+                "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
+                "personal_data": (
+                    "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
+                    "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
+                    "0171 2345678"
+                ),
+                "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
+                "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
+                "invalid_audience": (
+                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
+                ),
+                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+            },
+            409: {"not_editable": "Nur Entwürfe können geändert werden."},
+        },
+        request={
+            "content": {
+                "de": {
+                    "title": "Bürgerbüro geschlossen",
+                    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+                },
+                "en": {
+                    "title": "Citizens' office closed",
+                    "body": "It stays closed today because of a failure.",
+                },
+            },
+            "expires_at": "2026-12-07T18:00:00+01:00",
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_request_approval": OperationDocs(
+        summary="Ask a colleague to approve",
+        errors={
+            400: {
+                "invalid_audience": (
+                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
+                ),
+                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+            },
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            },
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_approve": OperationDocs(
+        summary="Approve (four-eyes)",
+        errors={
+            403: {
+                "four_eyes": (
+                    "Eine zweite Person muss Ihre Benachrichtigung freigeben (Vier-Augen-Prinzip)."
+                ),
+                "not_an_approver": "Nur Mitglieder der Gruppe „Kommunikation“ dürfen freigeben.",
+            },
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            },
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_cancel": OperationDocs(
+        summary="Cancel before sending",
+        errors={
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            }
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_send_test": OperationDocs(
+        summary="Send a test to one's own phones",
+        errors={
+            400: {
+                "no_staff_device": (
+                    'Koppeln Sie zuerst Ihr Handy: "Mein Handy koppeln" unter Testgeräte im Arbeitsbereich.'
+                )
+            }
+        },
+        response={"id": 37, "status": "sending", "test_of": 36},
+        parameters={"id": 36},
+    ),
+    "push_notifications_send_emergency": OperationDocs(
+        summary="Send an outage alert now, without approval",
+        errors={
+            400: {"not_an_outage": "Nur Störungsmeldungen können ohne Freigabe gesendet werden."},
+            403: {"no_emergency_permission": "Ihnen fehlt die Berechtigung für Notfallsendungen."},
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."
+            },
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_review": OperationDocs(
+        summary="Review an emergency send",
+        errors={
+            403: {
+                "four_eyes": ("Eine zweite Person muss Ihre Benachrichtigung freigeben (Vier-Augen-Prinzip).")
+            },
+            409: {"no_review_pending": "Es gibt nichts zu prüfen."},
+        },
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_preview": OperationDocs(
+        summary="What a phone receives",
+        response={
+            "language": "de",
+            "title": "Bürgerbüro geschlossen",
+            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+            "image_url": "",
+            "collapse_key": "outage-36",
+            "data": {"notification_id": "36", "kind": "outage"},
+            "priority": "high",
+            "ttl_seconds": None,
+            "channel": "outage",
+        },
+        parameters={"id": 36, "language": "de"},
+    ),
+    "push_notifications_statistics": OperationDocs(
+        summary="How the send went",
+        response={
+            "targeted": 1,
+            "accepted": 1,
+            "inbox_only": 0,
+            "pending": 0,
+            "cancelled": 0,
+            "expired": 0,
+            "failed": 0,
+            "failed_by_error": {},
+            "deactivated": 0,
+            "opened": 0,
+            "open_rate": 0.0,
+        },
+        parameters={"id": 36},
+    ),
+    "push_pairing_codes_create": OperationDocs(
+        response={"code": "V72CDK4Y", "expires_at": "2026-12-06T23:47:03+01:00"}
+    ),
+}
