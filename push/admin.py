@@ -16,14 +16,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from casapp.city import STADTTEIL_CHOICES
 from casapp.errors import DomainError
 from push import services
+from push.admin_preview import ImageAndLinkFields, notification_preview_html, preview_view
 from push.models import (
     BROADCAST_KINDS,
     MAX_TEST_DEVICES,
@@ -70,10 +72,12 @@ FORM_FIELD_OF_ERROR = {
     "content.en": "title_en",
     "content.en.title": "title_en",
     "content.en.body": "body_en",
+    "deep_link": "link_target",
+    "image_url": "image_choice",
 }
 
 
-class NotificationForm(forms.ModelForm[Notification]):
+class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):  # type: ignore[misc]
     """Edits a draft through ``notification_create``/``notification_update``.
 
     The service runs once the form is otherwise valid, inside the admin's transaction, so its rules are
@@ -81,6 +85,7 @@ class NotificationForm(forms.ModelForm[Notification]):
     """
 
     actor: User  # set per request by NotificationAdmin.get_form
+    site_base: str  # "https://host" of the request: image URLs are absolute (phones load them)
 
     title_de = forms.CharField(label=_("title (German)"), required=False)
     body_de = forms.CharField(label=_("text (German)"), required=False, widget=forms.Textarea({"rows": 4}))
@@ -89,15 +94,12 @@ class NotificationForm(forms.ModelForm[Notification]):
     audience_stadtteile = forms.MultipleChoiceField(
         label=_("Stadtteile"), choices=STADTTEIL_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
-    image_url = forms.URLField(label=_("image URL"), max_length=500, required=False, assume_scheme="https")
     resolves = forms.BooleanField(label=_("announces the end of the outage"), required=False)
 
     class Meta:
         model = Notification
         fields = [
             "kind",
-            "deep_link",
-            "image_url",
             "data",
             "audience_kind",
             "audience_topics",
@@ -117,6 +119,7 @@ class NotificationForm(forms.ModelForm[Notification]):
             self.initial.setdefault(f"title_{language}", text.get("title", ""))
             self.initial.setdefault(f"body_{language}", text.get("body", ""))
         self.initial.setdefault("audience_stadtteile", self.instance.audience_stadtteile or [])
+        self.setup_image_and_link(self.instance)
         if "kind" in self.fields:
             self.fields["kind"].choices = [(k.value, k.label) for k in BROADCAST_KINDS]  # type: ignore[attr-defined]
         if "audience_kind" in self.fields:
@@ -145,10 +148,17 @@ class NotificationForm(forms.ModelForm[Notification]):
 
     def _save_through_service(self) -> None:
         data = self.cleaned_data
+        try:
+            deep_link = self.chosen_deep_link(data, self.instance)
+            image_url = self.chosen_image_url(data, self.instance, actor=self.actor, base=self.site_base)
+        except DomainError as error:
+            field = {"deep_link": "link_target"}.get(error.field or "", error.field)
+            self.add_error(field if field in self.fields else None, str(error.detail))
+            return
         changes: dict[str, Any] = {
             "content": self._content(),
-            "deep_link": data.get("deep_link", ""),
-            "image_url": data.get("image_url", ""),
+            "deep_link": deep_link,
+            "image_url": image_url,
             "data": data.get("data") or {},
             "audience_kind": data.get("audience_kind"),
             "audience_stadtteile": list(data.get("audience_stadtteile") or []),
@@ -178,6 +188,7 @@ class NotificationForm(forms.ModelForm[Notification]):
         except DomainError as error:
             field = FORM_FIELD_OF_ERROR.get(error.field or "", error.field)
             self.add_error(field if field in self.fields else None, str(error.detail))
+            return
 
 
 class AuditEntryInline(admin.TabularInline[AuditEntry, Notification]):
@@ -260,12 +271,20 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         return notifications_for_staff()
 
     def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:
-        texts = ["kind", "title_de", "body_de", "title_en", "body_en", "deep_link", "image_url", "data"]
+        texts = ["kind", "title_de", "body_de", "title_en", "body_en"]
+        editable = obj is None or self.has_change_permission(request, obj)
+        media = (
+            ["image_upload", "image_choice", "link_target", "link_id", "link_url", "data"]
+            if editable
+            else ["image_url", "deep_link", "data"]
+        )
         fieldsets: list[tuple[Any, dict[str, Any]]] = [
             (None, {"fields": texts}),
+            (_("Image and link"), {"fields": media}),
             (_("Audience"), {"fields": ["audience_kind", "audience_topics", "audience_stadtteile"]}),
             (_("Timing"), {"fields": ["priority", "send_at", "expires_at"]}),
             (_("Outage"), {"fields": ["thread", "resolves"] if obj is None else ["thread", "outage_state"]}),
+            (_("Preview and audience"), {"fields": ["preview"]}),
         ]
         if obj is not None:
             fieldsets += [
@@ -276,8 +295,8 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None) -> Any:
         if obj is None:
-            return []
-        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics"]
+            return ["preview"]
+        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics", "preview"]
 
     def get_inlines(self, request: HttpRequest, obj: Notification | None) -> Any:
         return [AuditEntryInline] if obj is not None else []
@@ -286,7 +305,30 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         self, request: Any, obj: Notification | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
+        site_base = request.build_absolute_uri("/").rstrip("/")
+        return type(form.__name__, (form,), {"actor": request.user, "site_base": site_base})
+
+    class Media:
+        css = {"all": ["push/admin/notification_preview.css"]}
+        js = ["push/admin/notification_preview.js"]
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(lambda request: preview_view(request, self)),
+            name="push_notification_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: Notification) -> SafeString:
+        """The lock screens and the audience; the form's script updates them as the person types."""
+        return format_html(
+            '<div id="push-preview" data-url="{}" data-notification="{}">{}</div>',
+            reverse("admin:push_notification_preview"),
+            obj.pk or "",
+            mark_safe(notification_preview_html(obj)),  # noqa: S308  (our template, autoescaped)
+        )
 
     def save_form(self, request: Any, form: Any, change: bool) -> Notification:
         saved: Notification = form.saved  # written by the service while the form was validated

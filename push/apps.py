@@ -41,3 +41,46 @@ class PushConfig(AppConfig):
         from push.topics import default_topics_ensure
 
         post_migrate.connect(default_topics_ensure, sender=self, dispatch_uid="push.default_topics_ensure")
+        register_push_links()
+
+
+def register_push_links() -> None:
+    """push's own screens of the app: a notice of the notice board and a campaign's page."""
+    from push.links import LinkParameter, register_link
+
+    register_link(
+        key="notice",
+        template="casapp://notices/{id}",
+        name={"de": "Mitteilung", "en": "Notice"},
+        description={
+            "de": "Eine veröffentlichte Mitteilung (Störung, Aktion, Nachricht) im Mitteilungsbrett.",
+            "en": "A published notice (outage, campaign, news) on the notice board.",
+        },
+        parameters=[LinkParameter("id", {"de": "Nummer der Mitteilung", "en": "Notice number"})],
+        exists=_notice_exists,
+    )
+    register_link(
+        key="campaign",
+        template="casapp://campaigns/{id}",
+        name={"de": "Aktionsseite", "en": "Campaign page"},
+        description={
+            "de": "Die Seite einer Aktion der Stadt, zum Mitmachen.",
+            "en": "The page of a campaign of the city, to take part.",
+        },
+        parameters=[LinkParameter("id", {"de": "Nummer der Aktion", "en": "Campaign number"})],
+        exists=_campaign_exists,
+    )
+
+
+def _notice_exists(id: str) -> bool:  # noqa: A002  (the parameter's name in the catalogue)
+    from push.models import BROADCAST_KINDS, Notification
+
+    return Notification.objects.filter(pk=int(id), kind__in=BROADCAST_KINDS, test_of__isnull=True).exists()
+
+
+def _campaign_exists(id: str) -> bool:  # noqa: A002
+    from push.models import Notification, NotificationKind
+
+    return Notification.objects.filter(
+        pk=int(id), kind=NotificationKind.CAMPAIGN, test_of__isnull=True
+    ).exists()

@@ -217,6 +217,32 @@ class NotificationDetailSerializer(NotificationSerializer):
         return notification_statistics(notification)
 
 
+class AudienceEstimateSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField(
+        help_text="Installations the notification would reach if it were sent now: push switched on, seen "
+        "in the last `active_days` days, subscribed to its topic, in its Stadtteile. 0 cannot be "
+        "submitted (`empty_audience`)."
+    )
+    by_platform = serializers.DictField(
+        child=serializers.IntegerField(), help_text="By platform: `android`, `ios`, `web`."
+    )
+    by_language = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="By the text they get: each language the notification has a text in; `de` includes "
+        "everyone whose language has none.",
+    )
+    german_fallback = serializers.IntegerField(
+        help_text="Installations whose language has no text of its own; they get German."
+    )
+    active_days = serializers.IntegerField(help_text="`PUSH_STALE_AFTER_DAYS`.")
+    minimum = serializers.IntegerField(
+        help_text="Campaigns: `PUSH_CAMPAIGN_MIN_AUDIENCE`; other kinds: 1."
+    )
+    below_minimum = serializers.BooleanField(
+        help_text="True: the workspace warns (a campaign below the minimum; any notification at 0)."
+    )
+
+
 class PreviewQuerySerializer(serializers.Serializer[Any]):
     language = LanguageTagField(
         required=False,

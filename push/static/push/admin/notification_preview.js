@@ -1,0 +1,81 @@
+// The notification form's preview (push/admin_preview.py): as the person types, the form (without the
+// file) goes to the preview endpoint, which answers the lock screens, warnings and audience as HTML; it
+// replaces the preview. A chosen file is shown from the browser (a data: URL) until it is uploaded.
+(function () {
+  "use strict";
+
+  var DELAY_MS = 300;
+
+  function start() {
+    var preview = document.getElementById("push-preview");
+    var form = preview ? preview.closest("form") : null;
+    if (!preview || !form) {
+      return;
+    }
+    var timer = null;
+    var sequence = 0;
+    var localImage = "";
+
+    function showLocalImage() {
+      if (!localImage) {
+        return;
+      }
+      preview.querySelectorAll(".push-lock__image").forEach(function (node) {
+        var image = node;
+        if (node.tagName !== "IMG") {
+          image = document.createElement("img");
+          image.className = "push-lock__image";
+          node.replaceWith(image);
+        }
+        image.hidden = false;
+        image.alt = "";
+        image.src = localImage;
+      });
+    }
+
+    function refresh() {
+      var data = new FormData(form);
+      data.delete("image_upload");
+      data.set("notification_id", preview.dataset.notification || "");
+      var mine = ++sequence;
+      fetch(preview.dataset.url, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) {
+          if (html !== null && mine === sequence) {
+            preview.innerHTML = html;
+            preview.dataset.updated = String(mine);
+            showLocalImage();
+          }
+        })
+        .catch(function () {});
+    }
+
+    function later() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, DELAY_MS);
+    }
+
+    form.addEventListener("input", later);
+    form.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target && target.name === "image_upload") {
+        localImage = "";
+        var file = target.files && target.files[0];
+        if (file) {
+          var reader = new FileReader();
+          reader.onload = function () {
+            localImage = String(reader.result);
+            showLocalImage();
+          };
+          reader.readAsDataURL(file);
+        }
+      }
+      later();
+    });
+    refresh();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();
