@@ -15,8 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -77,7 +76,7 @@ FORM_FIELD_OF_ERROR = {
 }
 
 
-class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):  # type: ignore[misc]
+class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):
     """Edits a draft through ``notification_create``/``notification_update``.
 
     The service runs once the form is otherwise valid, inside the admin's transaction, so its rules are

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
@@ -217,11 +217,13 @@ class ImageAndLinkFields(forms.Form):
         if instance.image_url and current is None:
             image_choices.append((KEEP, _("unchanged: %(url)s") % {"url": instance.image_url}))
         image_choices += [(str(image.pk), str(image)) for image in PushImage.objects.all()[:100]]
-        self.fields["image_choice"].choices = image_choices
+        cast("forms.ChoiceField", self.fields["image_choice"]).choices = image_choices
         self.initial.setdefault(
             "image_choice", str(current.pk) if current else (KEEP if instance.image_url else "")
         )
-        self.fields["link_target"].choices = _link_target_choices(instance.deep_link)
+        cast("forms.ChoiceField", self.fields["link_target"]).choices = _link_target_choices(
+            instance.deep_link
+        )
         parsed = links.link_parse(instance.deep_link)
         if parsed is None:
             self.initial.setdefault("link_target", KEEP if instance.deep_link else NO_LINK)
@@ -241,12 +243,16 @@ class ImageAndLinkFields(forms.Form):
             current=instance.deep_link,
         )
 
-    def chosen_image_url(self, data: dict[str, Any], instance: Notification, *, actor: User, base: str) -> str:
+    def chosen_image_url(
+        self, data: dict[str, Any], instance: Notification, *, actor: User, base: str
+    ) -> str:
         upload = data.get("image_upload")
         if upload:
             image = push_image_upload(upload=upload, actor=actor, name=getattr(upload, "name", ""))
             return base + push_image_path(image)
-        return image_url_from(choice=str(data.get("image_choice") or ""), current=instance.image_url, base=base)
+        return image_url_from(
+            choice=str(data.get("image_choice") or ""), current=instance.image_url, base=base
+        )
 
 
 def deep_link_from(*, target: str, number: str, url: str, current: str) -> str:
@@ -258,7 +264,9 @@ def deep_link_from(*, target: str, number: str, url: str, current: str) -> str:
         return url.strip()
     chosen = links.link_target(target)
     if chosen is None:
-        raise DomainError(_("Choose a link from the app's catalogue."), code="invalid_deep_link", field="deep_link")
+        raise DomainError(
+            _("Choose a link from the app's catalogue."), code="invalid_deep_link", field="deep_link"
+        )
     if not chosen.parameters:
         return chosen.link()
     return chosen.link(**{chosen.parameters[0].name: number.strip()})

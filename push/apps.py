@@ -72,13 +72,13 @@ def register_push_links() -> None:
     )
 
 
-def _notice_exists(id: str) -> bool:  # noqa: A002  (the parameter's name in the catalogue)
+def _notice_exists(id: str) -> bool:
     from push.models import BROADCAST_KINDS, Notification
 
     return Notification.objects.filter(pk=int(id), kind__in=BROADCAST_KINDS, test_of__isnull=True).exists()
 
 
-def _campaign_exists(id: str) -> bool:  # noqa: A002
+def _campaign_exists(id: str) -> bool:
     from push.models import Notification, NotificationKind
 
     return Notification.objects.filter(

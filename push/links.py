@@ -22,7 +22,7 @@ docs/push.md, and the only source of links staff can choose: the staff services 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -48,7 +48,7 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 @dataclass(frozen=True)
 class LinkParameter:
     name: str
-    description: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    description: Mapping[str, str] = field(default_factory=dict)  # by language
     type: str = "integer"  # a key of PARAMETER_PATTERNS
 
 
@@ -112,7 +112,9 @@ def register_link(
     another definition under a key already taken, or a template that does not start with ``casapp://``
     or names a parameter it does not declare, is a programming error."""
     if not _KEY.match(key) or key == WEB:
-        raise ImproperlyConfigured(f"link key {key!r}: lower-case letters, digits, _; at most 40; not {WEB!r}")
+        raise ImproperlyConfigured(
+            f"link key {key!r}: lower-case letters, digits, _; at most 40; not {WEB!r}"
+        )
     if not template.startswith(f"{SCHEME}://"):
         raise ImproperlyConfigured(f"link {key!r}: the template must start with {SCHEME}://")
     if not name.get("de"):
@@ -208,7 +210,10 @@ def deep_link_validate(value: str) -> str:
     if target.exists is not None and not target.exists(**parsed.parameters):
         raise DomainError(
             _("%(target)s %(parameters)s does not exist or cannot be linked to.")
-            % {"target": target.name_in((get_language() or "de")[:2]), "parameters": ", ".join(parsed.parameters.values())},
+            % {
+                "target": target.name_in((get_language() or "de")[:2]),
+                "parameters": ", ".join(parsed.parameters.values()),
+            },
             code="invalid_deep_link",
             field="deep_link",
         )

@@ -374,4 +374,4 @@ class PushImage(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.width}×{self.height})"
+        return f"{self.name} ({self.width} x {self.height})"

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -29,13 +28,13 @@ from push import links, registry
 from push.fanout import audience_queryset, broadcast_audience, localized
 from push.models import (
     BROADCAST_KINDS,
+    AudienceKind,
     AuditEntry,
     DeactivationReason,
     Delivery,
     DeliveryStatus,
     Installation,
     Notification,
-    AudienceKind,
     NotificationKind,
     NotificationStatus,
     OutageState,
@@ -148,7 +147,7 @@ def notification_audience(notification: Notification, *, now: datetime | None = 
 
 def _counted(audience: QuerySet[Installation], *, kind: str, languages: list[str]) -> AudienceEstimate:
     by_platform = {platform.value: 0 for platform in Platform}
-    by_language = {language: 0 for language in ["de", *sorted(set(languages) - {"de"})]}
+    by_language = dict.fromkeys(["de", *sorted(set(languages) - {"de"})], 0)
     fallback = 0
     groups = audience.order_by().values_list("platform", "locale").annotate(n=Count("pk"))
     for platform, locale, count in groups:
@@ -292,8 +291,7 @@ def link_catalogue(*, language: str) -> list[CatalogueLink]:
                     name=parameter.name,
                     type=parameter.type,
                     pattern=links.PARAMETER_PATTERNS[parameter.type],
-                    description=parameter.description.get(language)
-                    or parameter.description.get("de", ""),
+                    description=parameter.description.get(language) or parameter.description.get("de", ""),
                 )
                 for parameter in target.parameters
             ],

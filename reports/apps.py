@@ -62,7 +62,7 @@ class ReportsConfig(AppConfig):
         installation_erasing.connect(_unlink_reports, dispatch_uid="reports.unlink_installation")
 
 
-def _report_is_public(id: str) -> bool:  # noqa: A002  (the parameter's name in the link catalogue)
+def _report_is_public(id: str) -> bool:
     from reports.selectors import reports_public
 
     return reports_public().filter(pk=int(id)).exists()

@@ -190,7 +190,8 @@ class TimelineEntrySerializer(serializers.Serializer[Any]):
 class ParsedLinkSerializer(serializers.Serializer[Any]):
     target = serializers.CharField(help_text="The `key` of a catalogue link, or `web`.")
     parameters = serializers.DictField(
-        child=serializers.CharField(), help_text='The parameters, e.g. `{"id": "17"}`; `{"url": ...}` for web.'
+        child=serializers.CharField(),
+        help_text='The parameters, e.g. `{"id": "17"}`; `{"url": ...}` for web.',
     )
 
 
@@ -204,8 +205,9 @@ class NoticeSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         help_text=(
             "What tapping opens, as in the push's data `deep_link`: a link of the catalogue's `links` "
-            "(`casapp://notices/{id}`, `casapp://reports/{id}`, `casapp://waste`, `casapp://campaigns/{id}`), "
-            "a public https address, or \"\" for none. Notices from before the catalogue may carry other "
+            "(`casapp://notices/{id}`, `casapp://reports/{id}`, `casapp://waste`, "
+            "`casapp://campaigns/{id}`), "
+            'a public https address, or "" for none. Notices from before the catalogue may carry other '
             "text: then `link` is null and the app opens the notice itself."
         ),
     )

@@ -235,9 +235,7 @@ class AudienceEstimateSerializer(serializers.Serializer[Any]):
         help_text="Installations whose language has no text of its own; they get German."
     )
     active_days = serializers.IntegerField(help_text="`PUSH_STALE_AFTER_DAYS`.")
-    minimum = serializers.IntegerField(
-        help_text="Campaigns: `PUSH_CAMPAIGN_MIN_AUDIENCE`; other kinds: 1."
-    )
+    minimum = serializers.IntegerField(help_text="Campaigns: `PUSH_CAMPAIGN_MIN_AUDIENCE`; other kinds: 1.")
     below_minimum = serializers.BooleanField(
         help_text="True: the workspace warns (a campaign below the minimum; any notification at 0)."
     )

@@ -68,13 +68,21 @@ def test_the_links_the_apps_send_themselves_are_in_the_catalogue() -> None:
 
 def test_a_second_definition_under_a_taken_key_is_a_programming_error() -> None:
     with pytest.raises(ImproperlyConfigured):
-        links.register_link(key="report", template="casapp://meldungen/{id}", name={"de": "Meldung"},
-                            parameters=[links.LinkParameter("id")])
+        links.register_link(
+            key="report",
+            template="casapp://meldungen/{id}",
+            name={"de": "Meldung"},
+            parameters=[links.LinkParameter("id")],
+        )
     with pytest.raises(ImproperlyConfigured):
         links.register_link(key="broken", template="casapp://x/{id}", name={"de": "X"})
     with pytest.raises(ImproperlyConfigured):
-        links.register_link(key="elsewhere", template="https://example.org/{id}", name={"de": "X"},
-                            parameters=[links.LinkParameter("id")])
+        links.register_link(
+            key="elsewhere",
+            template="https://example.org/{id}",
+            name={"de": "X"},
+            parameters=[links.LinkParameter("id")],
+        )
 
 
 @pytest.mark.django_db

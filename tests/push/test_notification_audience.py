@@ -90,7 +90,9 @@ def test_the_estimate_counts_whom_the_send_reaches_by_platform_and_language(
 
 @pytest.mark.django_db
 def test_the_estimate_is_a_few_count_queries_however_many_installations(comms_client, population):
-    notification = draft(comms_client.user, audience_kind="topics", audience_topics=[Topic.objects.get(key="stoerungen")])
+    notification = draft(
+        comms_client.user, audience_kind="topics", audience_topics=[Topic.objects.get(key="stoerungen")]
+    )
     path = f"{URL}{notification.pk}/audience"
     comms_client.get(path)  # session and permissions cached
 

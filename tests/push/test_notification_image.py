@@ -12,9 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from push import services
-from push.models import Notification, PushImage
+from push.models import Installation, Notification, PushImage, Topic
 from push.services.images import PUSH_IMAGE_MAX_BYTES, PUSH_IMAGE_MAX_EDGE
-from push.models import Installation, Topic
 from tests.factories import InstallationFactory
 from tests.push.test_notification_admin import NOTIFICATIONS, audit_inline, browser, form_data
 from tests.reports import images
@@ -38,7 +37,9 @@ def subscribers(db: Any) -> list[Installation]:
     phones = []
     for platform in ("android", "ios"):
         phone = InstallationFactory(
-            platform=platform, push_token=f"token-image-{platform}-00000001", push_token_kind="registration_token"
+            platform=platform,
+            push_token=f"token-image-{platform}-00000001",
+            push_token_kind="registration_token",
         )
         phone.topics.add(Topic.objects.get(key="stoerungen"))
         phones.append(phone)

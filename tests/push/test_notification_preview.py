@@ -50,9 +50,7 @@ def preview(client: Client, **fields: Any) -> str:
 
 def screens(html: str) -> dict[tuple[str, str], str]:
     """(platform, language) → the text of that lock screen's notification, tags removed."""
-    found = re.findall(
-        r'data-platform="(\w+)" data-language="(\w+)">(.*?)</figure>', html, flags=re.DOTALL
-    )
+    found = re.findall(r'data-platform="(\w+)" data-language="(\w+)">(.*?)</figure>', html, flags=re.DOTALL)
     return {(p, lang): " ".join(re.sub(r"<[^>]+>", " ", body).split()) for p, lang, body in found}
 
 
