@@ -279,11 +279,14 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         )
         fieldsets: list[tuple[Any, dict[str, Any]]] = [
             (None, {"fields": texts}),
+            (_("Preview"), {"fields": ["preview"]}),
             (_("Image and link"), {"fields": media}),
-            (_("Audience"), {"fields": ["audience_kind", "audience_topics", "audience_stadtteile"]}),
+            (
+                _("Audience"),
+                {"fields": ["audience_kind", "audience_topics", "audience_stadtteile", "audience"]},
+            ),
             (_("Timing"), {"fields": ["priority", "send_at", "expires_at"]}),
             (_("Outage"), {"fields": ["thread", "resolves"] if obj is None else ["thread", "outage_state"]}),
-            (_("Preview and audience"), {"fields": ["preview"]}),
         ]
         if obj is not None:
             fieldsets += [
@@ -294,8 +297,8 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None) -> Any:
         if obj is None:
-            return ["preview"]
-        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics", "preview"]
+            return ["preview", "audience"]
+        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics", "preview", "audience"]
 
     def get_inlines(self, request: HttpRequest, obj: Notification | None) -> Any:
         return [AuditEntryInline] if obj is not None else []
@@ -319,14 +322,22 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
         )
         return [preview, *super().get_urls()]
 
-    @admin.display(description=_("preview"))
+    @admin.display(description=_("lock screens"))
     def preview(self, obj: Notification) -> SafeString:
-        """The lock screens and the audience; the form's script updates them as the person types."""
+        """The lock screens; the form's script updates them (and the audience) as the person types."""
         return format_html(
             '<div id="push-preview" data-url="{}" data-notification="{}">{}</div>',
             reverse("admin:push_notification_preview"),
             obj.pk or "",
-            mark_safe(notification_preview_html(obj)),  # noqa: S308  (our template, autoescaped)
+            mark_safe(notification_preview_html(obj, part="preview")),  # noqa: S308  (our template)
+        )
+
+    @admin.display(description=_("reaches"))
+    def audience(self, obj: Notification) -> SafeString:
+        """The audience estimate: shown before submitting, and again to whoever approves."""
+        return format_html(
+            '<div id="push-audience">{}</div>',
+            mark_safe(notification_preview_html(obj, part="audience")),  # noqa: S308  (our template)
         )
 
     def save_form(self, request: Any, form: Any, change: bool) -> Notification:

@@ -16,6 +16,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -69,6 +71,8 @@ class Preview:
     audience: AudienceEstimate | None
     warnings: list[StrOrPromise] = field(default_factory=list)
     errors: list[StrOrPromise] = field(default_factory=list)  # what the service will refuse
+    audience_warnings: list[StrOrPromise] = field(default_factory=list)
+    audience_errors: list[StrOrPromise] = field(default_factory=list)
 
     @property
     def max_payload(self) -> int:
@@ -130,9 +134,11 @@ def preview_build(
                 )
                 % {"language": lang, "size": size, "limit": MAX_PAYLOAD_BYTES}
             )
+    audience_warnings: list[StrOrPromise] = []
+    audience_errors: list[StrOrPromise] = []
     if audience is not None:
         if audience.total == 0:
-            errors.append(
+            audience_errors.append(
                 _(
                     "This notification would reach no installation: none active in the last %(days)d days "
                     "has subscribed to its topic (in the chosen Stadtteile). It cannot be submitted."
@@ -140,7 +146,7 @@ def preview_build(
                 % {"days": audience.active_days}
             )
         elif audience.below_minimum:
-            warnings.append(
+            audience_warnings.append(
                 _("Only %(total)d installations: fewer than the %(minimum)d a campaign should reach.")
                 % {"total": audience.total, "minimum": audience.minimum}
             )
@@ -154,6 +160,8 @@ def preview_build(
         audience=audience,
         warnings=warnings,
         errors=errors,
+        audience_warnings=audience_warnings,
+        audience_errors=audience_errors,
     )
 
 
@@ -170,8 +178,9 @@ def link_label(deep_link: str, *, language: str) -> str:
     return " ".join([name, *parsed.parameters.values()])
 
 
-def preview_html(preview: Preview) -> str:
-    return render_to_string("admin/push/notification/preview.html", {"preview": preview})
+def preview_html(preview: Preview, *, part: str) -> str:
+    """``part`` "preview": the lock screens, text warnings and sizes; "audience": the estimate."""
+    return render_to_string(f"admin/push/notification/{part}.html", {"preview": preview})
 
 
 # --- Form fields: image and deep link chosen, not typed
@@ -348,12 +357,24 @@ def preview_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
         data=_json_or_empty(form.get("data", "")),
         audience=estimate,
     )
-    return HttpResponse(preview_html(preview))
+    # Both parts in one answer; the script puts each where it belongs on the form.
+    return HttpResponse(
+        format_html(
+            '<div data-part="preview">{}</div><div data-part="audience">{}</div>',
+            mark_safe(preview_html(preview, part="preview")),  # noqa: S308  (our templates, autoescaped)
+            mark_safe(preview_html(preview, part="audience")),  # noqa: S308
+        )
+    )
 
 
-def notification_preview_html(notification: Notification) -> str:
-    """The preview of a saved notification, with the audience it reaches now (the detail page)."""
+def notification_preview_html(notification: Notification, *, part: str) -> str:
+    """The preview of a saved notification, or the audience it reaches now (the detail page). Worked out
+    once per page: both parts come from the same preview."""
     from push.models import BROADCAST_KINDS
+
+    cached: Preview | None = getattr(notification, "_push_preview", None)
+    if cached is not None:
+        return preview_html(cached, part=part)
 
     audience = (
         notification_audience(notification)
@@ -368,4 +389,5 @@ def notification_preview_html(notification: Notification) -> str:
         data={str(k): str(v) for k, v in (notification.data or {}).items()},
         audience=audience,
     )
-    return preview_html(preview)
+    notification._push_preview = preview  # type: ignore[attr-defined]
+    return preview_html(preview, part=part)

@@ -1,6 +1,7 @@
 // The notification form's preview (push/admin_preview.py): as the person types, the form (without the
-// file) goes to the preview endpoint, which answers the lock screens, warnings and audience as HTML; it
-// replaces the preview. A chosen file is shown from the browser (a data: URL) until it is uploaded.
+// file) goes to the preview endpoint, which answers the lock screens and warnings (data-part="preview")
+// and the audience estimate (data-part="audience") as HTML; each replaces its part of the page. A chosen
+// file is shown from the browser (a data: URL) until it is uploaded.
 (function () {
   "use strict";
 
@@ -8,6 +9,7 @@
 
   function start() {
     var preview = document.getElementById("push-preview");
+    var audience = document.getElementById("push-audience");
     var form = preview ? preview.closest("form") : null;
     if (!preview || !form) {
       return;
@@ -43,11 +45,20 @@
           return response.ok ? response.text() : null;
         })
         .then(function (html) {
-          if (html !== null && mine === sequence) {
-            preview.innerHTML = html;
-            preview.dataset.updated = String(mine);
-            showLocalImage();
+          if (html === null || mine !== sequence) {
+            return;
           }
+          var answer = document.createElement("div");
+          answer.innerHTML = html;
+          var parts = { preview: preview, audience: audience };
+          Object.keys(parts).forEach(function (name) {
+            var part = answer.querySelector('[data-part="' + name + '"]');
+            if (part && parts[name]) {
+              parts[name].replaceChildren.apply(parts[name], Array.from(part.childNodes));
+            }
+          });
+          preview.dataset.updated = String(mine);
+          showLocalImage();
         })
         .catch(function () {});
     }
