@@ -28,7 +28,7 @@ from casapp.city import STADTTEILE
 from casapp.errors import DomainError
 from push import links
 from push.fanout import CACHE_UNREACHABLE
-from push.models import AudienceKind, Notification, NotificationKind, PushImage, Topic
+from push.models import AudienceKind, Notification, NotificationKind, NotificationStatus, PushImage, Topic
 from push.selectors import AudienceEstimate, audience_estimate, notification_audience
 from push.services.images import push_image_of_url, push_image_path, push_image_upload
 from push.validation import MAX_PAYLOAD_BYTES, payload_sizes
@@ -408,9 +408,18 @@ def notification_preview_html(notification: Notification, *, part: str) -> str:
     if cached is not None:
         return preview_html(cached, part=part)
 
+    # Until it is sent: what it would reach now. Afterwards the statistics say what it reached.
+    before_sending = notification.status in (
+        NotificationStatus.DRAFT,
+        NotificationStatus.AWAITING_APPROVAL,
+        NotificationStatus.SCHEDULED,
+    )
     audience = (
         notification_audience(notification)
-        if notification.pk and notification.kind in BROADCAST_KINDS and notification.audience_kind
+        if notification.pk
+        and before_sending
+        and notification.kind in BROADCAST_KINDS
+        and notification.audience_kind
         else None
     )
     content = notification.content or {"de": {"title": "", "body": ""}}

@@ -185,3 +185,40 @@ def test_the_audience_is_for_kommunikation_only(anon_client, triage_client, comm
     assert_error_shape(anon_client.get(path), 401)
     assert_error_shape(triage_client.get(path), 403)
     assert_error_shape(comms_client.get(f"{URL}999999/audience"), 404)
+
+
+@pytest.mark.django_db
+def test_the_workspace_refuses_to_submit_a_notification_that_reaches_nobody(population):
+    from tests.push.test_notification_admin import act, browser
+
+    author = browser("Kommunikation")
+    nobody = draft(author.user, audience_kind="stadtteile", audience_stadtteile=["Frohlinde"])
+    somebody = draft(author.user, audience_kind="stadtteile", audience_stadtteile=["Ickern"])
+
+    shown = act(author, "request_approval", nobody, somebody)
+
+    assert any("would reach no installation" in text for _level, text in shown), shown
+    nobody.refresh_from_db()
+    somebody.refresh_from_db()
+    assert (nobody.status, somebody.status) == ("draft", "awaiting_approval")
+    page = author.get(f"/admin/push/notification/{somebody.pk}/change/").content.decode()
+    assert 'data-total="3"' in page  # shown again to whoever approves
+
+
+@pytest.mark.django_db
+def test_a_sent_notification_shows_its_statistics_not_an_estimate(
+    comms_client, comms_colleague_client, population, django_capture_on_commit_callbacks
+):
+    from tests.push.test_notification_admin import browser
+
+    notification = draft(comms_client.user)
+    services.notification_request_approval(notification=notification, actor=comms_client.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notification_approve(notification=notification, approver=comms_colleague_client.user)
+
+    page = (
+        browser("Kommunikation").get(f"/admin/push/notification/{notification.pk}/change/").content.decode()
+    )
+
+    assert 'id="push-audience"' in page
+    assert "data-total=" not in page
