@@ -58,6 +58,13 @@ class _ImageUrlField(serializers.URLField):
         return "" if value is None else value
 
 
+DEEP_LINK_HELP = (
+    "What tapping opens: a link of the app's catalogue (`GET /api/v1/push/catalogue`, `links`) whose "
+    "target exists, e.g. `casapp://reports/17`, `casapp://notices/42`, `casapp://waste`, "
+    '`casapp://campaigns/7`; or a public https address; "" for none. Anything else: 400 `invalid_deep_link`.'
+)
+
+
 def kind_choices() -> list[tuple[str, StrOrPromise]]:
     return [(kind.value, kind.label) for kind in BROADCAST_KINDS]
 
@@ -80,7 +87,9 @@ class NotificationDraftSerializer(serializers.Serializer[Any]):
     audience_stadtteile = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, help_text="Names of Stadtteile."
     )
-    deep_link = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    deep_link = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text=DEEP_LINK_HELP
+    )
     image_url = _ImageUrlField(required=False)
     data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
         child=serializers.CharField(allow_blank=True), required=False
@@ -108,7 +117,9 @@ class NotificationChangeSerializer(serializers.Serializer[Any]):
     audience_kind = serializers.ChoiceField(choices=audience_choices(), required=False)
     audience_topics = _topic_keys(required=False, source="topics")
     audience_stadtteile = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
-    deep_link = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    deep_link = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text=DEEP_LINK_HELP
+    )
     image_url = _ImageUrlField(required=False)
     data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
         child=serializers.CharField(allow_blank=True), required=False
