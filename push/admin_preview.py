@@ -234,8 +234,11 @@ class ImageAndLinkFields(forms.Form):
         self.initial.setdefault(
             "image_choice", str(current.pk) if current else (KEEP if instance.image_url else "")
         )
-        cast("forms.ChoiceField", self.fields["link_target"]).choices = _link_target_choices(
-            instance.deep_link
+        target_field = cast("forms.ChoiceField", self.fields["link_target"])
+        target_field.choices = _link_target_choices(instance.deep_link)
+        # The form's script shows the number only for targets that take one, the address only for web.
+        target_field.widget.attrs["data-numbered"] = " ".join(
+            target.key for target in links.registered_links() if target.parameters
         )
         parsed = links.link_parse(instance.deep_link)
         if parsed is None:

@@ -127,6 +127,14 @@ def test_the_preview_and_the_audience_follow_what_is_typed(live_server: Any, tmp
             expect(preview.locator("img.push-lock__image").first).to_have_attribute(
                 "src", re.compile("^data:image/jpeg")
             )
+            # The number only where the target takes one, the address only for a web page.
+            expect(page.locator("#id_link_id")).to_be_hidden()
+            page.select_option("#id_link_target", "report")
+            expect(page.locator("#id_link_id")).to_be_visible()
+            expect(page.locator("#id_link_url")).to_be_hidden()
+            page.select_option("#id_link_target", "web")
+            expect(page.locator("#id_link_url")).to_be_visible()
+            expect(page.locator("#id_link_id")).to_be_hidden()
             page.select_option("#id_link_target", "waste_calendar")
             expect(preview.locator(".push-preview__sizes")).to_contain_text("Abfallkalender")
             page.screenshot(path=str(shots / "notification-form.png"), full_page=True)

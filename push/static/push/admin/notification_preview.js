@@ -68,6 +68,27 @@
       timer = window.setTimeout(refresh, DELAY_MS);
     }
 
+    // The number field only for targets that take one, the address only for a web page.
+    var target = document.getElementById("id_link_target");
+    function showLinkFields() {
+      if (!target) {
+        return;
+      }
+      var numbered = (target.dataset.numbered || "").split(" ");
+      var rows = { link_id: numbered.indexOf(target.value) >= 0, link_url: target.value === "web" };
+      Object.keys(rows).forEach(function (name) {
+        var input = document.getElementById("id_" + name);
+        var row = input ? input.closest(".form-row") : null;
+        if (row) {
+          row.hidden = !rows[name] && !input.value;
+        }
+      });
+    }
+    if (target) {
+      target.addEventListener("change", showLinkFields);
+      showLinkFields();
+    }
+
     form.addEventListener("input", later);
     form.addEventListener("change", function (event) {
       var target = event.target;
