@@ -12,7 +12,7 @@ import django_filters
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
@@ -244,6 +244,21 @@ class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):
     @extend_schema(
         operation_id="push_notifications_audience",
         responses=AudienceEstimateSerializer,
+        examples=[
+            OpenApiExample(
+                "An outage alert to everyone subscribed to Störungen",
+                value={
+                    "total": 3120,
+                    "by_platform": {"android": 1890, "ios": 1230, "web": 0},
+                    "by_language": {"de": 2790, "en": 330},
+                    "german_fallback": 140,
+                    "active_days": 30,
+                    "minimum": 1,
+                    "below_minimum": False,
+                },
+                response_only=True,
+            )
+        ],
         tags=TAGS,
         summary="How many installations it would reach now",
         description=(
