@@ -188,6 +188,7 @@ class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):
             field = FORM_FIELD_OF_ERROR.get(error.field or "", error.field)
             self.add_error(field if field in self.fields else None, str(error.detail))
             return
+        self.store_uploaded_image()
 
 
 class AuditEntryInline(admin.TabularInline[AuditEntry, Notification]):

@@ -30,7 +30,13 @@ from push import links
 from push.fanout import CACHE_UNREACHABLE
 from push.models import AudienceKind, Notification, NotificationKind, NotificationStatus, PushImage, Topic
 from push.selectors import AudienceEstimate, audience_estimate, notification_audience
-from push.services.images import push_image_of_url, push_image_path, push_image_upload
+from push.services.images import (
+    FittedPushImage,
+    push_image_fit,
+    push_image_of_url,
+    push_image_path,
+    push_image_store,
+)
 from push.validation import MAX_PAYLOAD_BYTES, payload_sizes
 
 # Where lock screens cut a notification (characters; what fits depends on the phone's width and font
@@ -224,6 +230,13 @@ class ImageAndLinkFields(forms.Form):
         label=_("https address"), required=False, max_length=links.MAX_LINK_LENGTH, assume_scheme="https"
     )
 
+    image_to_store: FittedPushImage | None = None  # an upload, stored once the notification is saved
+
+    def store_uploaded_image(self) -> None:
+        if self.image_to_store is not None:
+            push_image_store(self.image_to_store)
+            self.image_to_store = None
+
     def setup_image_and_link(self, instance: Notification) -> None:
         image_choices: list[tuple[str, StrOrPromise]] = [("", _("no image"))]
         current = push_image_of_url(instance.image_url)
@@ -264,8 +277,8 @@ class ImageAndLinkFields(forms.Form):
     ) -> str:
         upload = data.get("image_upload")
         if upload:
-            image = push_image_upload(upload=upload, actor=actor, name=getattr(upload, "name", ""))
-            return base + push_image_path(image)
+            self.image_to_store = push_image_fit(upload=upload, actor=actor, name=getattr(upload, "name", ""))
+            return base + push_image_path(self.image_to_store.image)
         return image_url_from(
             choice=str(data.get("image_choice") or ""), current=instance.image_url, base=base
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.contrib.auth.models import User
@@ -20,11 +21,20 @@ PUSH_IMAGE_MAX_EDGE = 1440
 _IMAGE_PATH = re.compile(r"/push/images/([0-9a-f-]{36})\.jpg$")
 
 
-def push_image_upload(*, upload: UploadedFile | BinaryIO, actor: User | None, name: str = "") -> PushImage:
-    """Stores an uploaded JPEG, PNG or WebP as a JPEG of at most ``PUSH_IMAGE_MAX_EDGE`` px and
+@dataclass(frozen=True)
+class FittedPushImage:
+    """An upload made fit for FCM, not stored yet: its id (and so its address) is already fixed."""
+
+    image: PushImage  # unsaved
+    jpeg: bytes
+
+
+def push_image_fit(*, upload: UploadedFile | BinaryIO, actor: User | None, name: str = "") -> FittedPushImage:
+    """Turns an uploaded JPEG, PNG or WebP into a JPEG of at most ``PUSH_IMAGE_MAX_EDGE`` px and
     ``PUSH_IMAGE_MAX_BYTES`` bytes, without metadata; refuses anything else with the pipeline's
     ``DomainError`` (``unsupported_image``, ``photo_too_large``, ``invalid_photo``, ``image_too_large``)
-    on ``image_upload``."""
+    on ``image_upload``. Nothing is stored: the workspace stores it once the notification was saved, so a
+    refused notification leaves no file behind."""
     fitted = image_fit(
         upload, field="image_upload", max_edge=PUSH_IMAGE_MAX_EDGE, max_bytes=PUSH_IMAGE_MAX_BYTES
     )
@@ -36,9 +46,20 @@ def push_image_upload(*, upload: UploadedFile | BinaryIO, actor: User | None, na
         size_bytes=len(fitted.image),
         uploaded_by=actor,
     )
-    image.file.save(f"{image.pk}.jpg", ContentFile(fitted.image), save=False)
+    return FittedPushImage(image=image, jpeg=fitted.image)
+
+
+def push_image_store(fitted: FittedPushImage) -> PushImage:
+    """Writes the file through the storage backend and the row that names it."""
+    image = fitted.image
+    image.file.save(f"{image.pk}.jpg", ContentFile(fitted.jpeg), save=False)
     image.save()
     return image
+
+
+def push_image_upload(*, upload: UploadedFile | BinaryIO, actor: User | None, name: str = "") -> PushImage:
+    """``push_image_fit`` and ``push_image_store`` in one."""
+    return push_image_store(push_image_fit(upload=upload, actor=actor, name=name))
 
 
 def push_image_path(image: PushImage) -> str:

@@ -206,3 +206,19 @@ def test_without_an_image_ios_gets_no_mutable_content(
     assert "image" not in message["notification"]
     assert "fcm_options" not in message["apns"]
     assert "mutable-content" not in message["apns"]["payload"]["aps"]
+
+
+@pytest.mark.django_db
+def test_a_refused_notification_leaves_no_image_behind(author, settings):
+    from pathlib import Path
+
+    response = added(
+        author,
+        title_de="Fragen an 0171 2345678",  # a private number: refused by the service
+        image_upload=upload(images.phone_jpeg((800, 600), orientation=None, noise=False)),
+    )
+
+    assert response.status_code == 200
+    assert "title_de" in response.context["adminform"].form.errors
+    assert not PushImage.objects.exists()
+    assert not list(Path(settings.MEDIA_ROOT).rglob("*.jpg"))
