@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
@@ -208,6 +208,26 @@ def _link_target_choices(current: str) -> list[tuple[str, StrOrPromise]]:
     return choices
 
 
+class LinkNumberInput(forms.TextInput):
+    """The number a link names, with a ``<datalist>`` of recent things per target; the form's script
+    points the input at the chosen target's list."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.suggestions: dict[str, list[tuple[str, str]]] = {}
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
+        lists = format_html_join(
+            "",
+            '<datalist id="push-link-{}">{}</datalist>',
+            (
+                (key, format_html_join("", '<option value="{}">{}</option>', options))
+                for key, options in self.suggestions.items()
+            ),
+        )
+        return format_html("{}{}", super().render(name, value, attrs, renderer), lists)
+
+
 class ImageAndLinkFields(forms.Form):
     """The image (upload, or one uploaded before) and the deep link (a target of the app's catalogue
     with its number, or an https address) of a notification."""
@@ -224,7 +244,8 @@ class ImageAndLinkFields(forms.Form):
         label=_("number"),
         required=False,
         max_length=60,
-        help_text=_("The number of the notice, report or campaign the link opens."),
+        help_text=_("The number of the notice, report or campaign the link opens; recent ones are offered."),
+        widget=LinkNumberInput(attrs={"autocomplete": "off"}),
     )
     link_url = forms.URLField(
         label=_("https address"), required=False, max_length=links.MAX_LINK_LENGTH, assume_scheme="https"
@@ -253,6 +274,12 @@ class ImageAndLinkFields(forms.Form):
         target_field.widget.attrs["data-numbered"] = " ".join(
             target.key for target in links.registered_links() if target.parameters
         )
+        # Recent things of each target, offered while typing the number (a datalist per target).
+        cast("LinkNumberInput", self.fields["link_id"].widget).suggestions = {
+            target.key: target.suggestions()
+            for target in links.registered_links()
+            if target.parameters and target.suggestions is not None
+        }
         parsed = links.link_parse(instance.deep_link)
         if parsed is None:
             self.initial.setdefault("link_target", KEEP if instance.deep_link else NO_LINK)

@@ -58,6 +58,7 @@ def register_push_links() -> None:
         },
         parameters=[LinkParameter("id", {"de": "Nummer der Mitteilung", "en": "Notice number"})],
         exists=_notice_exists,
+        suggestions=_recent_notices,
     )
     register_link(
         key="campaign",
@@ -69,6 +70,7 @@ def register_push_links() -> None:
         },
         parameters=[LinkParameter("id", {"de": "Nummer der Aktion", "en": "Campaign number"})],
         exists=_campaign_exists,
+        suggestions=_recent_campaigns,
     )
 
 
@@ -84,3 +86,22 @@ def _campaign_exists(id: str) -> bool:
     return Notification.objects.filter(
         pk=int(id), kind=NotificationKind.CAMPAIGN, test_of__isnull=True
     ).exists()
+
+
+SUGGESTED = 30
+
+
+def _recent_notices() -> list[tuple[str, str]]:
+    from push.selectors import notifications_for_staff
+
+    return [
+        (str(n.pk), f"{n.pk}: {n}") for n in notifications_for_staff().order_by("-created_at")[:SUGGESTED]
+    ]
+
+
+def _recent_campaigns() -> list[tuple[str, str]]:
+    from push.models import NotificationKind
+    from push.selectors import notifications_for_staff
+
+    campaigns = notifications_for_staff().filter(kind=NotificationKind.CAMPAIGN).order_by("-created_at")
+    return [(str(n.pk), f"{n.pk}: {n}") for n in campaigns[:SUGGESTED]]

@@ -64,6 +64,8 @@ class LinkTarget:
     # Whether the thing the parameters name exists and may be linked to (a published notice, a public
     # report); None: any well-formed parameters do. Not part of the definition's identity.
     exists: Callable[..., bool] | None = field(default=None, compare=False)
+    # Recent things to link to, offered in the workspace: (parameter value, label), newest first.
+    suggestions: Callable[[], list[tuple[str, str]]] | None = field(default=None, compare=False)
 
     def name_in(self, language: str) -> str:
         return self.name.get(language) or self.name["de"]
@@ -107,6 +109,7 @@ def register_link(
     description: dict[str, str] | None = None,
     parameters: list[LinkParameter] | None = None,
     exists: Callable[..., bool] | None = None,
+    suggestions: Callable[[], list[tuple[str, str]]] | None = None,
 ) -> LinkTarget:
     """Adds a screen of the app to the catalogue. Registering the same definition again is harmless;
     another definition under a key already taken, or a template that does not start with ``casapp://``
@@ -132,6 +135,7 @@ def register_link(
         description=MappingProxyType(dict(description or {})),
         parameters=declared,
         exists=exists,
+        suggestions=suggestions,
     )
     existing = _targets.get(key)
     if existing is not None and existing != target:

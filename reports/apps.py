@@ -58,6 +58,7 @@ class ReportsConfig(AppConfig):
             },
             parameters=[LinkParameter("id", {"de": "Nummer der Meldung", "en": "Report number"})],
             exists=_report_is_public,
+            suggestions=_recent_reports,
         )
         installation_erasing.connect(_unlink_reports, dispatch_uid="reports.unlink_installation")
 
@@ -66,6 +67,14 @@ def _report_is_public(id: str) -> bool:
     from reports.selectors import reports_public
 
     return reports_public().filter(pk=int(id)).exists()
+
+
+def _recent_reports() -> list[tuple[str, str]]:
+    """The newest public reports, to link a push to in the workspace."""
+    from reports.selectors import reports_public
+
+    recent = reports_public().order_by("-created_at")[:30]
+    return [(str(r.pk), f"#{r.pk} {r.category.name_de}, {r.address}".rstrip(", ")) for r in recent]
 
 
 def _unlink_reports(sender: Any, installation: Any, **kwargs: Any) -> None:

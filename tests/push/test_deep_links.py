@@ -217,3 +217,24 @@ def test_the_workspace_keeps_a_link_from_before_unless_another_is_chosen(db):
     assert kept.status_code == 302, kept.context["adminform"].form.errors
     legacy.refresh_from_db()
     assert (legacy.deep_link, legacy.content["de"]["title"]) == ("casapp://stoerungen", "Neu")
+
+
+@pytest.mark.django_db
+def test_the_workspace_offers_recent_reports_and_notices_to_link_to(public_report):
+    from tests.reports.staff_factories import report
+
+    hidden = report(public_report.category, hidden=True, description="Beleidigung")
+    author = browser("Kommunikation")
+    notice = services.notification_create(author=author.user, kind="news", content=OUTAGE)  # type: ignore[attr-defined]
+
+    page = author.get(f"{NOTIFICATIONS}add/").content.decode()
+
+    reports = page[page.index('<datalist id="push-link-report">') :].split("</datalist>")[0]
+    notices = page[page.index('<datalist id="push-link-notice">') :].split("</datalist>")[0]
+    assert (
+        f'<option value="{public_report.pk}">#{public_report.pk} Schlagloch, Münsterstraße 12</option>'
+        in reports
+    )
+    assert f'value="{hidden.pk}"' not in reports
+    assert f'<option value="{notice.pk}">{notice.pk}: Bürgerbüro geschlossen</option>' in notices
+    assert 'id="push-link-waste_calendar"' not in page  # nothing to number

@@ -131,6 +131,7 @@ def test_the_preview_and_the_audience_follow_what_is_typed(live_server: Any, tmp
             expect(page.locator("#id_link_id")).to_be_hidden()
             page.select_option("#id_link_target", "report")
             expect(page.locator("#id_link_id")).to_be_visible()
+            expect(page.locator("#id_link_id")).to_have_attribute("list", "push-link-report")
             expect(page.locator("#id_link_url")).to_be_hidden()
             page.select_option("#id_link_target", "web")
             expect(page.locator("#id_link_url")).to_be_visible()

@@ -75,6 +75,10 @@
         return;
       }
       var numbered = (target.dataset.numbered || "").split(" ");
+      var number = document.getElementById("id_link_id");
+      if (number) {
+        number.setAttribute("list", "push-link-" + target.value);
+      }
       var rows = { link_id: numbered.indexOf(target.value) >= 0, link_url: target.value === "web" };
       Object.keys(rows).forEach(function (name) {
         var input = document.getElementById("id_" + name);
