@@ -348,18 +348,7 @@ def _draft_size(size: tuple[int, int], *, max_edge: int) -> tuple[int, int] | No
 def _publishable(picture: Image.Image, *, max_edge: int, thumbnail_edge: int | None) -> SanitisedImage:
     from PIL import Image
 
-    icc_profile = picture.info.get("icc_profile")
-    working = _rgb_or_rgba(picture)
-    working.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
-    _turn_upright(working)
-    if isinstance(icc_profile, bytes) and icc_profile:
-        working = _to_srgb(working, icc_profile)
-    # A fresh image carries no info dict: Pillow copies ``info`` through convert/resize and its JPEG
-    # encoder writes ``info["comment"]`` of the image it saves, so nothing of the upload may reach it.
-    transparent = working.mode == "RGBA"
-    # Uninitialised when opaque: the paste covers every pixel, a white fill would cost 10 ms in vain.
-    clean = Image.new("RGB", working.size, _WHITE if transparent else None)
-    clean.paste(working, mask=working if transparent else None)
+    clean = _clean_rgb(picture, max_edge=max_edge)
     thumbnail = None
     if thumbnail_edge is not None:
         small = clean.copy()
@@ -372,6 +361,25 @@ def _publishable(picture: Image.Image, *, max_edge: int, thumbnail_edge: int | N
         height=clean.height,
         thumbnail=thumbnail,
     )
+
+
+def _clean_rgb(picture: Image.Image, *, max_edge: int) -> Image.Image:
+    """The picture at most ``max_edge`` px, upright, sRGB, flattened onto white, with no metadata."""
+    from PIL import Image
+
+    icc_profile = picture.info.get("icc_profile")
+    working = _rgb_or_rgba(picture)
+    working.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    _turn_upright(working)
+    if isinstance(icc_profile, bytes) and icc_profile:
+        working = _to_srgb(working, icc_profile)
+    # A fresh image carries no info dict: Pillow copies ``info`` through convert/resize and its JPEG
+    # encoder writes ``info["comment"]`` of the image it saves, so nothing of the upload may reach it.
+    transparent = working.mode == "RGBA"
+    # Uninitialised when opaque: the paste covers every pixel, a white fill would cost 10 ms in vain.
+    clean = Image.new("RGB", working.size, _WHITE if transparent else None)
+    clean.paste(working, mask=working if transparent else None)
+    return clean
 
 
 def _rgb_or_rgba(picture: Image.Image) -> Image.Image:
@@ -410,8 +418,54 @@ def _to_srgb(working: Image.Image, icc_profile: bytes) -> Image.Image:
         return working
 
 
-def _jpeg(image: Image.Image) -> bytes:
+def _jpeg(image: Image.Image, *, quality: int = JPEG_QUALITY) -> bytes:
     buffer = io.BytesIO()
     # No exif/icc_profile/comment arguments: the encoder writes only the JFIF header and the picture.
-    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    image.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)
     return buffer.getvalue()
+
+
+# --- Pictures that must fit a size in bytes (push images)
+
+_IMAGE_FORMATS_MESSAGE = _("Images must be JPEG, PNG or WebP.")
+_IMAGE_TOO_LARGE_TO_FIT = _("The image cannot be compressed to the size allowed.")
+_FIT_QUALITIES = (85, 78, 70, 62, 55)
+
+
+def image_fit(
+    upload: UploadedFile | BinaryIO,
+    *,
+    field: str,
+    max_edge: int,
+    max_bytes: int,
+    formats: frozenset[str] = frozenset({"JPEG", "PNG", "WEBP"}),
+) -> SanitisedImage:
+    """A JPEG of at most ``max_edge`` px on the long edge and at most ``max_bytes`` bytes, or a refusal.
+
+    The guarantees of ``image_sanitise`` (format decided by the content, size and pixel limits judged
+    before decoding, upright, sRGB, flattened onto white, no metadata), and: only ``formats`` are accepted
+    (``unsupported_image``; "MPO" counts as JPEG); the quality is lowered step by step, then the edge,
+    until the JPEG fits; a picture that does not fit even then raises ``image_too_large``.
+    """
+    from PIL import Image
+
+    _pillow_load()
+    data = _read_bounded(upload, field=field)
+    with _bombs_refused():
+        picture = _decode(data, field=field, max_edge=max_edge)
+        kind = "JPEG" if picture.format in _JPEG_FORMATS else picture.format
+        if kind not in formats:
+            raise DomainError(_IMAGE_FORMATS_MESSAGE, code="unsupported_image", field=field)
+        clean = _clean_rgb(picture, max_edge=max_edge)
+    edge = max_edge
+    while edge >= 200:
+        if max(clean.size) > edge:
+            clean.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+        for quality in _FIT_QUALITIES:
+            encoded = _jpeg(clean, quality=quality)
+            if len(encoded) <= max_bytes:
+                return SanitisedImage(
+                    data=encoded, content_type=JPEG_CONTENT_TYPE, width=clean.width, height=clean.height
+                )
+        edge = int(edge * 0.75)
+    raise DomainError(_IMAGE_TOO_LARGE_TO_FIT, code="image_too_large", field=field)

@@ -67,6 +67,7 @@ ENV_SCHEMA: dict[str, tuple[type, Any]] = {
     "PUSH_PURGE_AFTER_DAYS": (int, 270),
     "PUSH_CITY_PHONE_PREFIXES": (list, ["02305 106"]),
     "PUSH_CITY_EMAIL_DOMAINS": (list, ["castrop-rauxel.de"]),
+    "PUSH_CAMPAIGN_MIN_AUDIENCE": (int, 50),
     "THROTTLE_ANON": (str, "120/min"),
     "THROTTLE_DEVICE": (str, "600/min"),
     "THROTTLE_STAFF": (str, "3000/min"),
@@ -380,6 +381,8 @@ PUSH_PURGE_AFTER_DAYS: int = env("PUSH_PURGE_AFTER_DAYS")
 # The city's own contact points, allowed in notification texts (other phone numbers and addresses are not).
 PUSH_CITY_PHONE_PREFIXES: list[str] = env("PUSH_CITY_PHONE_PREFIXES")
 PUSH_CITY_EMAIL_DOMAINS: list[str] = env("PUSH_CITY_EMAIL_DOMAINS")
+# A campaign that would reach fewer installations than this is shown with a warning (zero is refused).
+PUSH_CAMPAIGN_MIN_AUDIENCE: int = env("PUSH_CAMPAIGN_MIN_AUDIENCE")
 
 # --- API
 REST_FRAMEWORK = {

@@ -46,6 +46,8 @@ urlpatterns = [
     path("media/reports/photos/", include("reports.public_photos")),
     # The public screen in city hall, also embeddable on the city's website (docs/screen.md).
     path("bildschirm/", include("reports.screen")),
+    # Images of push messages, loaded by phones when a message arrives (push/public_urls.py).
+    path("push/", include("push.public_urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

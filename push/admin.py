@@ -15,9 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -27,6 +27,7 @@ from push import (
     admin_audit,  # noqa: F401  (registers the audit log)
     services,
 )
+from push.admin_preview import ImageAndLinkFields, notification_preview_html, preview_view
 from push.admin_workflow import NotificationWorkflowMixin
 from push.models import (
     BROADCAST_KINDS,
@@ -73,10 +74,12 @@ FORM_FIELD_OF_ERROR = {
     "content.en": "title_en",
     "content.en.title": "title_en",
     "content.en.body": "body_en",
+    "deep_link": "link_target",
+    "image_url": "image_choice",
 }
 
 
-class NotificationForm(forms.ModelForm[Notification]):
+class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):
     """Edits a draft through ``notification_create``/``notification_update``.
 
     The service runs once the form is otherwise valid, inside the admin's transaction, so its rules are
@@ -84,6 +87,7 @@ class NotificationForm(forms.ModelForm[Notification]):
     """
 
     actor: User  # set per request by NotificationAdmin.get_form
+    site_base: str  # "https://host" of the request: image URLs are absolute (phones load them)
 
     title_de = forms.CharField(label=_("title (German)"), required=False)
     body_de = forms.CharField(label=_("text (German)"), required=False, widget=forms.Textarea({"rows": 4}))
@@ -92,15 +96,12 @@ class NotificationForm(forms.ModelForm[Notification]):
     audience_stadtteile = forms.MultipleChoiceField(
         label=_("Stadtteile"), choices=STADTTEIL_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
-    image_url = forms.URLField(label=_("image URL"), max_length=500, required=False, assume_scheme="https")
     resolves = forms.BooleanField(label=_("announces the end of the outage"), required=False)
 
     class Meta:
         model = Notification
         fields = [
             "kind",
-            "deep_link",
-            "image_url",
             "data",
             "audience_kind",
             "audience_topics",
@@ -120,6 +121,7 @@ class NotificationForm(forms.ModelForm[Notification]):
             self.initial.setdefault(f"title_{language}", text.get("title", ""))
             self.initial.setdefault(f"body_{language}", text.get("body", ""))
         self.initial.setdefault("audience_stadtteile", self.instance.audience_stadtteile or [])
+        self.setup_image_and_link(self.instance)
         if "kind" in self.fields:
             self.fields["kind"].choices = [(k.value, k.label) for k in BROADCAST_KINDS]  # type: ignore[attr-defined]
         if "audience_kind" in self.fields:
@@ -148,10 +150,17 @@ class NotificationForm(forms.ModelForm[Notification]):
 
     def _save_through_service(self) -> None:
         data = self.cleaned_data
+        try:
+            deep_link = self.chosen_deep_link(data, self.instance)
+            image_url = self.chosen_image_url(data, self.instance, actor=self.actor, base=self.site_base)
+        except DomainError as error:
+            field = {"deep_link": "link_target"}.get(error.field or "", error.field)
+            self.add_error(field if field in self.fields else None, str(error.detail))
+            return
         changes: dict[str, Any] = {
             "content": self._content(),
-            "deep_link": data.get("deep_link", ""),
-            "image_url": data.get("image_url", ""),
+            "deep_link": deep_link,
+            "image_url": image_url,
             "data": data.get("data") or {},
             "audience_kind": data.get("audience_kind"),
             "audience_stadtteile": list(data.get("audience_stadtteile") or []),
@@ -181,6 +190,8 @@ class NotificationForm(forms.ModelForm[Notification]):
         except DomainError as error:
             field = FORM_FIELD_OF_ERROR.get(error.field or "", error.field)
             self.add_error(field if field in self.fields else None, str(error.detail))
+            return
+        self.store_uploaded_image()
 
 
 STATISTICS_ROWS = [
@@ -247,10 +258,21 @@ class NotificationAdmin(NotificationWorkflowMixin, admin.ModelAdmin[Notification
         return notifications_for_staff()
 
     def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:
-        texts = ["kind", "title_de", "body_de", "title_en", "body_en", "deep_link", "image_url", "data"]
+        texts = ["kind", "title_de", "body_de", "title_en", "body_en"]
+        editable = obj is None or self.has_change_permission(request, obj)
+        media = (
+            ["image_upload", "image_choice", "link_target", "link_id", "link_url", "data"]
+            if editable
+            else ["image_url", "deep_link", "data"]
+        )
         fieldsets: list[tuple[Any, dict[str, Any]]] = [
             (None, {"fields": texts}),
-            (_("Audience"), {"fields": ["audience_kind", "audience_topics", "audience_stadtteile"]}),
+            (_("Preview"), {"fields": ["preview"]}),
+            (_("Image and link"), {"fields": media}),
+            (
+                _("Audience"),
+                {"fields": ["audience_kind", "audience_topics", "audience_stadtteile", "audience"]},
+            ),
             (_("Timing"), {"fields": ["priority", "send_at", "expires_at"]}),
             (_("Outage"), {"fields": ["thread", "resolves"] if obj is None else ["thread", "outage_state"]}),
         ]
@@ -263,14 +285,45 @@ class NotificationAdmin(NotificationWorkflowMixin, admin.ModelAdmin[Notification
 
     def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None) -> Any:
         if obj is None:
-            return []
-        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics"]
+            return ["preview", "audience"]
+        return ["kind", "thread", "outage_state", *WORKFLOW_FIELDS, "statistics", "preview", "audience"]
 
     def get_form(
         self, request: Any, obj: Notification | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"actor": request.user})
+        site_base = request.build_absolute_uri("/").rstrip("/")
+        return type(form.__name__, (form,), {"actor": request.user, "site_base": site_base})
+
+    class Media:
+        css = {"all": ["push/admin/notification_preview.css"]}
+        js = ["push/admin/notification_preview.js"]
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(lambda request: preview_view(request, self)),
+            name="push_notification_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    @admin.display(description=_("lock screens"))
+    def preview(self, obj: Notification) -> SafeString:
+        """The lock screens; the form's script updates them (and the audience) as the person types."""
+        return format_html(
+            '<div id="push-preview" data-url="{}" data-notification="{}">{}</div>',
+            reverse("admin:push_notification_preview"),
+            obj.pk or "",
+            mark_safe(notification_preview_html(obj, part="preview")),  # noqa: S308  (our template)
+        )
+
+    @admin.display(description=_("reaches"))
+    def audience(self, obj: Notification) -> SafeString:
+        """The audience estimate: shown before submitting, and again to whoever approves."""
+        return format_html(
+            '<div id="push-audience">{}</div>',
+            mark_safe(notification_preview_html(obj, part="audience")),  # noqa: S308  (our template)
+        )
 
     def save_form(self, request: Any, form: Any, change: bool) -> Notification:
         saved: Notification = form.saved  # written by the service while the form was validated

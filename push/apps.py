@@ -55,3 +55,67 @@ class PushConfig(AppConfig):
         installation_erasing.connect(
             submissions_erase_for_installation, dispatch_uid="push.participation.erase_installation"
         )
+        register_push_links()
+
+
+def register_push_links() -> None:
+    """push's own screens of the app: a notice of the notice board and a campaign's page."""
+    from push.links import LinkParameter, register_link
+
+    register_link(
+        key="notice",
+        template="casapp://notices/{id}",
+        name={"de": "Mitteilung", "en": "Notice"},
+        description={
+            "de": "Eine veröffentlichte Mitteilung (Störung, Aktion, Nachricht) im Mitteilungsbrett.",
+            "en": "A published notice (outage, campaign, news) on the notice board.",
+        },
+        parameters=[LinkParameter("id", {"de": "Nummer der Mitteilung", "en": "Notice number"})],
+        exists=_notice_exists,
+        suggestions=_recent_notices,
+    )
+    register_link(
+        key="campaign",
+        template="casapp://campaigns/{id}",
+        name={"de": "Aktionsseite", "en": "Campaign page"},
+        description={
+            "de": "Die Seite einer Aktion der Stadt, zum Mitmachen.",
+            "en": "The page of a campaign of the city, to take part.",
+        },
+        parameters=[LinkParameter("id", {"de": "Nummer der Aktion", "en": "Campaign number"})],
+        exists=_campaign_exists,
+        suggestions=_recent_campaigns,
+    )
+
+
+def _notice_exists(id: str) -> bool:
+    from push.models import BROADCAST_KINDS, Notification
+
+    return Notification.objects.filter(pk=int(id), kind__in=BROADCAST_KINDS, test_of__isnull=True).exists()
+
+
+def _campaign_exists(id: str) -> bool:
+    from push.models import Notification, NotificationKind
+
+    return Notification.objects.filter(
+        pk=int(id), kind=NotificationKind.CAMPAIGN, test_of__isnull=True
+    ).exists()
+
+
+SUGGESTED = 30
+
+
+def _recent_notices() -> list[tuple[str, str]]:
+    from push.selectors import notifications_for_staff
+
+    return [
+        (str(n.pk), f"{n.pk}: {n}") for n in notifications_for_staff().order_by("-created_at")[:SUGGESTED]
+    ]
+
+
+def _recent_campaigns() -> list[tuple[str, str]]:
+    from push.models import NotificationKind
+    from push.selectors import notifications_for_staff
+
+    campaigns = notifications_for_staff().filter(kind=NotificationKind.CAMPAIGN).order_by("-created_at")
+    return [(str(n.pk), f"{n.pk}: {n}") for n in campaigns[:SUGGESTED]]

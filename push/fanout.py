@@ -96,9 +96,7 @@ def _subscribed_to(topic_ids: list[int]) -> Exists:
 def audience_queryset(notification: Notification, *, now: datetime | None = None) -> QuerySet[Installation]:
     """Installations a broadcast or test notification goes to: reachable, not stale, opted in."""
     now = now or timezone.now()
-    reachable = Installation.objects.filter(is_active=True, push_token__isnull=False)
-    audience = notification.audience_kind
-    if audience == AudienceKind.TEST:
+    if notification.audience_kind == AudienceKind.TEST:
         author = notification.created_by_id or 0
         # Only paired phones, and never more than the cap, whatever rows exist.
         author_devices = (
@@ -106,20 +104,43 @@ def audience_queryset(notification: Notification, *, now: datetime | None = None
             .order_by("-paired_at")
             .values("installation_id")[:MAX_TEST_DEVICES]
         )
-        return reachable.filter(pk__in=author_devices)
-    fresh = reachable.filter(
+        return _reachable().filter(pk__in=author_devices)
+    topic_ids = (
+        list(notification.audience_topics.values_list("pk", flat=True))
+        if notification.audience_kind == AudienceKind.TOPICS
+        else []
+    )
+    return broadcast_audience(
+        kind=notification.kind,
+        audience_kind=notification.audience_kind,
+        topic_ids=topic_ids,
+        stadtteile=list(notification.audience_stadtteile or []),
+        now=now,
+    )
+
+
+def _reachable() -> QuerySet[Installation]:
+    return Installation.objects.filter(is_active=True, push_token__isnull=False)
+
+
+def broadcast_audience(
+    *, kind: str, audience_kind: str, topic_ids: list[int], stadtteile: list[str], now: datetime
+) -> QuerySet[Installation]:
+    """The installations a broadcast of ``kind`` reaches: push on, seen within ``PUSH_STALE_AFTER_DAYS``,
+    subscribed to the chosen topics (``topics``) or to the kind's topic (``all``, ``stadtteile``), in the
+    chosen Stadtteile. The one definition both the send and the audience estimate use."""
+    fresh = _reachable().filter(
         is_stale=False, last_seen_at__gte=now - timedelta(days=settings.PUSH_STALE_AFTER_DAYS)
     )
-    if audience == AudienceKind.TOPICS:
-        chosen = list(notification.audience_topics.values_list("pk", flat=True))
-        return fresh.filter(_subscribed_to(chosen))
-    kind_topics = list(Topic.objects.filter(kind=notification.kind).values_list("pk", flat=True))
+    if audience_kind == AudienceKind.TOPICS:
+        return fresh.filter(_subscribed_to(topic_ids))
+    kind_topics = list(Topic.objects.filter(kind=kind).values_list("pk", flat=True))
     opted_in = fresh.filter(_subscribed_to(kind_topics))
-    if audience == AudienceKind.STADTTEILE:
-        return opted_in.filter(stadtteil__in=notification.audience_stadtteile)
-    if audience == AudienceKind.ALL:
+    if audience_kind == AudienceKind.STADTTEILE:
+        return opted_in.filter(stadtteil__in=stadtteile)
+    if audience_kind == AudienceKind.ALL:
         return opted_in
-    raise ValueError(f"audience {audience} is not expanded from a query")
+    raise ValueError(f"audience {audience_kind} is not expanded from a query")
 
 
 def expand_next_chunk(notification: Notification, *, chunk: int = EXPANSION_CHUNK) -> int:

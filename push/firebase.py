@@ -169,13 +169,31 @@ def build_message(message: OutgoingMessage) -> messaging.Message:
             ),
             apns=messaging.APNSConfig(
                 headers=apns_headers,
-                payload=messaging.APNSPayload(aps=messaging.Aps(thread_id=collapse, sound="default")),
+                # iOS shows an image only through the app's notification service extension, which runs
+                # for messages with mutable-content and loads fcm_options.image.
+                payload=messaging.APNSPayload(
+                    aps=messaging.Aps(
+                        thread_id=collapse, sound="default", mutable_content=bool(message.image_url) or None
+                    )
+                ),
+                fcm_options=messaging.APNSFCMOptions(image=message.image_url) if message.image_url else None,
             ),
             webpush=messaging.WebpushConfig(
                 headers=webpush_headers, notification=messaging.WebpushNotification(tag=collapse)
             ),
             **target,
         )
+
+
+def encoded_size(message: OutgoingMessage) -> int:
+    """Bytes of the message as firebase-admin encodes it for FCM, without its target (token or fid):
+    what the 4,096-byte limit is checked against. Raises ``ValueError`` when the SDK refuses a field."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        encoded = messaging._MessagingService.encode_message(build_message(message))
+    encoded.pop("token", None)
+    encoded.pop("fid", None)
+    return len(json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _content_key(message: OutgoingMessage) -> tuple[Any, ...]:

@@ -389,6 +389,38 @@ class WorkflowMail(models.Model):
         return f"{self.email}: {self.subject}"
 
 
+def _push_image_path(instance: PushImage, filename: str) -> str:
+    return f"push/images/{instance.pk}.jpg"
+
+
+class PushImage(models.Model):
+    """A picture uploaded in the workspace for push messages, kept to be chosen again.
+
+    Stored through the storage backend (local files, or S3 with django-storages) as a JPEG that FCM
+    accepts (≤ ``PUSH_IMAGE_MAX_BYTES``, metadata stripped), and served by us at a URL that names its
+    id and never changes or expires (``push.public_urls``), whatever the backend signs.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(upload_to=_push_image_path, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    size_bytes = models.PositiveIntegerField(editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("push image")
+        verbose_name_plural = _("push images")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.width} x {self.height})"
+
+
 # Mitmach-Aktionen (campaigns people take part in with photos) are declared in a module of their own and
 # registered with the app here, where Django looks for models.
 from push.participation import models as participation_models  # noqa: E402, F401

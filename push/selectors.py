@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -20,12 +21,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import translation
+from django.utils import timezone, translation
 
-from push import registry
-from push.fanout import localized
+from casapp.models import Platform
+from push import links, registry
+from push.fanout import audience_queryset, broadcast_audience, localized
 from push.models import (
     BROADCAST_KINDS,
+    AudienceKind,
     AuditEntry,
     DeactivationReason,
     Delivery,
@@ -118,6 +121,76 @@ def notifications_awaiting_approval_by(user: Any) -> QuerySet[Notification]:
     )
 
 
+@dataclass(frozen=True)
+class AudienceEstimate:
+    """How many installations a broadcast would reach if it were sent now."""
+
+    total: int
+    by_platform: dict[str, int]
+    # Installations per text they will get: a language the notification has a text in, German otherwise.
+    by_language: dict[str, int]
+    # Installations whose language has no text of its own and who therefore get German.
+    german_fallback: int
+    active_days: int
+    minimum: int  # PUSH_CAMPAIGN_MIN_AUDIENCE for campaigns, 1 otherwise
+    below_minimum: bool
+
+
+def audience_estimate(
+    *,
+    kind: str,
+    audience_kind: str,
+    topic_ids: list[int] | None = None,
+    stadtteile: list[str] | None = None,
+    languages: list[str] | None = None,
+    now: datetime | None = None,
+) -> AudienceEstimate:
+    """The audience of a broadcast as the fan-out would write it now (``push.fanout.broadcast_audience``,
+    the same query), counted in one grouped COUNT by platform and language: no rows are fetched."""
+    if audience_kind not in (AudienceKind.ALL, AudienceKind.TOPICS, AudienceKind.STADTTEILE):
+        audience_kind = AudienceKind.ALL
+    audience = broadcast_audience(
+        kind=kind,
+        audience_kind=audience_kind,
+        topic_ids=list(topic_ids or []),
+        stadtteile=list(stadtteile or []),
+        now=now or timezone.now(),
+    )
+    return _counted(audience, kind=kind, languages=languages or ["de"])
+
+
+def notification_audience(notification: Notification, *, now: datetime | None = None) -> AudienceEstimate:
+    """The audience estimate of a saved broadcast: the installations its send would reach now."""
+    return _counted(
+        audience_queryset(notification, now=now), kind=notification.kind, languages=list(notification.content)
+    )
+
+
+def _counted(audience: QuerySet[Installation], *, kind: str, languages: list[str]) -> AudienceEstimate:
+    by_platform = {platform.value: 0 for platform in Platform}
+    by_language = dict.fromkeys(["de", *sorted(set(languages) - {"de"})], 0)
+    fallback = 0
+    groups = audience.order_by().values_list("platform", "locale").annotate(n=Count("pk"))
+    for platform, locale, count in groups:
+        by_platform[platform] = by_platform.get(platform, 0) + count
+        if locale in by_language:
+            by_language[locale] += count
+        else:
+            by_language["de"] += count
+            fallback += count
+    total = sum(by_platform.values())
+    minimum = settings.PUSH_CAMPAIGN_MIN_AUDIENCE if kind == NotificationKind.CAMPAIGN else 1
+    return AudienceEstimate(
+        total=total,
+        by_platform=by_platform,
+        by_language=by_language,
+        german_fallback=fallback,
+        active_days=settings.PUSH_STALE_AFTER_DAYS,
+        minimum=minimum,
+        below_minimum=total < minimum,
+    )
+
+
 # --- app
 
 # The public notice board is one bounded list (see ``notices_current``); the inbox is paginated.
@@ -152,6 +225,7 @@ class Notice:
     title: str
     body: str
     deep_link: str
+    link: links.ParsedLink | None
     image_url: str
     published_at: datetime
     expires_at: datetime | None
@@ -194,10 +268,70 @@ class CatalogueCategory:
 
 
 @dataclass(frozen=True)
+class CatalogueLinkParameter:
+    name: str
+    type: str
+    pattern: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CatalogueLink:
+    key: str
+    template: str
+    name: str
+    description: str
+    parameters: list[CatalogueLinkParameter]
+
+
+@dataclass(frozen=True)
 class Catalogue:
     kinds: list[CatalogueKind]
     topics: list[CatalogueTopic]
     categories: list[CatalogueCategory]
+    links: list[CatalogueLink]
+
+
+WEB_LINK_NAME = {"de": "Internetseite", "en": "Web page"}
+WEB_LINK_DESCRIPTION = {
+    "de": "Eine öffentliche https-Adresse, im Browser geöffnet.",
+    "en": "A public https address, opened in the browser.",
+}
+
+
+def link_catalogue(*, language: str) -> list[CatalogueLink]:
+    """Every screen a push or notice may open (``push.links``), then ``web`` for https addresses."""
+    entries = [
+        CatalogueLink(
+            key=target.key,
+            template=target.template,
+            name=target.name_in(language),
+            description=target.description_in(language),
+            parameters=[
+                CatalogueLinkParameter(
+                    name=parameter.name,
+                    type=parameter.type,
+                    pattern=links.PARAMETER_PATTERNS[parameter.type],
+                    description=parameter.description.get(language) or parameter.description.get("de", ""),
+                )
+                for parameter in target.parameters
+            ],
+        )
+        for target in links.registered_links()
+    ]
+    english = language == "en"
+    web = CatalogueLink(
+        key=links.WEB,
+        template="{url}",
+        name=WEB_LINK_NAME["en" if english else "de"],
+        description=WEB_LINK_DESCRIPTION["en" if english else "de"],
+        parameters=[
+            CatalogueLinkParameter(
+                name="url", type="https_url", pattern=r"https://\S+", description="https://…"
+            )
+        ],
+    )
+    return [*entries, web]
 
 
 def item_id(notification_id: int) -> str:
@@ -235,7 +369,9 @@ def push_catalogue(*, language: str) -> Catalogue:
         )
         for category in registry.registered_categories()
     ]
-    return Catalogue(kinds=kinds, topics=topics, categories=categories)
+    return Catalogue(
+        kinds=kinds, topics=topics, categories=categories, links=link_catalogue(language=language)
+    )
 
 
 def installation_preferences(*, installation: Installation) -> Preferences:
@@ -325,6 +461,7 @@ def _notice_fields(
         "title": text["title"],
         "body": text["body"],
         "deep_link": notification.deep_link,
+        "link": links.link_parse(notification.deep_link),
         "image_url": notification.image_url,
         "published_at": notification.published_at,  # type: ignore[attr-defined]
         "expires_at": notification.expires_at,

@@ -98,23 +98,61 @@ def personal_data_in(text: str) -> str | None:
     return None
 
 
-def validate_payload_size(
+def payload_sizes(
     *, content: dict[str, dict[str, str]], data: dict[str, str], image_url: str, deep_link: str
-) -> None:
-    """Every language version must fit FCM's 4 KB, measured on the payload we would send."""
+) -> dict[str, int]:
+    """Per language: bytes of the FCM message as firebase-admin encodes it (``push.firebase``), without
+    the target, for the largest case of what varies per send (a 10-digit id, an outage's collapse key,
+    high priority with a time to live, the longest channel name). ``-1`` when the SDK refuses it."""
+    from push.firebase import encoded_size  # the SDK is loaded on the first check, not with the module
+
+    sizes = {}
     for language, text in content.items():
         message = OutgoingMessage(
             delivery_id=0,
-            token="",
+            token="size-check",  # the SDK needs a target; encoded_size leaves it out
             token_kind="registration_token",
-            title=text.get("title", ""),
-            body=text.get("body", ""),
-            data={**data, "deep_link": deep_link, "notification_id": "0000000000", "kind": "campaign"},
+            title=str(text.get("title", "")),
+            body=str(text.get("body", "")),
+            data={
+                **data,
+                **({"deep_link": deep_link} if deep_link else {}),
+                "notification_id": "0000000000",
+                "kind": "campaign",
+            },
             image_url=image_url,
+            collapse_key="outage-0000000000",
+            high_priority=True,
+            ttl_seconds=2_419_200,
+            channel="campaign",
         )
-        if message.payload_size() > MAX_PAYLOAD_BYTES:
+        try:
+            sizes[language] = encoded_size(message)
+        except (ValueError, TypeError):
+            sizes[language] = -1
+    return sizes
+
+
+def validate_payload_size(
+    *, content: dict[str, dict[str, str]], data: dict[str, str], image_url: str, deep_link: str
+) -> None:
+    """Every language version must fit FCM's 4,096 bytes, measured on the message firebase-admin encodes."""
+    for language, size in payload_sizes(
+        content=content, data=data, image_url=image_url, deep_link=deep_link
+    ).items():
+        if size < 0:
             raise DomainError(
-                _("The message is larger than the 4 KB push services accept."),
+                _("Firebase refuses this message (an image address or data it cannot send)."),
+                code="invalid_payload",
+                field=f"content.{language}",
+            )
+        if size > MAX_PAYLOAD_BYTES:
+            raise DomainError(
+                _(
+                    "The message in %(language)s is %(size)d bytes as sent to Firebase; at most "
+                    "%(limit)d bytes are accepted. Shorten the text or the data."
+                )
+                % {"language": language, "size": size, "limit": MAX_PAYLOAD_BYTES},
                 code="payload_too_large",
                 field=f"content.{language}",
             )

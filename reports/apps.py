@@ -35,6 +35,7 @@ class ReportsConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from push.links import LinkParameter, register_link
         from push.registry import category_is_registered, register_category
         from push.signals import installation_erasing
 
@@ -47,7 +48,33 @@ class ReportsConfig(AppConfig):
                     "en": "When your report changes.",
                 },
             )
+        register_link(
+            key="report",
+            template="casapp://reports/{id}",
+            name={"de": "Meldung", "en": "Report"},
+            description={
+                "de": "Eine Meldung im Mängelmelder, mit ihrem Stand.",
+                "en": "A report of the Mängelmelder, with its status.",
+            },
+            parameters=[LinkParameter("id", {"de": "Nummer der Meldung", "en": "Report number"})],
+            exists=_report_is_public,
+            suggestions=_recent_reports,
+        )
         installation_erasing.connect(_unlink_reports, dispatch_uid="reports.unlink_installation")
+
+
+def _report_is_public(id: str) -> bool:
+    from reports.selectors import reports_public
+
+    return reports_public().filter(pk=int(id)).exists()
+
+
+def _recent_reports() -> list[tuple[str, str]]:
+    """The newest public reports, to link a push to in the workspace."""
+    from reports.selectors import reports_public
+
+    recent = reports_public().order_by("-created_at")[:30]
+    return [(str(r.pk), f"#{r.pk} {r.category.name_de}, {r.address}".rstrip(", ")) for r in recent]
 
 
 def _unlink_reports(sender: Any, installation: Any, **kwargs: Any) -> None:

@@ -65,6 +65,7 @@ class WasteCalendarConfig(AppConfig):
         from waste_calendar.services import collections_changed
 
         register_reminder_category()
+        register_waste_link()
         for signal in (post_save, post_delete):
             signal.connect(
                 active_type_keys_forget, sender=WasteType, dispatch_uid="waste_calendar.types_forget"
@@ -93,6 +94,22 @@ def register_reminder_category() -> None:
                 "en": "The evening before or the morning of a collection, and when a date moves.",
             },
         )
+
+
+def register_waste_link() -> None:
+    """The waste calendar's screen in the app, where reminders and change pushes lead."""
+    from push.links import register_link
+    from waste_calendar.reminders import DEEP_LINK
+
+    register_link(
+        key="waste_calendar",
+        template=DEEP_LINK,
+        name={"de": "Abfallkalender", "en": "Waste calendar"},
+        description={
+            "de": "Die nächsten Abfuhrtermine der Adressen des Geräts.",
+            "en": "The next collection dates of the device's addresses.",
+        },
+    )
 
 
 def _data_changed(sender: Any, **kwargs: Any) -> None:

@@ -119,11 +119,32 @@ class CatalogueCategorySerializer(serializers.Serializer[Any]):
     description = serializers.CharField()
 
 
+class CatalogueLinkParameterSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["integer", "slug", "https_url"])
+    pattern = serializers.CharField(help_text="A regular expression every value matches.")
+    description = serializers.CharField()
+
+
+class CatalogueLinkSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(help_text="`report`, `notice`, `waste_calendar`, `campaign`, ...; `web`.")
+    template = serializers.CharField(
+        help_text="The link with its parameters in braces, e.g. `casapp://reports/{id}`; `{url}` for web."
+    )
+    name = serializers.CharField()
+    description = serializers.CharField()
+    parameters = CatalogueLinkParameterSerializer(many=True)
+
+
 class CatalogueSerializer(serializers.Serializer[Any]):
     kinds = CatalogueKindSerializer(many=True)
     topics = CatalogueTopicSerializer(many=True, help_text="Broadcasts an installation subscribes to.")
     categories = CatalogueCategorySerializer(
         many=True, help_text="Personal notifications an installation may mute (`muted_categories`)."
+    )
+    links = CatalogueLinkSerializer(
+        many=True,
+        help_text="The deep links pushes and notices carry (`deep_link`): screens of the app, then `web`.",
     )
 
 
@@ -166,13 +187,33 @@ class TimelineEntrySerializer(serializers.Serializer[Any]):
     published_at = serializers.DateTimeField()
 
 
+class ParsedLinkSerializer(serializers.Serializer[Any]):
+    target = serializers.CharField(help_text="The `key` of a catalogue link, or `web`.")
+    parameters = serializers.DictField(
+        child=serializers.CharField(),
+        help_text='The parameters, e.g. `{"id": "17"}`; `{"url": ...}` for web.',
+    )
+
+
 class NoticeSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(help_text="`n-<notification id>`, the id a push carries as notification_id.")
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in BROADCAST_KINDS])
     category = serializers.CharField(allow_null=True, help_text="Category of a personal notification.")
     title = serializers.CharField()
     body = serializers.CharField()
-    deep_link = serializers.CharField(allow_blank=True)
+    deep_link = serializers.CharField(
+        allow_blank=True,
+        help_text=(
+            "What tapping opens, as in the push's data `deep_link`: a link of the catalogue's `links` "
+            "(`casapp://notices/{id}`, `casapp://reports/{id}`, `casapp://waste`, "
+            "`casapp://campaigns/{id}`), "
+            'a public https address, or "" for none. Notices from before the catalogue may carry other '
+            "text: then `link` is null and the app opens the notice itself."
+        ),
+    )
+    link = ParsedLinkSerializer(
+        allow_null=True, help_text="`deep_link` read against the catalogue; null: none or not in it."
+    )
     image_url = serializers.CharField(allow_blank=True)
     published_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField(allow_null=True)

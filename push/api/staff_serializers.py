@@ -58,6 +58,13 @@ class _ImageUrlField(serializers.URLField):
         return "" if value is None else value
 
 
+DEEP_LINK_HELP = (
+    "What tapping opens: a link of the app's catalogue (`GET /api/v1/push/catalogue`, `links`) whose "
+    "target exists, e.g. `casapp://reports/17`, `casapp://notices/42`, `casapp://waste`, "
+    '`casapp://campaigns/7`; or a public https address; "" for none. Anything else: 400 `invalid_deep_link`.'
+)
+
+
 def kind_choices() -> list[tuple[str, StrOrPromise]]:
     return [(kind.value, kind.label) for kind in BROADCAST_KINDS]
 
@@ -80,7 +87,9 @@ class NotificationDraftSerializer(serializers.Serializer[Any]):
     audience_stadtteile = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, help_text="Names of Stadtteile."
     )
-    deep_link = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    deep_link = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text=DEEP_LINK_HELP
+    )
     image_url = _ImageUrlField(required=False)
     data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
         child=serializers.CharField(allow_blank=True), required=False
@@ -108,7 +117,9 @@ class NotificationChangeSerializer(serializers.Serializer[Any]):
     audience_kind = serializers.ChoiceField(choices=audience_choices(), required=False)
     audience_topics = _topic_keys(required=False, source="topics")
     audience_stadtteile = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
-    deep_link = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    deep_link = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text=DEEP_LINK_HELP
+    )
     image_url = _ImageUrlField(required=False)
     data = serializers.DictField(  # type: ignore[assignment]  # the field shadows Serializer.data
         child=serializers.CharField(allow_blank=True), required=False
@@ -222,6 +233,30 @@ class NotificationDetailSerializer(NotificationSerializer):
     @extend_schema_field(NotificationStatisticsSerializer)
     def get_statistics(self, notification: Notification) -> dict[str, Any]:
         return notification_statistics(notification)
+
+
+class AudienceEstimateSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField(
+        help_text="Installations the notification would reach if it were sent now: push switched on, seen "
+        "in the last `active_days` days, subscribed to its topic, in its Stadtteile. 0 cannot be "
+        "submitted (`empty_audience`)."
+    )
+    by_platform = serializers.DictField(
+        child=serializers.IntegerField(), help_text="By platform: `android`, `ios`, `web`."
+    )
+    by_language = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="By the text they get: each language the notification has a text in; `de` includes "
+        "everyone whose language has none.",
+    )
+    german_fallback = serializers.IntegerField(
+        help_text="Installations whose language has no text of its own; they get German."
+    )
+    active_days = serializers.IntegerField(help_text="`PUSH_STALE_AFTER_DAYS`.")
+    minimum = serializers.IntegerField(help_text="Campaigns: `PUSH_CAMPAIGN_MIN_AUDIENCE`; other kinds: 1.")
+    below_minimum = serializers.BooleanField(
+        help_text="True: the workspace warns (a campaign below the minimum; any notification at 0)."
+    )
 
 
 class PreviewQuerySerializer(serializers.Serializer[Any]):

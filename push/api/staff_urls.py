@@ -58,6 +58,11 @@ urlpatterns: list[URLPattern] = [
         name="staff-notification-preview",
     ),
     path(
+        "<int:pk>/audience",
+        Notifications.as_view({"get": "audience"}),
+        name="staff-notification-audience",
+    ),
+    path(
         "<int:pk>/statistics",
         Notifications.as_view({"get": "statistics"}),
         name="staff-notification-statistics",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casapp.city import STADTTEILE
 from casapp.errors import Conflict, DomainError, Forbidden
+from push.links import deep_link_validate
 from push.models import (
     APPROVER_GROUP,
     AudienceKind,
@@ -29,6 +31,7 @@ from push.models import (
     StaffDevice,
     Topic,
 )
+from push.selectors import notification_audience
 from push.services import workflow_mail
 from push.services.delivery import notification_start
 from push.validation import validate_content, validate_data, validate_payload_size
@@ -142,6 +145,7 @@ def notification_create(
             )
         if thread.outage_state == OutageState.RESOLVED:
             raise Conflict(_("This outage is already resolved."), code="outage_resolved")
+    deep_link_validate(deep_link)
     notification = Notification(
         kind=kind,
         content=content,
@@ -182,6 +186,9 @@ def notification_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise DomainError(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    if "deep_link" in changes and changes["deep_link"] != notification.deep_link:
+        # Only a new link must come from the catalogue: one stored as free text before stays as it is.
+        deep_link_validate(changes["deep_link"])
     diff: dict[str, list[Any]] = {}
     for name, value in changes.items():
         before = getattr(notification, name)
@@ -203,6 +210,21 @@ def notification_update(
     return notification
 
 
+def _require_audience(notification: Notification) -> None:
+    """Nothing is submitted, approved or sent that would reach no installation (the same count as the
+    audience estimate shown in the workspace and the staff API)."""
+    if notification_audience(notification).total == 0:
+        raise DomainError(
+            _(
+                "This notification would reach no installation: none active in the last %(days)d days "
+                "has subscribed to its topic (in the chosen Stadtteile). Choose another audience."
+            )
+            % {"days": settings.PUSH_STALE_AFTER_DAYS},
+            code="empty_audience",
+            field="audience_kind",
+        )
+
+
 def _transition(notification: Notification, *, allowed: tuple[str, ...], to: str) -> Notification:
     locked = Notification.objects.select_for_update().get(pk=notification.pk)
     if locked.status not in allowed:
@@ -220,6 +242,7 @@ def notification_request_approval(*, notification: Notification, actor: User) ->
         notification, allowed=(NotificationStatus.DRAFT,), to=NotificationStatus.AWAITING_APPROVAL
     )
     _validate(locked, list(locked.audience_topics.all()))
+    _require_audience(locked)
     locked.save(update_fields=["status", "updated_at"])
     entry = _audit(locked, actor, "approval_requested", {"status": [NotificationStatus.DRAFT, locked.status]})
     workflow_mail.mail_approval_requested(notification=locked, entry=entry)
@@ -261,6 +284,7 @@ def notification_approve(*, notification: Notification, approver: User) -> Notif
         notification, allowed=(NotificationStatus.AWAITING_APPROVAL,), to=NotificationStatus.SCHEDULED
     )
     _second_pair_of_eyes(locked, approver)
+    _require_audience(locked)
     locked.approved_by, locked.approved_at = approver, timezone.now()
     locked.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
     entry = _audit(
@@ -311,6 +335,7 @@ def notification_send_emergency(*, notification: Notification, actor: User, reas
     text = _reason(reason, missing=_("Say why it cannot wait for a second approval."))
     _validate(locked, list(locked.audience_topics.all()))
     before = Notification.objects.values_list("status", flat=True).get(pk=locked.pk)
+    _require_audience(locked)
     locked.emergency, locked.needs_review, locked.send_at = True, True, None
     locked.emergency_reason = text
     locked.approved_by, locked.approved_at = actor, timezone.now()

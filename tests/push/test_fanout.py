@@ -277,6 +277,7 @@ def test_a_delivery_claimed_by_a_dead_worker_is_sent_again_after_its_lease(
 def test_whoever_changed_the_text_cannot_approve_it(firebase_backend, django_capture_on_commit_callbacks):
     from casapp.errors import Forbidden
 
+    installations(1)
     author, editor, third = (StaffFactory(roles=["Kommunikation"]) for _ in range(3))
     notification = services.notification_create(author=author, kind="outage", content=CONTENT)
     services.notification_update(

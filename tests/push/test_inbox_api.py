@@ -83,6 +83,7 @@ def test_inbox_holds_current_notices_and_own_personal_notifications_newest_first
         "title": "Ihre Meldung ist erledigt",
         "body": "Neuer Stand Ihrer Meldung.",
         "deep_link": "",
+        "link": None,
         "image_url": "",
         "published_at": inbox[0]["published_at"],
         "expires_at": None,

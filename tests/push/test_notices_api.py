@@ -73,6 +73,7 @@ def test_a_notice_has_its_text_link_and_times(anon_client):
         "title": "Wunschfenster",
         "body": "Wunschfenster: Text",
         "deep_link": "casapp://aktionen/wunschfenster",
+        "link": None,  # written as free text before the link catalogue: still shown, not read as a target
         "image_url": "https://www.castrop-rauxel.de/bild.jpg",
         "published_at": notice["published_at"],
         "expires_at": notice["expires_at"],

@@ -79,8 +79,8 @@ def form_data(**fields: Any) -> dict[str, Any]:
         "body_de": OUTAGE["de"]["body"],
         "title_en": "",
         "body_en": "",
-        "deep_link": "",
-        "image_url": "",
+        "link_target": "",
+        "image_choice": "",
         "data": "{}",
         "audience_kind": "all",
         "priority": "",
@@ -179,7 +179,7 @@ def test_administration_reads_drafts_without_changing_them(author):
 
 
 @pytest.mark.django_db
-def test_a_change_is_saved_by_the_service_and_audited(author, colleague):
+def test_a_change_is_saved_by_the_service_and_audited(author, colleague, subscribers):
     notification = draft_by(author)
     services.notification_request_approval(notification=notification, actor=author.user)
     url = f"{NOTIFICATIONS}{notification.pk}/change/"

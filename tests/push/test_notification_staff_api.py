@@ -182,7 +182,7 @@ def test_a_draft_is_written_with_everything_it_needs(comms_client):
             "content": {"de": {"title": "Wunschfenster", "body": "Bis Freitag Wünsche einreichen."}},
             "audience_kind": "stadtteile",
             "audience_stadtteile": ["Ickern", "Habinghorst"],
-            "deep_link": "casapp://aktionen/wunschfenster",
+            "deep_link": "https://www.castrop-rauxel.de/wunschfenster",
             "image_url": "https://www.castrop-rauxel.de/wunschfenster.png",
             "data": {"campaign": "wunschfenster"},
             "send_at": send_at.isoformat(),
@@ -308,6 +308,7 @@ def test_invalid_drafts_are_400_and_nothing_is_stored(comms_client, fields, code
 
 @pytest.mark.django_db
 def test_the_list_is_newest_first_filtered_and_paged_by_cursor(comms_client, comms_colleague_client):
+    subscribe(token="token-news-000000000001").topics.add(Topic.objects.get(key="nachrichten"))
     first = create(comms_client)
     news = create(comms_client, kind="news", content=NEWS)
     submitted(comms_colleague_client, kind="news", content=NEWS)
@@ -334,7 +335,7 @@ def test_an_unknown_list_filter_value_is_400(comms_client):
 
 
 @pytest.mark.django_db
-def test_a_change_is_audited_with_before_and_after(comms_client, comms_colleague_client):
+def test_a_change_is_audited_with_before_and_after(comms_client, comms_colleague_client, subscribers):
     notification = submitted(comms_client)
     new_text = {"de": {"title": "Bürgerbüro wieder offen", "body": "Ab 12 Uhr wieder geöffnet."}}
     send_at = timezone.now() + timedelta(hours=1)
@@ -633,7 +634,7 @@ def test_the_preview_shows_what_a_phone_in_a_language_receives(comms_client):
     expires_at = timezone.now() + timedelta(hours=6)
     notification = create(
         comms_client,
-        deep_link="casapp://stoerungen",
+        deep_link="casapp://waste",
         data={"office": "buergerbuero"},
         expires_at=expires_at.isoformat(),
     )
@@ -652,7 +653,7 @@ def test_the_preview_shows_what_a_phone_in_a_language_receives(comms_client):
         "office": "buergerbuero",
         "notification_id": str(notification["id"]),
         "kind": "outage",
-        "deep_link": "casapp://stoerungen",
+        "deep_link": "casapp://waste",
     }
     assert 6 * 3600 - 60 < english["ttl_seconds"] <= 6 * 3600
 
