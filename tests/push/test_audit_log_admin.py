@@ -12,8 +12,8 @@ from django.db.models import ProtectedError
 from django.test import Client
 
 from push import services
-from push.models import AuditEntry, Notification
-from tests.factories import StaffFactory
+from push.models import AuditEntry, Notification, Topic
+from tests.factories import InstallationFactory, StaffFactory
 
 LOG = "/admin/push/auditentry/"
 EXPORT = "/admin/push/auditentry/export/"
@@ -41,6 +41,8 @@ def people(db: Any) -> dict[str, Any]:
 def history(people: dict[str, Any]) -> dict[str, Notification]:
     """Anna writes an outage, Paul rejects it once, Anna changes and submits it; Paul writes news."""
     anna, paul = people["anna"], people["paul"]
+    phone = InstallationFactory(push_token="token-audit-log-000000000001", push_token_kind="registration_token")
+    phone.topics.add(Topic.objects.get(key="stoerungen"))  # an audience: nobody is refused
     outage = services.notification_create(author=anna, kind="outage", content=OUTAGE)
     services.notification_request_approval(notification=outage, actor=anna)
     services.notification_reject(notification=outage, reviewer=paul, reason="Bitte die Umleitung nennen.")

@@ -155,7 +155,9 @@ def test_an_emergency_send_to_nobody_is_refused(comms_client):
     comms_client.user.user_permissions.add(Permission.objects.get(codename="send_emergency_outage"))
     notification = draft(comms_client.user)
 
-    response = comms_client.post(f"{URL}{notification.pk}/send-emergency")
+    response = comms_client.post(
+        f"{URL}{notification.pk}/send-emergency", {"reason": "Das Rathaus ist zu."}, format="json"
+    )
 
     assert_error_shape(response, 400, "empty_audience")
     assert not notification.deliveries.exists()

@@ -438,7 +438,7 @@ def test_four_eyes_the_author_cannot_approve_a_colleague_sends(
 
 @pytest.mark.django_db
 def test_a_rejection_with_a_reason_returns_the_draft_to_its_author(
-    comms_client, comms_colleague_client, django_capture_on_commit_callbacks, mailoutbox
+    comms_client, comms_colleague_client, subscribers, django_capture_on_commit_callbacks, mailoutbox
 ):
     comms_client.user.email = "autor@castrop-rauxel.de"  # type: ignore[attr-defined]
     comms_client.user.save()  # type: ignore[attr-defined]

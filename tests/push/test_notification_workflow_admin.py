@@ -62,8 +62,9 @@ def administration(db: Any) -> Client:
     return person("Administration", email="verwaltung@castrop-rauxel.de")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def subscribers(db: Any) -> list[Installation]:
+    """Two phones that take outages: a notification nobody would receive cannot be submitted."""
     phones = [
         InstallationFactory(
             push_token=f"token-workflow-{n}-0000000000001", push_token_kind="registration_token"

@@ -130,7 +130,8 @@ def test_the_figures_of_the_screen(anon_client: APIClient, city: dict[str, Any])
     assert newest["id"] == city["today"].pk
     assert newest["category_label"] == "Schlagloch"
     assert newest["place"] == "Bahnhofstraße"
-    assert newest["thumbnail"].endswith("r/public-thumb.jpg")
+    public = ReportPhoto.objects.get(image="r/public.jpg")
+    assert newest["thumbnail"] == f"/media/reports/photos/{public.public_id}-{public.content_hash}-thumb.jpg"
     assert body["recently_resolved"] == [
         {"id": city["resolved"].pk, "category_label": "Schlagloch", "place": "Münsterstraße", "days": 3}
     ]
