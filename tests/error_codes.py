@@ -76,12 +76,16 @@ def undocumented(schema: dict[str, Any], errors: set[SeenError] | None = None) -
     operations = _operations(schema)
     problems = set()
     for error in seen if errors is None else errors:
-        matches = [
-            op for pattern, method, op in operations if method == error.method and pattern.match(error.path)
+        paths = [(pattern, method, op) for pattern, method, op in operations if pattern.match(error.path)]
+        # The most literal path is the one the request reached (/submissions/mine, not /submissions/{id}).
+        reached = [
+            op
+            for pattern, method, op in paths
+            if pattern.pattern == paths[0][0].pattern and method == error.method
         ]
-        if not matches:
+        if not reached:
             continue  # a path or method the schema does not list: tests/casapp/test_schema_urls.py's business
-        operation = matches[0]
+        operation = reached[0]
         if error.code not in documented_codes(operation, error.status):
             problems.add(
                 f"{operation['operationId']}: {error.status} {error.code} (e.g. {error.method} {error.path})"

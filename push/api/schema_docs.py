@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from casapp.api.schema import OperationDocs
+from push.participation.api import GALLERY_PHOTO_EXAMPLE, PARTICIPATION_EXAMPLE
 
 INSTALLATION: dict[str, Any] = {
     "id": "aa0d8023-1cd0-47d5-b850-dbab089ff23d",
@@ -77,6 +78,68 @@ CATALOGUE: dict[str, Any] = {
     ],
 }
 
+# The deep-link catalogue as the app reads it (push.links; each app registers its screens).
+CATALOGUE["links"] = [
+    {
+        "key": "notice",
+        "template": "casapp://notices/{id}",
+        "name": "Mitteilung",
+        "description": "Eine veröffentlichte Mitteilung (Störung, Aktion, Nachricht) im Mitteilungsbrett.",
+        "parameters": [
+            {
+                "name": "id",
+                "type": "integer",
+                "pattern": "[1-9][0-9]{0,17}",
+                "description": "Nummer der Mitteilung",
+            }
+        ],
+    },
+    {
+        "key": "campaign",
+        "template": "casapp://campaigns/{id}",
+        "name": "Aktionsseite",
+        "description": "Die Seite einer Aktion der Stadt, zum Mitmachen.",
+        "parameters": [
+            {
+                "name": "id",
+                "type": "integer",
+                "pattern": "[1-9][0-9]{0,17}",
+                "description": "Nummer der Aktion",
+            }
+        ],
+    },
+    {
+        "key": "report",
+        "template": "casapp://reports/{id}",
+        "name": "Meldung",
+        "description": "Eine Meldung im Mängelmelder, mit ihrem Stand.",
+        "parameters": [
+            {
+                "name": "id",
+                "type": "integer",
+                "pattern": "[1-9][0-9]{0,17}",
+                "description": "Nummer der Meldung",
+            }
+        ],
+    },
+    {
+        "key": "waste_calendar",
+        "template": "casapp://waste",
+        "name": "Abfallkalender",
+        "description": "Die nächsten Abfuhrtermine der Adressen des Geräts.",
+        "parameters": [],
+    },
+    {
+        "key": "web",
+        "template": "{url}",
+        "name": "Internetseite",
+        "description": "Eine öffentliche https-Adresse, im Browser geöffnet.",
+        "parameters": [
+            {"name": "url", "type": "https_url", "pattern": "https://\\S+", "description": "https://…"}
+        ],
+    },
+]
+
 NOTIFICATION: dict[str, Any] = {
     "id": 36,
     "kind": "outage",
@@ -100,6 +163,7 @@ NOTIFICATION: dict[str, Any] = {
     "thread": None,
     "outage_state": "ongoing",
     "emergency": False,
+    "emergency_reason": "",
     "needs_review": False,
     "failure_reason": "",
     "created_by": "kommunikation",
@@ -121,6 +185,8 @@ NOTIFICATION: dict[str, Any] = {
         "opened": 0,
         "failed_by_error": {},
         "open_rate": 0.0,
+        "sent_without_approval": False,
+        "fast_path_reason": "",
     },
     "audit_log": [
         {
@@ -156,6 +222,7 @@ NOTIFICATION_ITEM: dict[str, Any] = {
     "thread": None,
     "outage_state": "ongoing",
     "emergency": False,
+    "emergency_reason": "",
     "needs_review": False,
     "failure_reason": "",
     "created_by": "kommunikation",
@@ -223,6 +290,7 @@ OPERATIONS = {
                     "title": "Bürgerbüro geschlossen",
                     "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
                     "deep_link": "",
+                    "link": None,
                     "image_url": "",
                     "published_at": "2026-12-06T23:37:02+01:00",
                     "expires_at": None,
@@ -271,6 +339,7 @@ OPERATIONS = {
                     "title": "Bürgerbüro geschlossen",
                     "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
                     "deep_link": "",
+                    "link": None,
                     "image_url": "",
                     "published_at": "2026-12-06T23:37:02+01:00",
                     "expires_at": None,
@@ -437,6 +506,7 @@ OPERATIONS = {
     ),
     "push_notifications_send_emergency": OperationDocs(
         summary="Send an outage alert now, without approval",
+        request={"reason": "Das Rechenzentrum ist ausgefallen, das Bürgerbüro bleibt heute geschlossen."},
         errors={
             400: {"not_an_outage": "Nur Störungsmeldungen können ohne Freigabe gesendet werden."},
             403: {"no_emergency_permission": "Ihnen fehlt die Berechtigung für Notfallsendungen."},
@@ -487,9 +557,97 @@ OPERATIONS = {
             "deactivated": 0,
             "opened": 0,
             "open_rate": 0.0,
+            "sent_without_approval": False,
+            "fast_path_reason": "",
         },
         parameters={"id": 36},
     ),
+    "push_notifications_reject": OperationDocs(
+        summary="Reject (four-eyes), with a reason",
+        errors={
+            403: {
+                "four_eyes": "Eine zweite Person muss Ihre Benachrichtigung freigeben (Vier-Augen-Prinzip).",
+            },
+            409: {
+                "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Entwurf“ hat."
+            },
+        },
+        request={"reason": "Bitte die Hotline 02305 106-0 nennen."},
+        response=NOTIFICATION,
+        parameters={"id": 36},
+    ),
+    "push_notifications_audience": OperationDocs(
+        summary="How many installations it would reach",
+        response={
+            "total": 184,
+            "by_platform": {"android": 112, "ios": 72},
+            "by_language": {"de": 171, "en": 13},
+            "german_fallback": 9,
+            "active_days": 30,
+            "minimum": 1,
+            "below_minimum": False,
+        },
+        parameters={"id": 36},
+    ),
+    "campaigns_list": OperationDocs(
+        response={"next": None, "previous": None, "results": [PARTICIPATION_EXAMPLE]},
+    ),
+    "campaigns_read": OperationDocs(response=PARTICIPATION_EXAMPLE, parameters={"participation_id": 3}),
+    "campaigns_gallery": OperationDocs(
+        response={"next": None, "previous": None, "results": [GALLERY_PHOTO_EXAMPLE]},
+        parameters={"participation_id": 3},
+    ),
+    "campaigns_submit": OperationDocs(
+        errors={
+            400: {
+                "consent_required": (
+                    "Bitte stimmen Sie zu, dass die Stadt das Foto und seinen Text veröffentlichen darf."
+                ),
+                "parental_consent_required": (
+                    "Für ein Kind muss ein Elternteil der Veröffentlichung zustimmen."
+                ),
+                "unsupported_photo": "Fotos müssen im Format JPEG, PNG, WebP oder HEIC vorliegen.",
+                "invalid_photo": (
+                    "Das Foto konnte nicht gelesen werden. "
+                    "Möglicherweise ist es beschädigt oder unvollständig."
+                ),
+                "photo_too_large": "Das Foto ist zu groß: höchstens 50 Megapixel.",
+            },
+            409: {
+                "participation_closed": "Diese Aktion nimmt keine Fotos (mehr) an.",
+                "submission_limit": "Sie haben 3 Fotos an diese Aktion gesandt, so viele wie sie annimmt.",
+            },
+        },
+        multipart={
+            "photo": "(binary JPEG)",
+            "text": "Schnee zu Weihnachten",
+            "consent_publication": True,
+            "is_child": True,
+            "parental_consent": True,
+        },
+        response={
+            **GALLERY_PHOTO_EXAMPLE,
+            "status": "pending",
+            "text": "Schnee zu Weihnachten",
+            "public_text": "",
+            "created_at": "2026-12-06T09:58:12+01:00",
+            "published_at": None,
+        },
+        parameters={"participation_id": 3},
+    ),
+    "campaigns_submissions_mine": OperationDocs(
+        response=[
+            {
+                **GALLERY_PHOTO_EXAMPLE,
+                "status": "approved",
+                "text": "Schnee zu Weihnachten",
+                "public_text": "Schnee zu Weihnachten",
+                "created_at": "2026-12-06T09:58:12+01:00",
+            }
+        ],
+        parameters={"participation_id": 3},
+    ),
+    "campaigns_submission_withdraw": OperationDocs(parameters={"participation_id": 3, "submission_id": 17}),
     "push_pairing_codes_create": OperationDocs(
         response={"code": "V72CDK4Y", "expires_at": "2026-12-06T23:47:03+01:00"}
     ),

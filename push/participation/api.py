@@ -160,7 +160,7 @@ def _public_participation(participation_id: int) -> Participation:
     return get_object_or_404(selectors.participations_public(), pk=participation_id)
 
 
-_PARTICIPATION_EXAMPLE = {
+PARTICIPATION_EXAMPLE = {
     "id": 3,
     "notice_id": "n-42",
     "title": "Wunschfenster",
@@ -171,7 +171,7 @@ _PARTICIPATION_EXAMPLE = {
     "max_submissions": 3,
     "photos_published": 12,
 }
-_GALLERY_PHOTO_EXAMPLE = {
+GALLERY_PHOTO_EXAMPLE = {
     "id": 17,
     "image": "https://app.castrop-rauxel.de/media/campaigns/3/Zr0v2o2V8bQ.jpg",
     "thumbnail": "https://app.castrop-rauxel.de/media/campaigns/3/q1XG3Jm0-thumb.jpg",
@@ -197,7 +197,7 @@ class ParticipationListView(PublicEndpoint, GenericAPIView[Participation]):
         ),
         examples=[
             OpenApiExample(
-                "A page", value={"next": None, "previous": None, "results": [_PARTICIPATION_EXAMPLE]}
+                "A page", value={"next": None, "previous": None, "results": [PARTICIPATION_EXAMPLE]}
             )
         ],
     )
@@ -216,7 +216,7 @@ class ParticipationView(PublicEndpoint, APIView):
         tags=["campaigns"],
         summary="One Mitmach-Aktion",
         description="Unknown or unpublished campaigns: 404.",
-        examples=[OpenApiExample("Wunschfenster", value=_PARTICIPATION_EXAMPLE)],
+        examples=[OpenApiExample("Wunschfenster", value=PARTICIPATION_EXAMPLE)],
     )
     def get(self, request: Request, participation_id: int) -> Response:
         participation = _public_participation(participation_id)
@@ -240,7 +240,7 @@ class GalleryView(PublicEndpoint, GenericAPIView[Submission]):
         ),
         examples=[
             OpenApiExample(
-                "A page", value={"next": None, "previous": None, "results": [_GALLERY_PHOTO_EXAMPLE]}
+                "A page", value={"next": None, "previous": None, "results": [GALLERY_PHOTO_EXAMPLE]}
             )
         ],
     )
@@ -297,7 +297,7 @@ class SubmissionsView(DeviceOnly, APIView):
                 response_only=True,
                 status_codes=["201"],
                 value={
-                    **_GALLERY_PHOTO_EXAMPLE,
+                    **GALLERY_PHOTO_EXAMPLE,
                     "status": "pending",
                     "text": "Schnee zu Weihnachten",
                     "public_text": "",

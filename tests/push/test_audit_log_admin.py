@@ -41,7 +41,9 @@ def people(db: Any) -> dict[str, Any]:
 def history(people: dict[str, Any]) -> dict[str, Notification]:
     """Anna writes an outage, Paul rejects it once, Anna changes and submits it; Paul writes news."""
     anna, paul = people["anna"], people["paul"]
-    phone = InstallationFactory(push_token="token-audit-log-000000000001", push_token_kind="registration_token")
+    phone = InstallationFactory(
+        push_token="token-audit-log-000000000001", push_token_kind="registration_token"
+    )
     phone.topics.add(Topic.objects.get(key="stoerungen"))  # an audience: nobody is refused
     outage = services.notification_create(author=anna, kind="outage", content=OUTAGE)
     services.notification_request_approval(notification=outage, actor=anna)
