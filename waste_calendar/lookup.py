@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Value, When
-from django.db.models.functions import Length
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import http_date
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from waste_calendar.models import (
     Collection,
@@ -30,7 +31,12 @@ from waste_calendar.models import (
     Street,
     WasteType,
 )
-from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
+from waste_calendar.normalise import (
+    house_number_parts,
+    street_and_house_number,
+    street_compact_form,
+    street_search_form,
+)
 from waste_calendar.selectors import collections_for_location, locations_for_number
 
 T = TypeVar("T")
@@ -44,33 +50,183 @@ FEED_DAYS_AHEAD = 396
 VALIDATOR_SECONDS = 300
 
 
-def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Street]:
-    """Streets matching a typed query, best first.
+@dataclass(frozen=True, slots=True)
+class StreetMatch:
+    """A street the autocomplete found, how, and what the typed house number resolves to."""
 
-    Ranks: the name starts with the query (0), a word of it does (1), the name without spaces starts with
-    it ("bochumerstr", 2), the query is inside a word ("hof" in "Friedhofstraße", 3); then shorter names,
-    then alphabetical. An empty search form matches nothing.
+    street: Street
+    # Found with one or two letters wrong, missing or swapped: the app asks "Meinten Sie …?".
+    fuzzy: bool
+    # The house number typed after the street ("12a"), pre-selected by the app; "" when none was typed.
+    house_number: str
+    # The location that holds the house number, when the street is the one best match; else None.
+    location_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexedStreet:
+    pk: int
+    name: str
+    postcode: str
+    stadtteil: str
+    needs_house_number: bool
+    name_search: str
+    name_compact: str
+
+    def as_street(self) -> Street:
+        return Street(
+            pk=self.pk,
+            name=self.name,
+            postcode=self.postcode,
+            stadtteil=self.stadtteil,
+            needs_house_number=self.needs_house_number,
+            name_search=self.name_search,
+            name_compact=self.name_compact,
+        )
+
+
+@dataclass
+class StreetIndex:
+    """Every street's search forms in memory, for the autocomplete of one data generation.
+
+    Fuzzy matching compares the query with the beginning of each name and of each later word of it
+    ("bahnhof" in "Am Bahnhof"), in the compact form; ``prefixes(k)`` holds those beginnings cut to ``k``
+    letters, made on first use per length.
     """
-    form, compact = street_search_form(query), street_compact_form(query)
+
+    streets: list[_IndexedStreet]
+    # One entry per name start and word start: the compact form from there on, and whose it is.
+    word_starts: list[str]
+    owners: list[tuple[int, int]]  # (street index, word number)
+    _prefixes: dict[int, list[str]] = field(default_factory=dict)
+
+    def prefixes(self, length: int) -> list[str]:
+        found = self._prefixes.get(length)
+        if found is None:
+            found = self._prefixes[length] = [text[:length] for text in self.word_starts]
+        return found
+
+
+def street_index_build() -> StreetIndex:
+    rows = Street.objects.order_by("name", "postcode").values_list(
+        "pk", "name", "postcode", "stadtteil", "needs_house_number", "name_search", "name_compact"
+    )
+    streets = [_IndexedStreet(*row) for row in rows]
+    word_starts: list[str] = []
+    owners: list[tuple[int, int]] = []
+    for position, street in enumerate(streets):
+        words = street.name_search.split(" ")
+        for number in range(len(words)):
+            word_starts.append("".join(words[number:]))
+            owners.append((position, number))
+    return StreetIndex(streets=streets, word_starts=word_starts, owners=owners)
+
+
+# The index of this process and the data generation it was built for; rebuilt when an import or a staff
+# edit bumped the generation (seen within ``LOCAL_SECONDS``, at once by the process that made the change).
+_street_index: list[tuple[int, StreetIndex]] = []
+
+
+def street_index() -> StreetIndex:
+    generation = _current_generation(time.monotonic())
+    if _street_index and _street_index[0][0] == generation:
+        return _street_index[0][1]
+    index = street_index_build()
+    _street_index[:] = [(generation, index)]
+    return index
+
+
+# Fuzzy matching starts at this many letters (shorter queries match too much) and allows one wrong,
+# missing, extra or swapped letter, two from ``FUZZY_TWO_ERRORS`` letters on.
+FUZZY_MIN_LETTERS = 4
+FUZZY_TWO_ERRORS = 8
+
+
+def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[StreetMatch]:
+    """Streets matching a typed query, best first, with a house number typed after the street resolved.
+
+    Ranks: the name is the query (0), starts with it (1), a word of it does (2), the name without spaces
+    starts with it ("bochumerstr", 3), the query is inside a word ("hof" in "Friedhofstraße", 4); then
+    shorter names, then alphabetical. Fewer than ``limit`` such matches are followed by fuzzy ones: the
+    beginning of the name or of a word of it within one or two edits (OSA distance: a swap of two letters
+    counts one), fewest edits first, then the name whose whole form is closest. An empty search form
+    matches nothing. ``location_id`` is filled only for the first street when it matches better than the
+    second (or is the only one) and a location holds the typed number.
+    """
+    street_text, house_number = street_and_house_number(query)
+    form, compact = street_search_form(street_text), street_compact_form(street_text)
     if not compact:
         return []
-    rank = Case(
-        When(name_search__startswith=form, then=Value(0)),
-        When(name_search__contains=f" {form}", then=Value(1)),
-        When(name_compact__startswith=compact, then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-    matches = (
-        Street.objects.filter(
-            Q(name_search__startswith=form)
-            | Q(name_search__contains=f" {form}")
-            | Q(name_compact__contains=compact)
+    index = street_index()
+    ranked: list[tuple[tuple[int, int, int, str, str], _IndexedStreet]] = []
+    word_form = f" {form}"
+    for street in index.streets:
+        if street.name_compact == compact:
+            rank = 0
+        elif street.name_search.startswith(form):
+            rank = 1
+        elif word_form in street.name_search:
+            rank = 2
+        elif street.name_compact.startswith(compact):
+            rank = 3
+        elif compact in street.name_compact:
+            rank = 4
+        else:
+            continue
+        ranked.append(((rank, 0, len(street.name), street.name, street.postcode), street))
+    if len(ranked) < limit and len(compact) >= FUZZY_MIN_LETTERS:
+        ranked += _fuzzy_matches(index, compact, exclude={street.pk for _, street in ranked})
+    ranked.sort(key=lambda entry: entry[0])
+    best = ranked[:limit]
+    location_id = None
+    if house_number and best and (len(best) == 1 or best[0][0][:2] < best[1][0][:2]):
+        location_id = _location_id_of(best[0][1].as_street(), house_number)
+    return [
+        StreetMatch(
+            street=street.as_street(),
+            fuzzy=key[0] >= FUZZY_RANK,
+            house_number=house_number,
+            location_id=location_id if position == 0 else None,
         )
-        .annotate(rank=rank, name_length=Length("name"))
-        .order_by("rank", "name_length", "name", "postcode")
-    )
-    return list(matches[:limit])
+        for position, (key, street) in enumerate(best)
+    ]
+
+
+FUZZY_RANK = 10
+
+
+def _fuzzy_matches(
+    index: StreetIndex, compact: str, *, exclude: set[int]
+) -> list[tuple[tuple[int, int, int, str, str], _IndexedStreet]]:
+    """Streets whose name or a word of it begins within ``errors`` edits of the query (rapidfuzz)."""
+    errors = 1 if len(compact) < FUZZY_TWO_ERRORS else 2
+    nearest: dict[int, int] = {}
+    # The beginning that matches may be up to ``errors`` letters shorter or longer than the query.
+    for length in range(max(1, len(compact) - errors), len(compact) + errors + 1):
+        for _text, distance, entry in process.extract(
+            compact, index.prefixes(length), scorer=OSA.distance, score_cutoff=errors, limit=None
+        ):
+            position = index.owners[entry][0]
+            if distance < nearest.get(position, errors + 1):
+                nearest[position] = int(distance)
+    matches = []
+    for position, distance in nearest.items():
+        street = index.streets[position]
+        if street.pk in exclude:
+            continue
+        whole = int(OSA.distance(compact, street.name_compact))
+        matches.append(
+            ((FUZZY_RANK + distance, whole, len(street.name), street.name, street.postcode), street)
+        )
+    return matches
+
+
+def _location_id_of(street: Street, house_number: str) -> str | None:
+    try:
+        location = location_resolve(street=street, house_number=house_number)
+    except HouseNumberInvalid:
+        return None
+    return location.public_id if location is not None else None
 
 
 def street_house_numbers(*, street: Street) -> QuerySet[Location]:
@@ -186,6 +342,7 @@ _local_generation: list[float] = [float("-inf"), 0.0]  # read at (monotonic), ge
 
 def local_forget() -> None:
     _local.clear()
+    _street_index.clear()
     _local_generation[:] = [float("-inf"), 0.0]
 
 
