@@ -7,20 +7,22 @@ Every comparison with stored street names goes through ``waste_calendar.normalis
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
+import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import http_date
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, LCSseq
 
 from waste_calendar.models import (
     Collection,
@@ -51,10 +53,21 @@ VALIDATOR_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
+class StreetFound:
+    """The fields of a street the autocomplete answers with (made from the index, not a model instance)."""
+
+    pk: int
+    name: str
+    postcode: str
+    stadtteil: str
+    needs_house_number: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StreetMatch:
     """A street the autocomplete found, how, and what the typed house number resolves to."""
 
-    street: Street
+    street: StreetFound
     # Found with one or two letters wrong, missing or swapped: the app asks "Meinten Sie …?".
     fuzzy: bool
     # The house number typed after the street ("12a"), pre-selected by the app; "" when none was typed.
@@ -63,63 +76,82 @@ class StreetMatch:
     location_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _IndexedStreet:
-    pk: int
-    name: str
-    postcode: str
-    stadtteil: str
-    needs_house_number: bool
-    name_search: str
-    name_compact: str
-
-    def as_street(self) -> Street:
-        return Street(
-            pk=self.pk,
-            name=self.name,
-            postcode=self.postcode,
-            stadtteil=self.stadtteil,
-            needs_house_number=self.needs_house_number,
-            name_search=self.name_search,
-            name_compact=self.name_compact,
-        )
+# A street in the index: the values_list row as it came (a tuple is the cheapest thing to make 5,000 of).
+_PK, _NAME, _POSTCODE, _STADTTEIL, _NEEDS_NUMBER, _SEARCH = range(6)
+_IndexRow = tuple[int, str, str, str, bool, str]
 
 
 @dataclass
 class StreetIndex:
     """Every street's search forms in memory, for the autocomplete of one data generation.
 
-    Fuzzy matching compares the query with the beginning of each name and of each later word of it
-    ("bahnhof" in "Am Bahnhof"), in the compact form; ``prefixes(k)`` holds those beginnings cut to ``k``
-    letters, made on first use per length.
+    ``compact_text`` holds the compact forms one per line, so "which names contain the query" is one
+    ``str.find`` loop in C. Fuzzy matching compares the query with the beginning of each name and of each
+    later word of it ("bahnhof" in "Am Bahnhof"), in the compact form: ``word_starts``, made on the first
+    fuzzy search; ``prefixes(k)`` holds those beginnings cut to ``k`` letters, made on first use per length.
     """
 
-    streets: list[_IndexedStreet]
-    # One entry per name start and word start: the compact form from there on, and whose it is.
-    word_starts: list[str]
-    owners: list[tuple[int, int]]  # (street index, word number)
+    streets: list[_IndexRow]
+    compacts: list[str]
+    compact_text: str
+    line_starts: list[int]
+    _word_starts: tuple[list[str], list[int]] | None = None
     _prefixes: dict[int, list[str]] = field(default_factory=dict)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Shared through the cache without the cut beginnings: each process makes those it needs.
+        return {**self.__dict__, "_prefixes": {}}
+
+    def word_starts(self) -> tuple[list[str], list[int]]:
+        """The compact form from each name start and word start on, and the street each belongs to."""
+        if self._word_starts is None:
+            texts, owners = list(self.compacts), list(range(len(self.compacts)))
+            for position, row in enumerate(self.streets):
+                if " " in row[_SEARCH]:  # the later words of "am bahnhof": "bahnhof"
+                    words = row[_SEARCH].split(" ")
+                    for number in range(1, len(words)):
+                        texts.append("".join(words[number:]))
+                        owners.append(position)
+            self._word_starts = (texts, owners)
+        return self._word_starts
+
     def prefixes(self, length: int) -> list[str]:
+        """Each word start cut to ``length`` letters (in the order of ``word_starts``)."""
         found = self._prefixes.get(length)
         if found is None:
-            found = self._prefixes[length] = [text[:length] for text in self.word_starts]
+            found = self._prefixes[length] = [text[:length] for text in self.word_starts()[0]]
         return found
+
+    def containing(self, compact: str) -> Iterator[int]:
+        """The streets whose compact form contains ``compact`` (which holds no line break)."""
+        text, starts = self.compact_text, self.line_starts
+        position = text.find(compact)
+        while position != -1:
+            line = bisect.bisect_right(starts, position) - 1
+            yield line
+            if line + 1 >= len(starts):
+                return
+            position = text.find(compact, starts[line + 1])
+
+
+STREET_INDEX_KEY = "waste:street-index"
+STREET_INDEX_SECONDS = 6 * 3600
 
 
 def street_index_build() -> StreetIndex:
-    rows = Street.objects.order_by("name", "postcode").values_list(
-        "pk", "name", "postcode", "stadtteil", "needs_house_number", "name_search", "name_compact"
+    """Reads every street once and prepares its search forms, word starts included."""
+    streets: list[_IndexRow] = list(
+        Street.objects.order_by().values_list(
+            "pk", "name", "postcode", "stadtteil", "needs_house_number", "name_search"
+        )
     )
-    streets = [_IndexedStreet(*row) for row in rows]
-    word_starts: list[str] = []
-    owners: list[tuple[int, int]] = []
-    for position, street in enumerate(streets):
-        words = street.name_search.split(" ")
-        for number in range(len(words)):
-            word_starts.append("".join(words[number:]))
-            owners.append((position, number))
-    return StreetIndex(streets=streets, word_starts=word_starts, owners=owners)
+    compacts = [row[_SEARCH].replace(" ", "") for row in streets]
+    line_starts = list(itertools.accumulate((len(compact) + 1 for compact in compacts), initial=0))[:-1]
+    index = StreetIndex(
+        streets=streets, compacts=compacts, compact_text="\n".join(compacts), line_starts=line_starts
+    )
+    index.word_starts()
+    return index
 
 
 # The index of this process and the data generation it was built for; rebuilt when an import or a staff
@@ -128,10 +160,17 @@ _street_index: list[tuple[int, StreetIndex]] = []
 
 
 def street_index() -> StreetIndex:
+    """The index for the current data generation: this process's, else the one another process built and
+    put in the shared cache (one round trip; what the other web processes pay after an import), else built
+    from the database and shared."""
     generation = _current_generation(time.monotonic())
     if _street_index and _street_index[0][0] == generation:
         return _street_index[0][1]
-    index = street_index_build()
+    cached, generation = _shared_get(STREET_INDEX_KEY)
+    index = cast("StreetIndex | None", cached)
+    if index is None:
+        index = street_index_build()
+        _shared_set(STREET_INDEX_KEY, generation, index, STREET_INDEX_SECONDS)
     _street_index[:] = [(generation, index)]
     return index
 
@@ -140,6 +179,8 @@ def street_index() -> StreetIndex:
 # missing, extra or swapped letter, two from ``FUZZY_TWO_ERRORS`` letters on.
 FUZZY_MIN_LETTERS = 4
 FUZZY_TWO_ERRORS = 8
+FUZZY_RANK = 10
+_RankKey = tuple[int, int, int, str, str]
 
 
 def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[StreetMatch]:
@@ -158,70 +199,81 @@ def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Stree
     if not compact:
         return []
     index = street_index()
-    ranked: list[tuple[tuple[int, int, int, str, str], _IndexedStreet]] = []
+    ranked: list[tuple[_RankKey, _IndexRow]] = []
     word_form = f" {form}"
-    for street in index.streets:
-        if street.name_compact == compact:
+    for position in index.containing(compact):
+        row = index.streets[position]
+        if index.compacts[position] == compact:
             rank = 0
-        elif street.name_search.startswith(form):
+        elif row[_SEARCH].startswith(form):
             rank = 1
-        elif word_form in street.name_search:
+        elif word_form in row[_SEARCH]:
             rank = 2
-        elif street.name_compact.startswith(compact):
+        elif index.compacts[position].startswith(compact):
             rank = 3
-        elif compact in street.name_compact:
-            rank = 4
         else:
-            continue
-        ranked.append(((rank, 0, len(street.name), street.name, street.postcode), street))
+            rank = 4
+        ranked.append(((rank, 0, len(row[_NAME]), row[_NAME], row[_POSTCODE]), row))
     if len(ranked) < limit and len(compact) >= FUZZY_MIN_LETTERS:
-        ranked += _fuzzy_matches(index, compact, exclude={street.pk for _, street in ranked})
+        ranked += _fuzzy_matches(index, compact, exclude={row[_PK] for _, row in ranked})
     ranked.sort(key=lambda entry: entry[0])
     best = ranked[:limit]
     location_id = None
     if house_number and best and (len(best) == 1 or best[0][0][:2] < best[1][0][:2]):
-        location_id = _location_id_of(best[0][1].as_street(), house_number)
+        location_id = _location_id_of(best[0][1], house_number)
     return [
         StreetMatch(
-            street=street.as_street(),
+            street=StreetFound(*row[:_SEARCH]),
             fuzzy=key[0] >= FUZZY_RANK,
             house_number=house_number,
             location_id=location_id if position == 0 else None,
         )
-        for position, (key, street) in enumerate(best)
+        for position, (key, row) in enumerate(best)
     ]
-
-
-FUZZY_RANK = 10
 
 
 def _fuzzy_matches(
     index: StreetIndex, compact: str, *, exclude: set[int]
-) -> list[tuple[tuple[int, int, int, str, str], _IndexedStreet]]:
-    """Streets whose name or a word of it begins within ``errors`` edits of the query (rapidfuzz)."""
+) -> list[tuple[_RankKey, _IndexRow]]:
+    """Streets whose name or a word of it begins within ``errors`` edits of the query (rapidfuzz).
+
+    The beginning that matches may be up to ``errors`` letters shorter or longer than the query. Each edit
+    costs a common subsequence at most one letter, so a beginning within ``errors`` edits shares at least
+    ``len - errors`` letters in order with the beginning of ``len + errors`` letters: one bulk comparison
+    (LCS, in C) finds the few candidates, whose OSA distances are then computed.
+    """
     errors = 1 if len(compact) < FUZZY_TWO_ERRORS else 2
+    longest = len(compact) + errors
+    word_starts, owners = index.word_starts()
+    candidates = process.extract(
+        compact,
+        index.prefixes(longest),
+        scorer=LCSseq.similarity,
+        score_cutoff=len(compact) - errors,
+        limit=None,
+    )
     nearest: dict[int, int] = {}
-    # The beginning that matches may be up to ``errors`` letters shorter or longer than the query.
-    for length in range(max(1, len(compact) - errors), len(compact) + errors + 1):
-        for _text, distance, entry in process.extract(
-            compact, index.prefixes(length), scorer=OSA.distance, score_cutoff=errors, limit=None
-        ):
-            position = index.owners[entry][0]
-            if distance < nearest.get(position, errors + 1):
-                nearest[position] = int(distance)
+    lengths = range(max(1, len(compact) - errors), longest + 1)
+    for _text, _common, entry in candidates:
+        word_start = word_starts[entry]
+        distance = min(
+            OSA.distance(compact, word_start[:length], score_cutoff=errors + 1) for length in lengths
+        )
+        position = owners[entry]
+        if distance <= errors and distance < nearest.get(position, errors + 1):
+            nearest[position] = distance
     matches = []
     for position, distance in nearest.items():
-        street = index.streets[position]
-        if street.pk in exclude:
+        row = index.streets[position]
+        if row[_PK] in exclude:
             continue
-        whole = int(OSA.distance(compact, street.name_compact))
-        matches.append(
-            ((FUZZY_RANK + distance, whole, len(street.name), street.name, street.postcode), street)
-        )
+        whole = OSA.distance(compact, index.compacts[position])
+        matches.append(((FUZZY_RANK + distance, whole, len(row[_NAME]), row[_NAME], row[_POSTCODE]), row))
     return matches
 
 
-def _location_id_of(street: Street, house_number: str) -> str | None:
+def _location_id_of(row: _IndexRow, house_number: str) -> str | None:
+    street = Street(pk=row[_PK], name=row[_NAME], needs_house_number=row[_NEEDS_NUMBER])
     try:
         location = location_resolve(street=street, house_number=house_number)
     except HouseNumberInvalid:
