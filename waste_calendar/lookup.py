@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet
@@ -77,7 +77,12 @@ class StreetMatch:
 
 
 # A street in the index: the values_list row as it came (a tuple is the cheapest thing to make 5,000 of).
-_PK, _NAME, _POSTCODE, _STADTTEIL, _NEEDS_NUMBER, _SEARCH = range(6)
+_PK: Final = 0
+_NAME: Final = 1
+_POSTCODE: Final = 2
+_STADTTEIL: Final = 3
+_NEEDS_NUMBER: Final = 4
+_SEARCH: Final = 5
 _IndexRow = tuple[int, str, str, str, bool, str]
 
 
@@ -223,7 +228,13 @@ def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Stree
         location_id = _location_id_of(best[0][1], house_number)
     return [
         StreetMatch(
-            street=StreetFound(*row[:_SEARCH]),
+            street=StreetFound(
+                pk=row[_PK],
+                name=row[_NAME],
+                postcode=row[_POSTCODE],
+                stadtteil=row[_STADTTEIL],
+                needs_house_number=row[_NEEDS_NUMBER],
+            ),
             fuzzy=key[0] >= FUZZY_RANK,
             house_number=house_number,
             location_id=location_id if position == 0 else None,
