@@ -582,17 +582,15 @@ def set_subscription_times(*, spread: bool) -> None:
     from waste_calendar.models import ReminderSubscription
 
     table = ReminderSubscription._meta.db_table
+    # Changed before the simulated evening: the runs after a time's first look only at subscriptions
+    # changed since, which a stamp of the real clock (days after the simulated evening) would always be.
+    changed = dt.datetime.combine(evening_day() - dt.timedelta(days=2), dt.time(12, 0), tzinfo=BERLIN)
+    times = "time '16:00' + (id %% %s) * interval '15 minutes'" if spread else "time '18:00'"
     with connection.cursor() as cursor:
-        if spread:
-            cursor.execute(
-                f"UPDATE {table} SET remind_time = time '16:00' + (id %% %s) * interval '15 minutes', "  # noqa: S608
-                "updated_at = now() - interval '1 day'",
-                [len(SPREAD_TIMES)],
-            )
-        else:
-            cursor.execute(
-                f"UPDATE {table} SET remind_time = time '18:00', updated_at = now() - interval '1 day'"  # noqa: S608
-            )
+        cursor.execute(
+            f"UPDATE {table} SET remind_time = {times}, updated_at = %s",  # noqa: S608
+            [len(SPREAD_TIMES), changed] if spread else [changed],
+        )
         cursor.execute(f"VACUUM ANALYZE {table}")
 
 
@@ -707,6 +705,7 @@ def evening_once(args: argparse.Namespace, env: dict[str, str], *, mode: str, sp
                     workers.check_alive()
                     time.sleep(0.1)
                 task_seconds.append(time.perf_counter() - began)
+            print("    runs (s): " + " ".join(f"{seconds:.1f}" for seconds in task_seconds), flush=True)
             accepted = 0
             while accepted < count and time.perf_counter() < deadline:
                 workers.check_alive()

@@ -387,3 +387,28 @@ def test_the_duplicate_is_409_before_any_other_check(device_client, town, subscr
 def test_another_installation_may_subscribe_the_same_location(other_device_client, town, subscribed):
     response = other_device_client.post(URL, {"location": town.bahnhof_odd.public_id, "types": ["papier"]})
     assert response.status_code == 201
+
+
+def test_the_409_and_a_new_subscription_are_what_the_schema_documents(
+    anon_client, device_client, town, subscribed
+):
+    import schemathesis
+
+    from tests.casapp.test_response_schema import assert_documented
+
+    schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    openapi = schemathesis.openapi.from_dict(schema)
+    duplicate = device_client.post(
+        URL, {"location": town.bahnhof_odd.public_id, "types": ["papier"]}, format="json"
+    )
+    created = device_client.post(
+        URL,
+        {"location": town.bahnhof_12.public_id, "types": ["papier"], "label": "Mama", "remind_time": "19:30"},
+        format="json",
+    )
+
+    assert assert_documented(openapi, "post", URL, duplicate)["existing_id"] == subscribed["id"]
+    assert assert_documented(openapi, "post", URL, created)["remind_time"] == "19:30"
+    operation = schema["paths"][URL]["post"]
+    assert "existing_id" in schema["components"]["schemas"]["ReminderExistsError"]["required"]
+    assert operation["responses"]["409"]["content"]["application/json"]["examples"]

@@ -165,3 +165,25 @@ def test_a_new_street_is_found_once_the_data_generation_changes(anon_client, db)
 @pytest.fixture(autouse=True)
 def _fresh_index():
     local_forget()
+
+
+def test_the_answer_is_what_the_schema_documents(anon_client, town):
+    import schemathesis
+
+    from tests.casapp.test_response_schema import assert_documented
+
+    schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    openapi = schemathesis.openapi.from_dict(schema)
+    body = assert_documented(
+        openapi, "get", STREETS_URL, anon_client.get(STREETS_URL, {"q": "Bahnhfostrase 12"})
+    )
+
+    assert (body[0]["fuzzy"], body[0]["house_number"], body[0]["location_id"]) == (
+        True,
+        "12",
+        town.bahnhof_12.public_id,
+    )
+    examples = schema["paths"][STREETS_URL]["get"]["responses"]["200"]["content"]["application/json"][
+        "examples"
+    ]
+    assert {"fuzzy", "house_number", "location_id"} <= set(next(iter(examples.values()))["value"][0])

@@ -123,6 +123,7 @@ class StreetSearchView(CachedLookupView):
         responses=StreetMatchSerializer(many=True),
         tags=TAGS,
         summary="Street autocomplete",
+        # An example is one street: drf-spectacular shows it as the list of a many=True answer.
         description=(
             "At most 20 streets, best first. Case, umlauts (ä/ae/a), ß/ss, hyphens and spaces and the "
             "spellings of 'Straße' (Strasse, Str., str) do not matter; a query matches the whole name, the "
@@ -137,35 +138,31 @@ class StreetSearchView(CachedLookupView):
             OpenApiExample(
                 "Typed with a house number",
                 summary="q=Bahnhofstr. 12",
-                value=[
-                    {
-                        "id": 17,
-                        "name": "Bahnhofstraße",
-                        "postcode": "44575",
-                        "stadtteil": "Castrop",
-                        "needs_house_number": True,
-                        "fuzzy": False,
-                        "house_number": "12",
-                        "location_id": "k3v7q2mxa9",
-                    }
-                ],
+                value={
+                    "id": 17,
+                    "name": "Bahnhofstraße",
+                    "postcode": "44575",
+                    "stadtteil": "Castrop",
+                    "needs_house_number": True,
+                    "fuzzy": False,
+                    "house_number": "12",
+                    "location_id": "k3v7q2mxa9",
+                },
                 response_only=True,
             ),
             OpenApiExample(
                 "A typing error",
                 summary="q=Bahnhfostrase",
-                value=[
-                    {
-                        "id": 17,
-                        "name": "Bahnhofstraße",
-                        "postcode": "44575",
-                        "stadtteil": "Castrop",
-                        "needs_house_number": True,
-                        "fuzzy": True,
-                        "house_number": "",
-                        "location_id": None,
-                    }
-                ],
+                value={
+                    "id": 17,
+                    "name": "Bahnhofstraße",
+                    "postcode": "44575",
+                    "stadtteil": "Castrop",
+                    "needs_house_number": True,
+                    "fuzzy": True,
+                    "house_number": "",
+                    "location_id": None,
+                },
                 response_only=True,
             ),
         ],
