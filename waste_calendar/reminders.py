@@ -417,7 +417,9 @@ def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
     ReminderRun.objects.filter(pk=run.pk).update(
         started_at=started, finished_at=finished, sent=run.sent + sent
     )
-    if changed_since is None:  # the slot's first pass: how late after the due time its reminders were out
+    if changed_since is None and sent:
+        # The first pass of a time that had reminders: how late after the due time they were out. Times
+        # nobody chose (or with nothing due) leave the figure of the last time that had some.
         late = (now - slot_due_at(slot, day)).total_seconds() + time.monotonic() - began
         gauge_set("waste_reminder_lag", late, label=slot.remind_at)
     return sent
