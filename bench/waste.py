@@ -6,11 +6,19 @@ imported through ``import_waste_csv`` (timed); then gunicorn + wrk over loopback
 address → location, the collections list, the ICS feed (one location, and 2,000 locations at random) and
 the ICS revalidation (If-None-Match → 304).
 
-``evening``: N subscriptions due at 18:00 (default 1,000,000; each location subscribed N/100,000 times, every
-subscription has a collection the next day): the periodic task is enqueued to real Celery workers, which
-claim, build and hand the reminders to push, whose drains send them to the fake FCM server
-(``push.fake_fcm``), with the helpers of ``bench.push_fanout``. Measured: seconds from enqueueing until the
-fake server accepted the last message, the reminder task's own time, peak RSS of the worker tree.
+``streets``: ``lookup.street_search`` in this process on 5,000 streets (the dataset's, the demo's 60 real
+names and generated ones, added in a transaction that is rolled back): p50/p95 of a search on a fresh index
+(cold: the index is built first) and on a built one (warm), and the share of the 100 typing errors of
+``tests/waste_calendar/data/street-misspellings.tsv`` whose first answer is the street meant.
+
+``evening``: N subscriptions (default 1,000,000; each location subscribed N/100,000 times, every
+subscription has a collection the next day), run twice side by side: all at 18:00, then the same
+subscriptions spread over the 25 times from 16:00 to 22:00. The periodic task is enqueued to real Celery
+workers (in the spread case once per time, each when the previous time's run has finished), which claim,
+build and hand the reminders to push, whose drains send them to the fake FCM server (``push.fake_fcm``),
+with the helpers of ``bench.push_fanout``. Measured: seconds from the first enqueueing until the fake server
+accepted the last message, the reminder runs' own time (summed), a minutely run after the evening's last
+time, peak RSS of the worker tree.
 
 Own services: PostgreSQL database ``casapp_bench_waste``, Redis database 11. Results are printed as Markdown
 and saved under ``bench/results/``.
@@ -376,6 +384,142 @@ def run_http(args: argparse.Namespace, env: dict[str, str]) -> str:
     )
 
 
+# --- The street search in process
+
+SEARCH_STREETS = 5_000
+# Name patterns for the streets beyond the dataset's: each makes 500 names of the prefixes and suffixes.
+SEARCH_PATTERNS = (
+    "{}",
+    "Alte {}",
+    "Neue {}",
+    "Obere {}",
+    "Untere {}",
+    "Kleine {}",
+    "Große {}",
+    "Am {}",
+    "An der {}",
+)
+MISSPELLINGS = ROOT / "tests" / "waste_calendar" / "data" / "street-misspellings.tsv"
+
+
+def misspellings() -> list[tuple[str, str]]:
+    rows = []
+    for line in MISSPELLINGS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            typed, meant = line.split("\t")
+            rows.append((typed, meant))
+    return rows
+
+
+def search_streets_add(total: int) -> int:
+    """Adds the demo's 60 real street names and generated ones until ``total`` streets exist; returns
+    how many were added. Called inside a transaction that the caller rolls back."""
+    from waste_calendar.demo import demo_streets
+    from waste_calendar.models import Street
+    from waste_calendar.normalise import street_compact_form, street_search_form
+
+    held = set(Street.objects.values_list("name", "postcode"))
+    wanted = [(name, postcode) for name, postcode, _ in demo_streets()]
+    for n, pattern in enumerate(SEARCH_PATTERNS):
+        for prefix in PREFIXES:
+            for suffix in SUFFIXES:
+                wanted.append((pattern.format(f"{prefix}{suffix}"), POSTCODES[n % len(POSTCODES)]))
+    new = []
+    for name, postcode in wanted:
+        if len(held) >= total:
+            break
+        if (name, postcode) not in held:
+            held.add((name, postcode))
+            new.append(
+                Street(
+                    name=name,
+                    postcode=postcode,
+                    name_search=street_search_form(name),
+                    name_compact=street_compact_form(name),
+                )
+            )
+    Street.objects.bulk_create(new, batch_size=1000)
+    return len(new)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def run_streets(args: argparse.Namespace) -> str:
+    """``lookup.street_search`` in this process on 5,000 streets: cold (the index is built first: what the
+    first search after an import or a restart costs) and warm; and the share of the misspellings found."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from waste_calendar import lookup
+    from waste_calendar.models import Street
+
+    typed = misspellings()
+    with transaction.atomic():
+        added = search_streets_add(SEARCH_STREETS)
+        streets = Street.objects.count()
+        names = list(Street.objects.values_list("name", flat=True))
+        # What people type: the misspellings, and the beginnings and whole names of real streets.
+        queries = [q for q, _ in typed]
+        queries += [name[: 4 + n % 8] for n, name in enumerate(names[:: max(1, len(names) // 100)])]
+        queries += [f"{name} {n % 90 + 1}" for n, name in enumerate(names[7 :: max(1, len(names) // 50)])]
+        # Cold: the first search of a process after an import (or a restart). The first process reads the
+        # streets from the database; the others find them in the shared cache.
+        cold_database, cold = [], []
+        for query in queries[: args.cold_searches]:
+            lookup.local_forget()
+            cache.delete(lookup.STREET_INDEX_KEY)
+            started = time.perf_counter()
+            lookup.street_search(query=query)
+            cold_database.append((time.perf_counter() - started) * 1000)
+            lookup.local_forget()
+            started = time.perf_counter()
+            lookup.street_search(query=query)
+            cold.append((time.perf_counter() - started) * 1000)
+        lookup.street_search(query="warm-up")
+        warm = []
+        for _ in range(args.search_rounds):
+            for query in queries:
+                started = time.perf_counter()
+                lookup.street_search(query=query)
+                warm.append((time.perf_counter() - started) * 1000)
+        first = top = 0
+        missed = []
+        for query, meant in typed:
+            found = [m.street.name for m in lookup.street_search(query=query)]
+            first += found[:1] == [meant]
+            top += meant in found[:5]
+            if found[:1] != [meant]:
+                missed.append(f"{query} → {found[:2]}")
+        transaction.set_rollback(True)
+    lookup.local_forget()
+    cache.delete(lookup.STREET_INDEX_KEY)
+    rows = [
+        "| search | searches | p50 ms | p95 ms | max ms | target p50 |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| cold, streets read from the database | {len(cold_database)} "
+        f"| {percentile(cold_database, 0.5):.2f} | {percentile(cold_database, 0.95):.2f} "
+        f"| {max(cold_database):.2f} | ≤ 20 ms |",
+        f"| cold, streets from the shared cache | {len(cold)} | {percentile(cold, 0.5):.2f} "
+        f"| {percentile(cold, 0.95):.2f} | {max(cold):.2f} | ≤ 20 ms |",
+        f"| warm | {len(warm):,} | {percentile(warm, 0.5):.2f} | {percentile(warm, 0.95):.2f} "
+        f"| {max(warm):.2f} | ≤ 5 ms |",
+    ]
+    return (
+        f"{streets:,} streets ({added:,} added for this part in a transaction rolled back afterwards: the "
+        f"demo's 60 real names and generated ones); {len(queries)} queries (the 100 misspellings, "
+        "beginnings of names, names with a house number), warm: "
+        f"{args.search_rounds} rounds\n\n"
+        + "\n".join(rows)
+        + f"\n\nMisspellings ({MISSPELLINGS.relative_to(ROOT)}): the street meant is the first answer for "
+        f"**{first} of {len(typed)}**, among the first five for {top} of {len(typed)}."
+        + (f" First answer otherwise: {'; '.join(missed)}." if missed else "")
+        + "\n"
+    )
+
+
 # --- The reminder evening
 
 SUBSCRIPTION_TYPES = '["restabfall", "bioabfall", "papier"]'
@@ -401,10 +545,10 @@ def load_subscriptions(count: int) -> None:
             cursor.execute(f"TRUNCATE {table}")
             cursor.execute(
                 f"""
-                INSERT INTO {table} (installation_id, location_id, house_number, waste_types, remind_at,
-                                     created_at, updated_at)
-                SELECT md5('bench-installation-' || i)::uuid, l.id, '', %s::jsonb, 'evening_before',
-                       now() - interval '1 day', now() - interval '1 day'
+                INSERT INTO {table} (installation_id, location_id, house_number, label, waste_types,
+                                     remind_at, remind_time, created_at, updated_at)
+                SELECT md5('bench-installation-' || i)::uuid, l.id, '', '', %s::jsonb, 'evening_before',
+                       time '18:00', now() - interval '1 day', now() - interval '1 day'
                 FROM generate_series(1, %s) AS i
                 JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM {locations}) AS l
                   ON l.n = mod(i, (SELECT count(*) FROM {locations}))
@@ -427,11 +571,47 @@ def reset_evening() -> None:
         cursor.execute(f"TRUNCATE {ReminderSend._meta.db_table}, {ReminderRun._meta.db_table}")
 
 
-def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
-    from push.fake_fcm.control import FakeFcm
-    from waste_calendar.models import ReminderRun
-    from waste_calendar.tasks import send_due_reminders
+# The times of the spread evening: every quarter hour a subscription may choose (16:00-22:00).
+SPREAD_TIMES = tuple(dt.time(16 + m // 60, m % 60) for m in range(0, 6 * 60 + 1, 15))
 
+
+def set_subscription_times(*, spread: bool) -> None:
+    """All subscriptions at 18:00, or spread evenly over the evening's 25 times (by id)."""
+    from django.db import connection
+
+    from waste_calendar.models import ReminderSubscription
+
+    table = ReminderSubscription._meta.db_table
+    # Changed before the simulated evening: the runs after a time's first look only at subscriptions
+    # changed since, which a stamp of the real clock (days after the simulated evening) would always be.
+    changed = dt.datetime.combine(evening_day() - dt.timedelta(days=2), dt.time(12, 0), tzinfo=BERLIN)
+    times = "time '16:00' + (id %% %s) * interval '15 minutes'" if spread else "time '18:00'"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET remind_time = {times}, updated_at = %s",  # noqa: S608
+            [len(SPREAD_TIMES), changed] if spread else [changed],
+        )
+        cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+@dataclass(frozen=True)
+class EveningResult:
+    mode: str
+    count: int
+    accepted: int
+    duplicates: int
+    handed_over_seconds: float
+    task_seconds: float  # the reminder runs' own time (claim + hand-over), summed over the times
+    slowest_task_seconds: float
+    times: int
+    idle_run_ms: float  # a minutely run once every time of the evening was worked through
+    peak_rss_mb: float
+    cores: dict[str, float]
+    timed_out: bool
+
+
+def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
+    """The same subscriptions twice in one run: all at 18:00, then spread over the evening."""
     count = args.subscriptions
     started = time.perf_counter()
     load_subscriptions(count)
@@ -439,9 +619,50 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
         f"  {count:,} installations and subscriptions ready ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    reset_evening()
-    eve = evening_day() - dt.timedelta(days=1)
-    now = dt.datetime(eve.year, eve.month, eve.day, 18, 0, tzinfo=BERLIN)
+    results = []
+    for spread in (False, True):
+        set_subscription_times(spread=spread)
+        reset_evening()
+        mode = f"spread over {len(SPREAD_TIMES)} times 16:00-22:00" if spread else "all at 18:00"
+        print(f"  evening, {mode}", flush=True)
+        results.append(evening_once(args, env, mode=mode, spread=spread))
+    lines = [
+        "| times chosen | subscriptions due | accepted by fake FCM | until the last was accepted "
+        "| reminder runs (claim + hand-over), summed | slowest run | messages/s | a minutely run after "
+        "the last time | peak RSS workers | duplicates |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        done = "all" if not r.timed_out else f"timed out after {args.timeout:.0f} s"
+        lines.append(
+            f"| {r.mode} | {r.count:,} | {r.accepted:,} ({done}) | {r.handed_over_seconds:,.0f} s "
+            f"| {r.task_seconds:,.1f} s ({r.times} run{'s' if r.times > 1 else ''}) "
+            f"| {r.slowest_task_seconds:,.1f} s | {r.accepted / r.handed_over_seconds:,.0f} "
+            f"| {r.idle_run_ms:,.0f} ms | {r.peak_rss_mb:,.0f} MB | {r.duplicates} |"
+        )
+    usage = "; ".join(
+        f"{r.mode}: workers {r.cores['workers']}, PostgreSQL {r.cores['postgres']}, machine "
+        f"{r.cores['machine']}"
+        for r in results
+    )
+    return (
+        f"worker --concurrency={args.worker_concurrency}, PUSH_DRAIN_CONCURRENCY={args.drain_concurrency}, "
+        f"fake FCM latency {args.latency_ms} ms; the spread evening's runs are enqueued one after the other "
+        "(each when the previous time's run has finished; drains overlap); cores busy on average: "
+        f"{usage}\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+def evening_once(args: argparse.Namespace, env: dict[str, str], *, mode: str, spread: bool) -> EveningResult:
+    from push.fake_fcm.control import FakeFcm
+    from waste_calendar.models import ReminderRun
+    from waste_calendar.reminders import reminders_send_due
+    from waste_calendar.tasks import send_due_reminders
+
+    count = args.subscriptions
+    day = evening_day()
+    eve = day - dt.timedelta(days=1)
+    times = SPREAD_TIMES if spread else (dt.time(18, 0),)
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-waste-")))
         fcm = FakeFcm.start(latency_ms=args.latency_ms, record_bodies=False)
@@ -466,13 +687,25 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
         }
         from django.test import override_settings
 
+        task_seconds: list[float] = []
         with (
             _common.Sampler(groups) as sampler,
             override_settings(PUSH_DRAIN_CONCURRENCY=args.drain_concurrency),
         ):
-            enqueued, enqueued_at = time.perf_counter(), datetime.now(UTC)
-            send_due_reminders.apply_async(kwargs={"now": now.isoformat()})
+            enqueued = time.perf_counter()
             deadline = enqueued + args.timeout
+            for at in times:
+                now = dt.datetime.combine(eve, at, tzinfo=BERLIN)
+                began = time.perf_counter()
+                send_due_reminders.apply_async(kwargs={"now": now.isoformat()})
+                finished = ReminderRun.objects.filter(
+                    remind_time=at, collection_day=day, finished_at__isnull=False
+                )
+                while not finished.exists() and time.perf_counter() < deadline:
+                    workers.check_alive()
+                    time.sleep(0.1)
+                task_seconds.append(time.perf_counter() - began)
+            print("    runs (s): " + " ".join(f"{seconds:.1f}" for seconds in task_seconds), flush=True)
             accepted = 0
             while accepted < count and time.perf_counter() < deadline:
                 workers.check_alive()
@@ -481,27 +714,28 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
             handed_over = time.perf_counter() - enqueued
             usage = sampler.usage()
         totals = fcm.totals()
-    run = ReminderRun.objects.filter(collection_day=evening_day()).first()
-    # started_at holds the simulated 18:00; finished_at is the worker's real clock.
-    task_seconds = (
-        (run.finished_at - enqueued_at).total_seconds() if run is not None and run.finished_at else None
-    )
-    done = "all" if accepted >= count else f"timed out after {args.timeout:.0f} s"
-    lines = [
-        "| subscriptions due | accepted by fake FCM | until the last was accepted "
-        "| reminder task (claim + hand-over) | messages/s | peak RSS workers | duplicates |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {count:,} | {totals['accepted']:,} ({done}) | {handed_over:,.0f} s | "
-        f"{task_seconds if task_seconds is None else f'{task_seconds:,.0f} s'} | "
-        f"{totals['accepted'] / handed_over:,.0f} | {usage.peak_rss_mb['workers']:,.0f} MB | "
-        f"{totals['duplicate_targets']} |",
-    ]
-    return (
-        f"worker --concurrency={args.worker_concurrency}, PUSH_DRAIN_CONCURRENCY={args.drain_concurrency}, "
-        f"fake FCM latency {args.latency_ms} ms; cores busy on average: workers {usage.cores['workers']}, "
-        f"PostgreSQL {usage.cores['postgres']}, machine {usage.machine_busy_cores}\n\n"
-        + "\n".join(lines)
-        + "\n"
+    # The minutely run after the evening's last time: every time is due, all were worked through.
+    late = dt.datetime.combine(eve, dt.time(22, 1), tzinfo=BERLIN)
+    idle_started = time.perf_counter()
+    reminders_send_due(now=late)
+    idle_ms = (time.perf_counter() - idle_started) * 1000
+    return EveningResult(
+        mode=mode,
+        count=count,
+        accepted=totals["accepted"],
+        duplicates=totals["duplicate_targets"],
+        handed_over_seconds=handed_over,
+        task_seconds=sum(task_seconds),
+        slowest_task_seconds=max(task_seconds),
+        times=len(times),
+        idle_run_ms=idle_ms,
+        peak_rss_mb=usage.peak_rss_mb["workers"],
+        cores={
+            "workers": usage.cores["workers"],
+            "postgres": usage.cores["postgres"],
+            "machine": usage.machine_busy_cores,
+        },
+        timed_out=accepted < count,
     )
 
 
@@ -510,7 +744,9 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.waste", description=__doc__)
-    parser.add_argument("parts", nargs="*", default=["http", "evening"], choices=["http", "evening"])
+    parser.add_argument(
+        "parts", nargs="*", default=["http", "streets", "evening"], choices=["http", "streets", "evening"]
+    )
     parser.add_argument("--reimport", action="store_true", help="import the dataset even if it is loaded")
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per run")
     parser.add_argument("--rounds", type=int, default=3, help="bare and case runs, alternating")
@@ -524,6 +760,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-concurrency", type=int, default=2)
     parser.add_argument("--latency-ms", type=int, default=20, help="the fake FCM server's answer delay")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up the evening after this")
+    parser.add_argument("--cold-searches", type=int, default=50, help="street searches on a fresh index")
+    parser.add_argument("--search-rounds", type=int, default=5, help="warm rounds over the queries")
     return parser.parse_args(argv)
 
 
@@ -547,18 +785,23 @@ def main(argv: list[str] | None = None) -> int:
         f"# bench.waste, {started:%Y-%m-%d %H:%M} UTC\n\n{os.cpu_count()} CPUs, load average at the start "
         f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (other helpers share the machine).\n"
     ]
-    print("dataset: 100,000 addresses, 8 types, 2 years", flush=True)
-    seconds, counts = import_dataset(env, force=args.reimport)
-    imported = (
-        f"{seconds:,.0f} s through import_waste_csv" if seconds is not None else "already loaded (reused)"
-    )
-    sections.append(f"## Dataset\n\n{counts} — import: {imported}\n")
-    print(f"  {sections[-1]}", flush=True)
+    if {"http", "evening"} & set(args.parts):
+        print("dataset: 100,000 addresses, 8 types, 2 years", flush=True)
+        seconds, counts = import_dataset(env, force=args.reimport)
+        imported = (
+            f"{seconds:,.0f} s through import_waste_csv" if seconds is not None else "already loaded (reused)"
+        )
+        sections.append(f"## Dataset\n\n{counts} — import: {imported}\n")
+        print(f"  {sections[-1]}", flush=True)
     if "http" in args.parts:
         print("http: gunicorn + wrk", flush=True)
         sections.append("## HTTP\n\n" + run_http(args, env))
+    if "streets" in args.parts:
+        print("streets: lookup.street_search in process", flush=True)
+        sections.append("## Street search\n\n" + run_streets(args))
+        print(f"  {sections[-1]}", flush=True)
     if "evening" in args.parts:
-        print(f"evening: {args.subscriptions:,} subscriptions due at 18:00", flush=True)
+        print(f"evening: {args.subscriptions:,} subscriptions, all at 18:00 and spread", flush=True)
         sections.append("## Reminder evening\n\n" + run_evening(args, env))
     load = os.getloadavg()
     sections.append(f"Load average at the end: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")

@@ -5,19 +5,34 @@ Services stay free of HTTP; each error names a stable machine code and the statu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.functional import Promise
 
 
 class DomainError(Exception):
-    """A request the domain refuses. ``code`` is stable for clients; ``detail`` is shown to people."""
+    """A request the domain refuses. ``code`` is stable for clients; ``detail`` is shown to people.
+
+    ``extra``: further members of the error body a client can act on (``{"existing_id": 7}``); each is
+    documented with the operation that answers it.
+    """
 
     status = 400
     code = "invalid"
 
-    def __init__(self, detail: str | Promise, *, code: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | Promise,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(str(detail))
         self.detail = detail
         self.field = field
+        self.extra = dict(extra or {})
         if code is not None:
             self.code = code
 

@@ -7,19 +7,22 @@ Every comparison with stored street names goes through ``waste_calendar.normalis
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
+import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from django.core.cache import cache
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Length
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import http_date
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, LCSseq
 
 from waste_calendar.models import (
     Collection,
@@ -30,7 +33,12 @@ from waste_calendar.models import (
     Street,
     WasteType,
 )
-from waste_calendar.normalise import house_number_parts, street_compact_form, street_search_form
+from waste_calendar.normalise import (
+    house_number_parts,
+    street_and_house_number,
+    street_compact_form,
+    street_search_form,
+)
 from waste_calendar.selectors import collections_for_location, locations_for_number
 
 T = TypeVar("T")
@@ -45,33 +53,244 @@ FEED_DAYS_AHEAD = 396
 VALIDATOR_SECONDS = 300
 
 
-def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[Street]:
-    """Streets matching a typed query, best first.
+@dataclass(frozen=True, slots=True)
+class StreetFound:
+    """The fields of a street the autocomplete answers with (made from the index, not a model instance)."""
 
-    Ranks: the name starts with the query (0), a word of it does (1), the name without spaces starts with
-    it ("bochumerstr", 2), the query is inside a word ("hof" in "Friedhofstraße", 3); then shorter names,
-    then alphabetical. An empty search form matches nothing.
+    pk: int
+    name: str
+    postcode: str
+    stadtteil: str
+    needs_house_number: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StreetMatch:
+    """A street the autocomplete found, how, and what the typed house number resolves to."""
+
+    street: StreetFound
+    # Found with one or two letters wrong, missing or swapped: the app asks "Meinten Sie …?".
+    fuzzy: bool
+    # The house number typed after the street ("12a"), pre-selected by the app; "" when none was typed.
+    house_number: str
+    # The location that holds the house number, when the street is the one best match; else None.
+    location_id: str | None
+
+
+# A street in the index: the values_list row as it came (a tuple is the cheapest thing to make 5,000 of).
+_PK: Final = 0
+_NAME: Final = 1
+_POSTCODE: Final = 2
+_STADTTEIL: Final = 3
+_NEEDS_NUMBER: Final = 4
+_SEARCH: Final = 5
+_IndexRow = tuple[int, str, str, str, bool, str]
+
+
+@dataclass
+class StreetIndex:
+    """Every street's search forms in memory, for the autocomplete of one data generation.
+
+    ``compact_text`` holds the compact forms one per line, so "which names contain the query" is one
+    ``str.find`` loop in C. Fuzzy matching compares the query with the beginning of each name and of each
+    later word of it ("bahnhof" in "Am Bahnhof"), in the compact form: ``word_starts``, made on the first
+    fuzzy search; ``prefixes(k)`` holds those beginnings cut to ``k`` letters, made on first use per length.
     """
-    form, compact = street_search_form(query), street_compact_form(query)
+
+    streets: list[_IndexRow]
+    compacts: list[str]
+    compact_text: str
+    line_starts: list[int]
+    _word_starts: tuple[list[str], list[int]] | None = None
+    _prefixes: dict[int, list[str]] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Shared through the cache without the cut beginnings: each process makes those it needs.
+        return {**self.__dict__, "_prefixes": {}}
+
+    def word_starts(self) -> tuple[list[str], list[int]]:
+        """The compact form from each name start and word start on, and the street each belongs to."""
+        if self._word_starts is None:
+            texts, owners = list(self.compacts), list(range(len(self.compacts)))
+            for position, row in enumerate(self.streets):
+                if " " in row[_SEARCH]:  # the later words of "am bahnhof": "bahnhof"
+                    words = row[_SEARCH].split(" ")
+                    for number in range(1, len(words)):
+                        texts.append("".join(words[number:]))
+                        owners.append(position)
+            self._word_starts = (texts, owners)
+        return self._word_starts
+
+    def prefixes(self, length: int) -> list[str]:
+        """Each word start cut to ``length`` letters (in the order of ``word_starts``)."""
+        found = self._prefixes.get(length)
+        if found is None:
+            found = self._prefixes[length] = [text[:length] for text in self.word_starts()[0]]
+        return found
+
+    def containing(self, compact: str) -> Iterator[int]:
+        """The streets whose compact form contains ``compact`` (which holds no line break)."""
+        text, starts = self.compact_text, self.line_starts
+        position = text.find(compact)
+        while position != -1:
+            line = bisect.bisect_right(starts, position) - 1
+            yield line
+            if line + 1 >= len(starts):
+                return
+            position = text.find(compact, starts[line + 1])
+
+
+STREET_INDEX_KEY = "waste:street-index"
+STREET_INDEX_SECONDS = 6 * 3600
+
+
+def street_index_build() -> StreetIndex:
+    """Reads every street once and prepares its search forms, word starts included."""
+    streets: list[_IndexRow] = list(
+        Street.objects.order_by().values_list(
+            "pk", "name", "postcode", "stadtteil", "needs_house_number", "name_search"
+        )
+    )
+    compacts = [row[_SEARCH].replace(" ", "") for row in streets]
+    line_starts = list(itertools.accumulate((len(compact) + 1 for compact in compacts), initial=0))[:-1]
+    index = StreetIndex(
+        streets=streets, compacts=compacts, compact_text="\n".join(compacts), line_starts=line_starts
+    )
+    index.word_starts()
+    return index
+
+
+# The index of this process and the data generation it was built for; rebuilt when an import or a staff
+# edit bumped the generation (seen within ``LOCAL_SECONDS``, at once by the process that made the change).
+_street_index: list[tuple[int, StreetIndex]] = []
+
+
+def street_index() -> StreetIndex:
+    """The index for the current data generation: this process's, else the one another process built and
+    put in the shared cache (one round trip; what the other web processes pay after an import), else built
+    from the database and shared."""
+    generation = _current_generation(time.monotonic())
+    if _street_index and _street_index[0][0] == generation:
+        return _street_index[0][1]
+    cached, generation = _shared_get(STREET_INDEX_KEY)
+    index = cast("StreetIndex | None", cached)
+    if index is None:
+        index = street_index_build()
+        _shared_set(STREET_INDEX_KEY, generation, index, STREET_INDEX_SECONDS)
+    _street_index[:] = [(generation, index)]
+    return index
+
+
+# Fuzzy matching starts at this many letters (shorter queries match too much) and allows one wrong,
+# missing, extra or swapped letter, two from ``FUZZY_TWO_ERRORS`` letters on.
+FUZZY_MIN_LETTERS = 4
+FUZZY_TWO_ERRORS = 8
+FUZZY_RANK = 10
+_RankKey = tuple[int, int, int, str, str]
+
+
+def street_search(*, query: str, limit: int = STREET_SEARCH_LIMIT) -> list[StreetMatch]:
+    """Streets matching a typed query, best first, with a house number typed after the street resolved.
+
+    Ranks: the name is the query (0), starts with it (1), a word of it does (2), the name without spaces
+    starts with it ("bochumerstr", 3), the query is inside a word ("hof" in "Friedhofstraße", 4); then
+    shorter names, then alphabetical. Fewer than ``limit`` such matches are followed by fuzzy ones: the
+    beginning of the name or of a word of it within one or two edits (OSA distance: a swap of two letters
+    counts one), fewest edits first, then the name whose whole form is closest. An empty search form
+    matches nothing. ``location_id`` is filled only for the first street when it matches better than the
+    second (or is the only one) and a location holds the typed number.
+    """
+    street_text, house_number = street_and_house_number(query)
+    form, compact = street_search_form(street_text), street_compact_form(street_text)
     if not compact:
         return []
-    rank = Case(
-        When(name_search__startswith=form, then=Value(0)),
-        When(name_search__contains=f" {form}", then=Value(1)),
-        When(name_compact__startswith=compact, then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
-    matches = (
-        Street.objects.filter(
-            Q(name_search__startswith=form)
-            | Q(name_search__contains=f" {form}")
-            | Q(name_compact__contains=compact)
+    index = street_index()
+    ranked: list[tuple[_RankKey, _IndexRow]] = []
+    word_form = f" {form}"
+    for position in index.containing(compact):
+        row = index.streets[position]
+        if index.compacts[position] == compact:
+            rank = 0
+        elif row[_SEARCH].startswith(form):
+            rank = 1
+        elif word_form in row[_SEARCH]:
+            rank = 2
+        elif index.compacts[position].startswith(compact):
+            rank = 3
+        else:
+            rank = 4
+        ranked.append(((rank, 0, len(row[_NAME]), row[_NAME], row[_POSTCODE]), row))
+    if len(ranked) < limit and len(compact) >= FUZZY_MIN_LETTERS:
+        ranked += _fuzzy_matches(index, compact, exclude={row[_PK] for _, row in ranked})
+    ranked.sort(key=lambda entry: entry[0])
+    best = ranked[:limit]
+    location_id = None
+    if house_number and best and (len(best) == 1 or best[0][0][:2] < best[1][0][:2]):
+        location_id = _location_id_of(best[0][1], house_number)
+    return [
+        StreetMatch(
+            street=StreetFound(
+                pk=row[_PK],
+                name=row[_NAME],
+                postcode=row[_POSTCODE],
+                stadtteil=row[_STADTTEIL],
+                needs_house_number=row[_NEEDS_NUMBER],
+            ),
+            fuzzy=key[0] >= FUZZY_RANK,
+            house_number=house_number,
+            location_id=location_id if position == 0 else None,
         )
-        .annotate(rank=rank, name_length=Length("name"))
-        .order_by("rank", "name_length", "name", "postcode")
+        for position, (key, row) in enumerate(best)
+    ]
+
+
+def _fuzzy_matches(
+    index: StreetIndex, compact: str, *, exclude: set[int]
+) -> list[tuple[_RankKey, _IndexRow]]:
+    """Streets whose name or a word of it begins within ``errors`` edits of the query (rapidfuzz).
+
+    The beginning that matches may be up to ``errors`` letters shorter or longer than the query. Each edit
+    costs a common subsequence at most one letter, so a beginning within ``errors`` edits shares at least
+    ``len - errors`` letters in order with the beginning of ``len + errors`` letters: one bulk comparison
+    (LCS, in C) finds the few candidates, whose OSA distances are then computed.
+    """
+    errors = 1 if len(compact) < FUZZY_TWO_ERRORS else 2
+    longest = len(compact) + errors
+    word_starts, owners = index.word_starts()
+    candidates = process.extract(
+        compact,
+        index.prefixes(longest),
+        scorer=LCSseq.similarity,
+        score_cutoff=len(compact) - errors,
+        limit=None,
     )
-    return list(matches[:limit])
+    nearest: dict[int, int] = {}
+    lengths = range(max(1, len(compact) - errors), longest + 1)
+    for _text, _common, entry in candidates:
+        word_start = word_starts[entry]
+        distance = min(
+            OSA.distance(compact, word_start[:length], score_cutoff=errors + 1) for length in lengths
+        )
+        position = owners[entry]
+        if distance <= errors and distance < nearest.get(position, errors + 1):
+            nearest[position] = distance
+    matches = []
+    for position, distance in nearest.items():
+        row = index.streets[position]
+        if row[_PK] in exclude:
+            continue
+        whole = OSA.distance(compact, index.compacts[position])
+        matches.append(((FUZZY_RANK + distance, whole, len(row[_NAME]), row[_NAME], row[_POSTCODE]), row))
+    return matches
+
+
+def _location_id_of(row: _IndexRow, house_number: str) -> str | None:
+    street = Street(pk=row[_PK], name=row[_NAME], needs_house_number=row[_NEEDS_NUMBER])
+    try:
+        location = location_resolve(street=street, house_number=house_number)
+    except HouseNumberInvalid:
+        return None
+    return location.public_id if location is not None else None
 
 
 def street_house_numbers(*, street: Street) -> QuerySet[Location]:
@@ -187,6 +406,7 @@ _local_generation: list[float] = [float("-inf"), 0.0]  # read at (monotonic), ge
 
 def local_forget() -> None:
     _local.clear()
+    _street_index.clear()
     _local_generation[:] = [float("-inf"), 0.0]
 
 

@@ -63,6 +63,7 @@ The model
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 
 from django.conf import settings
@@ -415,10 +416,41 @@ class PlanRule(models.Model):
 
 
 class ReminderTime(models.TextChoices):
-    """When a reminder goes out, in Europe/Berlin time."""
+    """Which day a reminder goes out: the evening before the collection or the morning of it."""
 
-    EVENING_BEFORE = "evening_before", _("18:00 the day before")
-    MORNING_OF = "morning_of", _("06:00 on the day")
+    EVENING_BEFORE = "evening_before", _("the evening before")
+    MORNING_OF = "morning_of", _("the morning of the collection")
+
+
+# The times a reminder may choose (Europe/Berlin wall clock), in steps of ``REMINDER_TIME_STEP_MINUTES``,
+# and the time each day had before times could be chosen (the default; a data migration gave it to every
+# subscription made before).
+REMINDER_WINDOWS: dict[str, tuple[dt.time, dt.time]] = {
+    ReminderTime.EVENING_BEFORE: (dt.time(16, 0), dt.time(22, 0)),
+    ReminderTime.MORNING_OF: (dt.time(5, 0), dt.time(8, 0)),
+}
+REMINDER_DEFAULT_TIMES: dict[str, dt.time] = {
+    ReminderTime.EVENING_BEFORE: dt.time(18, 0),
+    ReminderTime.MORNING_OF: dt.time(6, 0),
+}
+REMINDER_TIME_STEP_MINUTES = 15
+REMINDER_LABEL_MAX_LENGTH = 40
+
+
+def reminder_times(remind_at: str) -> list[dt.time]:
+    """Every time a reminder of that day may choose, earliest first."""
+    first, last = REMINDER_WINDOWS[remind_at]
+    minutes = range(
+        first.hour * 60 + first.minute, last.hour * 60 + last.minute + 1, REMINDER_TIME_STEP_MINUTES
+    )
+    return [dt.time(m // 60, m % 60) for m in minutes]
+
+
+def _reminder_time_in_window() -> Q:
+    windows = Q()
+    for remind_at, (first, last) in REMINDER_WINDOWS.items():
+        windows |= Q(remind_at=remind_at, remind_time__gte=first, remind_time__lte=last)
+    return windows
 
 
 class ReminderSubscription(models.Model):
@@ -434,9 +466,15 @@ class ReminderSubscription(models.Model):
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="reminder_subscriptions")
     # The number the user picked ("12"), shown in the push instead of the location's range ("1-99").
     house_number = models.CharField(_("house number"), max_length=30, blank=True)
+    # The user's name for the address ("Zuhause", "Mama"), shown in the push instead of the address.
+    label = models.CharField(_("label"), max_length=REMINDER_LABEL_MAX_LENGTH, blank=True)
     waste_types = models.JSONField(_("waste types"), default=list)
     remind_at = models.CharField(
-        _("reminder time"), max_length=20, choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE
+        _("reminder day"), max_length=20, choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE
+    )
+    # Wall-clock time in Europe/Berlin on that day, within the day's window, in 15-minute steps.
+    remind_time = models.TimeField(
+        _("reminder time"), default=REMINDER_DEFAULT_TIMES[ReminderTime.EVENING_BEFORE]
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -446,9 +484,12 @@ class ReminderSubscription(models.Model):
         verbose_name_plural = _("reminder subscriptions")
         ordering = ["created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["installation", "location"], name="waste_reminder_per_location")
+            models.UniqueConstraint(fields=["installation", "location"], name="waste_reminder_per_location"),
+            models.CheckConstraint(condition=_reminder_time_in_window(), name="waste_reminder_time_window"),
         ]
-        indexes = [models.Index(fields=["remind_at", "updated_at"], name="waste_reminder_slot")]
+        indexes = [
+            models.Index(fields=["remind_at", "remind_time", "updated_at"], name="waste_reminder_slot_time")
+        ]
 
     def __str__(self) -> str:
         return f"{self.installation_id} → {self.location_id}"
@@ -486,6 +527,7 @@ class ReminderRun(models.Model):
     """
 
     remind_at = models.CharField(max_length=20, choices=ReminderTime.choices)
+    remind_time = models.TimeField(default=REMINDER_DEFAULT_TIMES[ReminderTime.EVENING_BEFORE])
     collection_day = models.DateField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -493,11 +535,13 @@ class ReminderRun(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["remind_at", "collection_day"], name="waste_reminder_run_slot")
+            models.UniqueConstraint(
+                fields=["remind_at", "remind_time", "collection_day"], name="waste_reminder_run_time"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.remind_at} {self.collection_day:%Y-%m-%d}"
+        return f"{self.remind_at} {self.remind_time:%H:%M} {self.collection_day:%Y-%m-%d}"
 
 
 class DataGeneration(models.Model):

@@ -67,3 +67,19 @@ def house_number_range(text: str) -> tuple[int, int] | None:
     if single is not None and not single[1]:
         return single[0], single[0]
     return None
+
+
+# "Bahnhofstraße 12", "Bahnhofstr.12a", "Lange Straße, 5 b": a house number typed after the street. The street
+# part must hold a letter, so a query of digits only stays a (hopeless) street query.
+_TRAILING_HOUSE_NUMBER = re.compile(
+    r"^(?P<street>.*[^\W\d_].*?)[\s,]*(?<!\d)(?P<number>\d{1,5})\s*(?P<suffix>[a-zA-Z]?)\s*$"
+)
+
+
+def street_and_house_number(text: str) -> tuple[str, str]:
+    """A typed address split into the street and a house number: ``"Bahnhofstr. 12a"`` → ``("Bahnhofstr.",
+    "12a")``; ``(text, "")`` when no house number follows the street."""
+    match = _TRAILING_HOUSE_NUMBER.match(text)
+    if match is None or not street_compact_form(match.group("street")):
+        return text, ""
+    return match.group("street").strip(), f"{int(match.group('number'))}{match.group('suffix').lower()}"

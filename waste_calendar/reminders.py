@@ -5,10 +5,11 @@ Guarantees:
   a ``ReminderSend`` row is inserted with ``ON CONFLICT DO NOTHING … RETURNING`` in the same transaction as
   the push's delivery rows. A second run (twice, or concurrently) inserts nothing and sends nothing; if the
   hand-over fails, the claim is rolled back with it and the next run sends.
-- One grouped push per installation and location and slot: "Morgen: Bioabfall, Papier — Bahnhofstraße 12",
-  in German and English; push shows the installation's language.
-- Reminder times are Europe/Berlin wall-clock times: 18:00 the day before or 06:00 on the day, also on the
-  days the clocks change.
+- One push per installation and reminder time, however many of its addresses and types are due then:
+  "Morgen: Bioabfall, Papier (Zuhause) · Restabfall (Wiesenstraße 3)" (the user's label of an address, else
+  the address), in German and English; push shows the installation's language.
+- Reminder times are Europe/Berlin wall-clock times each subscription chooses: 16:00-22:00 the day before
+  or 05:00-08:00 on the day, in 15-minute steps, also on the days the clocks change.
 - A change push goes out once per ``CollectionChange`` in the next 7 days (``notified_at`` is set in the
   same transaction as the push is handed over).
 """
@@ -19,7 +20,7 @@ import datetime as dt
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,11 @@ from casapp.metrics import gauge_set
 from push.models import Installation
 from push.services import PersonalMessage, notify_each
 from waste_calendar.feed import location_label, waste_type_name
+from waste_calendar.lookup import data_generation, location_resolve
 from waste_calendar.models import (
+    REMINDER_DEFAULT_TIMES,
+    REMINDER_TIME_STEP_MINUTES,
+    REMINDER_WINDOWS,
     ChangeKind,
     Collection,
     CollectionChange,
@@ -46,7 +51,9 @@ from waste_calendar.models import (
     ReminderSubscription,
     ReminderTime,
     WasteType,
+    reminder_times,
 )
+from waste_calendar.normalise import house_number_parts
 
 REMINDER_CATEGORY = "waste_reminder"
 DEEP_LINK = "casapp://waste"
@@ -70,9 +77,15 @@ class Slot:
     until: dt.time
 
 
-SLOTS = (
-    Slot(ReminderTime.EVENING_BEFORE, dt.time(18, 0), 1, dt.time(23, 59, 59)),
-    Slot(ReminderTime.MORNING_OF, dt.time(6, 0), 0, dt.time(11, 59, 59)),
+# Per day: how many days before the collection, and until when a late run still sends.
+_DAYS: dict[str, tuple[int, dt.time]] = {
+    ReminderTime.EVENING_BEFORE: (1, dt.time(23, 59, 59)),
+    ReminderTime.MORNING_OF: (0, dt.time(11, 59, 59)),
+}
+SLOTS = tuple(
+    Slot(remind_at, at, days_before, until)
+    for remind_at, (days_before, until) in _DAYS.items()
+    for at in reminder_times(remind_at)
 )
 
 
@@ -93,14 +106,74 @@ def _validated_types(keys: list[str]) -> list[str]:
     return list(known)  # display order, duplicates dropped
 
 
+def _validated_time(remind_at: str, remind_time: dt.time | None) -> dt.time:
+    """The time of the day's window; the day's default when none is given."""
+    if remind_time is None:
+        return REMINDER_DEFAULT_TIMES[remind_at]
+    if remind_time not in reminder_times(remind_at):
+        first, last = REMINDER_WINDOWS[remind_at]
+        raise DomainError(
+            gettext_lazy(
+                "Choose a time from %(first)s to %(last)s in steps of %(step)d minutes for this reminder."
+            )
+            % {"first": f"{first:%H:%M}", "last": f"{last:%H:%M}", "step": REMINDER_TIME_STEP_MINUTES},
+            code="invalid_reminder_time",
+            field="remind_time",
+        )
+    return remind_time
+
+
+def _validated_house_number(location: Location, house_number: str) -> str:
+    """The house number as the push shows it ("12a"), if the location holds it for its street; "" for none."""
+    text = house_number.strip()
+    if not text:
+        return ""
+    parts = house_number_parts(text)
+    if parts is None or location_resolve(street=location.street, house_number=text) != location:
+        raise DomainError(
+            gettext_lazy("This house number does not belong to the chosen address."),
+            code="unknown_house_number",
+            field="house_number",
+        )
+    return f"{parts[0]}{parts[1]}"
+
+
+def _reminder_exists(existing_id: int) -> Conflict:
+    return Conflict(
+        gettext_lazy("This location is already subscribed; change that subscription instead."),
+        code="reminder_exists",
+        extra={"existing_id": existing_id},
+    )
+
+
 def reminder_create(
-    *, installation: Installation, location_id: str, types: list[str], remind_at: str, house_number: str = ""
+    *,
+    installation: Installation,
+    location_id: str,
+    types: list[str],
+    remind_at: str,
+    remind_time: dt.time | None = None,
+    house_number: str = "",
+    label: str = "",
 ) -> ReminderSubscription:
-    """Subscribes an installation to a location's collections; one subscription per location."""
-    location = Location.objects.filter(public_id=location_id).first()
+    """Subscribes an installation to a location's collections; one subscription per location.
+
+    A second subscription of the same location is refused with the first one's id (``existing_id``); the
+    house number must be one the location holds, the time one of the day's window.
+    """
+    location = Location.objects.select_related("street").filter(public_id=location_id).first()
     if location is None:
         raise DomainError(gettext_lazy("Unknown location."), code="unknown_location", field="location")
+    existing = (
+        ReminderSubscription.objects.filter(installation=installation, location=location)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise _reminder_exists(existing)
     waste_types = _validated_types(types)
+    number = _validated_house_number(location, house_number)
+    time_of_day = _validated_time(remind_at, remind_time)
     if (
         ReminderSubscription.objects.filter(installation=installation).count()
         >= MAX_SUBSCRIPTIONS_PER_INSTALLATION
@@ -117,13 +190,19 @@ def reminder_create(
                 location=location,
                 waste_types=waste_types,
                 remind_at=remind_at,
-                house_number=house_number.strip(),
+                remind_time=time_of_day,
+                house_number=number,
+                label=label.strip(),
             )
-    except IntegrityError:
-        raise Conflict(
-            gettext_lazy("This location is already subscribed; change that subscription instead."),
-            code="reminder_exists",
-        ) from None
+    except IntegrityError:  # subscribed at the same moment by a concurrent request
+        existing = (
+            ReminderSubscription.objects.filter(installation=installation, location=location)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing is None:
+            raise
+        raise _reminder_exists(existing) from None
 
 
 def reminder_update(
@@ -131,14 +210,24 @@ def reminder_update(
     subscription: ReminderSubscription,
     types: list[str] | None = None,
     remind_at: str | None = None,
+    remind_time: dt.time | None = None,
     house_number: str | None = None,
+    label: str | None = None,
 ) -> ReminderSubscription:
+    """Changes what is given. A new day without a time takes the day's default time unless the current
+    time lies in the new day's window too (it never does: the windows do not overlap)."""
     if types is not None:
         subscription.waste_types = _validated_types(types)
-    if remind_at is not None:
-        subscription.remind_at = remind_at
+    if remind_at is not None or remind_time is not None:
+        day = remind_at if remind_at is not None else subscription.remind_at
+        if remind_time is None and day == subscription.remind_at:
+            remind_time = subscription.remind_time
+        subscription.remind_time = _validated_time(day, remind_time)
+        subscription.remind_at = day
     if house_number is not None:
-        subscription.house_number = house_number.strip()
+        subscription.house_number = _validated_house_number(subscription.location, house_number)
+    if label is not None:
+        subscription.label = label.strip()
     subscription.save()
     return subscription
 
@@ -157,18 +246,41 @@ def reminder_subscriptions_erase(*, installation: Installation) -> int:
 # --- Texts
 
 
-def _reminder_content(
-    *, remind_at: str, type_names: dict[str, list[str]], label: str
-) -> dict[str, dict[str, str]]:
-    content = {}
+@dataclass(frozen=True)
+class _ReminderTexts:
+    """A language's texts of one reminder time, translated once per run, not once per message."""
+
+    title: str
+    headline: str  # "Morgen: %(collections)s"
+    part: str  # "%(types)s (%(address)s)"
+
+
+def _reminder_texts(remind_at: str) -> dict[str, _ReminderTexts]:
+    texts = {}
     for language in LANGUAGES:
         with translation.override(language):
-            names = ", ".join(type_names[language])
             if remind_at == ReminderTime.MORNING_OF:
-                body = _("Today: %(types)s — %(address)s") % {"types": names, "address": label}
+                headline = _("Today: %(collections)s")
             else:
-                body = _("Tomorrow: %(types)s — %(address)s") % {"types": names, "address": label}
-            content[language] = {"title": _("Waste calendar"), "body": body}
+                headline = _("Tomorrow: %(collections)s")
+            texts[language] = _ReminderTexts(
+                title=_("Waste calendar"), headline=headline, part=_("%(types)s (%(address)s)")
+            )
+    return texts
+
+
+def _reminder_content(
+    *, texts: dict[str, _ReminderTexts], parts: list[tuple[dict[str, list[str]], str]]
+) -> dict[str, dict[str, str]]:
+    """One text for every address due at one time: "Morgen: Bioabfall, Papier (Zuhause) · Restabfall
+    (Wiesenstraße 3)". ``parts``: per address the type names per language and its label."""
+    content = {}
+    for language, text in texts.items():
+        collections = " · ".join(
+            text.part % {"types": ", ".join(names[language]), "address": label} for names, label in parts
+        )
+        body = text.headline % {"collections": collections}
+        content[language] = {"title": text.title, "body": body[:MAX_CHANGE_BODY]}
     return content
 
 
@@ -192,23 +304,36 @@ def slot_due_at(slot: Slot, day: dt.date) -> dt.datetime:
 
 
 def collected_types_by_location(day: dt.date) -> dict[int, set[str]]:
-    """For each location the waste types collected on ``day`` (cancelled collections excluded)."""
-    district_types = dict(
+    """For each location the waste types collected on ``day`` (cancelled collections excluded).
+
+    Every reminder time of an evening asks for the same day: a process keeps the answer while the day's
+    collections (ids, status, last change) and the data generation are those it was built from, so the
+    night's cost does not grow with the number of times people chose.
+    """
+    collections = list(
         Collection.objects.filter(date=day)
         .exclude(status=CollectionStatus.CANCELLED)
-        .values_list("district_id", "district__waste_type__key")
+        .order_by("pk")
+        .values_list("pk", "updated_at", "district_id", "district__waste_type__key")
     )
-    if not district_types:
-        return {}
+    fingerprint = (day, data_generation(), tuple((pk, stamp) for pk, stamp, _d, _k in collections))
+    if _collected_memo and _collected_memo[0][0] == fingerprint:
+        return _collected_memo[0][1]
+    district_types = {district_id: key for _pk, _stamp, district_id, key in collections}
     by_location: dict[int, set[str]] = defaultdict(set)
-    assignments = (
-        LocationDistrict.objects.filter(district_id__in=list(district_types), valid_from__lte=day)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
-        .values_list("location_id", "district_id")
-    )
-    for location_id, district_id in assignments.iterator(chunk_size=10_000):
-        by_location[location_id].add(district_types[district_id])
+    if district_types:
+        assignments = (
+            LocationDistrict.objects.filter(district_id__in=list(district_types), valid_from__lte=day)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+            .values_list("location_id", "district_id")
+        )
+        for location_id, district_id in assignments.iterator(chunk_size=10_000):
+            by_location[location_id].add(district_types[district_id])
+    _collected_memo[:] = [(fingerprint, by_location)]
     return by_location
+
+
+_collected_memo: list[tuple[object, dict[int, set[str]]]] = []
 
 
 def _type_names() -> dict[str, tuple[int, str, dict[str, str]]]:
@@ -219,7 +344,8 @@ def _type_names() -> dict[str, tuple[int, str, dict[str, str]]]:
 
 
 def reminders_send_due(*, now: dt.datetime | None = None) -> int:
-    """Sends the reminders of every slot that is due now; returns how many were handed to push."""
+    """Sends the reminders of every time that is due now; returns how many messages were handed to push
+    (one per installation and time, however many of its addresses it names)."""
     now = now or timezone.now()
     sent = 0
     for slot, day in due_slots(now):
@@ -230,13 +356,12 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> int:
 
 def _slot_run(slot: Slot, day: dt.date, now: dt.datetime) -> tuple[ReminderRun, dt.datetime | None]:
     """The run record of a slot and, if the slot was worked through before, since when to look again."""
+    key = {"remind_at": slot.remind_at, "remind_time": slot.at, "collection_day": day}
     try:
         with transaction.atomic():
-            run, created = ReminderRun.objects.get_or_create(
-                remind_at=slot.remind_at, collection_day=day, defaults={"started_at": now}
-            )
+            run, created = ReminderRun.objects.get_or_create(**key, defaults={"started_at": now})
     except IntegrityError:  # a concurrent run created it first
-        run, created = ReminderRun.objects.get(remind_at=slot.remind_at, collection_day=day), False
+        run, created = ReminderRun.objects.get(**key), False
     if created or run.finished_at is None:
         return run, None
     return run, run.started_at
@@ -247,7 +372,10 @@ def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
     run, changed_since = _slot_run(slot, day, now)
     # Worked through before: the next look starts from this run (only later changes can still be due).
     started = now if changed_since is not None else run.started_at
-    subscriptions = ReminderSubscription.objects.filter(remind_at=slot.remind_at).order_by("pk")
+    # By installation: its addresses due at this time are neighbours in the stream and go out as one push.
+    subscriptions = ReminderSubscription.objects.filter(
+        remind_at=slot.remind_at, remind_time=slot.at
+    ).order_by("installation_id", "pk")
     if changed_since is not None:
         subscriptions = subscriptions.filter(updated_at__gte=changed_since)
     # The minutely runs after the slot's first: usually nothing changed, and one indexed query says so.
@@ -256,34 +384,42 @@ def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
     sent = 0
     if collected:
         type_info = _type_names()
+        texts = _reminder_texts(slot.remind_at)
         rows = subscriptions.values_list(
             "installation_id",
             "location_id",
             "waste_types",
             "house_number",
+            "label",
             "location__street__name",
             "location__house_number",
             "location__public_id",
         )
         batch: list[_Due] = []
-        for row in rows.iterator(chunk_size=5000):
-            wanted = collected.get(row[1])
+        for installation_id, location_id, wanted_keys, number, label, street, own, public_id in rows.iterator(
+            chunk_size=5000
+        ):
+            wanted = collected.get(location_id)
             if not wanted:
                 continue
-            keys = [key for key in row[2] if key in wanted]
+            keys = [key for key in wanted_keys if key in wanted]
             if not keys:
                 continue
-            batch.append(_Due(row[0], row[1], tuple(keys), f"{row[4]} {row[3] or row[5]}".strip(), row[6]))
-            if len(batch) >= SEND_BATCH:
-                sent += _send_batch(batch, slot=slot, day=day, now=now, type_info=type_info)
+            # A batch ends between installations, never inside one.
+            if len(batch) >= SEND_BATCH and batch[-1].installation_id != installation_id:
+                sent += _send_batch(batch, day=day, now=now, type_info=type_info, texts=texts)
                 batch = []
+            shown = label or f"{street} {number or own}".strip()
+            batch.append(_Due(installation_id, location_id, tuple(keys), shown, public_id))
         if batch:
-            sent += _send_batch(batch, slot=slot, day=day, now=now, type_info=type_info)
+            sent += _send_batch(batch, day=day, now=now, type_info=type_info, texts=texts)
     finished = timezone.now()
     ReminderRun.objects.filter(pk=run.pk).update(
         started_at=started, finished_at=finished, sent=run.sent + sent
     )
-    if changed_since is None:  # the slot's first pass: how late after the due time its reminders were out
+    if changed_since is None and sent:
+        # The first pass of a time that had reminders: how late after the due time they were out. Times
+        # nobody chose (or with nothing due) leave the figure of the last time that had some.
         late = (now - slot_due_at(slot, day)).total_seconds() + time.monotonic() - began
         gauge_set("waste_reminder_lag", late, label=slot.remind_at)
     return sent
@@ -294,7 +430,7 @@ class _Due:
     installation_id: uuid.UUID
     location_id: int
     type_keys: tuple[str, ...]
-    label: str
+    label: str  # the user's label of the address, else the address
     location_public_id: str
 
 
@@ -330,36 +466,50 @@ def _claim(batch: list[_Due], *, day: dt.date, now: dt.datetime) -> set[tuple[uu
 def _send_batch(
     batch: list[_Due],
     *,
-    slot: Slot,
     day: dt.date,
     now: dt.datetime,
     type_info: dict[str, tuple[int, str, dict[str, str]]],
+    texts: dict[str, _ReminderTexts],
 ) -> int:
-    contents: dict[tuple[str, str, tuple[str, ...]], dict[str, dict[str, str]]] = {}
+    """Claims the batch's reminders and hands one message per installation to push; returns how many."""
+    names: dict[tuple[str, ...], dict[str, list[str]]] = {}
+    contents: dict[tuple[tuple[str, tuple[str, ...]], ...], dict[str, dict[str, str]]] = {}
 
-    def content_of(due: _Due) -> dict[str, dict[str, str]]:
-        key = (due.label, due.location_public_id, due.type_keys)
+    def names_of(type_keys: tuple[str, ...]) -> dict[str, list[str]]:
+        if type_keys not in names:
+            ordered = sorted(type_keys, key=lambda k: type_info[k][:2])
+            names[type_keys] = {lang: [type_info[k][2][lang] for k in ordered] for lang in LANGUAGES}
+        return names[type_keys]
+
+    def message_of(dues: list[_Due]) -> PersonalMessage:
+        key = tuple((due.label, due.type_keys) for due in dues)
         if key not in contents:
-            ordered = sorted(due.type_keys, key=lambda k: type_info[k][:2])
-            names = {lang: [type_info[k][2][lang] for k in ordered] for lang in LANGUAGES}
-            contents[key] = _reminder_content(remind_at=slot.remind_at, type_names=names, label=due.label)
-        return contents[key]
+            parts = [(names_of(due.type_keys), due.label) for due in dues]
+            contents[key] = _reminder_content(texts=texts, parts=parts)
+        data = {"type": "waste_reminder", "location": dues[0].location_public_id, "date": day.isoformat()}
+        if len(dues) > 1:
+            data["locations"] = ",".join(due.location_public_id for due in dues)
+        return PersonalMessage(installation_id=dues[0].installation_id, content=contents[key], data=data)
+
+    def messages(claimed: set[tuple[uuid.UUID, int]]) -> Iterator[PersonalMessage]:
+        group: list[_Due] = []
+        for due in batch:
+            if (due.installation_id, due.location_id) not in claimed:
+                continue
+            if group and group[0].installation_id != due.installation_id:
+                yield message_of(group)
+                group = []
+            group.append(due)
+        if group:
+            yield message_of(group)
 
     with transaction.atomic():
         claimed = _claim(batch, day=day, now=now)
         if not claimed:
             return 0
-        messages = (
-            PersonalMessage(
-                installation_id=due.installation_id,
-                content=content_of(due),
-                data={"type": "waste_reminder", "location": due.location_public_id, "date": day.isoformat()},
-            )
-            for due in batch
-            if (due.installation_id, due.location_id) in claimed
-        )
-        _notify_in_rounds(messages)
-    return len(claimed)
+        handed_over = list(messages(claimed))
+        _notify_in_rounds(handed_over)
+    return len(handed_over)
 
 
 def _notify_in_rounds(messages: Iterable[PersonalMessage]) -> None:
@@ -459,7 +609,9 @@ def collection_changes_notify(*, now: dt.datetime | None = None) -> int:
             PersonalMessage(
                 installation_id=subscription.installation_id,
                 content=_change_content(
-                    changes, label=location_label(subscription.location, subscription.house_number)
+                    changes,
+                    label=subscription.label
+                    or location_label(subscription.location, subscription.house_number),
                 ),
                 data={
                     "type": "waste_change",

@@ -141,7 +141,8 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
         errors = None
         if exc.field:
             errors = [{"field": exc.field, "code": exc.code, "detail": str(exc.detail)}]
-        return Response(error_body(code=exc.code, detail=exc.detail, errors=errors), status=exc.status)
+        body = {**exc.extra, **error_body(code=exc.code, detail=exc.detail, errors=errors)}
+        return Response(body, status=exc.status)
 
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()

@@ -10,7 +10,13 @@ import pytest
 from push.models import CategoryOptOut
 from tests.factories import InstallationFactory
 from tests.waste_calendar.factories import CollectionChangeFactory, CollectionFactory, LocationFactory
-from waste_calendar.models import CollectionChange, ReminderSend, ReminderSubscription
+from waste_calendar.models import (
+    REMINDER_DEFAULT_TIMES,
+    CollectionChange,
+    ReminderRun,
+    ReminderSend,
+    ReminderSubscription,
+)
 from waste_calendar.services import collections_changed
 from waste_calendar.tasks import send_due_reminders
 
@@ -39,13 +45,17 @@ def phone(locale: str = "de"):
     )
 
 
-def subscribe(installation, location, types, remind_at="evening_before", house_number=""):
+def subscribe(
+    installation, location, types, *, remind_at="evening_before", house_number="", remind_time=None, label=""
+):
     return ReminderSubscription.objects.create(
         installation=installation,
         location=location,
         waste_types=types,
         remind_at=remind_at,
+        remind_time=remind_time or REMINDER_DEFAULT_TIMES[remind_at],
         house_number=house_number,
+        label=label,
     )
 
 
@@ -70,7 +80,7 @@ def thursday(town):
     return town
 
 
-def test_one_grouped_push_per_installation_and_location_at_18(
+def test_one_push_per_installation_at_18_naming_each_address(
     firebase_backend, django_capture_on_commit_callbacks, thursday
 ):
     german, english, paper_only, organic_only = phone(), phone("en"), phone(), phone()
@@ -83,20 +93,92 @@ def test_one_grouped_push_per_installation_and_location_at_18(
     assert run(django_capture_on_commit_callbacks, berlin(DAY, 17, 59)) == 0
     assert firebase_backend.counts() == {}
 
-    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 4
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 3
 
-    assert sorted(bodies(firebase_backend, german)) == [
-        ("Abfallkalender", "Morgen: Restabfall — Bahnhofstraße 12"),
-        ("Abfallkalender", "Morgen: Restabfall, Papier — Bahnhofstraße 13"),
+    # Both addresses of the German phone in one push, in the order they were subscribed.
+    assert bodies(firebase_backend, german) == [
+        ("Abfallkalender", "Morgen: Restabfall, Papier (Bahnhofstraße 13) · Restabfall (Bahnhofstraße 12)")
     ]
     assert bodies(firebase_backend, english) == [
-        ("Waste calendar", "Tomorrow: Residual waste, Paper — Bahnhofstraße 12a")
+        ("Waste calendar", "Tomorrow: Residual waste, Paper (Bahnhofstraße 12a)")
     ]
-    assert bodies(firebase_backend, paper_only) == [("Abfallkalender", "Morgen: Papier — Bahnhofstraße 12")]
+    assert bodies(firebase_backend, paper_only) == [("Abfallkalender", "Morgen: Papier (Bahnhofstraße 12)")]
     assert bodies(firebase_backend, organic_only) == []
     message = firebase_backend.messages(paper_only.push_token)[0]["message"]
     assert message["data"]["location"] == thursday.bahnhof_12.public_id
     assert message["data"]["date"] == TOMORROW.isoformat()
+    assert "locations" not in message["data"]
+    both = firebase_backend.messages(german.push_token)[0]["message"]["data"]
+    assert both["locations"] == f"{thursday.bahnhof_odd.public_id},{thursday.bahnhof_12.public_id}"
+    assert ReminderSend.objects.count() == 4  # a claim per address: a retry never sends one twice
+    assert ReminderRun.objects.get(remind_time=dt.time(18, 0)).sent == 3
+
+
+def test_labels_name_the_addresses_in_one_push(
+    firebase_backend, django_capture_on_commit_callbacks, thursday
+):
+    from tests.waste_calendar.factories import LocationDistrictFactory, StreetFactory
+
+    wiese = LocationFactory(street=StreetFactory(name="Wiesenstraße"), house_number="3")
+    LocationDistrictFactory(location=wiese, district=thursday.districts["restabfall"])
+    installation = phone()
+    subscribe(installation, thursday.bahnhof_12, ["bioabfall", "papier", "restabfall"], label="Zuhause")
+    subscribe(installation, wiese, ["restabfall"], house_number="3")
+    # Bioabfall is not cancelled this time.
+    thursday_organic = thursday.districts["bioabfall"].collections.get()
+    thursday_organic.status = "scheduled"
+    thursday_organic.save()
+
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 1
+
+    assert bodies(firebase_backend, installation) == [
+        ("Abfallkalender", "Morgen: Restabfall, Bioabfall, Papier (Zuhause) · Restabfall (Wiesenstraße 3)")
+    ]
+
+
+def test_each_reminder_goes_out_at_its_chosen_time(
+    firebase_backend, django_capture_on_commit_callbacks, thursday
+):
+    installation = phone()
+    subscribe(installation, thursday.bahnhof_12, ["restabfall"], remind_time=dt.time(19, 45), label="Zuhause")
+    subscribe(installation, thursday.bahnhof_odd, ["papier"], house_number="7", remind_time=dt.time(16, 0))
+    early_bird = phone()
+    subscribe(early_bird, thursday.bahnhof_12, ["papier"], remind_at="morning_of", remind_time=dt.time(5, 15))
+
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 15, 59)) == 0
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 16, 0)) == 1
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 19, 44)) == 0
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 19, 45)) == 1
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 21, 0)) == 0
+    assert run(django_capture_on_commit_callbacks, berlin(TOMORROW, 5, 0)) == 0
+    assert run(django_capture_on_commit_callbacks, berlin(TOMORROW, 5, 15)) == 1
+
+    # Two times, two pushes: one per installation and time.
+    assert bodies(firebase_backend, installation) == [
+        ("Abfallkalender", "Morgen: Papier (Bahnhofstraße 7)"),
+        ("Abfallkalender", "Morgen: Restabfall (Zuhause)"),
+    ]
+    assert bodies(firebase_backend, early_bird) == [("Abfallkalender", "Heute: Papier (Bahnhofstraße 12)")]
+
+
+def test_a_retry_of_a_grouped_push_sends_nothing_twice(
+    firebase_backend, django_capture_on_commit_callbacks, thursday
+):
+    installation = phone()
+    subscribe(installation, thursday.bahnhof_12, ["restabfall"])
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 1
+    # A second address at the same time, added after the run: the next run names only the new one.
+    subscribe(installation, thursday.bahnhof_odd, ["papier"], house_number="5")
+
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 1)) == 1
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 2)) == 0
+    ReminderRun.objects.update(finished_at=None)  # as if the first run had died half-way: it starts over
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 3)) == 0
+
+    assert bodies(firebase_backend, installation) == [
+        ("Abfallkalender", "Morgen: Restabfall (Bahnhofstraße 12)"),
+        ("Abfallkalender", "Morgen: Papier (Bahnhofstraße 5)"),
+    ]
 
 
 def test_at_most_one_reminder_per_installation_location_and_day(
@@ -112,7 +194,7 @@ def test_at_most_one_reminder_per_installation_location_and_day(
     subscription.save()
     assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 2)) == 0
     # Switching to the morning of the same collection day does not remind a second time either.
-    subscription.remind_at = "morning_of"
+    subscription.remind_at, subscription.remind_time = "morning_of", dt.time(6, 0)
     subscription.save()
     assert run(django_capture_on_commit_callbacks, berlin(TOMORROW, 6, 0)) == 0
 
@@ -151,7 +233,7 @@ def test_morning_variant_at_six_on_the_day(firebase_backend, django_capture_on_c
     assert run(django_capture_on_commit_callbacks, berlin(TOMORROW, 6, 30)) == 0
 
     assert bodies(firebase_backend, installation) == [
-        ("Abfallkalender", "Heute: Restabfall, Papier — Bahnhofstraße 12")
+        ("Abfallkalender", "Heute: Restabfall, Papier (Bahnhofstraße 12)")
     ]
 
 

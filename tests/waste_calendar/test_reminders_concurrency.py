@@ -1,4 +1,5 @@
-"""Two runs of the reminder task at the same moment on PostgreSQL: each reminder is claimed once."""
+"""Three runs of the reminder task at the same moment on PostgreSQL: each reminder is claimed once, and each
+installation gets one push naming both its addresses."""
 
 from __future__ import annotations
 
@@ -52,8 +53,11 @@ def test_concurrent_runs_send_each_reminder_once(town):
         thread.join(60)
 
     assert errors == []
-    assert sum(results) == 120
-    assert ReminderSend.objects.count() == 120
-    per_target = Delivery.objects.values_list("installation_id", "data__location")
-    assert len(per_target) == 120
-    assert len(set(per_target)) == 120
+    assert sum(results) == 60  # messages: one per installation
+    assert ReminderSend.objects.count() == 120  # claims: one per installation and address
+    deliveries = list(Delivery.objects.values_list("installation_id", "data"))
+    assert len(deliveries) == 60
+    assert len({installation for installation, _ in deliveries}) == 60
+    # The runs claim a batch in one statement each: no installation's two addresses were split up.
+    both = {town.bahnhof_12.public_id, town.bahnhof_odd.public_id}
+    assert all(set(data["locations"].split(",")) == both for _, data in deliveries)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import unicodedata
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +19,7 @@ from casapp.api.caching import request_language
 from waste_calendar.feed import waste_type_name
 from waste_calendar.lookup import local_today, location_type_keys
 from waste_calendar.models import (
+    REMINDER_LABEL_MAX_LENGTH,
     Collection,
     CollectionStatus,
     Location,
@@ -117,7 +120,8 @@ class StreetQuerySerializer(serializers.Serializer[Any]):
         min_length=2,
         max_length=100,
         trim_whitespace=True,
-        help_text="At least 2 characters of a street name.",
+        help_text="At least 2 characters of a street name, optionally followed by a house number "
+        '("Bahnhofstraße 12").',
     )
 
 
@@ -151,6 +155,30 @@ class StreetSerializer(serializers.ModelSerializer[Street]):
     class Meta:
         model = Street
         fields = ["id", "name", "postcode", "stadtteil", "needs_house_number"]
+
+
+class StreetMatchSerializer(serializers.Serializer[Any]):
+    """A street of the autocomplete: the street's fields, whether it was found despite typing errors, and
+    the house number typed after it."""
+
+    id = serializers.IntegerField(source="street.pk")
+    name = serializers.CharField(source="street.name")
+    postcode = serializers.CharField(source="street.postcode")
+    stadtteil = serializers.CharField(source="street.stadtteil")
+    needs_house_number = serializers.BooleanField(source="street.needs_house_number")
+    fuzzy = serializers.BooleanField(
+        help_text='Found despite one or two wrong, missing or swapped letters: ask "Meinten Sie …?". '
+        "Exact and prefix matches (false) always come first."
+    )
+    house_number = serializers.CharField(
+        help_text='The house number typed after the street ("Bahnhofstraße 12a" → "12a"), to pre-select; '
+        '"" when none was typed.'
+    )
+    location_id = serializers.CharField(
+        allow_null=True,
+        help_text="The location holding `house_number`, on the first street only and only when it is the "
+        "one best match; otherwise null (let the user pick the number).",
+    )
 
 
 class HouseNumberSerializer(serializers.ModelSerializer[Location]):
@@ -234,25 +262,110 @@ class NextCollectionListSerializer(serializers.Serializer[Any]):
 # --- Reminders
 
 
+_REMIND_AT_HELP = "`evening_before` (the default) or `morning_of` the collection day, Europe/Berlin."
+_REMIND_TIME_HELP = (
+    "Wall-clock time (Europe/Berlin), `HH:MM`: 16:00-22:00 for `evening_before`, 05:00-08:00 for "
+    "`morning_of`, in 15-minute steps; default 18:00 and 06:00."
+)
+_LABEL_HELP = (
+    f'Your name for the address ("Zuhause", "Mama"), at most {REMINDER_LABEL_MAX_LENGTH} characters; '
+    'the push shows it instead of the address. "" for none.'
+)
+_HOUSE_NUMBER_HELP = (
+    'The number the user lives at ("12a"), which the location must hold (a number within its range, or any '
+    'number for a whole street); shown in the push instead of the location\'s range. "" for none.'
+)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "19:30"}
+)
+class ReminderTimeField(serializers.TimeField):
+    """``"18:30"`` (seconds allowed as ``:00``); the window and the 15-minute steps are the service's rule.
+
+    Documented as a pattern, not OpenAPI's ``format: time`` (which means ``HH:MM:SS`` with an offset).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(input_formats=["%H:%M", "%H:%M:%S"], format="%H:%M", **kwargs)
+
+
 class ReminderSerializer(serializers.ModelSerializer[ReminderSubscription]):
     location = LocationSerializer()
     types = serializers.ListField(source="waste_types", child=serializers.CharField())
+    remind_time = ReminderTimeField(help_text=_REMIND_TIME_HELP)
 
     class Meta:
         model = ReminderSubscription
-        fields = ["id", "location", "house_number", "types", "remind_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "location",
+            "house_number",
+            "label",
+            "types",
+            "remind_at",
+            "remind_time",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "remind_at": {"help_text": _REMIND_AT_HELP},
+            "label": {"help_text": _LABEL_HELP},
+            "house_number": {"help_text": _HOUSE_NUMBER_HELP},
+        }
+
+
+def _label_field(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        allow_blank=True,
+        max_length=REMINDER_LABEL_MAX_LENGTH,
+        validators=[ProhibitNullCharactersValidator(), _no_control_characters],
+        help_text=_LABEL_HELP,
+        **kwargs,
+    )
+
+
+def _no_control_characters(value: str) -> None:
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise serializers.ValidationError(_("No line breaks or control characters."), code="invalid")
 
 
 class ReminderCreateSerializer(serializers.Serializer[Any]):
     location = serializers.CharField(max_length=20, help_text="The location's `id`.")
-    house_number = serializers.CharField(required=False, allow_blank=True, max_length=30, default="")
+    house_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=30, default="", help_text=_HOUSE_NUMBER_HELP
+    )
+    # A declared field named like Field.label: DRF's metaclass takes it out of the class, mypy does not know.
+    label = _label_field(required=False, default="")  # type: ignore[assignment]
     types = serializers.ListField(child=serializers.SlugField(max_length=40), min_length=1, max_length=20)
-    remind_at = serializers.ChoiceField(choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE)
+    remind_at = serializers.ChoiceField(
+        choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE, help_text=_REMIND_AT_HELP
+    )
+    remind_time = ReminderTimeField(required=False, help_text=_REMIND_TIME_HELP)
 
 
 class ReminderUpdateSerializer(serializers.Serializer[Any]):
     types = serializers.ListField(
         child=serializers.SlugField(max_length=40), min_length=1, max_length=20, required=False
     )
-    remind_at = serializers.ChoiceField(choices=ReminderTime.choices, required=False)
-    house_number = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    remind_at = serializers.ChoiceField(
+        choices=ReminderTime.choices,
+        required=False,
+        help_text=_REMIND_AT_HELP + " Without `remind_time`, a new day takes its default time.",
+    )
+    remind_time = ReminderTimeField(required=False, help_text=_REMIND_TIME_HELP)
+    house_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=30, help_text=_HOUSE_NUMBER_HELP
+    )
+    label = _label_field(required=False)  # type: ignore[assignment]
+
+
+class ReminderExistsErrorSerializer(serializers.Serializer[Any]):
+    """The 409 of a second subscription of the same location: the error shape plus the existing id."""
+
+    code = serializers.CharField(help_text="`reminder_exists`")
+    detail = serializers.CharField()
+    request_id = serializers.CharField()
+    existing_id = serializers.IntegerField(
+        help_text="The id of the installation's subscription of this location: change that one (PATCH)."
+    )

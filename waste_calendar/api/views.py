@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import parse_etags, parse_http_date_safe
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -32,10 +32,11 @@ from waste_calendar.api.serializers import (
     NextCollectionListSerializer,
     NextCollectionSerializer,
     ReminderCreateSerializer,
+    ReminderExistsErrorSerializer,
     ReminderSerializer,
     ReminderUpdateSerializer,
+    StreetMatchSerializer,
     StreetQuerySerializer,
-    StreetSerializer,
     TypesQuerySerializer,
     WasteTypeSerializer,
     split_type_keys,
@@ -119,14 +120,52 @@ class StreetSearchView(CachedLookupView):
     @extend_schema(
         operation_id="waste_streets_search",
         parameters=[StreetQuerySerializer],
-        responses=StreetSerializer(many=True),
+        responses=StreetMatchSerializer(many=True),
         tags=TAGS,
         summary="Street autocomplete",
+        # An example is one street: drf-spectacular shows it as the list of a many=True answer.
         description=(
-            "At most 20 streets, best first. Case, umlauts (ä/ae/a), ß/ss and the spellings of 'Straße' "
-            "(Strasse, Str., str) do not matter; a query matches the start of the name, the start of a word "
-            "of it, the name without spaces, or the inside of a word, ranked in that order."
+            "At most 20 streets, best first. Case, umlauts (ä/ae/a), ß/ss, hyphens and spaces and the "
+            "spellings of 'Straße' (Strasse, Str., str) do not matter; a query matches the whole name, the "
+            "start of the name, the start of a word of it, the name without spaces, or the inside of a "
+            "word, ranked in that order. Then, marked `fuzzy: true`, streets whose name (or a word of it) "
+            "begins with the query but for one wrong, missing, extra or swapped letter (two from 8 letters "
+            "on; queries of 4 letters or more). A house number after the street ('Bahnhofstraße 12') is "
+            "returned as `house_number` on every street, and `location_id` on the first when it is the one "
+            "best match and a location holds the number."
         ),
+        examples=[
+            OpenApiExample(
+                "Typed with a house number",
+                summary="q=Bahnhofstr. 12",
+                value={
+                    "id": 17,
+                    "name": "Bahnhofstraße",
+                    "postcode": "44575",
+                    "stadtteil": "Castrop",
+                    "needs_house_number": True,
+                    "fuzzy": False,
+                    "house_number": "12",
+                    "location_id": "k3v7q2mxa9",
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "A typing error",
+                summary="q=Bahnhfostrase",
+                value={
+                    "id": 17,
+                    "name": "Bahnhofstraße",
+                    "postcode": "44575",
+                    "stadtteil": "Castrop",
+                    "needs_house_number": True,
+                    "fuzzy": True,
+                    "house_number": "",
+                    "location_id": None,
+                },
+                response_only=True,
+            ),
+        ],
     )
     def get(self, request: Request) -> HttpResponse:
         query = StreetQuerySerializer(data=request.query_params)
@@ -134,7 +173,7 @@ class StreetSearchView(CachedLookupView):
         text = query.validated_data["q"]
 
         def build() -> list[Any]:
-            return list(StreetSerializer(lookup.street_search(query=text), many=True).data)
+            return list(StreetMatchSerializer(lookup.street_search(query=text), many=True).data)
 
         # Spellings that normalise alike share one cached answer.
         parts = ["streets", street_search_form(text), street_compact_form(text)]
@@ -415,13 +454,52 @@ class RemindersView(DeviceOnly, APIView):
     @extend_schema(
         operation_id="waste_reminders_create",
         request=ReminderCreateSerializer,
-        responses={201: ReminderSerializer},
+        responses={
+            201: ReminderSerializer,
+            409: OpenApiResponse(
+                ReminderExistsErrorSerializer,
+                description="The location is already subscribed (`reminder_exists`); `existing_id` names "
+                "that subscription.",
+                examples=[
+                    OpenApiExample(
+                        "Already subscribed",
+                        value={
+                            "code": "reminder_exists",
+                            "detail": (
+                                "Diese Adresse ist bereits abonniert; ändern Sie stattdessen dieses Abo."
+                            ),
+                            "request_id": "3f2a9c1e5b7d4a60",
+                            "existing_id": 42,
+                        },
+                    )
+                ],
+            ),
+        },
         tags=TAGS,
         summary="Subscribe a location",
         description=(
-            "`remind_at`: `evening_before` (18:00 the day before, the default) or `morning_of` (06:00 on "
-            "the day), Europe/Berlin. One subscription per location (409 `reminder_exists`), at most 10."
+            "`remind_at`: `evening_before` (the default) or `morning_of` the collection day; `remind_time`: "
+            "16:00-22:00 the evening before or 05:00-08:00 the morning of, in 15-minute steps, Europe/Berlin "
+            "(default 18:00 / 06:00; another time is 400 `invalid_reminder_time`). `house_number` must be "
+            "one the location holds (400 `unknown_house_number`). `label`: the user's name for the address, "
+            "shown in the push. All addresses of an installation due at the same time come in one push "
+            '("Morgen: Bioabfall, Papier (Zuhause) · Restabfall (Wiesenstraße 3)"). One subscription per '
+            "location (409 `reminder_exists` with `existing_id`), at most 10."
         ),
+        examples=[
+            OpenApiExample(
+                "At the parents' house, at half past seven the evening before",
+                value={
+                    "location": "k3v7q2mxa9",
+                    "house_number": "12",
+                    "label": "Mama",
+                    "types": ["restabfall", "papier"],
+                    "remind_at": "evening_before",
+                    "remind_time": "19:30",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = ReminderCreateSerializer(data=request.data)
@@ -432,7 +510,9 @@ class RemindersView(DeviceOnly, APIView):
             location_id=data["location"],
             types=data["types"],
             remind_at=data["remind_at"],
+            remind_time=data.get("remind_time"),
             house_number=data["house_number"],
+            label=data["label"],
         )
         body = ReminderSerializer(subscription, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -449,7 +529,12 @@ class ReminderView(DeviceOnly, APIView):
         request=ReminderUpdateSerializer,
         responses=ReminderSerializer,
         tags=TAGS,
-        summary="Change the types or the time of a subscription",
+        summary="Change the types, time, house number or label of a subscription",
+        description=(
+            "Only the fields sent change. `remind_time` must lie in the window of the (new or current) "
+            "`remind_at` (400 `invalid_reminder_time`); a new `remind_at` without `remind_time` takes that "
+            "day's default time (18:00 / 06:00)."
+        ),
     )
     def patch(self, request: Request, reminder_id: int) -> Response:
         subscription = _subscription(request, reminder_id)
