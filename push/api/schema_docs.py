@@ -369,6 +369,7 @@ OPERATIONS = {
     "push_notifications_create": OperationDocs(
         errors={
             400: {
+                "invalid_deep_link": "Wählen Sie einen Link aus dem Katalog der App oder eine https-Adresse.",
                 "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
                 "invalid_language": "Unbekanntes Sprachkürzel.",
                 "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
@@ -413,6 +414,7 @@ OPERATIONS = {
         summary="Change a draft",
         errors={
             400: {
+                "invalid_deep_link": "Wählen Sie einen Link aus dem Katalog der App oder eine https-Adresse.",
                 "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
                 "invalid_language": "Unbekanntes Sprachkürzel.",
                 "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
@@ -453,6 +455,11 @@ OPERATIONS = {
         summary="Ask a colleague to approve",
         errors={
             400: {
+                "empty_audience": (
+                    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten "
+                    "30 Tagen aktiv war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie "
+                    "eine andere Zielgruppe."
+                ),
                 "invalid_audience": (
                     "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
                 ),
@@ -469,6 +476,13 @@ OPERATIONS = {
     "push_notifications_approve": OperationDocs(
         summary="Approve (four-eyes)",
         errors={
+            400: {
+                "empty_audience": (
+                    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten "
+                    "30 Tagen aktiv war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie "
+                    "eine andere Zielgruppe."
+                ),
+            },
             403: {
                 "four_eyes": (
                     "Eine zweite Person muss Ihre Benachrichtigung freigeben (Vier-Augen-Prinzip)."
@@ -508,7 +522,14 @@ OPERATIONS = {
         summary="Send an outage alert now, without approval",
         request={"reason": "Das Rechenzentrum ist ausgefallen, das Bürgerbüro bleibt heute geschlossen."},
         errors={
-            400: {"not_an_outage": "Nur Störungsmeldungen können ohne Freigabe gesendet werden."},
+            400: {
+                "not_an_outage": "Nur Störungsmeldungen können ohne Freigabe gesendet werden.",
+                "empty_audience": (
+                    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten "
+                    "30 Tagen aktiv war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie "
+                    "eine andere Zielgruppe."
+                ),
+            },
             403: {"no_emergency_permission": "Ihnen fehlt die Berechtigung für Notfallsendungen."},
             409: {
                 "invalid_transition": "Nicht möglich, solange die Benachrichtigung den Status „Gesendet“ hat."

@@ -35,8 +35,10 @@ REMINDER: dict[str, Any] = {
     "id": 1,
     "location": LOCATION,
     "house_number": "13",
+    "label": "Zuhause",
     "types": ["restabfall"],
     "remind_at": "evening_before",
+    "remind_time": "19:30",
     "created_at": "2026-12-06T23:36:59+01:00",
     "updated_at": "2026-12-06T23:36:59+01:00",
 }
@@ -65,9 +67,12 @@ OPERATIONS = {
                 "postcode": "44575",
                 "stadtteil": "Castrop",
                 "needs_house_number": True,
+                "fuzzy": False,
+                "house_number": "12",
+                "location_id": "my6pezmuiob27f2c",
             }
         ],
-        parameters={"q": "bahnhofstr"},
+        parameters={"q": "Bahnhofstr. 12"},
     ),
     "waste_street_house_numbers": OperationDocs(
         response=[
@@ -165,6 +170,11 @@ OPERATIONS = {
     "waste_reminders_create": OperationDocs(
         errors={
             400: {
+                "invalid_reminder_time": (
+                    "Wählen Sie für diese Erinnerung eine Uhrzeit von 16:00 bis 22:00 Uhr in Schritten von "
+                    "15 Minuten."
+                ),
+                "unknown_house_number": "Diese Hausnummer gehört nicht zur gewählten Adresse.",
                 "unknown_location": "Unbekannte Adresse.",
                 "unknown_type": "Unbekannte Abfallart: sperrmuell.",
                 "too_many_reminders": "Höchstens 10 Adressen können abonniert werden.",
@@ -176,8 +186,10 @@ OPERATIONS = {
         request={
             "location": "my6pezmuiob27f2c",
             "house_number": "13",
+            "label": "Zuhause",
             "types": ["restabfall", "papier"],
             "remind_at": "evening_before",
+            "remind_time": "19:30",
         },
         response=REMINDER,
     ),
@@ -189,8 +201,21 @@ OPERATIONS = {
     ),
     "waste_reminders_update": OperationDocs(
         description="Changes what is given; the other fields stay.",
-        errors={400: {"unknown_type": "Unbekannte Abfallart: sperrmuell."}},
-        request={"types": ["restabfall", "papier", "bioabfall"], "remind_at": "morning_of"},
+        errors={
+            400: {
+                "unknown_type": "Unbekannte Abfallart: sperrmuell.",
+                "invalid_reminder_time": (
+                    "Wählen Sie für diese Erinnerung eine Uhrzeit von 16:00 bis 22:00 Uhr in Schritten von "
+                    "15 Minuten."
+                ),
+                "unknown_house_number": "Diese Hausnummer gehört nicht zur gewählten Adresse.",
+            }
+        },
+        request={
+            "types": ["restabfall", "papier", "bioabfall"],
+            "remind_at": "morning_of",
+            "remind_time": "06:30",
+        },
         response=REMINDER,
         parameters={"reminder_id": 1},
     ),
