@@ -205,9 +205,9 @@ def _apply_docs(operation: dict[str, Any], docs: OperationDocs) -> None:
         operation["description"] = docs.description
     content = operation.get("requestBody", {}).get("content", {})
     if docs.request is not None and "application/json" in content:
-        content["application/json"]["example"] = docs.request
+        _set_example(content["application/json"], docs.request)
     if docs.multipart is not None and "multipart/form-data" in content:
-        content["multipart/form-data"]["example"] = docs.multipart
+        _set_example(content["multipart/form-data"], docs.multipart)
     for parameter in operation.get("parameters", []):
         if parameter["name"] in docs.parameters:
             parameter["example"] = docs.parameters[parameter["name"]]
@@ -216,7 +216,16 @@ def _apply_docs(operation: dict[str, Any], docs: OperationDocs) -> None:
         media = operation["responses"][success].get("content", {}) if success else {}
         if media:
             media_type = "application/json" if "application/json" in media else next(iter(media))
-            media[media_type]["example"] = docs.response
+            _set_example(media[media_type], docs.response)
+
+
+def _set_example(media: dict[str, Any], example: Any) -> None:
+    """``example`` and ``examples`` exclude each other in OpenAPI: named examples a view declared itself
+    (several cases, with summaries) are kept, and the docs' single example then joins them."""
+    if "examples" in media:
+        media["examples"].setdefault("example", {"summary": "Beispiel", "value": example})
+    else:
+        media["example"] = example
 
 
 def _require_body_with_required_fields(result: dict[str, Any], operation: dict[str, Any]) -> None:

@@ -196,9 +196,8 @@ class ParticipationListView(PublicEndpoint, GenericAPIView[Participation]):
             "language of Accept-Language (German fallback)."
         ),
         examples=[
-            OpenApiExample(
-                "A page", value={"next": None, "previous": None, "results": [PARTICIPATION_EXAMPLE]}
-            )
+            # A list's example is one item: drf-spectacular wraps it in the page.
+            OpenApiExample("A page", value=PARTICIPATION_EXAMPLE)
         ],
     )
     def get(self, request: Request) -> Response:
@@ -238,11 +237,7 @@ class GalleryView(PublicEndpoint, GenericAPIView[Submission]):
             "nothing of the sender (no installation, no consent details). A photo withdrawn or removed "
             f"is gone from the next answer (shared caches keep an answer {GALLERY_MAX_AGE} s)."
         ),
-        examples=[
-            OpenApiExample(
-                "A page", value={"next": None, "previous": None, "results": [GALLERY_PHOTO_EXAMPLE]}
-            )
-        ],
+        examples=[OpenApiExample("A page", value=GALLERY_PHOTO_EXAMPLE)],
     )
     def get(self, request: Request, participation_id: int) -> Response:
         participation = _public_participation(participation_id)

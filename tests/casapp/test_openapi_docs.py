@@ -98,21 +98,30 @@ def test_the_docstring_check_would_catch_a_leaked_mixin_docstring(schema):
     assert any(_normalised(text.split("\n\n")[0]) in _normalised(leaked["description"]) for text in texts)
 
 
+def _examples(content: dict[str, Any]) -> list[Any]:
+    """The one ``example`` or the named ``examples`` (OpenAPI allows one or the other)."""
+    if "example" in content:
+        return [content["example"]]
+    return [named["value"] for named in content.get("examples", {}).values()]
+
+
 def test_every_operation_has_request_response_and_parameter_examples_that_fit_its_schema(schema):
     for path, method, operation in _operations(schema):
         where = (method, path)
         for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
-            assert "example" in content, (*where, media_type, "no request example")
+            assert _examples(content), (*where, media_type, "no request example")
             if media_type == "multipart/form-data":
                 continue  # form fields are text on the wire; the JSON variant is validated
-            _validator(schema, content["schema"]).validate(content["example"])
+            for example in _examples(content):
+                _validator(schema, content["schema"]).validate(example)
         successes = [status for status in operation["responses"] if status.startswith("2")]
         assert successes, where
         for media_type, content in operation["responses"][min(successes)].get("content", {}).items():
             if media_type not in ("application/json", "text/calendar"):
                 continue  # the open-data exports: GeoJSON and CSV are explained in the description
-            assert "example" in content, (*where, media_type, "no response example")
-            _validator(schema, content["schema"]).validate(content["example"])
+            assert _examples(content), (*where, media_type, "no response example")
+            for example in _examples(content):
+                _validator(schema, content["schema"]).validate(example)
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "path" or parameter.get("required"):
                 assert "example" in parameter, (*where, parameter["name"], "no parameter example")
