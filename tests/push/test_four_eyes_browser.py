@@ -1,11 +1,15 @@
 """Service tier, in a real browser: the outage morning with two people in Kommunikation.
 
-Anna writes an outage notice naming the city's hotline "02305 106-0" in the workspace and submits it on
-its page. Paul, her colleague, gets the e-mail (a real SMTP server on loopback, sent by a real Celery
-worker), sees the count on the workspace index, opens the link and approves on the notification's page
-(Anna herself is offered no "Freigeben", and her forged POST is refused). The phones get the push (the fake
-FCM server, through firebase-admin); Anna is e-mailed the approval and the figures; the page shows the
-figures and the audit log in German. Screenshots go to ``.pytest-media/four-eyes/``.
+Anna writes an outage notice naming the city's hotline "02305 106-0" in the workspace and chooses a picture
+from her disk (made with Pillow). Before she saves, she sees it on the lock screens of the preview (Android
+and iOS, in German, with the picture) and the audience it reaches (the two subscribed phones); then she
+submits it on its page. Paul, her colleague, gets the e-mail (a real SMTP server on loopback, sent by a real
+Celery worker), sees the count on the workspace index, opens the link and approves on the notification's
+page (Anna herself is offered no "Freigeben", and her forged POST is refused). The phones get the push (the
+fake FCM server, through firebase-admin), with the picture at its address on this server that does not
+expire: ``notification.image`` for Android, ``apns.fcm_options.image`` with ``mutable-content`` for iOS.
+Anna is e-mailed the approval and the figures; the page shows the figures and the audit log in German.
+Screenshots go to ``.pytest-media/four-eyes/``; ``writing.png`` is the form with the preview and audience.
 
 The database is touched only before the browser starts and after it closed (Django refuses ORM calls
 from the thread running Playwright's event loop).
@@ -21,6 +25,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from PIL import Image, ImageDraw
 
 from push.models import AuditEntry, Notification, Topic, WorkflowMail
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, PASSWORD, needs_chromium, offsite
@@ -34,6 +39,17 @@ TITLE = "Störung: Bürgertelefon nicht erreichbar"
 BODY = "Die Rufnummern der Bürgerbüros sind gestört. Bitte nutzen Sie die Zentrale 02305 106-0."
 TOKENS = {"android": "token-four-eyes-android-000000001", "ios": "token-four-eyes-ios-00000000000001"}
 ANNA, PAUL = "anna@castrop-rauxel.de", "paul@castrop-rauxel.de"
+IMAGE_PATH = re.compile(r"^/push/images/[0-9a-f-]{36}\.jpg$")
+
+
+def _picture(path: Path) -> Path:
+    """A small PNG as Anna might have it on her disk: a sign saying the lines are down."""
+    picture = Image.new("RGB", (640, 320), (200, 30, 40))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((40, 40, 600, 280), outline=(255, 255, 255), width=12)
+    draw.line((80, 80, 560, 240), fill=(255, 255, 255), width=16)
+    picture.save(path, format="PNG")
+    return path
 
 
 def _mails_to(handler: RefusingThenAccepting, address: str) -> list[Any]:
@@ -92,6 +108,7 @@ def test_an_outage_notice_goes_out_after_a_colleague_approves_it_on_its_page(
     )
     shots = MEDIA / "four-eyes"
     shots.mkdir(parents=True, exist_ok=True)
+    picture = _picture(tmp_path / "stoerung.png")
     worker.start()
     try:
         with sync_playwright() as playwright:
@@ -109,18 +126,40 @@ def test_an_outage_notice_goes_out_after_a_colleague_approves_it_on_its_page(
                     page.click("input[type=submit]")
                     return page
 
-                # 1. Anna writes the outage notice with the hotline and saves it.
+                # 1. Anna writes the outage notice with the hotline, chooses a picture, and sees the lock
+                #    screens and the audience before she saves it.
                 anna_page = session(anna.username, "/admin/push/notification/add/")
                 anna_page.wait_for_url(re.compile(r"/admin/push/notification/add/$"))
                 anna_page.select_option("#id_kind", "outage")
                 anna_page.fill("#id_title_de", TITLE)
                 anna_page.fill("#id_body_de", BODY)
                 anna_page.select_option("#id_audience_kind", "all")
+                anna_page.set_input_files("#id_image_upload", str(picture))
+                preview = anna_page.locator("#push-preview")
+                for platform in ("android", "ios"):
+                    screen = preview.locator(f'.push-lock[data-platform="{platform}"][data-language="de"]')
+                    expect(screen.locator(".push-lock__title")).to_have_text(TITLE)
+                    expect(screen.locator(".push-lock__body")).to_have_text(BODY)
+                    shown = screen.locator("img.push-lock__image")
+                    expect(shown).to_be_visible()
+                    expect(shown).to_have_attribute("src", re.compile("^data:image/png;base64,"))
+                    assert shown.evaluate("image => image.complete && image.naturalWidth") == 640
+                audience = anna_page.locator("#push-audience")
+                expect(audience.locator(".push-preview__audience")).to_have_attribute("data-total", "2")
+                expect(audience).to_contain_text("Erreicht 2 Geräte")
+                expect(audience).to_contain_text("Android 1, iOS 1")
+                anna_page.locator("#push-preview").scroll_into_view_if_needed()
+                anna_page.screenshot(path=str(shots / "writing.png"), full_page=True)
                 anna_page.click("input[name=_continue]")
                 anna_page.wait_for_url(re.compile(r"/admin/push/notification/\d+/change/$"))
                 expect(anna_page.locator(".errornote")).to_have_count(0)
                 change_url = anna_page.url
                 number = int(change_url.rstrip("/").split("/")[-2])
+                # Saved: the picture is now served by this server, at the address the phones will load.
+                stored = anna_page.locator("#push-preview img.push-lock__image").first
+                expect(stored).to_have_attribute("src", IMAGE_PATH)
+                image_path = str(stored.get_attribute("src"))
+                assert stored.evaluate("image => image.complete && image.naturalWidth") == 640
                 panel = anna_page.locator("#workflow")
                 expect(panel.locator("button", has_text="Freigeben")).to_have_count(0)
 
@@ -212,10 +251,18 @@ def test_an_outage_notice_goes_out_after_a_colleague_approves_it_on_its_page(
         smtp.stop()
 
     # --- what FCM received and what Anna was told
-    for token in TOKENS.values():
+    image_url = live_server.url + image_path  # absolute: the phones load it from this server
+    for platform, token in TOKENS.items():
         [pushed] = fake_fcm.messages(token)
-        assert pushed["message"]["notification"]["title"] == TITLE
-        assert "02305 106-0" in pushed["message"]["notification"]["body"]
+        message = pushed["message"]
+        assert message["notification"]["title"] == TITLE
+        assert "02305 106-0" in message["notification"]["body"]
+        if platform == "android":  # Android shows the notification's image, unless it has its own
+            android = message["android"].get("notification", {})
+            assert android.get("image", message["notification"].get("image")) == image_url
+        else:  # iOS: the app's notification service extension loads fcm_options.image
+            assert message["apns"]["fcm_options"]["image"] == image_url
+            assert message["apns"]["payload"]["aps"]["mutable-content"] == 1
     approval, figures = sorted(_mails_to(mailbox, ANNA), key=lambda m: "Freigegeben" not in _subject(m))
     assert _subject(approval) == f"Freigegeben: „{TITLE}“"
     assert "Paul Presse hat Ihre Benachrichtigung am" in _text(approval)
