@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError, IntegrityError
 
 from push import services
-from push.models import AuditEntry, Notification
-from tests.factories import StaffFactory
+from push.models import AuditEntry, Notification, Topic
+from tests.factories import InstallationFactory, StaffFactory
 
 pytestmark = pytest.mark.services
 
@@ -22,6 +22,10 @@ CONTENT = {"de": {"title": "Bürgerbüro geschlossen", "body": "Heute wegen eine
 @pytest.fixture
 def logged(db: Any) -> AuditEntry:
     author = StaffFactory(roles=["Kommunikation"])
+    phone = InstallationFactory(
+        push_token="token-append-only-00000000001", push_token_kind="registration_token"
+    )
+    phone.topics.add(Topic.objects.get(key="stoerungen"))  # someone to reach: it may be submitted
     notification = services.notification_create(author=author, kind="outage", content=CONTENT)
     services.notification_request_approval(notification=notification, actor=author)
     return AuditEntry.objects.filter(notification=notification).order_by("pk").first()  # type: ignore[return-value]

@@ -8,6 +8,7 @@ tested, not a hand-made copy of it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -55,9 +56,10 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        s3_client(endpoint).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
+        client = s3_client(endpoint)
+        # moto keeps one store per process: a second module using this fixture finds the bucket made.
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         yield endpoint
     finally:
         server.stop()
