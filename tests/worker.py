@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
@@ -87,6 +88,23 @@ def running_worker(**kwargs: object) -> Iterator[WorkerProcess]:
         yield worker
     finally:
         worker.stop()
+
+
+def push_and_mail_worker(*, fake_fcm: Any, tmp_path: Path, smtp_port: int, site_url: str) -> WorkerProcess:
+    """A worker (not started) that pushes through firebase-admin to the fake FCM server and mails through
+    the SMTP server on ``smtp_port``, with links to the workspace at ``site_url``: the browser stories."""
+    return WorkerProcess(
+        concurrency=2,
+        extra_env={
+            "PUSH_BACKEND": "firebase",
+            "FIREBASE_CREDENTIALS_FILE": str(
+                fake_fcm.write_service_account(tmp_path / "service-account.json")
+            ),
+            "FCM_API_BASE_URL": fake_fcm.base_url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "WORKSPACE_BASE_URL": site_url,
+        },
+    )
 
 
 def wait_for(predicate: object, *, timeout: float = 30.0, interval: float = 0.1) -> bool:

@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from PIL import Image, ImageDraw
 
 from push.models import AuditEntry, Notification, Topic, WorkflowMail
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, PASSWORD, needs_chromium, offsite
 from tests.factories import InstallationFactory, StaffFactory
-from tests.reports.test_intake_alerts import RefusingThenAccepting, _free_port
-from tests.worker import WorkerProcess, wait_for
+from tests.mail import RefusingThenAccepting, smtp_server
+from tests.worker import push_and_mail_worker, wait_for
 
 pytestmark = [pytest.mark.services, needs_chromium]
 
@@ -91,20 +90,9 @@ def test_an_outage_notice_goes_out_after_a_colleague_approves_it_on_its_page(
         )
         phone.topics.add(outages)
     mailbox = RefusingThenAccepting(refusals=0)
-    smtp_port = _free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    worker = WorkerProcess(
-        concurrency=2,
-        extra_env={
-            "PUSH_BACKEND": "firebase",
-            "FIREBASE_CREDENTIALS_FILE": str(
-                fake_fcm.write_service_account(tmp_path / "service-account.json")
-            ),
-            "FCM_API_BASE_URL": fake_fcm.base_url,
-            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "WORKSPACE_BASE_URL": live_server.url,
-        },
+    smtp, smtp_port = smtp_server(mailbox)
+    worker = push_and_mail_worker(
+        fake_fcm=fake_fcm, tmp_path=tmp_path, smtp_port=smtp_port, site_url=live_server.url
     )
     shots = MEDIA / "four-eyes"
     shots.mkdir(parents=True, exist_ok=True)

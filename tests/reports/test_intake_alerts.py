@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core import mail
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -21,6 +19,7 @@ from reports.workdays import BERLIN as BERLIN_ZONE
 from reports.workdays import is_working_day
 from tests.conftest import device_client_for
 from tests.factories import InstallationFactory, StaffFactory
+from tests.mail import RefusingThenAccepting, free_port, smtp_server
 from tests.reports import staff_factories as f
 from tests.reports.factories import CITY_POINT
 
@@ -309,30 +308,6 @@ def test_an_hour_without_new_reports_sends_no_mail(gruen, django_capture_on_comm
 # --- A mail server that refuses, then accepts
 
 
-class RefusingThenAccepting:
-    """aiosmtpd handler: answers ``reply`` (451: try again later; 421: closing the connection) to the first
-    ``refusals`` messages."""
-
-    def __init__(self, refusals: int, reply: str = "451 4.3.0 Mail server busy, try again later") -> None:
-        self.refusals = refusals
-        self.reply = reply
-        self.accepted: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refusals > 0:
-            self.refusals -= 1
-            return self.reply
-        self.accepted.append(envelope)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    """aiosmtpd's start-up check connects to its port, so it cannot be given port 0."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(
     params=[
         "451 4.3.0 Mail server busy, try again later",
@@ -340,11 +315,9 @@ def _free_port() -> int:
     ],
     ids=["451", "421"],
 )
-def smtp_server(settings: Any, request: Any) -> Iterator[RefusingThenAccepting]:
+def refusing_smtp(settings: Any, request: Any) -> Iterator[RefusingThenAccepting]:
     handler = RefusingThenAccepting(refusals=10**6, reply=request.param)
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port = smtp_server(handler)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
@@ -355,7 +328,7 @@ def smtp_server(settings: Any, request: Any) -> Iterator[RefusingThenAccepting]:
 
 
 def test_a_refusing_mail_server_loses_neither_the_report_nor_the_alert_and_sends_it_once(
-    gruen, smtp_server, django_capture_on_commit_callbacks
+    gruen, refusing_smtp, django_capture_on_commit_callbacks
 ):
     prefer(gruen["immediate"], "none")  # one recipient: the shared inbox
     with django_capture_on_commit_callbacks(execute=True):
@@ -367,57 +340,57 @@ def test_a_refusing_mail_server_loses_neither_the_report_nor_the_alert_and_sends
     alert = IntakeAlert.objects.get(report_id=number)
     assert alert.sent_at is None
     assert alert.attempts == 1
-    assert smtp_server.reply[:3] in alert.last_error
-    assert smtp_server.accepted == []
+    assert refusing_smtp.reply[:3] in alert.last_error
+    assert refusing_smtp.accepted == []
 
     tasks.send_intake_alerts.apply(args=[number])  # a retry while the server still refuses
     alert.refresh_from_db()
     assert (alert.sent_at, alert.attempts) == (None, 2)
 
-    smtp_server.refusals = 0
+    refusing_smtp.refusals = 0
     tasks.send_intake_alerts.apply(args=[number])  # the next retry: accepted
     IntakeAlert.objects.filter(pk=alert.pk).update(created_at=alert.created_at - dt.timedelta(hours=1))
     tasks.send_intake_alerts.apply(args=[number])  # redelivered
     tasks.resend_pending_intake_alerts.apply()  # and the sweep
 
-    assert len(smtp_server.accepted) == 1
-    assert smtp_server.accepted[0].rcpt_tos == ["gruenflaechen@castrop-rauxel.de"]
+    assert len(refusing_smtp.accepted) == 1
+    assert refusing_smtp.accepted[0].rcpt_tos == ["gruenflaechen@castrop-rauxel.de"]
     alert.refresh_from_db()
     assert alert.sent_at is not None
 
 
 def test_the_sweep_resends_what_the_retries_gave_up_on(
-    gruen, smtp_server, django_capture_on_commit_callbacks
+    gruen, refusing_smtp, django_capture_on_commit_callbacks
 ):
     prefer(gruen["immediate"], "none")
     with django_capture_on_commit_callbacks(execute=True):
         number = file_report().json()["id"]
-    smtp_server.refusals = 0
+    refusing_smtp.refusals = 0
     tasks.resend_pending_intake_alerts.apply()
-    assert smtp_server.accepted == []  # younger than RESEND_AFTER: still the task's business
+    assert refusing_smtp.accepted == []  # younger than RESEND_AFTER: still the task's business
 
     IntakeAlert.objects.filter(report_id=number).update(
         created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
     )
     tasks.resend_pending_intake_alerts.apply()
     tasks.resend_pending_intake_alerts.apply()
-    assert len(smtp_server.accepted) == 1
+    assert len(refusing_smtp.accepted) == 1
 
 
-def test_a_refused_digest_is_retried_and_sent_once(gruen, smtp_server, django_capture_on_commit_callbacks):
+def test_a_refused_digest_is_retried_and_sent_once(gruen, refusing_smtp, django_capture_on_commit_callbacks):
     monday = dt.datetime(2026, 12, 7, 7, 30, tzinfo=BERLIN)
     report_at("rasen", monday - dt.timedelta(hours=1))
     with django_capture_on_commit_callbacks(execute=True):
         alerts.digests_queue(frequency="daily", now=monday)
     digest = AlertDigest.objects.get(recipient=gruen["daily"])
     assert digest.sent_at is None
-    assert smtp_server.reply[:3] in digest.last_error
+    assert refusing_smtp.reply[:3] in digest.last_error
 
-    smtp_server.refusals = 0
+    refusing_smtp.refusals = 0
     with django_capture_on_commit_callbacks(execute=True):
         alerts.digests_queue(frequency="daily", now=monday + dt.timedelta(minutes=5))  # queued again
     tasks.send_alert_digest.apply(args=[digest.pk])
-    assert len(smtp_server.accepted) == 1
+    assert len(refusing_smtp.accepted) == 1
     digest.refresh_from_db()
     assert digest.sent_at is not None
     assert digest.report_count == 1
@@ -432,9 +405,7 @@ def test_a_real_worker_retries_a_refused_alert_with_backoff_until_the_server_acc
     from tests.worker import running_worker, wait_for
 
     handler = RefusingThenAccepting(refusals=2)
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port = smtp_server(handler)
     department = f.department("gruen")
     department.shared_inbox = "gruenflaechen@castrop-rauxel.de"
     department.save()
@@ -464,7 +435,7 @@ def test_no_mail_server_at_all_keeps_the_report_and_the_alert(
     gruen, settings, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _free_port()  # nothing listens there
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
     settings.EMAIL_TIMEOUT = 2
     with django_capture_on_commit_callbacks(execute=True):
         response = file_report()

@@ -23,17 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from reports.alerts import alert_preference_update
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus
 from reports.staff_selectors import reports_for_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA, PASSWORD, needs_chromium, offsite
 from tests.factories import StaffFactory
+from tests.mail import RefusingThenAccepting, smtp_server
 from tests.reports.staff_factories import triage_staff
-from tests.reports.test_intake_alerts import RefusingThenAccepting, _free_port
 from tests.reports.test_workspace_browser import _demo_catalogue
-from tests.worker import WorkerProcess, wait_for
+from tests.worker import push_and_mail_worker, wait_for
 
 NEW_PASSWORD = "Grünflächen-am-Rathaus-2026"
 TOKEN = "token-of-the-reporters-phone-story-0001"
@@ -89,20 +88,9 @@ def test_a_misrouted_report_reaches_the_right_department_and_the_reporters_phone
     gruen = Department.objects.get(key="gruen")
     pavement = Category.objects.get(key="gehweg-schaden")
     mailbox = RefusingThenAccepting(refusals=0)
-    smtp_port = _free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    worker = WorkerProcess(
-        concurrency=2,
-        extra_env={
-            "PUSH_BACKEND": "firebase",
-            "FIREBASE_CREDENTIALS_FILE": str(
-                fake_fcm.write_service_account(tmp_path / "service-account.json")
-            ),
-            "FCM_API_BASE_URL": fake_fcm.base_url,
-            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "WORKSPACE_BASE_URL": live_server.url,
-        },
+    smtp, smtp_port = smtp_server(mailbox)
+    worker = push_and_mail_worker(
+        fake_fcm=fake_fcm, tmp_path=tmp_path, smtp_port=smtp_port, site_url=live_server.url
     )
     shots = MEDIA / "story"
     shots.mkdir(parents=True, exist_ok=True)
