@@ -14,7 +14,8 @@ names and generated ones, added in a transaction that is rolled back): p50/p95 o
 ``evening``: N subscriptions (default 1,000,000; each location subscribed N/100,000 times, every
 subscription has a collection the next day), run twice side by side: all at 18:00, then the same
 subscriptions spread over the 25 times from 16:00 to 22:00. The periodic task is enqueued to real Celery
-workers (in the spread case once per time, each when the previous time's run has finished), which claim,
+workers (in the spread case once per time, each when the previous time's run has finished, or with
+``--drain-between`` when the previous times' pushes were all accepted, as in the real night), which claim,
 build and hand the reminders to push, whose drains send them to the fake FCM server (``push.fake_fcm``),
 with the helpers of ``bench.push_fanout``. Measured: seconds from the first enqueueing until the fake server
 accepted the last message, the reminder runs' own time (summed), a minutely run after the evening's last
@@ -620,7 +621,7 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
         flush=True,
     )
     results = []
-    for spread in (False, True):
+    for spread in [mode == "spread" for mode in args.evening_modes]:
         set_subscription_times(spread=spread)
         reset_evening()
         mode = f"spread over {len(SPREAD_TIMES)} times 16:00-22:00" if spread else "all at 18:00"
@@ -654,8 +655,10 @@ def run_evening(args: argparse.Namespace, env: dict[str, str]) -> str:
 
 
 def evening_once(args: argparse.Namespace, env: dict[str, str], *, mode: str, spread: bool) -> EveningResult:
+    from django.db.models import Count
+
     from push.fake_fcm.control import FakeFcm
-    from waste_calendar.models import ReminderRun
+    from waste_calendar.models import ReminderRun, ReminderSubscription
     from waste_calendar.reminders import reminders_send_due
     from waste_calendar.tasks import send_due_reminders
 
@@ -694,7 +697,16 @@ def evening_once(args: argparse.Namespace, env: dict[str, str], *, mode: str, sp
         ):
             enqueued = time.perf_counter()
             deadline = enqueued + args.timeout
+            due_by_time = dict(
+                ReminderSubscription.objects.values_list("remind_time").annotate(n=Count("pk")).order_by()
+            )
+            due_so_far = 0
             for at in times:
+                if args.drain_between and spread:
+                    # As in the real night, the previous time's pushes are out before the next time comes.
+                    while fcm.totals()["accepted"] < due_so_far and time.perf_counter() < deadline:
+                        time.sleep(0.2)
+                    due_so_far += due_by_time.get(at, 0)
                 now = dt.datetime.combine(eve, at, tzinfo=BERLIN)
                 began = time.perf_counter()
                 send_due_reminders.apply_async(kwargs={"now": now.isoformat()})
@@ -760,6 +772,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain-concurrency", type=int, default=2)
     parser.add_argument("--latency-ms", type=int, default=20, help="the fake FCM server's answer delay")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up the evening after this")
+    parser.add_argument(
+        "--evening-modes",
+        nargs="+",
+        default=["18", "spread"],
+        choices=["18", "spread"],
+        help="which evenings",
+    )
+    parser.add_argument(
+        "--drain-between",
+        action="store_true",
+        help="spread evening: enqueue a time only when the previous times' pushes were all accepted",
+    )
     parser.add_argument("--cold-searches", type=int, default=50, help="street searches on a fresh index")
     parser.add_argument("--search-rounds", type=int, default=5, help="warm rounds over the queries")
     return parser.parse_args(argv)
