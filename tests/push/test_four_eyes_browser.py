@@ -196,6 +196,9 @@ def test_an_outage_notice_goes_out_after_a_colleague_approves_it_on_its_page(
                 paul_page.screenshot(path=str(shots / "to-approve.png"), full_page=True)
                 paul_panel.locator("button", has_text="Freigeben").click()
                 expect(paul_page.locator("ul.messagelist li.success")).to_contain_text("Freigegeben")
+                # Approved, the page can no longer change the text, and still shows what the phones show.
+                paul_page.wait_for_load_state("networkidle")
+                expect(paul_page.locator("#push-preview .push-lock").first).to_contain_text(TITLE)
 
                 # 5. The phones get it; Anna hears of the approval and of the figures.
                 assert wait_for(

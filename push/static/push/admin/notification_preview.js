@@ -14,6 +14,11 @@
     if (!preview || !form) {
       return;
     }
+    if (!form.elements.namedItem("title_de")) {
+      // A notification that can no longer be changed: the page shows the preview of what was stored, and
+      // there is nothing typed to preview.
+      return;
+    }
     var timer = null;
     var sequence = 0;
     var localImage = "";
