@@ -26,7 +26,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from casapp.spreadsheets import spreadsheet_safe
 from push.models import AudienceKind, AuditEntry, Notification, NotificationKind, NotificationStatus, Priority
+from push.validation import is_decimal_number
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EMPTY = "–"  # noqa: RUF001  (the typographic dash of an empty value)
@@ -216,15 +218,13 @@ def audit_csv(entries: Iterable[AuditEntry]) -> HttpResponse:
     writer.writerow([capfirst(heading) for heading in [*headings, gettext("changes")]])
     for entry in entries:
         notification = entry.notification
-        writer.writerow(
-            [
-                berlin(entry.at),
-                f"#{notification.pk} {notification}" if notification is not None else "",
-                actor_name(entry),
-                action_label(entry),
-                changes_text(entry),
-            ]
-        )
+        cells = [
+            f"#{notification.pk} {notification}" if notification is not None else "",
+            actor_name(entry),  # a staff member's name, as they entered it
+            action_label(entry),
+            changes_text(entry),
+        ]
+        writer.writerow([berlin(entry.at), *(spreadsheet_safe(str(cell)) for cell in cells)])
     return response
 
 
@@ -251,7 +251,7 @@ class AuditNotificationFilter(admin.SimpleListFilter):
         recent = Notification.objects.filter(audit_entries__isnull=False).distinct().order_by("-pk")
         choices = [(str(n.pk), f"#{n.pk} {n}") for n in recent[: self.CHOICES]]
         value = self.value()
-        if value and value.isdigit() and value not in dict(choices):
+        if value and is_decimal_number(value) and value not in dict(choices):
             chosen = Notification.objects.filter(pk=int(value)).first()
             if chosen is not None:
                 choices.insert(0, (value, f"#{chosen.pk} {chosen}"))
@@ -261,7 +261,7 @@ class AuditNotificationFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        return queryset.filter(notification_id=int(value)) if value.isdigit() else queryset.none()
+        return queryset.filter(notification_id=int(value)) if is_decimal_number(value) else queryset.none()
 
 
 class AuditPersonFilter(admin.SimpleListFilter):
@@ -280,7 +280,7 @@ class AuditPersonFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        return queryset.filter(actor_id=int(value)) if value.isdigit() else queryset.none()
+        return queryset.filter(actor_id=int(value)) if is_decimal_number(value) else queryset.none()
 
 
 @admin.register(AuditEntry)

@@ -37,7 +37,7 @@ from push.services.images import (
     push_image_path,
     push_image_store,
 )
-from push.validation import MAX_PAYLOAD_BYTES, payload_sizes
+from push.validation import MAX_PAYLOAD_BYTES, is_decimal_number, payload_sizes
 
 # Where lock screens cut a notification (characters; what fits depends on the phone's width and font
 # size, so these follow the common guidance for an average phone; docs/push.md#preview):
@@ -396,7 +396,7 @@ def preview_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
         raise PermissionDenied
     form = request.POST
     notification = None
-    if form.get("notification_id", "").isdigit():
+    if is_decimal_number(form.get("notification_id", "")):
         notification = Notification.objects.filter(pk=int(form["notification_id"])).first()
     current = notification or Notification()
     content = {
@@ -417,7 +417,7 @@ def preview_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
         deep_link, image_url = "", ""
     kind = form.get("kind") or current.kind or NotificationKind.NEWS
     audience_kind = form.get("audience_kind") or current.audience_kind or AudienceKind.ALL
-    topic_ids = [int(t) for t in form.getlist("audience_topics") if t.isdigit()]
+    topic_ids = [int(t) for t in form.getlist("audience_topics") if is_decimal_number(t)]
     estimate = _estimate_for_typing(
         kind=kind,
         audience_kind=audience_kind,

@@ -95,11 +95,11 @@ def _notice_exists(id: str) -> bool:
 
 
 def _campaign_exists(id: str) -> bool:
-    from push.models import Notification, NotificationKind
+    # The id of the campaign's page is what the app's campaign API takes: the participation's own id, not
+    # its notification's (``/api/v1/campaigns/{id}``).
+    from push.participation.models import Participation
 
-    return Notification.objects.filter(
-        pk=int(id), kind=NotificationKind.CAMPAIGN, test_of__isnull=True
-    ).exists()
+    return Participation.objects.filter(pk=int(id)).exists()
 
 
 SUGGESTED = 30
@@ -114,8 +114,7 @@ def _recent_notices() -> list[tuple[str, str]]:
 
 
 def _recent_campaigns() -> list[tuple[str, str]]:
-    from push.models import NotificationKind
-    from push.selectors import notifications_for_staff
+    from push.participation.models import Participation
 
-    campaigns = notifications_for_staff().filter(kind=NotificationKind.CAMPAIGN).order_by("-created_at")
-    return [(str(n.pk), f"{n.pk}: {n}") for n in campaigns[:SUGGESTED]]
+    participations = Participation.objects.select_related("notification").order_by("-pk")[:SUGGESTED]
+    return [(str(p.pk), f"{p.pk}: {p.notification}") for p in participations]

@@ -169,3 +169,8 @@ def validate_data(data: Any) -> dict[str, str]:
             _("Reserved data key: %(key)s") % {"key": clash or "google."}, code="invalid_data", field="data"
         )
     return data
+
+
+def is_decimal_number(text: str) -> bool:
+    """A decimal number ``int()`` reads: ``str.isdigit`` also accepts "²" and other digits it refuses."""
+    return text.isascii() and text.isdigit()

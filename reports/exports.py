@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from casapp.city import CITY_NAME
+from casapp.spreadsheets import spreadsheet_safe
 
 LICENSE_NAME = "Datenlizenz Deutschland – Namensnennung – 2.0"  # noqa: RUF001 - its official spelling
 LICENSE_URL = "https://www.govdata.de/dl-de/by-2-0"
@@ -41,9 +42,7 @@ CSV_COLUMNS = (
     "closed_at",
     "photo_urls",
 )
-# Free text from citizens: a cell starting like a formula would run as one when staff open the file in
-# a spreadsheet (CSV injection), so such cells get a leading apostrophe, as OWASP recommends.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Free text from citizens: such cells are made spreadsheet-safe (casapp.spreadsheets).
 _FREE_TEXT_COLUMNS = frozenset({"description", "address", "forwarded_to"})
 
 
@@ -83,6 +82,4 @@ def _cell(column: str, record: Mapping[str, Any]) -> str:
     if value is None:
         return ""
     text = str(value)
-    if column in _FREE_TEXT_COLUMNS and text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
+    return spreadsheet_safe(text) if column in _FREE_TEXT_COLUMNS else text

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -76,9 +76,11 @@ class _StoredFileUrls:
     context: dict[str, Any]
 
     def _url(self, name: str) -> str:
-        url = default_storage.url(name)
+        # Served by us (push.public_urls.campaign_photo), never a storage URL: a signed one expires, and
+        # without a bucket nothing serves the media folder outside debug.
+        participation_id, file_name = name.split("/")[-2:]
+        url = reverse("push-campaign-photo", args=[int(participation_id), file_name.removesuffix(".jpg")])
         request = self.context.get("request")
-        # Object storage answers absolute (signed) URLs; the file system storage a path on this host.
         return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -173,8 +175,8 @@ PARTICIPATION_EXAMPLE = {
 }
 GALLERY_PHOTO_EXAMPLE = {
     "id": 17,
-    "image": "https://app.castrop-rauxel.de/media/campaigns/3/Zr0v2o2V8bQ.jpg",
-    "thumbnail": "https://app.castrop-rauxel.de/media/campaigns/3/q1XG3Jm0-thumb.jpg",
+    "image": "https://app.castrop-rauxel.de/push/campaign-photos/3/Zr0v2o2V8bQ.jpg",
+    "thumbnail": "https://app.castrop-rauxel.de/push/campaign-photos/3/q1XG3Jm0-thumb.jpg",
     "width": 1536,
     "height": 2048,
     "text": "Schnee zu Weihnachten",
@@ -250,7 +252,8 @@ _SUBMIT_DESCRIPTION = """\
 Sends one photo with a short text as `multipart/form-data`. It awaits moderation and appears in the
 gallery once the city approved it.
 
-Refused, with nothing stored: the campaign is closed or not published (`409 participation_closed`);
+Refused, with nothing stored: the campaign is closed (`409 participation_closed`; a campaign not
+published or unknown is `404`);
 `consent_publication` is not true (`400 consent_required`); `is_child` without `parental_consent`
 (`400 parental_consent_required`); the installation sent `max_submissions` photos to this campaign already
 (`409 submission_limit`; withdrawing one frees its place); the file is no JPEG, PNG, WebP or HEIC photo

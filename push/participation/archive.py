@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from casapp.spreadsheets import spreadsheet_safe
 from push.participation.models import Participation
 from push.participation.selectors import gallery_queryset
 
@@ -98,10 +99,5 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "text": _no_formula(row["text"])})
+        writer.writerow({**row, "text": spreadsheet_safe(row["text"])})
     return buffer.getvalue()
-
-
-def _no_formula(text: str) -> str:
-    """A text starting like a formula is not run by spreadsheets (CSV injection): prefix an apostrophe."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -366,15 +366,18 @@ def notification_cancel(*, notification: Notification, actor: User) -> Notificat
 
 @transaction.atomic
 def notification_review(*, notification: Notification, reviewer: User) -> Notification:
-    """Closes the review of an emergency send; the reviewer must not be the sender."""
-    if not notification.needs_review:
+    """Closes the review of an emergency send: by someone who neither sent it nor wrote it, once (the row
+    is locked, so two colleagues reviewing at the same moment record one review)."""
+    locked = Notification.objects.select_for_update(of=("self",)).get(pk=notification.pk)
+    if not locked.needs_review:
         raise Conflict(_("Nothing to review."), code="no_review_pending")
-    if not can_approve(reviewer) or notification.approved_by_id == reviewer.pk:
+    if not can_approve(reviewer) or locked.approved_by_id == reviewer.pk or wrote_it(locked, reviewer):
         raise Forbidden(_("Another member of Kommunikation must review."), code="four_eyes")
-    Notification.objects.filter(pk=notification.pk).update(needs_review=False)
+    locked.needs_review = False
+    locked.save(update_fields=["needs_review", "updated_at"])
+    _audit(locked, reviewer, "reviewed", {"needs_review": [True, False]})
     notification.needs_review = False
-    _audit(notification, reviewer, "reviewed", {"needs_review": [True, False]})
-    return notification
+    return locked
 
 
 TEST_TITLE_PREFIX = "[TEST] "

@@ -224,7 +224,7 @@ def _body(response: Any, *, deadline: float) -> bytes:
     if content_type not in IMAGE_TYPES:
         raise MediaRefused("not_an_image")
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
         raise MediaRefused("too_large")
     chunks: list[bytes] = []
     size = 0

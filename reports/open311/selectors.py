@@ -10,6 +10,7 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from reports import geo, selectors
 from reports.models import CLOSED_STATUSES, OPEN_STATUSES, Category, Report, ReportEvent
+from reports.open311.models import PartnerApiKey
 from reports.selectors import BoundingBox
 
 # The spec's defaults: a search spans at most 90 days of requested_datetime and answers at most 1,000.
@@ -210,9 +211,14 @@ def service_request_updates(search: UpdateSearch) -> tuple[list[ReportEvent], bo
 # --- A partner's own requests
 
 
-def report_with_submission(*, report_id: int) -> Report | None:
-    """Any report (hidden ones too) with the partner submission that filed it, if any."""
-    return Report.objects.select_related("open311_submission").filter(pk=report_id).first()
+def report_with_submission(*, report_id: int, api_key: PartnerApiKey) -> Report | None:
+    """The report with the partner submission that filed it, if any: a public one, or a hidden one that
+    this partner filed (another's hidden report is unknown to it, as everywhere in the API)."""
+    return (
+        Report.objects.select_related("open311_submission")
+        .filter(Q(hidden=False) | Q(open311_submission__api_key=api_key), pk=report_id)
+        .first()
+    )
 
 
 def partner_notes(*, report_ids: Sequence[int], api_key_id: int) -> dict[int, list[ReportEvent]]:

@@ -329,7 +329,7 @@ class ServiceRequestUpdatesView(PartnerReadable):
         form = ServiceRequestUpdateForm(data={**values, "media_url": media_urls(request.data)})
         form.is_valid(raise_exception=True)
         given = form.validated_data
-        report = selectors.report_with_submission(report_id=int(given["service_request_id"]))
+        report = selectors.report_with_submission(report_id=int(given["service_request_id"]), api_key=partner)
         if report is None:
             raise NotFound(
                 _("service_request_id %(id)s was not found.") % {"id": given["service_request_id"]}

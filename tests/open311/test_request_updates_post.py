@@ -222,6 +222,11 @@ def test_only_the_partner_that_filed_a_request_may_update_it(  # noqa: PLR0917 -
     assert_open311_error(post(reader, fmt, fixmystreet_update(partner, apps_report)), 403, fmt)
     missing = fixmystreet_update(partner, partners_report, service_request_id="999999")
     assert_open311_error(post(reader, fmt, missing), 404, fmt)
+    # A hidden report of someone else is unknown, not forbidden: no partner learns which numbers exist.
+    hidden = ReportFactory(category=streetlight, hidden=True)
+    assert_open311_error(post(reader, fmt, fixmystreet_update(partner, hidden)), 404, fmt)
+    Report.objects.filter(pk=partners_report.pk).update(hidden=True)
+    assert_open311_error(post(reader, fmt, fixmystreet_update(other_partner, partners_report)), 404, fmt)
     without_key = {k: v for k, v in fixmystreet_update(partner, partners_report).items() if k != "api_key"}
     assert_open311_error(post(reader, fmt, without_key), 403, fmt, mentions="api_key")
     assert not PartnerUpdate.objects.exists()

@@ -156,3 +156,25 @@ def test_a_notification_with_a_log_cannot_be_deleted(history):
     with pytest.raises(ProtectedError):
         history["outage"].delete()
     assert Notification.objects.filter(pk=history["outage"].pk).exists()
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "abc", "-1"])
+def test_a_filter_value_that_is_no_number_shows_nothing_not_an_error(people, history, value):
+    # "²".isdigit() is true, int("²") is not: such a value once reached int() and gave a 500.
+    client = session(people["anna"])
+
+    for parameter in ("notification", "person"):
+        response = client.get(LOG, {parameter: value})
+        assert response.status_code == 200, (parameter, response.status_code)
+
+
+def test_a_name_that_starts_like_a_formula_is_no_formula_in_the_csv(people, history):
+    anna = people["anna"]
+    anna.first_name = "=HYPERLINK(1)"
+    anna.save()
+
+    response = session(people["paul"]).get(EXPORT)
+
+    text = response.content.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text
+    assert ";=HYPERLINK" not in text

@@ -75,9 +75,23 @@ def test_the_gallery_shows_approved_photos_only_without_personal_data(anon_clien
     assert set(photo) == GALLERY_FIELDS
     assert photo["id"] == shown.pk
     assert photo["text"] == "Schnee zu Weihnachten"
-    assert photo["image"] == f"http://testserver/media/{shown.photo.name}"
-    assert photo["thumbnail"] == f"http://testserver/media/{shown.thumbnail.name}"
-    assert default_storage.exists(shown.photo.name)
+    # Served by us at an address that does not expire, whatever the storage (no /media/ outside debug).
+    assert photo["image"] == f"http://testserver/push/campaign-photos/{shown.photo.name.split('/', 1)[1]}"
+    assert photo["thumbnail"] == (
+        f"http://testserver/push/campaign-photos/{shown.thumbnail.name.split('/', 1)[1]}"
+    )
+    served = anon_client.get(photo["image"])
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/jpeg"
+    assert served["Cache-Control"] == "public, max-age=300"
+    with default_storage.open(shown.photo.name) as stored:
+        assert b"".join(served.streaming_content) == stored.read()
+    assert anon_client.get(photo["thumbnail"]).status_code == 200
+    # What is not (or no longer) shown has no address that answers.
+    unknown = photo["image"].replace(".jpg", "x.jpg")
+    assert anon_client.get(unknown).status_code == 404
+    submission_moderate(submission=shown, actor=None, decision=Decision.REMOVE)
+    assert anon_client.get(photo["image"]).status_code == 404
     # Nothing in the whole answer names the sender's installation or other photos' texts.
     text = response.content.decode()
     for secret in (str(device.pk), str(other_device.pk), "Noch nicht freigegeben", "Abgelehnt", "Entfernt"):

@@ -65,7 +65,11 @@ def test_a_photo_is_stored_for_moderation_without_its_metadata(device_client, de
     assert Image.open(io.BytesIO(photo)).size == (900, 1200)
     with default_storage.open(submission.thumbnail.name) as stored:
         assert max(Image.open(stored).size) == 400
-    assert body["image"].endswith(submission.photo.name)
+    assert body["image"].endswith(f"/push/campaign-photos/{submission.photo.name.split('/', 1)[1]}")
+    # The sender sees their photo before moderation (its address has a random name nobody else knows).
+    own = device_client.get(body["image"])
+    assert own.status_code == 200
+    assert own["Cache-Control"] == "private, max-age=300"
     # Not public before moderation.
     gallery = device_client.get(f"/api/v1/campaigns/{participation.pk}/gallery")
     assert gallery.json()["results"] == []

@@ -13,6 +13,7 @@ from push import links, services
 from push.models import Notification, Topic
 from tests.conftest import assert_error_shape
 from tests.factories import InstallationFactory
+from tests.push.participation_support import campaign_participation
 from tests.push.test_notification_admin import NOTIFICATIONS, browser, form_data
 
 URL = "/api/v1/push/notifications/"
@@ -107,6 +108,23 @@ def test_links_to_things_that_exist_are_accepted(comms_client, public_report):
 
     assert create(comms_client, deep_link=f"casapp://reports/{public_report.pk}").status_code == 201
     assert create(comms_client, deep_link=f"casapp://notices/{notice.pk}").status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_campaign_link_names_the_campaign_the_app_opens_not_its_notification(comms_client, anon_client):
+    # Other notifications take ids too: a campaign's notification id is not its id in the campaign API.
+    for _ in range(3):
+        services.notification_create(author=comms_client.user, kind="news", content=OUTAGE)
+    participation = campaign_participation()
+    assert participation.pk != participation.notification_id
+
+    accepted = create(comms_client, deep_link=f"casapp://campaigns/{participation.pk}")
+    refused = create(comms_client, deep_link=f"casapp://campaigns/{participation.notification_id}")
+
+    assert accepted.status_code == 201, accepted.json()
+    assert_error_shape(refused, 400, "invalid_deep_link")
+    opened = anon_client.get(f"/api/v1/campaigns/{participation.pk}")
+    assert opened.json()["notice_id"] == f"n-{participation.notification_id}"
 
 
 @pytest.mark.django_db

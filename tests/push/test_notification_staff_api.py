@@ -524,6 +524,22 @@ def test_an_emergency_outage_goes_out_alone_and_is_reviewed_by_a_colleague(
 
 
 @pytest.mark.django_db
+def test_who_changed_the_text_of_a_fast_path_send_cannot_review_it(
+    comms_client, comms_colleague_client, subscribers, django_capture_on_commit_callbacks
+):
+    grant(comms_client, "send_emergency_outage")
+    notification = create(comms_colleague_client)  # the colleague wrote it, Kai sends it at once
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = comms_client.post(
+            url(notification["id"], "/send-emergency"), {"reason": "Hotline ausgefallen"}, format="json"
+        )
+    assert sent.status_code == 200, sent.json()
+
+    assert_error_shape(comms_colleague_client.post(url(notification["id"], "/review")), 403, "four_eyes")
+    assert Notification.objects.get(pk=notification["id"]).needs_review is True
+
+
+@pytest.mark.django_db
 def test_without_the_emergency_permission_an_outage_waits_for_approval(comms_client):
     notification = create(comms_client)
 
