@@ -140,65 +140,6 @@ CATALOGUE["links"] = [
     },
 ]
 
-NOTIFICATION: dict[str, Any] = {
-    "id": 36,
-    "kind": "outage",
-    "status": "sent",
-    "content": {
-        "de": {
-            "title": "Bürgerbüro geschlossen",
-            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
-        },
-        "en": {"title": "Citizens' office closed", "body": "It stays closed today because of a failure."},
-    },
-    "audience_kind": "all",
-    "audience_topics": [],
-    "audience_stadtteile": [],
-    "deep_link": "",
-    "image_url": None,
-    "data": {},
-    "priority": "high",
-    "send_at": None,
-    "expires_at": None,
-    "thread": None,
-    "outage_state": "ongoing",
-    "emergency": False,
-    "emergency_reason": "",
-    "needs_review": False,
-    "failure_reason": "",
-    "created_by": "kommunikation",
-    "created_at": "2026-12-06T23:37:01+01:00",
-    "approved_by": "presse",
-    "approved_at": "2026-12-06T23:37:02+01:00",
-    "started_at": "2026-12-06T23:37:02+01:00",
-    "finished_at": "2026-12-06T23:37:02+01:00",
-    "updated_at": "2026-12-06T23:37:02+01:00",
-    "statistics": {
-        "targeted": 1,
-        "accepted": 1,
-        "inbox_only": 0,
-        "pending": 0,
-        "cancelled": 0,
-        "expired": 0,
-        "failed": 0,
-        "deactivated": 0,
-        "opened": 0,
-        "failed_by_error": {},
-        "open_rate": 0.0,
-        "sent_without_approval": False,
-        "fast_path_reason": "",
-    },
-    "audit_log": [
-        {
-            "id": 3,
-            "action": "approved",
-            "actor": "presse",
-            "changes": {"status": ["awaiting_approval", "scheduled"]},
-            "at": "2026-12-06T23:37:02+01:00",
-        }
-    ],
-}
-
 NOTIFICATION_ITEM: dict[str, Any] = {
     "id": 36,
     "kind": "outage",
@@ -232,6 +173,57 @@ NOTIFICATION_ITEM: dict[str, Any] = {
     "started_at": "2026-12-06T23:37:02+01:00",
     "finished_at": "2026-12-06T23:37:02+01:00",
     "updated_at": "2026-12-06T23:37:02+01:00",
+}
+
+# The detail: the list item with its figures and audit log.
+NOTIFICATION: dict[str, Any] = {
+    **NOTIFICATION_ITEM,
+    "statistics": {
+        "targeted": 1,
+        "accepted": 1,
+        "inbox_only": 0,
+        "pending": 0,
+        "cancelled": 0,
+        "expired": 0,
+        "failed": 0,
+        "deactivated": 0,
+        "opened": 0,
+        "failed_by_error": {},
+        "open_rate": 0.0,
+        "sent_without_approval": False,
+        "fast_path_reason": "",
+    },
+    "audit_log": [
+        {
+            "id": 3,
+            "action": "approved",
+            "actor": "presse",
+            "changes": {"status": ["awaiting_approval", "scheduled"]},
+            "at": "2026-12-06T23:37:02+01:00",
+        }
+    ],
+}
+
+NOTICE: dict[str, Any] = {
+    "id": "n-36",
+    "kind": "outage",
+    "category": None,
+    "title": "Bürgerbüro geschlossen",
+    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+    "deep_link": "",
+    "link": None,
+    "image_url": "",
+    "published_at": "2026-12-06T23:37:02+01:00",
+    "expires_at": None,
+    "ongoing": True,
+    "timeline": [
+        {
+            "id": "n-36",
+            "title": "Bürgerbüro geschlossen",
+            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
+            "published_at": "2026-12-06T23:37:02+01:00",
+        }
+    ],
 }
 
 OPERATIONS = {
@@ -280,33 +272,7 @@ OPERATIONS = {
         response={"label": "Pixel 8 von Kim", "paired_at": "2026-12-06T23:37:04+01:00"},
     ),
     "push_catalogue": OperationDocs(response=CATALOGUE),
-    "notices_list": OperationDocs(
-        response={
-            "results": [
-                {
-                    "id": "n-36",
-                    "kind": "outage",
-                    "category": None,
-                    "title": "Bürgerbüro geschlossen",
-                    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
-                    "deep_link": "",
-                    "link": None,
-                    "image_url": "",
-                    "published_at": "2026-12-06T23:37:02+01:00",
-                    "expires_at": None,
-                    "ongoing": True,
-                    "timeline": [
-                        {
-                            "id": "n-36",
-                            "title": "Bürgerbüro geschlossen",
-                            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
-                            "published_at": "2026-12-06T23:37:02+01:00",
-                        }
-                    ],
-                }
-            ]
-        }
-    ),
+    "notices_list": OperationDocs(response={"results": [NOTICE]}),
     "devices_me_preferences_read": OperationDocs(
         summary="The installation's push choices",
         description=(
@@ -331,30 +297,7 @@ OPERATIONS = {
         response={
             "next": None,
             "previous": None,
-            "results": [
-                {
-                    "id": "n-36",
-                    "kind": "outage",
-                    "category": None,
-                    "title": "Bürgerbüro geschlossen",
-                    "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
-                    "deep_link": "",
-                    "link": None,
-                    "image_url": "",
-                    "published_at": "2026-12-06T23:37:02+01:00",
-                    "expires_at": None,
-                    "ongoing": True,
-                    "timeline": [
-                        {
-                            "id": "n-36",
-                            "title": "Bürgerbüro geschlossen",
-                            "body": "Wegen einer Störung bleibt das Bürgerbüro heute geschlossen.",
-                            "published_at": "2026-12-06T23:37:02+01:00",
-                        }
-                    ],
-                    "read": False,
-                }
-            ],
+            "results": [{**NOTICE, "read": False}],
         },
         parameters={"page_size": 20},
     ),
