@@ -226,6 +226,31 @@ NOTICE: dict[str, Any] = {
     ],
 }
 
+# The refusals of what a draft may say (push.validation, push.links), answered on create and on update.
+CONTENT_ERRORS: dict[str, str] = {
+    "invalid_deep_link": "Wählen Sie einen Link aus dem Katalog der App oder eine https-Adresse.",
+    "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
+    "invalid_language": "Unbekanntes Sprachkürzel.",
+    "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
+    "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
+    "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
+    "personal_data": (
+        "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
+        "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
+        "0171 2345678"
+    ),
+    "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
+    "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
+    "invalid_audience": ("Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."),
+    "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
+    "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+}
+
+EMPTY_AUDIENCE = (
+    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten 30 Tagen aktiv "
+    "war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie eine andere Zielgruppe."
+)
+
 OPERATIONS = {
     "devices_register": OperationDocs(
         request={
@@ -312,24 +337,7 @@ OPERATIONS = {
     "push_notifications_create": OperationDocs(
         errors={
             400: {
-                "invalid_deep_link": "Wählen Sie einen Link aus dem Katalog der App oder eine https-Adresse.",
-                "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
-                "invalid_language": "Unbekanntes Sprachkürzel.",
-                "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
-                "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
-                "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
-                "personal_data": (
-                    "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
-                    "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
-                    "0171 2345678"
-                ),
-                "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
-                "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
-                "invalid_audience": (
-                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
-                ),
-                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
-                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+                **CONTENT_ERRORS,
                 "invalid_thread": "Nur Störungen können Aktualisierungen haben.",
             },
             409: {"outage_resolved": "Diese Störung ist bereits behoben."},
@@ -357,24 +365,7 @@ OPERATIONS = {
         summary="Change a draft",
         errors={
             400: {
-                "invalid_deep_link": "Wählen Sie einen Link aus dem Katalog der App oder eine https-Adresse.",
-                "content_de_required": "Titel und Text auf Deutsch sind erforderlich.",
-                "invalid_language": "Unbekanntes Sprachkürzel.",
-                "invalid_content": "Jede Sprachfassung besteht aus einem Titel und einem Text.",
-                "invalid_title": "Der Titel ist erforderlich und darf höchstens 120 Zeichen lang sein.",
-                "invalid_body": "Der Text ist erforderlich und darf höchstens 1000 Zeichen lang sein.",
-                "personal_data": (
-                    "Benachrichtigungen erscheinen auf dem Sperrbildschirm: keine "
-                    "E-Mail-Adressen oder Telefonnummern außer denen der Stadt. Abgelehnt: "
-                    "0171 2345678"
-                ),
-                "payload_too_large": "Die Nachricht ist größer als die 4 KB, die Push-Dienste annehmen.",
-                "invalid_data": "Die Zusatzdaten müssen Textschlüssel auf Textwerte abbilden.",
-                "invalid_audience": (
-                    "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
-                ),
-                "send_at_in_past": "Der Versandzeitpunkt liegt in der Vergangenheit.",
-                "expires_before_send": "Der Ablaufzeitpunkt muss nach dem Versandzeitpunkt liegen.",
+                **CONTENT_ERRORS,
             },
             409: {"not_editable": "Nur Entwürfe können geändert werden."},
         },
@@ -398,11 +389,7 @@ OPERATIONS = {
         summary="Ask a colleague to approve",
         errors={
             400: {
-                "empty_audience": (
-                    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten "
-                    "30 Tagen aktiv war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie "
-                    "eine andere Zielgruppe."
-                ),
+                "empty_audience": EMPTY_AUDIENCE,
                 "invalid_audience": (
                     "Wählen Sie als Zielgruppe alle, bestimmte Themen oder bestimmte Stadtteile."
                 ),
@@ -420,11 +407,7 @@ OPERATIONS = {
         summary="Approve (four-eyes)",
         errors={
             400: {
-                "empty_audience": (
-                    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten "
-                    "30 Tagen aktiv war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie "
-                    "eine andere Zielgruppe."
-                ),
+                "empty_audience": EMPTY_AUDIENCE,
             },
             403: {
                 "four_eyes": (
@@ -467,11 +450,7 @@ OPERATIONS = {
         errors={
             400: {
                 "not_an_outage": "Nur Störungsmeldungen können ohne Freigabe gesendet werden.",
-                "empty_audience": (
-                    "Diese Benachrichtigung würde kein einziges Gerät erreichen: keines, das in den letzten "
-                    "30 Tagen aktiv war, hat ihr Thema abonniert (in den gewählten Stadtteilen). Wählen Sie "
-                    "eine andere Zielgruppe."
-                ),
+                "empty_audience": EMPTY_AUDIENCE,
             },
             403: {"no_emergency_permission": "Ihnen fehlt die Berechtigung für Notfallsendungen."},
             409: {

@@ -7,50 +7,6 @@ from typing import Any
 
 from casapp.api.schema import OperationDocs
 
-REPORTER_REPORT: dict[str, Any] = {
-    "id": 17,
-    "category": "strassenlaterne",
-    "category_label": "Straßenlaterne defekt",
-    "category_group": "beleuchtung",
-    "status": "eingegangen",
-    "status_label": "Eingegangen",
-    "description": "Laterne vor Hausnummer 12 ist seit drei Tagen aus.",
-    "address": "Bahnhofstraße 12",
-    "stadtteil": "Castrop",
-    "latitude": 51.5536,
-    "longitude": 7.3117,
-    "support_count": 0,
-    "duplicate_of": None,
-    "forwarded_to": "",
-    "photos": [
-        {
-            "image": ("https://cas-app.castrop-rauxel.de/media/reports/17/20261206-RfyKe4g43k7XWWf2.jpg"),
-            "thumbnail": (
-                "https://cas-app.castrop-rauxel.de/media/reports/17/20261206-2ENFs6T_tLxpjhcR-thumb.jpg"
-            ),
-            "width": 2048,
-            "height": 1536,
-        }
-    ],
-    "created_at": "2026-12-06T23:37:10+01:00",
-    "updated_at": "2026-12-06T23:37:10+01:00",
-    "closed_at": None,
-    "timeline": [
-        {
-            "at": "2026-12-06T23:37:10+01:00",
-            "kind": "created",
-            "status": "eingegangen",
-            "status_label": "Eingegangen",
-            "message": "",
-            "redacted": False,
-        }
-    ],
-    "answers": {"fehlerbild": "aus"},
-    "contact_email": None,
-    "contact_phone": "",
-    "contact_consent": False,
-}
-
 PUBLIC_REPORT: dict[str, Any] = {
     "id": 17,
     "category": "strassenlaterne",
@@ -68,9 +24,9 @@ PUBLIC_REPORT: dict[str, Any] = {
     "forwarded_to": "",
     "photos": [
         {
-            "image": ("https://cas-app.castrop-rauxel.de/media/reports/17/20261206-RfyKe4g43k7XWWf2.jpg"),
+            "image": "https://cas-app.castrop-rauxel.de/media/reports/photos/k2v9q4xw7m3d8f1c-6d6671054d543760.jpg",
             "thumbnail": (
-                "https://cas-app.castrop-rauxel.de/media/reports/17/20261206-2ENFs6T_tLxpjhcR-thumb.jpg"
+                "https://cas-app.castrop-rauxel.de/media/reports/photos/k2v9q4xw7m3d8f1c-6d6671054d543760-thumb.jpg"
             ),
             "width": 2048,
             "height": 1536,
@@ -79,6 +35,25 @@ PUBLIC_REPORT: dict[str, Any] = {
     "created_at": "2026-12-06T23:37:10+01:00",
     "updated_at": "2026-12-06T23:37:10+01:00",
     "closed_at": None,
+}
+
+# What the reporter sees of their own report: the public fields, the history and what they told us.
+REPORTER_REPORT: dict[str, Any] = {
+    **PUBLIC_REPORT,
+    "timeline": [
+        {
+            "at": "2026-12-06T23:37:10+01:00",
+            "kind": "created",
+            "status": "eingegangen",
+            "status_label": "Eingegangen",
+            "message": "",
+            "redacted": False,
+        }
+    ],
+    "answers": {"fehlerbild": "aus"},
+    "contact_email": None,
+    "contact_phone": "",
+    "contact_consent": False,
 }
 
 STAFF_REPORT: dict[str, Any] = {
