@@ -533,6 +533,9 @@ for _origin in SCREEN_FRAME_ANCESTORS:
 # the number of screens polling; a change shows in the next window. Not an environment variable: the
 # screens' 30-60 s refresh is the issue's, tests shorten it.
 SCREEN_SUMMARY_SECONDS = 30
+# The screens' medians (over 30 and 90 days, most of a summary's cost) are computed at most once per this
+# many seconds per filter; every other figure once per window. The screen's footnote says "10 minutes".
+SCREEN_MEDIANS_SECONDS = 600
 # Messages live in the session (database), never in a cookie: the admin shows new API keys through them.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -263,6 +263,29 @@ class Report(models.Model):
         return f"#{self.pk} {self.category}"
 
 
+class OpenReportCount(models.Model):
+    """How many visible open reports each category has in each Stadtteil, for the city-hall screen.
+
+    Kept by triggers on PostgreSQL (migration ``0011_open_report_counts``), in the statement that changes a
+    report, whatever writes it (the API, the admin, a bulk ``update()``, SQL): the screen reads a few
+    hundred rows instead of counting every open report. The embedded SQLite default counts directly
+    (``reports.stats``) and leaves this table empty. The triggers know the open statuses as written in
+    that migration: a change of ``OPEN_STATUSES`` needs a migration that replaces them.
+    """
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    stadtteil = models.CharField(max_length=40, blank=True)
+    open_count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "stadtteil"], name="open_report_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id} {self.stadtteil}: {self.open_count}"
+
+
 def photo_path(photo: ReportPhoto, filename: str) -> str:
     return f"reports/{photo.report_id}/{filename}"
 

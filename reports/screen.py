@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from casapp.city import STADTTEIL_CHOICES
 from casapp.metrics import event_count
 from reports.admin.triage_map import workspace_map_config
 from reports.models import Category
+from reports.stats import ScreenMedians
 
 REFRESH_DEFAULT = 30
 REFRESH_MIN = 5  # seconds; a test screen polls this fast, a real one every 30-60 s
@@ -163,6 +164,23 @@ def screen_answer(
         state = _screen_build(key=key, build=build)
         content = cache.get(f"{key}:content:{state['etag']}")
     return ScreenAnswer(etag=state["etag"], content=content, max_age=max_age)
+
+
+def screen_medians(*, now: datetime, filters: str, compute: Callable[[], ScreenMedians]) -> ScreenMedians:
+    """The medians of a screen's ``filters``, computed by ``compute`` at most once per period of
+    ``settings.SCREEN_MEDIANS_SECONDS`` (aligned to the clock like the windows) and kept in the cache.
+
+    They are most of a summary's cost (an ordered-set aggregate over every report answered or resolved in
+    90 days) and move least: over 30 and 90 days one more resolution barely moves a median, and the
+    screen shows them in days. Every other figure is computed per window."""
+    seconds = settings.SCREEN_MEDIANS_SECONDS
+    key = f"{_KEY}:medians:{filters}:{int(now.timestamp()) // seconds}"
+    kept: dict[str, float | None] | None = cache.get(key)
+    if kept is not None:
+        return ScreenMedians(**kept)
+    medians = compute()
+    cache.set(key, asdict(medians), seconds)
+    return medians
 
 
 def _screen_build(*, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,6 +23,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     When,
 )
 from django.db.models.expressions import CombinedExpression
@@ -32,6 +34,7 @@ from reports.models import (
     OPEN_STATUSES,
     Category,
     District,
+    OpenReportCount,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -264,6 +267,17 @@ class ScreenPoint:
 
 
 @dataclass(frozen=True)
+class ScreenMedians:
+    """The medians in days (``None`` without sample): the slow figures of a screen, computed apart from the
+    others because they cost most and move least (``reports.screen.screen_medians``)."""
+
+    to_first_response_30: float | None
+    to_first_response_90: float | None
+    to_resolution_30: float | None
+    to_resolution_90: float | None
+
+
+@dataclass(frozen=True)
 class ScreenSummary:
     generated_at: datetime
     today_count: int
@@ -272,10 +286,7 @@ class ScreenSummary:
     resolved_last_7_days_count: int
     open_by_category: list[tuple[Category, int]]
     open_by_age: list[tuple[str, int]]
-    median_days_to_first_response_30: float | None
-    median_days_to_first_response_90: float | None
-    median_days_to_resolution_30: float | None
-    median_days_to_resolution_90: float | None
+    medians: ScreenMedians
     newest: list[ScreenReport]
     recently_resolved: list[ScreenResolved]
     points: list[ScreenPoint]
@@ -288,7 +299,11 @@ def screen_place(*, address: str, stadtteil: str) -> str:
 
 
 def screen_summary(
-    *, now: datetime, stadtteil: str = "", categories: Sequence[Category] = ()
+    *,
+    now: datetime,
+    stadtteil: str = "",
+    categories: Sequence[Category] = (),
+    medians: Callable[[], ScreenMedians] | None = None,
 ) -> ScreenSummary:
     """What a screen in city hall shows, of the visible reports in ``stadtteil`` and ``categories`` (leaf
     or group keys; all when empty). Only what the open data publishes: no description, no contact data,
@@ -297,34 +312,95 @@ def screen_summary(
     - ``today_count``/``week_count``: filed since midnight / since Monday midnight, Europe/Berlin.
     - ``resolved_last_7_days_count``: resolved (done) in the last 7 days.
     - ``open_by_age``: open reports by whole days since filing (``SCREEN_AGE_BOUNDS``, then ``older``).
-    - the medians: as in ``report_stats`` (first public staff reaction; filing to done), over the
+    - the medians (``screen_medians``; ``medians`` may answer them from elsewhere, e.g. a cache): as in
+      ``report_stats`` (first public staff reaction; filing to done), over the
       reports answered / resolved in the last 30 and 90 days, in days; exact, not sampled.
     - ``points``: open reports and those closed in the last 7 days, newest first (``SCREEN_POINT_LIMIT``).
 
     Every query reads a bounded range of an index (recent filings, recent closings, recent first
-    responses, open reports) rather than the whole history, so the cost follows what is current, not
-    how many reports the city has ever had (docs/benchmarks.md: a million reports).
+    responses, open reports) or, on PostgreSQL, the open-report counters (``OpenReportCount``) rather
+    than the whole history, so the cost follows what is current, not how many reports the city has ever
+    had (docs/benchmarks.md: a million reports).
     """
-    # One snapshot for all figures. On PostgreSQL without JIT: its compilation, triggered by the planner's
-    # cost estimates of the median queries, took 1-2 s for queries that run in milliseconds. And on one
-    # core: parallel workers cost more CPU than they save on a busy server, for a computation done once
-    # per window in the background of the screens' polls.
+    with _screen_snapshot():
+        return _screen_summary(
+            now=now,
+            stadtteil=stadtteil,
+            categories=categories,
+            medians=medians or (lambda: screen_medians(now=now, stadtteil=stadtteil, categories=categories)),
+        )
+
+
+def screen_medians(
+    *, now: datetime, stadtteil: str = "", categories: Sequence[Category] = ()
+) -> ScreenMedians:
+    """The screen's medians over 30 and 90 days (see ``screen_summary``): two ordered-set aggregates over
+    the recent first responses and resolutions, most of a summary's cost."""
+    visible, _open_counts = _screen_reports(stadtteil=stadtteil, categories=categories)
+    periods = {days: now - timedelta(days=days) for days in (30, STATS_DURATION_DAYS)}
+    longest = periods[STATS_DURATION_DAYS]
+    with _screen_snapshot():
+        to_first_response = _median_days_by_period(
+            _first_reactions(visible, since=longest), moment="first_reaction", periods=periods
+        )
+        to_resolution = _median_days_by_period(
+            visible.filter(status=ReportStatus.DONE, closed_at__gte=longest).annotate(
+                duration=_since_filing("closed_at")
+            ),
+            moment="closed_at",
+            periods=periods,
+        )
+    return ScreenMedians(
+        to_first_response_30=to_first_response[30],
+        to_first_response_90=to_first_response[STATS_DURATION_DAYS],
+        to_resolution_30=to_resolution[30],
+        to_resolution_90=to_resolution[STATS_DURATION_DAYS],
+    )
+
+
+@contextmanager
+def _screen_snapshot() -> Iterator[None]:
+    """One snapshot for all figures. On PostgreSQL without JIT: its compilation, triggered by the planner's
+    cost estimates of the median queries, took 1-2 s for queries that run in milliseconds. And on one
+    core: parallel workers cost more CPU than they save on a busy server, for a computation done once per
+    window in the background of the screens' polls."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
-        return _screen_summary(now=now, stadtteil=stadtteil, categories=categories)
+        yield
 
 
-def _screen_summary(*, now: datetime, stadtteil: str, categories: Sequence[Category]) -> ScreenSummary:
+def _screen_reports(
+    *, stadtteil: str, categories: Sequence[Category]
+) -> tuple[QuerySet[Report], QuerySet[OpenReportCount]]:
+    """The visible reports of a screen's Stadtteil and categories, and the open-report counters of the
+    same (kept on PostgreSQL only)."""
     visible = Report.objects.filter(hidden=False)
+    # On PostgreSQL the open reports are counted by the triggers that keep OpenReportCount.
+    open_counts = OpenReportCount.objects.all()
     if stadtteil:
         visible = visible.filter(stadtteil=stadtteil)
+        open_counts = open_counts.filter(stadtteil=stadtteil)
     if categories:
         # The leaves as a list of ids: a filter the indexes of open, resolved and answered reports serve.
         chosen = [category.pk for category in categories]
-        leaves = Category.objects.filter(Q(pk__in=chosen) | Q(parent__in=chosen)).values_list("pk", flat=True)
-        visible = visible.filter(category__in=list(leaves))
+        leaves = list(
+            Category.objects.filter(Q(pk__in=chosen) | Q(parent__in=chosen)).values_list("pk", flat=True)
+        )
+        visible = visible.filter(category__in=leaves)
+        open_counts = open_counts.filter(category__in=leaves)
+    return visible, open_counts
+
+
+def _screen_summary(
+    *,
+    now: datetime,
+    stadtteil: str,
+    categories: Sequence[Category],
+    medians: Callable[[], ScreenMedians],
+) -> ScreenSummary:
+    visible, open_counts = _screen_reports(stadtteil=stadtteil, categories=categories)
     is_open = Q(status__in=OPEN_STATUSES)
     local_now = now.astimezone(CITY_TIME_ZONE)
     midnight = datetime.combine(local_now.date(), datetime.min.time(), tzinfo=CITY_TIME_ZONE)
@@ -342,11 +418,15 @@ def _screen_summary(*, now: datetime, stadtteil: str, categories: Sequence[Categ
         week=Count("id", filter=Q(created_at__gte=monday)),
         **{f"age_{name}": Count("id", filter=is_open & age) for name, age in age_filters.items()},
     )
-    # Every open report, counted by category from the partial index of open reports (report_open_idx)
-    # alone: Count("*"), since counting "id" would read each row from the table.
-    category_rows = (
-        visible.filter(is_open).values("category").annotate(open=Count("*")).order_by("-open", "category")
+    # Every open report by category: on PostgreSQL the sums of a few hundred counters; elsewhere counted
+    # from the partial index of open reports (report_open_idx) alone: Count("*"), since counting "id"
+    # would read each row from the table.
+    category_rows: list[dict[str, int]] = list(
+        open_counts.order_by().values("category").annotate(open=Sum("open_count")).filter(open__gt=0)
+        if connection.vendor == "postgresql"
+        else visible.filter(is_open).order_by().values("category").annotate(open=Count("*"))
     )
+    category_rows.sort(key=lambda row: (-row["open"], row["category"]))
     category_by_id = Category.objects.in_bulk([row["category"] for row in category_rows])
     open_by_category = [(category_by_id[row["category"]], row["open"]) for row in category_rows]
     open_count = sum(count for _category, count in open_by_category)
@@ -389,19 +469,6 @@ def _screen_summary(*, now: datetime, stadtteil: str, categories: Sequence[Categ
         .values_list("id", "latitude", "longitude", "status")[:SCREEN_POINT_LIMIT]
     ]
 
-    periods = {days: now - timedelta(days=days) for days in (30, STATS_DURATION_DAYS)}
-    longest = periods[STATS_DURATION_DAYS]
-    to_first_response = _median_days_by_period(
-        _first_reactions(visible, since=longest), moment="first_reaction", periods=periods
-    )
-    to_resolution = _median_days_by_period(
-        visible.filter(status=ReportStatus.DONE, closed_at__gte=longest).annotate(
-            duration=_since_filing("closed_at")
-        ),
-        moment="closed_at",
-        periods=periods,
-    )
-
     return ScreenSummary(
         generated_at=now,
         today_count=counts["today"],
@@ -410,10 +477,7 @@ def _screen_summary(*, now: datetime, stadtteil: str, categories: Sequence[Categ
         resolved_last_7_days_count=resolved_recently.count(),
         open_by_category=open_by_category,
         open_by_age=open_by_age,
-        median_days_to_first_response_30=to_first_response[30],
-        median_days_to_first_response_90=to_first_response[STATS_DURATION_DAYS],
-        median_days_to_resolution_30=to_resolution[30],
-        median_days_to_resolution_90=to_resolution[STATS_DURATION_DAYS],
+        medians=medians(),
         newest=newest,
         recently_resolved=recently_resolved,
         points=points,

@@ -671,10 +671,14 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
     resolved_last_7_days_count = serializers.IntegerField(help_text="Resolved (done) in the last 7 days.")
     open_by_category = serializers.SerializerMethodField()
     open_by_age = serializers.SerializerMethodField()
-    median_days_to_first_response_30 = serializers.FloatField(allow_null=True)
-    median_days_to_first_response_90 = serializers.FloatField(allow_null=True)
-    median_days_to_resolution_30 = serializers.FloatField(allow_null=True)
-    median_days_to_resolution_90 = serializers.FloatField(allow_null=True)
+    median_days_to_first_response_30 = serializers.FloatField(
+        allow_null=True, source="medians.to_first_response_30"
+    )
+    median_days_to_first_response_90 = serializers.FloatField(
+        allow_null=True, source="medians.to_first_response_90"
+    )
+    median_days_to_resolution_30 = serializers.FloatField(allow_null=True, source="medians.to_resolution_30")
+    median_days_to_resolution_90 = serializers.FloatField(allow_null=True, source="medians.to_resolution_90")
     newest = serializers.SerializerMethodField()
     recently_resolved = serializers.SerializerMethodField()
     points = serializers.SerializerMethodField(

@@ -306,3 +306,28 @@ def test_the_page_names_the_categories_it_shows(city: dict[str, Any]) -> None:
 
     assert '<span class="screen-scope"> · Straße, Graffiti</span>' in roads
     assert "screen-scope" not in everything
+
+
+def test_the_medians_are_computed_once_per_ten_minutes_the_other_figures_per_window(
+    anon_client: APIClient, city: dict[str, Any], settings: Any
+) -> None:
+    period = settings.SCREEN_MEDIANS_SECONDS
+    seconds = int(timezone.now().timestamp())
+    start = datetime.fromtimestamp(seconds - seconds % period + period, tz=UTC)
+    with time_machine.travel(start + timedelta(seconds=1), tick=False):
+        first = anon_client.get(URL).json()
+    ReportFactory(  # resolved after 9 days: the 30-day median of 3 days becomes 6
+        category=city["resolved"].category,
+        status=S.DONE,
+        created_at=timezone.now() - timedelta(days=9),
+        closed_at=timezone.now(),
+    )
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        next_window = anon_client.get(URL).json()
+    with time_machine.travel(start + timedelta(seconds=period + 1), tick=False):
+        next_period = anon_client.get(URL).json()
+
+    assert first["median_days_to_resolution_30"] == 3.0
+    assert next_window["resolved_last_7_days_count"] == first["resolved_last_7_days_count"] + 1
+    assert next_window["median_days_to_resolution_30"] == 3.0
+    assert next_period["median_days_to_resolution_30"] == 6.0

@@ -294,15 +294,25 @@ class ScreenView(PublicEndpoint, CountedWhenBuilt):
         stadtteil: str = query.validated_data.get("stadtteil", "")
         categories: list[Any] = query.validated_data.get("category", [])
         now = timezone.now()
+        filters = f"{stadtteil}:{','.join(category.key for category in categories)}"
+
+        def medians() -> stats.ScreenMedians:
+            return screen.screen_medians(
+                now=now,
+                filters=filters,
+                compute=lambda: stats.screen_medians(now=now, stadtteil=stadtteil, categories=categories),
+            )
 
         def build() -> dict[str, Any]:
-            summary = stats.screen_summary(now=now, stadtteil=stadtteil, categories=categories)
+            summary = stats.screen_summary(
+                now=now, stadtteil=stadtteil, categories=categories, medians=medians
+            )
             return dict(ScreenSummarySerializer(summary).data)
 
         answer = screen.screen_answer(
             now=now,
             language=request_language(),
-            filters=f"{stadtteil}:{','.join(category.key for category in categories)}",
+            filters=filters,
             known_etag=request.headers.get("If-None-Match", ""),
             build=self.counted(build),
         )
