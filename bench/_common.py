@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
@@ -269,6 +270,32 @@ def wrk_run(
 
 
 # --- Results
+
+
+class RecordedReport(Protocol):
+    errors: list[str]
+    load_after: str
+
+
+@contextlib.contextmanager
+def recording(
+    report: RecordedReport, *, save: Callable[[Any], Path], render: Callable[[Any], str]
+) -> Iterator[None]:
+    """Runs a benchmark's cases: a failure (``RuntimeError``, ``SystemExit``) or an interrupt ends them and
+    is recorded in ``report``, which is saved and printed whatever happened."""
+    try:
+        yield
+    except (RuntimeError, SystemExit) as error:
+        report.errors.append(str(error))
+        print(f"failed: {error}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        report.errors.append("interrupted")
+    finally:
+        report.load_after = machine_load()
+        path = save(report)
+        print()
+        print(render(report))
+        print(f"saved {path.relative_to(ROOT)} (and .json)")
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, numeric_from: int = 1) -> str:

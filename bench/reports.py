@@ -66,6 +66,7 @@ from bench._common import (
     process_alone,
     process_tree,
     processes_named,
+    recording,
     server_environment,
     terminate_on_sigterm,
     wrk_run,
@@ -854,7 +855,7 @@ def main(argv: list[str] | None = None) -> int:
         from reports.demo import load_demo
 
         load_demo(stdout=io.StringIO())
-        try:
+        with recording(report, save=save, render=render_markdown):
             if not args.skip_list:
                 print(f"reports: {args.reports:,} generated, reused when the count matches", flush=True)
                 report.load_seconds = load_reports(args.reports)
@@ -875,17 +876,6 @@ def main(argv: list[str] | None = None) -> int:
                     seconds=args.duration,
                     warmup=args.warmup,
                 )
-        except (RuntimeError, SystemExit) as error:
-            report.errors.append(str(error))
-            print(f"failed: {error}", file=sys.stderr, flush=True)
-        except KeyboardInterrupt:
-            report.errors.append("interrupted")
-        finally:
-            report.load_after = machine_load()
-            path = save(report)
-            print()
-            print(render_markdown(report))
-            print(f"saved {path.relative_to(ROOT)} (and .json)")
     return 1 if report.errors else 0
 
 

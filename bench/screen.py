@@ -62,6 +62,7 @@ from bench._common import (
     migrate,
     postgres_serving,
     process_tree,
+    recording,
     server_environment,
     terminate_on_sigterm,
 )
@@ -632,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     with terminate_on_sigterm(), _setup(args) as env:
         from bench.reports import load_reports
 
-        try:
+        with recording(report, save=save, render=render_markdown):
             print(f"reports: {args.reports:,} generated, reused when the count matches", flush=True)
             report.load_seconds = load_reports(args.reports)
             report.reports_loaded = args.reports
@@ -659,17 +660,6 @@ def main(argv: list[str] | None = None) -> int:
                                 with_screens=with_screens,
                             )
                         )
-        except (RuntimeError, SystemExit) as error:
-            report.errors.append(str(error))
-            print(f"failed: {error}", file=sys.stderr, flush=True)
-        except KeyboardInterrupt:
-            report.errors.append("interrupted")
-        finally:
-            report.load_after = machine_load()
-            path = save(report)
-            print()
-            print(render_markdown(report))
-            print(f"saved {path.relative_to(ROOT)} (and .json)")
     return 1 if report.errors else 0
 
 
