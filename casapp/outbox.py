@@ -22,8 +22,9 @@ import datetime as dt
 import logging
 import smtplib
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -79,26 +80,13 @@ def text_preview(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-# --- Queueing
+# --- Queueing and sending
 
 
 def outbox_send_after_commit(task: Any, key: int) -> None:
     """Has ``task`` (a send task) run for ``key`` once the caller's transaction commits."""
     # robust: whatever happens to the queueing, the step is done and the rows wait for the sweep.
     transaction.on_commit(partial(task.delay, key), robust=True)
-
-
-def outbox_queue(model: type[Mail], rows: Collection[Mail], *, task: Any, key: int) -> int:
-    """Records ``rows`` in the caller's transaction and has ``task`` send them for ``key`` after commit.
-    A row its table's unique constraint already holds (the same e-mail of the same step) is not written
-    again. Returns the number of rows given."""
-    model._default_manager.bulk_create(rows, ignore_conflicts=True)
-    if rows:
-        outbox_send_after_commit(task, key)
-    return len(rows)
-
-
-# --- Sending
 
 
 def outbox_send_one(
@@ -137,49 +125,62 @@ def outbox_send_one(
         raise MailDeliveryFailed(text) from error
 
 
-def outbox_send(
-    rows: QuerySet[Mail],
-    *,
-    message: Callable[[Mail], EmailMessage],
-    what: str,
-    logger: logging.Logger,
-) -> int:
-    """Sends the unsent rows of ``rows`` (one step's e-mails), each as ``outbox_send_one``. Tries them
-    all, then raises ``MailDeliveryFailed`` if the mail server refused one. Returns the number sent."""
-    sent = 0
-    failure: MailDeliveryFailed | None = None
-    for mail_id in rows.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        try:
-            if outbox_send_one(rows, mail_id, message=message, what=what, logger=logger):
-                sent += 1
-        except MailDeliveryFailed as refused:
-            failure = refused
-    if failure is not None:
-        raise failure
-    return sent
+@dataclass(frozen=True)
+class Outbox(Generic[Mail]):
+    """The e-mails of one feature that come in steps (a report filed, a workflow step taken): each step
+    writes its rows, one task sends them, the sweep resends what is left."""
 
+    model: type[Mail]
+    step: str  # the field naming a row's step, e.g. "report_id": one task sends one step's e-mails
+    message: Callable[[Mail], EmailMessage]  # writes a row's e-mail
+    what: str  # what a row is called in the log: "intake alert"
+    logger: logging.Logger
+    related: tuple[str, ...] = ()  # what ``message`` reads, loaded with the row
 
-def outbox_resend_pending(
-    model: type[Mail], *, step: str, send: Callable[[int], int], now: dt.datetime | None = None
-) -> int:
-    """The sweep: has ``send`` send the e-mails of each step (the value of the field ``step``) that has
-    some left unsent, older than ``RESEND_AFTER`` and younger than ``RESEND_GIVE_UP``. A refusal is left
-    for the next sweep. Returns the number sent now."""
-    now = now or timezone.now()
-    steps = (
-        model._default_manager.filter(
-            sent_at__isnull=True, created_at__lte=now - RESEND_AFTER, created_at__gt=now - RESEND_GIVE_UP
+    def queue(self, rows: Collection[Mail], *, task: Any, key: int) -> int:
+        """Records ``rows`` (the e-mails of step ``key``) in the caller's transaction and has ``task`` send
+        them after commit. A row its table's unique constraint already holds (the same e-mail of the same
+        step) is not written again. Returns the number of rows given."""
+        self.model._default_manager.bulk_create(rows, ignore_conflicts=True)
+        if rows:
+            outbox_send_after_commit(task, key)
+        return len(rows)
+
+    def send(self, key: int) -> int:
+        """Sends the unsent e-mails of step ``key``, each as ``outbox_send_one``. Tries them all, then
+        raises ``MailDeliveryFailed`` if the mail server refused one. Returns the number sent."""
+        rows = self.model._default_manager.select_related(*self.related).filter(**{self.step: key})
+        sent = 0
+        failure: MailDeliveryFailed | None = None
+        for mail_id in rows.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True):
+            try:
+                if outbox_send_one(rows, mail_id, message=self.message, what=self.what, logger=self.logger):
+                    sent += 1
+            except MailDeliveryFailed as refused:
+                failure = refused
+        if failure is not None:
+            raise failure
+        return sent
+
+    def resend_pending(self, *, now: dt.datetime | None = None) -> int:
+        """The sweep: sends the e-mails of each step that has some left unsent, older than
+        ``RESEND_AFTER`` (younger ones are their task's business) and younger than ``RESEND_GIVE_UP``. A
+        refusal is left for the next sweep. Returns the number sent now."""
+        now = now or timezone.now()
+        steps = (
+            self.model._default_manager.filter(
+                sent_at__isnull=True, created_at__lte=now - RESEND_AFTER, created_at__gt=now - RESEND_GIVE_UP
+            )
+            .values_list(self.step, flat=True)
+            .distinct()
         )
-        .values_list(step, flat=True)
-        .distinct()
-    )
-    sent = 0
-    for key in list(steps):
-        try:
-            sent += send(key)
-        except MailDeliveryFailed:
-            continue  # recorded on the rows; the next sweep tries again
-    return sent
+        sent = 0
+        for key in list(steps):
+            try:
+                sent += self.send(key)
+            except MailDeliveryFailed:
+                continue  # recorded on the rows; the next sweep tries again
+        return sent
 
 
 def outbox_retry_later(task: Any, failure: MailDeliveryFailed) -> None:

@@ -23,10 +23,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from casapp.outbox import (
+    Outbox,
     berlin_time,
-    outbox_queue,
-    outbox_resend_pending,
-    outbox_send,
     outbox_send_after_commit,
     outbox_send_one,
     text_preview,
@@ -105,29 +103,7 @@ def report_intake_alert_queue(*, report: Report) -> int:
     ]
     from reports.tasks import send_intake_alerts
 
-    return outbox_queue(IntakeAlert, alerts, task=send_intake_alerts, key=report.pk)
-
-
-def intake_alerts_send(*, report_id: int) -> int:
-    """Sends the unsent alerts of a report, each at most once (``casapp.outbox``). Raises
-    ``MailDeliveryFailed`` when the mail server refused one (after trying all)."""
-    return outbox_send(
-        IntakeAlert.objects.select_related("report__category__department").filter(report_id=report_id),
-        message=_intake_message,
-        what="intake alert",
-        logger=logger,
-    )
-
-
-def intake_alerts_resend_pending(*, now: dt.datetime | None = None) -> int:
-    """The sweep: resends alerts left unsent (mail server down longer than the task's retries, a task
-    lost with its broker). Returns the number sent now."""
-    return outbox_resend_pending(
-        IntakeAlert,
-        step="report_id",
-        send=lambda report_id: intake_alerts_send(report_id=report_id),
-        now=now,
-    )
+    return INTAKE_ALERTS.queue(alerts, task=send_intake_alerts, key=report.pk)
 
 
 def _intake_message(alert: IntakeAlert) -> EmailMessage:
@@ -155,6 +131,28 @@ def _intake_message(alert: IntakeAlert) -> EmailMessage:
                 % {"link": workspace_link(reverse("admin:reports_alertpreference_changelist"))}
             )
         return EmailMessage(subject=subject, body="\n".join(lines), to=[alert.email])
+
+
+INTAKE_ALERTS = Outbox(
+    IntakeAlert,
+    step="report_id",
+    message=_intake_message,
+    what="intake alert",
+    logger=logger,
+    related=("report__category__department",),
+)
+
+
+def intake_alerts_send(*, report_id: int) -> int:
+    """Sends the unsent alerts of a report, each at most once (``casapp.outbox``). Raises
+    ``MailDeliveryFailed`` when the mail server refused one (after trying all)."""
+    return INTAKE_ALERTS.send(report_id)
+
+
+def intake_alerts_resend_pending(*, now: dt.datetime | None = None) -> int:
+    """The sweep: resends alerts left unsent (mail server down longer than the task's retries, a task
+    lost with its broker). Returns the number sent now."""
+    return INTAKE_ALERTS.resend_pending(now=now)
 
 
 # --- Digests

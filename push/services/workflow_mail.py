@@ -22,14 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from casapp.outbox import (
-    berlin_time,
-    outbox_queue,
-    outbox_resend_pending,
-    outbox_send,
-    text_preview,
-    workspace_link,
-)
+from casapp.outbox import Outbox, berlin_time, text_preview, workspace_link
 from push.models import (
     APPROVER_GROUP,
     BROADCAST_KINDS,
@@ -89,7 +82,7 @@ def _queue(entry: AuditEntry, recipients: Iterable[User], subject: str, lines: l
             )
     from push.tasks import send_workflow_mails
 
-    return outbox_queue(WorkflowMail, rows.values(), task=send_workflow_mails, key=entry.pk)
+    return WORKFLOW_MAILS.queue(rows.values(), task=send_workflow_mails, key=entry.pk)
 
 
 def approvers_to_tell(notification: Notification, *, besides: Iterable[Any] = ()) -> list[User]:
@@ -227,27 +220,22 @@ def notification_send_finished(*, notification: Notification, status: str) -> Au
 # --- Sending
 
 
+def _workflow_message(mail: WorkflowMail) -> EmailMessage:
+    return EmailMessage(subject=mail.subject, body=mail.body, to=[mail.email])
+
+
+WORKFLOW_MAILS = Outbox(
+    WorkflowMail, step="audit_entry_id", message=_workflow_message, what="workflow e-mail", logger=logger
+)
+
+
 def workflow_mails_send(*, audit_entry_id: int) -> int:
     """Sends the unsent e-mails of one workflow step, each at most once (``casapp.outbox``). Raises
     ``MailDeliveryFailed`` when the mail server refused one (after trying all)."""
-    return outbox_send(
-        WorkflowMail.objects.filter(audit_entry_id=audit_entry_id),
-        message=_workflow_message,
-        what="workflow e-mail",
-        logger=logger,
-    )
+    return WORKFLOW_MAILS.send(audit_entry_id)
 
 
 def workflow_mails_resend_pending(*, now: dt.datetime | None = None) -> int:
     """The sweep: sends e-mails left unsent (mail server down longer than the task's retries, a task lost
     with its broker). Returns the number sent now."""
-    return outbox_resend_pending(
-        WorkflowMail,
-        step="audit_entry_id",
-        send=lambda audit_entry_id: workflow_mails_send(audit_entry_id=audit_entry_id),
-        now=now,
-    )
-
-
-def _workflow_message(mail: WorkflowMail) -> EmailMessage:
-    return EmailMessage(subject=mail.subject, body=mail.body, to=[mail.email])
+    return WORKFLOW_MAILS.resend_pending(now=now)
