@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from celery import Task
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import models, transaction
@@ -83,7 +84,7 @@ def text_preview(text: str, limit: int) -> str:
 # --- Queueing and sending
 
 
-def outbox_send_after_commit(task: Any, key: int) -> None:
+def outbox_send_after_commit(task: Task[[int], object], key: int) -> None:
     """Has ``task`` (a send task) run for ``key`` once the caller's transaction commits."""
     # robust: whatever happens to the queueing, the step is done and the rows wait for the sweep.
     transaction.on_commit(partial(task.delay, key), robust=True)
@@ -137,7 +138,7 @@ class Outbox(Generic[Mail]):
     logger: logging.Logger
     related: tuple[str, ...] = ()  # what ``message`` reads, loaded with the row
 
-    def queue(self, rows: Collection[Mail], *, task: Any, key: int) -> int:
+    def queue(self, rows: Collection[Mail], *, task: Task[[int], object], key: int) -> int:
         """Records ``rows`` (the e-mails of step ``key``) in the caller's transaction and has ``task`` send
         them after commit. A row its table's unique constraint already holds (the same e-mail of the same
         step) is not written again. Returns the number of rows given."""
