@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casapp.city import STADTTEIL_CHOICES
 from casapp.models import Platform
+from casapp.outbox import OutboxMail
 
 
 class PushTokenKind(models.TextChoices):
@@ -361,7 +362,7 @@ class PairingCode(models.Model):
         return f"{self.user_id} {self.expires_at:%Y-%m-%d %H:%M}"
 
 
-class WorkflowMail(models.Model):
+class WorkflowMail(OutboxMail):
     """An e-mail about a step of the four-eyes workflow, recorded in the step's transaction and sent by
     a worker after commit: to the colleagues who may approve, or to the author (approved, rejected, the
     send finished). Sent at most once (marked under a row lock); an unsent row keeps its last error and
@@ -374,10 +375,6 @@ class WorkflowMail(models.Model):
     email = models.EmailField()
     subject = models.CharField(max_length=200)
     body = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("workflow e-mail")

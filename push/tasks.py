@@ -10,11 +10,10 @@ import time
 from typing import Any
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from casapp.outbox import MailDeliveryFailed, outbox_retry_later
 from push import fanout, services
-from push.services.workflow_mail import WorkflowMailFailed
 
 # In eager mode (make run, tests) a task cannot be delayed; short waits are slept, long ones are left
 # to the periodic resume task.
@@ -62,13 +61,9 @@ def send_workflow_mails(self: Any, audit_entry_id: int) -> int:
     the mail server refuses, the sweep takes over after that or in the web process (eager Celery)."""
     try:
         return services.workflow_mails_send(audit_entry_id=audit_entry_id)
-    except WorkflowMailFailed as failure:
-        if self.request.is_eager or self.request.retries >= settings.ALERT_MAX_RETRIES:
-            return 0
-        countdown = min(settings.ALERT_RETRY_BASE_SECONDS * 2**self.request.retries, 3600)
-        raise self.retry(
-            exc=failure, countdown=countdown, max_retries=settings.ALERT_MAX_RETRIES
-        ) from failure
+    except MailDeliveryFailed as failure:
+        outbox_retry_later(self, failure)
+        return 0
 
 
 @shared_task(name="push.tasks.resend_pending_workflow_mails", ignore_result=True)

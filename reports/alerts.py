@@ -1,29 +1,35 @@
 """E-mail to the staff about new reports: an alert per report, hourly and daily digests, shared inboxes.
 
-The web process only writes rows (``IntakeAlert``, ``AlertDigest``) in its own transaction; workers send
-them through Django's mail framework after commit. A failing mail server leaves a row unsent with its
-error: the task retries with backoff, and a periodic sweep resends what is still pending, so an alert is
-neither lost nor, being marked sent under a row lock, sent twice. No e-mail carries the reporter's contact
-data or photos: number, category, place, the start of the description and a link into the workspace.
+Through the staff e-mail outbox (``casapp.outbox``): the web process only writes rows (``IntakeAlert``,
+``AlertDigest``) in its own transaction; workers send them after commit. A failing mail server leaves a row
+unsent with its error: the task retries with backoff, and a periodic sweep resends pending alerts (a digest
+still unsent is queued again by the next digest run), so an alert is neither lost nor sent twice. No
+e-mail carries the reporter's contact data or photos: number, category, place, the start of the
+description and a link into the workspace.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import smtplib
 from collections.abc import Sequence
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from casapp.outbox import (
+    Outbox,
+    berlin_time,
+    outbox_send_after_commit,
+    outbox_send_one,
+    text_preview,
+    workspace_link,
+)
 from reports.models import (
     AlertDigest,
     AlertFrequency,
@@ -39,17 +45,6 @@ logger = logging.getLogger("reports.alerts")
 
 DESCRIPTION_PREVIEW = 200
 DAILY_DIGEST_TIME = dt.time(7, 30)
-# Pending alerts older than this are resent by the sweep (younger ones are still in their task's retries);
-# older than RESEND_GIVE_UP they are news no more and stay unsent, visible with their error.
-RESEND_AFTER = dt.timedelta(minutes=10)
-RESEND_GIVE_UP = dt.timedelta(days=2)
-# What a mail server (or the way to it) answers when it cannot take a message now: worth a retry.
-DELIVERY_ERRORS: tuple[type[Exception], ...] = (smtplib.SMTPException, OSError)
-
-
-class AlertDeliveryFailed(Exception):
-    """At least one e-mail could not be handed to the mail server; its row stays unsent."""
-
 
 # --- Preferences
 
@@ -106,66 +101,9 @@ def report_intake_alert_queue(*, report: Report) -> int:
         for email, (user, language) in wanted.items()
         if email not in known
     ]
-    IntakeAlert.objects.bulk_create(alerts, ignore_conflicts=True)
-    if alerts:
-        from reports.tasks import send_intake_alerts
+    from reports.tasks import send_intake_alerts
 
-        # robust: whatever happens to the queueing, the report is filed and the rows wait for the sweep.
-        transaction.on_commit(lambda: send_intake_alerts.delay(report.pk), robust=True)
-    return len(alerts)
-
-
-def intake_alerts_send(*, report_id: int) -> int:
-    """Sends the unsent alerts of a report, each under a row lock and marked sent in the same
-    transaction. Raises ``AlertDeliveryFailed`` when the mail server refused one (after trying all)."""
-    sent = 0
-    failure: Exception | None = None
-    pending = IntakeAlert.objects.filter(report_id=report_id, sent_at__isnull=True)
-    for alert_id in pending.order_by("pk").values_list("pk", flat=True):
-        try:
-            with transaction.atomic():
-                alert = (
-                    IntakeAlert.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("report__category__department")
-                    .filter(pk=alert_id, sent_at__isnull=True)
-                    .first()
-                )
-                if alert is None:
-                    continue  # sent meanwhile, or another worker is sending it right now
-                _intake_message(alert).send()
-                alert.sent_at = timezone.now()
-                alert.attempts += 1
-                alert.save(update_fields=["sent_at", "attempts"])
-                sent += 1
-        except DELIVERY_ERRORS as error:
-            IntakeAlert.objects.filter(pk=alert_id).update(
-                attempts=F("attempts") + 1, last_error=_error_text(error)
-            )
-            logger.warning("intake alert %s not delivered: %s", alert_id, _error_text(error))
-            failure = error
-    if failure is not None:
-        raise AlertDeliveryFailed(_error_text(failure)) from failure
-    return sent
-
-
-def intake_alerts_resend_pending(*, now: dt.datetime | None = None) -> int:
-    """The sweep: resends alerts left unsent (mail server down longer than the task's retries, a task
-    lost with its broker). Returns the number sent now."""
-    now = now or timezone.now()
-    report_ids = (
-        IntakeAlert.objects.filter(
-            sent_at__isnull=True, created_at__lte=now - RESEND_AFTER, created_at__gt=now - RESEND_GIVE_UP
-        )
-        .values_list("report_id", flat=True)
-        .distinct()
-    )
-    sent = 0
-    for report_id in list(report_ids):
-        try:
-            sent += intake_alerts_send(report_id=report_id)
-        except AlertDeliveryFailed:
-            continue  # recorded on the rows; the next sweep tries again
-    return sent
+    return INTAKE_ALERTS.queue(alerts, task=send_intake_alerts, key=report.pk)
 
 
 def _intake_message(alert: IntakeAlert) -> EmailMessage:
@@ -190,9 +128,31 @@ def _intake_message(alert: IntakeAlert) -> EmailMessage:
         else:
             lines.append(
                 _("You get this e-mail because you chose it under “My notifications”: %(link)s")
-                % {"link": _workspace_link(reverse("admin:reports_alertpreference_changelist"))}
+                % {"link": workspace_link(reverse("admin:reports_alertpreference_changelist"))}
             )
         return EmailMessage(subject=subject, body="\n".join(lines), to=[alert.email])
+
+
+INTAKE_ALERTS = Outbox(
+    IntakeAlert,
+    step="report_id",
+    message=_intake_message,
+    what="intake alert",
+    logger=logger,
+    related=("report__category__department",),
+)
+
+
+def intake_alerts_send(*, report_id: int) -> int:
+    """Sends the unsent alerts of a report, each at most once (``casapp.outbox``). Raises
+    ``MailDeliveryFailed`` when the mail server refused one (after trying all)."""
+    return INTAKE_ALERTS.send(report_id)
+
+
+def intake_alerts_resend_pending(*, now: dt.datetime | None = None) -> int:
+    """The sweep: resends alerts left unsent (mail server down longer than the task's retries, a task
+    lost with its broker). Returns the number sent now."""
+    return INTAKE_ALERTS.resend_pending(now=now)
 
 
 # --- Digests
@@ -246,58 +206,45 @@ def digests_queue(*, frequency: str, now: dt.datetime | None = None) -> int:
             defaults={"frequency": frequency, "window_start": start},
         )
         queued.append(digest.pk)
-    for digest_id in queued:
-        transaction.on_commit(partial(_digest_send_queue, digest_id), robust=True)
-    return len(queued)
-
-
-def _digest_send_queue(digest_id: int) -> None:
     from reports.tasks import send_alert_digest
 
-    send_alert_digest.delay(digest_id)
+    for digest_id in queued:
+        outbox_send_after_commit(send_alert_digest, digest_id)
+    return len(queued)
 
 
 def alert_digest_send(*, digest_id: int, now: dt.datetime | None = None) -> bool:
     """Sends one digest, once: the reports that came into the member's departments within its window
     (filed or re-routed there, ``Report.arrived_at``),
     and (daily) their departments' overdue reports. An empty digest is recorded, not mailed. Returns
-    whether an e-mail went out; raises ``AlertDeliveryFailed`` when the mail server refused it."""
-    now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            digest = (
-                AlertDigest.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("recipient")
-                .filter(pk=digest_id, sent_at__isnull=True)
-                .first()
-            )
-            if digest is None:
-                return False
-            member = digest.recipient
-            ours = reports_of_member(member).select_related("category__department")
-            new = list(
-                ours.filter(arrived_at__gt=digest.window_start, arrived_at__lte=digest.window_end).order_by(
-                    "arrived_at", "pk"
-                )
-            )
-            overdue: list[Report] = []
-            if digest.frequency == AlertFrequency.DAILY:
-                overdue = list(reports_overdue(ours, now=now).order_by("first_response_due_at", "pk"))
-            mailed = bool(new or overdue) and member.is_active and bool(member.email)
-            if mailed:
-                language = alert_preference_of(member).language
-                _digest_message(digest, member, new, overdue, language).send()
-            digest.report_count, digest.overdue_count = len(new), len(overdue)
-            digest.sent_at = timezone.now()
-            digest.attempts += 1
-            digest.save(update_fields=["report_count", "overdue_count", "sent_at", "attempts"])
-            return mailed
-    except DELIVERY_ERRORS as error:
-        AlertDigest.objects.filter(pk=digest_id).update(
-            attempts=F("attempts") + 1, last_error=_error_text(error)
+    whether an e-mail went out; raises ``MailDeliveryFailed`` when the mail server refused it."""
+    return outbox_send_one(
+        AlertDigest.objects.select_related("recipient"),
+        digest_id,
+        message=partial(_digest_contents, now=now or timezone.now()),
+        what="digest",
+        logger=logger,
+        also_saved=["report_count", "overdue_count"],
+    )
+
+
+def _digest_contents(digest: AlertDigest, *, now: dt.datetime) -> EmailMessage | None:
+    """Counts the digest's reports onto it and writes its e-mail; None when there is nothing to mail."""
+    member = digest.recipient
+    ours = reports_of_member(member).select_related("category__department")
+    new = list(
+        ours.filter(arrived_at__gt=digest.window_start, arrived_at__lte=digest.window_end).order_by(
+            "arrived_at", "pk"
         )
-        logger.warning("digest %s not delivered: %s", digest_id, _error_text(error))
-        raise AlertDeliveryFailed(_error_text(error)) from error
+    )
+    overdue: list[Report] = []
+    if digest.frequency == AlertFrequency.DAILY:
+        overdue = list(reports_overdue(ours, now=now).order_by("first_response_due_at", "pk"))
+    digest.report_count, digest.overdue_count = len(new), len(overdue)
+    if not (new or overdue) or not member.is_active or not member.email:
+        return None
+    language = alert_preference_of(member).language
+    return _digest_message(digest, member, new, overdue, language)
 
 
 def _digest_message(
@@ -311,11 +258,13 @@ def _digest_message(
             }
         else:
             subject = _("Mängelmelder hourly digest: %(new)d new reports") % {"new": len(new)}
-        start = timezone.localtime(digest.window_start, BERLIN)
-        end = timezone.localtime(digest.window_end, BERLIN)
         lines = [
             _("New reports of your departments from %(start)s to %(end)s: %(count)d")
-            % {"start": f"{start:%d.%m.%Y %H:%M}", "end": f"{end:%d.%m.%Y %H:%M}", "count": len(new)},
+            % {
+                "start": berlin_time(digest.window_start),
+                "end": berlin_time(digest.window_end),
+                "count": len(new),
+            },
             "",
         ]
         for report in new:
@@ -326,20 +275,20 @@ def _digest_message(
                 "",
             ]
             for report in overdue:
-                due = timezone.localtime(report.first_response_due_at, BERLIN)
+                assert report.first_response_due_at is not None  # noqa: S101 (overdue: it has a due time)
                 lines.append(
                     _("#%(number)s %(category)s, due %(due)s: %(link)s")
                     % {
                         "number": report.pk,
                         "category": _category_name(report, language),
-                        "due": f"{due:%d.%m.%Y %H:%M}",
+                        "due": berlin_time(report.first_response_due_at),
                         "link": _report_link(report),
                     }
                 )
             lines.append("")
         lines.append(
             _("You get this digest because you chose it under “My notifications”: %(link)s")
-            % {"link": _workspace_link(reverse("admin:reports_alertpreference_changelist"))}
+            % {"link": workspace_link(reverse("admin:reports_alertpreference_changelist"))}
         )
         return EmailMessage(subject=subject, body="\n".join(lines), to=[member.email])
 
@@ -359,16 +308,13 @@ def _department_members() -> QuerySet[User]:
 
 def _report_lines(report: Report, language: str) -> list[str]:
     """Number, category, place, the start of the description, the link. Never contact data or photos."""
-    description = " ".join(report.description.split())
-    if len(description) > DESCRIPTION_PREVIEW:
-        description = description[: DESCRIPTION_PREVIEW - 1].rstrip() + "…"
+    description = text_preview(report.description, DESCRIPTION_PREVIEW)
     place = report.address or f"{report.latitude:.4f}, {report.longitude:.4f}"  # ~10 m
     if report.stadtteil:
         place = f"{place} ({report.stadtteil})"
-    received = timezone.localtime(report.created_at, BERLIN)
     lines = [
         _("Report #%(number)s, %(received)s")
-        % {"number": report.pk, "received": f"{received:%d.%m.%Y %H:%M}"},
+        % {"number": report.pk, "received": berlin_time(report.created_at)},
         _("Category: %(category)s") % {"category": _category_name(report, language)},
         _("Place: %(place)s") % {"place": place},
     ]
@@ -384,12 +330,4 @@ def _category_name(report: Report, language: str) -> str:
 
 
 def _report_link(report: Report) -> str:
-    return _workspace_link(reverse("admin:reports_report_change", args=[report.pk]))
-
-
-def _workspace_link(path: str) -> str:
-    return f"{settings.WORKSPACE_BASE_URL.rstrip('/')}{path}"
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:500]
+    return workspace_link(reverse("admin:reports_report_change", args=[report.pk]))

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casapp.city import STADTTEIL_CHOICES
+from casapp.outbox import OutboxMail
 
 
 class Department(models.Model):
@@ -468,7 +469,7 @@ class AlertPreference(models.Model):
         return self.user.get_full_name() or self.user.get_username()
 
 
-class IntakeAlert(models.Model):
+class IntakeAlert(OutboxMail):
     """One e-mail about one new report to one address (a staff member or a shared inbox).
 
     Written in the transaction that files (or re-routes) the report, sent by a worker: a lost task or a
@@ -482,10 +483,6 @@ class IntakeAlert(models.Model):
     )
     email = models.EmailField()
     language = models.CharField(max_length=2, choices=AlertLanguage.choices, default="de")
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "email"], name="intake_alert_once")]
@@ -495,7 +492,7 @@ class IntakeAlert(models.Model):
         return f"{self.report_id} → {self.email}"
 
 
-class AlertDigest(models.Model):
+class AlertDigest(OutboxMail):
     """One digest of a staff member: the reports that came in from ``window_start`` (exclusive) to
     ``window_end`` (inclusive). The next digest starts where this one ends: no gaps, no duplicates."""
 
@@ -505,10 +502,6 @@ class AlertDigest(models.Model):
     window_end = models.DateTimeField()
     report_count = models.PositiveIntegerField(default=0)
     overdue_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [

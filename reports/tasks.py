@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 
+from casapp.outbox import MailDeliveryFailed, outbox_retry_later
 from reports import alerts, services
 
 
@@ -13,21 +13,12 @@ def erase_contact_after_retention() -> int:
     return services.reports_erase_contact_after_retention()
 
 
-def _retry_later(task: Any, failure: alerts.AlertDeliveryFailed) -> None:
-    """Retries with exponential backoff (with jitter, bounded). Run in the web process (eager Celery, the
-    embedded setup) the submit must not wait: the resend sweep takes over instead."""
-    if task.request.is_eager or task.request.retries >= settings.ALERT_MAX_RETRIES:
-        return
-    countdown = min(settings.ALERT_RETRY_BASE_SECONDS * 2**task.request.retries, 3600)
-    raise task.retry(exc=failure, countdown=countdown, max_retries=settings.ALERT_MAX_RETRIES)
-
-
 @shared_task(bind=True, name="reports.tasks.send_intake_alerts", ignore_result=True)
 def send_intake_alerts(self: Any, report_id: int) -> int:
     try:
         return alerts.intake_alerts_send(report_id=report_id)
-    except alerts.AlertDeliveryFailed as failure:
-        _retry_later(self, failure)
+    except MailDeliveryFailed as failure:
+        outbox_retry_later(self, failure)
         return 0
 
 
@@ -35,8 +26,8 @@ def send_intake_alerts(self: Any, report_id: int) -> int:
 def send_alert_digest(self: Any, digest_id: int) -> bool:
     try:
         return alerts.alert_digest_send(digest_id=digest_id)
-    except alerts.AlertDeliveryFailed as failure:
-        _retry_later(self, failure)
+    except MailDeliveryFailed as failure:
+        outbox_retry_later(self, failure)
         return False
 
 

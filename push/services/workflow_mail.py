@@ -1,32 +1,28 @@
 """E-mails of the four-eyes workflow: the colleagues who may approve hear that something waits for them;
 the author hears of the approval, of a rejection (with its reason) and of the finished send (its figures).
 
-As the Mängelmelder's intake alerts: each step writes its ``WorkflowMail`` rows in its own transaction and a
-worker sends them after commit through Django's mail framework. A refused e-mail keeps its row unsent with
-the error; the task retries with backoff and a periodic sweep sends what is left, each row marked sent under
-a row lock, so none is lost or sent twice. The e-mails are German and name times in Berlin time; they carry
-the notification's text (public anyway once sent) and a link into the workspace, nothing about citizens.
+Through the staff e-mail outbox (``casapp.outbox``), as the Mängelmelder's intake alerts: each step writes
+its ``WorkflowMail`` rows in its own transaction and a worker sends them after commit; a refused e-mail is
+retried with backoff and by the sweep, none is lost or sent twice. The e-mails are German and name times
+in Berlin time; they carry the notification's text (public anyway once sent) and a link into the
+workspace, nothing about citizens.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import smtplib
 from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from casapp.outbox import Outbox, berlin_time, text_preview, workspace_link
 from push.models import (
     APPROVER_GROUP,
     BROADCAST_KINDS,
@@ -38,20 +34,8 @@ from push.models import (
 
 logger = logging.getLogger("push.workflow_mail")
 
-BERLIN = ZoneInfo("Europe/Berlin")
 MAIL_LANGUAGE = "de"  # the city's staff language
 BODY_PREVIEW = 300
-RESEND_AFTER = dt.timedelta(minutes=10)
-RESEND_GIVE_UP = dt.timedelta(days=2)
-DELIVERY_ERRORS: tuple[type[Exception], ...] = (smtplib.SMTPException, OSError)
-
-
-class WorkflowMailFailed(Exception):
-    """At least one e-mail could not be handed to the mail server; its row stays unsent."""
-
-
-def berlin_time(value: dt.datetime) -> str:
-    return f"{timezone.localtime(value, BERLIN):%d.%m.%Y %H:%M}"
 
 
 def person_name(user: Any) -> str:
@@ -65,14 +49,11 @@ def _title(notification: Notification) -> str:
 
 
 def _workspace_link(notification: Notification) -> str:
-    path = reverse("admin:push_notification_change", args=[notification.pk])
-    return f"{settings.WORKSPACE_BASE_URL.rstrip('/')}{path}"
+    return workspace_link(reverse("admin:push_notification_change", args=[notification.pk]))
 
 
 def _text_lines(notification: Notification) -> list[str]:
-    body = " ".join(str(notification.content.get("de", {}).get("body", "")).split())
-    if len(body) > BODY_PREVIEW:
-        body = body[: BODY_PREVIEW - 1].rstrip() + "…"
+    body = text_preview(str(notification.content.get("de", {}).get("body", "")), BODY_PREVIEW)
     when = (
         _("at %(time)s (Berlin time)") % {"time": berlin_time(notification.send_at)}
         if notification.send_at
@@ -99,13 +80,9 @@ def _queue(entry: AuditEntry, recipients: Iterable[User], subject: str, lines: l
                 email,
                 WorkflowMail(audit_entry=entry, recipient=user, email=email, subject=subject, body=body),
             )
-    WorkflowMail.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    if rows:
-        from push.tasks import send_workflow_mails
+    from push.tasks import send_workflow_mails
 
-        # robust: whatever happens to the queueing, the step is done and the rows wait for the sweep.
-        transaction.on_commit(lambda: send_workflow_mails.delay(entry.pk), robust=True)
-    return len(rows)
+    return WORKFLOW_MAILS.queue(rows.values(), task=send_workflow_mails, key=entry.pk)
 
 
 def approvers_to_tell(notification: Notification, *, besides: Iterable[Any] = ()) -> list[User]:
@@ -243,52 +220,22 @@ def notification_send_finished(*, notification: Notification, status: str) -> Au
 # --- Sending
 
 
+def _workflow_message(mail: WorkflowMail) -> EmailMessage:
+    return EmailMessage(subject=mail.subject, body=mail.body, to=[mail.email])
+
+
+WORKFLOW_MAILS = Outbox(
+    WorkflowMail, step="audit_entry_id", message=_workflow_message, what="workflow e-mail", logger=logger
+)
+
+
 def workflow_mails_send(*, audit_entry_id: int) -> int:
-    """Sends the unsent e-mails of one workflow step, each under a row lock and marked sent in the same
-    transaction. Raises ``WorkflowMailFailed`` when the mail server refused one (after trying all)."""
-    sent = 0
-    failure: Exception | None = None
-    pending = WorkflowMail.objects.filter(audit_entry_id=audit_entry_id, sent_at__isnull=True)
-    for mail_id in pending.order_by("pk").values_list("pk", flat=True):
-        try:
-            with transaction.atomic():
-                mail = (
-                    WorkflowMail.objects.select_for_update(skip_locked=True)
-                    .filter(pk=mail_id, sent_at__isnull=True)
-                    .first()
-                )
-                if mail is None:
-                    continue  # sent meanwhile, or another worker is sending it right now
-                EmailMessage(subject=mail.subject, body=mail.body, to=[mail.email]).send()
-                mail.sent_at = timezone.now()
-                mail.attempts += 1
-                mail.save(update_fields=["sent_at", "attempts"])
-                sent += 1
-        except DELIVERY_ERRORS as error:
-            text = f"{type(error).__name__}: {error}"[:500]
-            WorkflowMail.objects.filter(pk=mail_id).update(attempts=F("attempts") + 1, last_error=text)
-            logger.warning("workflow e-mail %s not delivered: %s", mail_id, text)
-            failure = error
-    if failure is not None:
-        raise WorkflowMailFailed(f"{type(failure).__name__}: {failure}"[:500]) from failure
-    return sent
+    """Sends the unsent e-mails of one workflow step, each at most once (``casapp.outbox``). Raises
+    ``MailDeliveryFailed`` when the mail server refused one (after trying all)."""
+    return WORKFLOW_MAILS.send(audit_entry_id)
 
 
 def workflow_mails_resend_pending(*, now: dt.datetime | None = None) -> int:
     """The sweep: sends e-mails left unsent (mail server down longer than the task's retries, a task lost
     with its broker). Returns the number sent now."""
-    now = now or timezone.now()
-    entries = (
-        WorkflowMail.objects.filter(
-            sent_at__isnull=True, created_at__lte=now - RESEND_AFTER, created_at__gt=now - RESEND_GIVE_UP
-        )
-        .values_list("audit_entry_id", flat=True)
-        .distinct()
-    )
-    sent = 0
-    for entry_id in list(entries):
-        try:
-            sent += workflow_mails_send(audit_entry_id=entry_id)
-        except WorkflowMailFailed:
-            continue  # recorded on the rows; the next sweep tries again
-    return sent
+    return WORKFLOW_MAILS.resend_pending(now=now)

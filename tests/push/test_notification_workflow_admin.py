@@ -17,11 +17,12 @@ from django.core import mail
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from push import services
+from push import services, tasks
 from push.models import AuditEntry, Installation, Notification, StaffDevice, Topic, WorkflowMail
 from push.selectors import notification_statistics
 from push.services.workflow_mail import workflow_mails_resend_pending
 from tests.factories import InstallationFactory, StaffFactory
+from tests.mail import race_send_and_sweep
 
 NOTIFICATIONS = "/admin/push/notification/"
 OUTAGE = {"de": {"title": "Bürgerbüro geschlossen", "body": "Wegen einer Störung bleibt es heute zu."}}
@@ -429,6 +430,29 @@ def test_a_refusing_mail_server_loses_no_e_mail_and_the_sweep_sends_it_once(
     assert sent.to == ["kollege@castrop-rauxel.de"]
     row.refresh_from_db()
     assert row.sent_at is not None
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["send", "sweep"])
+def test_the_send_task_and_the_sweep_racing_send_the_e_mail_once(
+    first: str, author: Client, colleague: Client, settings: Any
+) -> None:
+    """Service tier (PostgreSQL row locks): while one of them is in the middle of sending the e-mail, the
+    other finds it locked and leaves it; afterwards it finds it sent."""
+    step(author, draft_by(author), "request_approval")  # its task waits in the broker: no worker here
+    [row] = WorkflowMail.objects.all()
+    WorkflowMail.objects.filter(pk=row.pk).update(created_at=timezone.now() - dt.timedelta(minutes=11))
+
+    arrived = race_send_and_sweep(
+        settings,
+        send=lambda: tasks.send_workflow_mails.apply(args=[row.audit_entry_id]),
+        sweep=tasks.resend_pending_workflow_mails.apply,
+        first=first,
+    )
+
+    row.refresh_from_db()
+    assert (arrived, row.sent_at is not None, row.attempts) == ([["kollege@castrop-rauxel.de"]], True, 1)
 
 
 @pytest.mark.django_db

@@ -19,7 +19,12 @@ from reports.workdays import BERLIN as BERLIN_ZONE
 from reports.workdays import is_working_day
 from tests.conftest import device_client_for
 from tests.factories import InstallationFactory, StaffFactory
-from tests.mail import RefusingThenAccepting, free_port, smtp_server
+from tests.mail import (
+    RefusingThenAccepting,
+    free_port,
+    race_send_and_sweep,
+    smtp_server,
+)
 from tests.reports import staff_factories as f
 from tests.reports.factories import CITY_POINT
 
@@ -429,6 +434,33 @@ def test_a_real_worker_retries_a_refused_alert_with_backoff_until_the_server_acc
     assert len(handler.accepted) == 1
     assert handler.refusals == 0
     assert alert.attempts == 3
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["send", "sweep"])
+def test_the_send_task_and_the_sweep_racing_send_the_alert_once(first: str, settings: Any) -> None:
+    """Service tier (PostgreSQL row locks): while one of them is in the middle of sending the alert, the
+    other finds it locked and leaves it; afterwards it finds it sent."""
+    department = f.department("gruen")
+    department.shared_inbox = "gruenflaechen@castrop-rauxel.de"
+    department.save()
+    f.category("rasen", department=department)
+    number = file_report().json()["id"]  # its task waits in the broker: no worker runs here
+    alert = IntakeAlert.objects.get(report_id=number)
+    IntakeAlert.objects.filter(pk=alert.pk).update(
+        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)  # due for the sweep
+    )
+
+    arrived = race_send_and_sweep(
+        settings,
+        send=lambda: tasks.send_intake_alerts.apply(args=[number]),
+        sweep=tasks.resend_pending_intake_alerts.apply,
+        first=first,
+    )
+
+    alert.refresh_from_db()
+    assert (arrived, alert.sent_at is not None, alert.attempts) == ([[alert.email]], True, 1)
 
 
 def test_no_mail_server_at_all_keeps_the_report_and_the_alert(
