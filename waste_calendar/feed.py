@@ -187,8 +187,11 @@ class LocationFeed:
     def load(cls, *, location_id: str, type_keys: list[str] | None, language: str) -> LocationFeed | None:
         """The feed of a location read in one query: the location, its street and its district assignments
         (a row per assignment; one without assignments when it has none). None: no such location."""
+        # No ordering: the events are sorted, and Location's default order would join and sort for nothing.
         rows = list(
-            Location.objects.filter(public_id=location_id).values_list(
+            Location.objects.filter(public_id=location_id)
+            .order_by()
+            .values_list(
                 "pk",
                 "house_number",
                 "updated_at",
