@@ -139,6 +139,10 @@ def _event_text(collection: Collection, *, language: str) -> EventText:
     )
 
 
+def district_events_key(district_id: int, language: str, window: tuple[dt.date, dt.date]) -> str:
+    return f"waste:district-events:{district_id}|{language}|{window[0]}"
+
+
 def district_events(
     district_ids: Iterable[int], *, language: str, window: tuple[dt.date, dt.date]
 ) -> dict[int, list[EventText]]:
@@ -154,10 +158,7 @@ def district_events(
                 rendered[collection.district_id].append(_event_text(collection, language=language))
         return rendered
 
-    keys = {
-        district_id: f"waste:district-events:{district_id}|{language}|{window[0]}"
-        for district_id in district_ids
-    }
+    keys = {district_id: district_events_key(district_id, language, window) for district_id in district_ids}
     return lookup.cached_values(keys=keys, build=build, seconds=DISTRICT_EVENTS_SECONDS)
 
 

@@ -405,10 +405,15 @@ _local: LocalMemo[str, object] = LocalMemo(
     "waste shared values", entries=LOCAL_ENTRIES, seconds=LOCAL_SECONDS * 30
 )
 _local_generation: LocalMemo[None, int] = LocalMemo("data generation", seconds=LOCAL_SECONDS)
+# ``cached_values`` (a district's rendered events): a few hundred values every calendar needs.
+_values_local: LocalMemo[str, object] = LocalMemo(
+    "waste shared values, many at once", entries=LOCAL_ENTRIES, seconds=LOCAL_SECONDS * 30
+)
 
 
 def local_forget() -> None:
     _local.forget()
+    _values_local.forget()
     _street_index.forget()
     _local_generation.forget()
 
@@ -447,6 +452,11 @@ def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int
     body = build()
     _shared_set(_body_key(parts), generation, body, seconds)
     return body
+
+
+def cached_value_peek(key: str) -> object | None:
+    """What ``cached_values`` holds in this process under ``key`` for the current generation, or None."""
+    return _values_local.get(key, _current_generation())
 
 
 def cached_body_peek(*, parts: Iterable[object]) -> object | None:
@@ -512,19 +522,30 @@ def feed_store(
 
 
 def cached_values(*, keys: dict[K, str], build: Callable[[list[K]], dict[K, T]], seconds: int) -> dict[K, T]:
-    """The values of many cache keys for the current data generation; the missing ones built in one call."""
+    """The values of many cache keys for the current data generation; the missing ones built in one call.
+
+    Kept in a memo of their own (calendars built on request must not push them out of ``_local``); what
+    this process does not hold is asked of the shared cache in one round trip, and what was built is
+    written in one.
+    """
+    generation = _current_generation()
     found: dict[K, T] = {}
-    missing: list[K] = []
-    generation = 0
+    asked: dict[str, K] = {}
     for name, key in keys.items():
-        hit, generation = _shared_get(key)
-        if hit is None:
-            missing.append(name)
+        held = _values_local.get(key, generation)
+        if held is None:
+            asked[key] = name
         else:
-            found[name] = cast("T", hit)
+            found[name] = cast("T", held)
+    if asked:
+        for key, hit in cache.get_many(list(asked)).items():
+            if hit[0] == generation:
+                found[asked[key]] = cast("T", _values_local.put(key, hit[1], generation))
+    missing = [name for name in keys if name not in found]
     if missing:
         built = build(missing)
+        cache.set_many({keys[name]: (generation, built[name]) for name in missing}, seconds)
         for name in missing:
-            _shared_set(keys[name], generation, built[name], seconds)
+            _values_local.put(keys[name], built[name], generation, seconds=seconds)
         found.update(built)
     return found
