@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from typing import Any
 
@@ -180,6 +181,8 @@ class LocalTally:
         self._window = -1
         self._flush_at = 0.0
         self._ident = BaseThrottle()
+        # A threaded worker's requests share the tally: no count lost between an update and a flush's swap.
+        self._lock = threading.Lock()
         local_state_register(self)
 
     def admit(self, request: Any) -> bool:
@@ -194,18 +197,21 @@ class LocalTally:
             self._totals.clear()
             self._window = window
         key = f"casapp:throttle:{self.scope}:{self._ident.get_ident(request)}:{window}"
-        used = self._totals.get(key, 0) + self._pending.get(key, 0) + 1
+        with self._lock:
+            used = self._totals.get(key, 0) + self._pending.get(key, 0) + 1
+            if used <= limit:
+                self._pending[key] = self._pending.get(key, 0) + 1
         if used > limit:
             self.flush(period=period, limit=limit)  # the exact path then sees every request counted
             return False
-        self._pending[key] = self._pending.get(key, 0) + 1
         if time.monotonic() >= self._flush_at:
             self.flush(period=period, limit=limit)
         return True
 
     def flush(self, *, period: int, limit: int) -> None:
-        pending, self._pending = self._pending, {}
-        self._flush_at = time.monotonic() + self.flush_seconds
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._flush_at = time.monotonic() + self.flush_seconds
         if not pending:
             return
         for key, total in _add_counts(pending, period).items():
