@@ -30,9 +30,11 @@ from bench._common import (
     wrk_run,
 )
 
-DATABASE_NAME = "casapp_bench"
+# BENCH_DATABASE / BENCH_REDIS_URL: a database and Redis database of one's own, when several checkouts
+# benchmark on the same machine.
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "casapp_bench")
 # Database 2: never the database `make test-services` uses (0).
-REDIS_URL = "redis://127.0.0.1:6379/2"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,11 @@ from zoneinfo import ZoneInfo
 from bench import _common, http_api, push_fanout
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE_NAME = "casapp_bench_waste"
+# BENCH_DATABASE / BENCH_REDIS_URL: a database and Redis database of one's own, when several checkouts
+# benchmark on the same machine.
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "casapp_bench_waste")
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 RESULTS_DIR = ROOT / "bench" / "results"
 BERLIN = ZoneInfo("Europe/Berlin")
 

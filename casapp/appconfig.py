@@ -6,23 +6,22 @@ the cache (``casapp.signals``) so a banner goes out at once, not after the cache
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from packaging.version import Version
 
+from casapp.caching import CACHE_UNREACHABLE, LocalMemo, shared_value
 from casapp.models import AppConfiguration, MaintenanceBanner, PlatformRelease
 
 logger = logging.getLogger("casapp.appconfig")
-# Redis away (restarting): every app start still needs its configuration, and the database has it.
-CACHE_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 CACHE_KEY = "app-config:v1"
 # As long as the installation's app_version column.
@@ -35,6 +34,12 @@ class ConfigSnapshot:
     links: dict[str, str]
     releases: dict[str, dict[str, str]]
     banners: tuple[dict[str, Any], ...]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Equal for equal contents, in every process (a copy from the cache is a new object)."""
+        text = repr((self.modules, self.links, sorted(self.releases.items()), self.banners))
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def parse_app_version(text: str) -> Version | None:
@@ -87,37 +92,41 @@ def _load_snapshot() -> ConfigSnapshot:
 # Each process keeps the snapshot a few seconds: every app start reads it, and even a Redis round trip
 # costs more than answering. Staff edits reach every process within LOCAL_SECONDS.
 LOCAL_SECONDS = 5.0
-_local: tuple[float, ConfigSnapshot] | None = None
+_snapshot_memo: LocalMemo[None, ConfigSnapshot] = LocalMemo("app-config snapshot", seconds=LOCAL_SECONDS)
 
 
 def app_config_snapshot() -> ConfigSnapshot:
-    global _local  # noqa: PLW0603  (a per-process memo, see LOCAL_SECONDS)
-    now = time.monotonic()
-    if _local is not None and now - _local[0] < LOCAL_SECONDS:
-        return _local[1]
-    try:
-        snapshot: ConfigSnapshot | None = cache.get(CACHE_KEY)
-        if snapshot is None:
-            snapshot = _load_snapshot()
-            cache.set(CACHE_KEY, snapshot, settings.APP_CONFIG_CACHE_SECONDS)
-    except CACHE_UNREACHABLE as error:
-        logger.warning(
-            "app configuration read from the database: cache unreachable (%s)", type(error).__name__
-        )
-        snapshot = _load_snapshot()
-    _local = (now, snapshot)
-    return snapshot
+    """The configuration as staff left it: this process's copy, else the shared cache's, else the database's
+    (also while the cache is away: every app start needs it, and the database has it)."""
+    return _snapshot_memo.get_or_build(None, _shared_snapshot)
+
+
+def _shared_snapshot() -> ConfigSnapshot:
+    return shared_value(
+        CACHE_KEY, _load_snapshot, seconds=settings.APP_CONFIG_CACHE_SECONDS, build_when_unreachable=True
+    )
 
 
 def app_config_invalidate() -> None:
     """Runs after a staff edit committed: a cache that is away must not fail the edit (a restarted Redis
     holds no snapshot, and a surviving one expires within APP_CONFIG_CACHE_SECONDS)."""
-    global _local  # noqa: PLW0603
-    _local = None
+    _snapshot_memo.forget()
     try:
         cache.delete(CACHE_KEY)
     except CACHE_UNREACHABLE as error:
         logger.warning("app configuration not invalidated: cache unreachable (%s)", type(error).__name__)
+
+
+def answer_valid_seconds(snapshot: ConfigSnapshot, now: datetime) -> float | None:
+    """How long an answer made from ``snapshot`` at ``now`` stays right: until the next banner starts or
+    ends (None: no banner ahead)."""
+    ahead = [
+        moment
+        for banner in snapshot.banners
+        for moment in (banner["starts_at"], banner["ends_at"])
+        if moment > now
+    ]
+    return (min(ahead) - now).total_seconds() if ahead else None
 
 
 def app_config_for(

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
 
 from casapp import health
-from casapp.api.app_config import AppConfigView
+from casapp.api.app_config import app_config_view
 from casapp.api.docs import RedocPage, SwaggerPage
 from casapp.api.staff import StaffMeView
 from casapp.metrics import metrics_view
@@ -18,7 +18,7 @@ admin.site.site_title = _("CAS-App")
 admin.site.index_title = _("City of Castrop-Rauxel")
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("app/config", AppConfigView.as_view(), name="app-config"),
+    path("app/config", app_config_view, name="app-config"),
     path("staff/me", StaffMeView.as_view(), name="staff-me"),
     # Each app's routes under a prefix of their own, so that resolving a request walks one short list rather
     # than all of them; the Abfallkalender first, since calendar apps polling its feeds are most requests.

@@ -7,7 +7,6 @@ only sends the form to ``preview_view`` as the person types and puts the HTML it
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -15,7 +14,6 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -24,10 +22,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from casapp.caching import shared_value
 from casapp.city import STADTTEILE
 from casapp.errors import DomainError
 from push import links
-from push.fanout import CACHE_UNREACHABLE
 from push.models import AudienceKind, Notification, NotificationKind, NotificationStatus, PushImage, Topic
 from push.selectors import AudienceEstimate, audience_estimate, notification_audience
 from push.services.images import (
@@ -376,16 +374,12 @@ def _estimate_for_typing(
         "languages": languages,
     }
     key = "push:audience-estimate:" + hashlib.sha256(json.dumps(arguments).encode()).hexdigest()
-    try:
-        cached: AudienceEstimate | None = cache.get(key)
-    except CACHE_UNREACHABLE:
-        cached = None
-    if cached is not None:
-        return cached
-    estimate = audience_estimate(**arguments)  # type: ignore[arg-type]
-    with contextlib.suppress(*CACHE_UNREACHABLE):
-        cache.set(key, estimate, ESTIMATE_CACHE_SECONDS)
-    return estimate
+    return shared_value(
+        key,
+        lambda: audience_estimate(**arguments),  # type: ignore[arg-type]
+        seconds=ESTIMATE_CACHE_SECONDS,
+        build_when_unreachable=True,
+    )
 
 
 def preview_view(request: HttpRequest, model_admin: Any) -> HttpResponse:

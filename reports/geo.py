@@ -12,8 +12,6 @@ import json
 import logging
 import math
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +20,7 @@ from django.db.models import Count, Max
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from casapp.caching import LocalMemo
 from casapp.city import STADTTEILE
 from casapp.errors import DomainError
 from reports.models import District
@@ -142,33 +141,26 @@ def stadtteil_official_name(name: str) -> str | None:
     return _STADTTEIL_BY_KEY.get(_name_key(name))
 
 
-@dataclass(frozen=True)
-class _DistrictShapes:
-    # Changes whenever a district is added, removed or re-imported (imported_at is auto_now).
-    version: tuple[int, datetime | None]
-    shapes: tuple[tuple[str, PreparedGeometry[BaseGeometry]], ...]
-
-
-_districts: _DistrictShapes | None = None
+_Shapes = tuple[tuple[str, "PreparedGeometry[BaseGeometry]"], ...]
+# This process's polygons, for the districts' count and newest import (imported_at is auto_now): a re-import
+# by another process changes that version, so it is read on every lookup (one cheap aggregate).
+_districts: LocalMemo[None, _Shapes] = LocalMemo("Stadtteil polygons")
 
 
 def districts_cache_clear() -> None:
     """Forget this process's district polygons; the next lookup reloads them."""
-    global _districts  # noqa: PLW0603 - one per-process memo, replaced whole, never mutated
-    _districts = None
+    _districts.forget()
 
 
-def _district_shapes() -> tuple[tuple[str, PreparedGeometry[BaseGeometry]], ...]:
-    global _districts  # noqa: PLW0603 - see districts_cache_clear
+def _district_shapes() -> _Shapes:
+    state = District.objects.aggregate(count=Count("id"), latest=Max("imported_at"))
+    return _districts.get_or_build(None, _district_shapes_load, fingerprint=(state["count"], state["latest"]))
+
+
+def _district_shapes_load() -> _Shapes:
     from shapely.geometry import shape
     from shapely.prepared import prep
 
-    # One cheap aggregate per lookup keeps every process current after another process re-imported.
-    state = District.objects.aggregate(count=Count("id"), latest=Max("imported_at"))
-    version = (state["count"], state["latest"])
-    cached = _districts
-    if cached is not None and cached.version == version:
-        return cached.shapes
     shapes = []
     for name, geometry in District.objects.order_by("name").values_list("name", "geometry"):
         # The import command validates, but the admin can edit the JSON: one broken row must not stop
@@ -177,8 +169,7 @@ def _district_shapes() -> tuple[tuple[str, PreparedGeometry[BaseGeometry]], ...]
             shapes.append((name, prep(shape(geometry))))
         except Exception:
             logger.exception("unreadable geometry of Stadtteil %s, left out of lookups", name)
-    _districts = _DistrictShapes(version=version, shapes=tuple(shapes))
-    return _districts.shapes
+    return tuple(shapes)
 
 
 def stadtteil_for(*, latitude: float, longitude: float) -> str:

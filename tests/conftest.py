@@ -52,8 +52,10 @@ def _clean_cache() -> Iterator[None]:
 
 def _clear_cache() -> None:
     from casapp.appconfig import app_config_invalidate
+    from casapp.caching import local_memos_forget
 
-    app_config_invalidate()  # also the per-process memo
+    app_config_invalidate()
+    local_memos_forget()  # every per-process memo and local rate-limit tally
     if settings.REDIS_URL:
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
         keys = list(client.scan_iter(match="casapp:*", count=1000))

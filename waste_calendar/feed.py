@@ -25,7 +25,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from waste_calendar import lookup
-from waste_calendar.models import Collection, CollectionStatus, Location, LocationDistrict, WasteType
+from waste_calendar.models import (
+    Collection,
+    CollectionStatus,
+    Location,
+    LocationDistrict,
+    Street,
+    WasteType,
+)
 
 PRODID = "-//Stadt Castrop-Rauxel//CAS-App Abfallkalender//DE"
 UID_DOMAIN = "abfall.castrop-rauxel.de"
@@ -33,6 +40,8 @@ UID_DOMAIN = "abfall.castrop-rauxel.de"
 REFRESH_INTERVAL = "PT12H"
 # A district's rendered events live as long as a built calendar: an import makes both stale at once.
 DISTRICT_EVENTS_SECONDS = 6 * 3600
+# A built calendar: stale at once after an import (the data generation), else kept this long.
+FEED_CACHE_SECONDS = 6 * 3600
 CRLF = "\r\n"
 
 
@@ -130,6 +139,10 @@ def _event_text(collection: Collection, *, language: str) -> EventText:
     )
 
 
+def district_events_key(district_id: int, language: str, window: tuple[dt.date, dt.date]) -> str:
+    return f"waste:district-events:{district_id}|{language}|{window[0]}"
+
+
 def district_events(
     district_ids: Iterable[int], *, language: str, window: tuple[dt.date, dt.date]
 ) -> dict[int, list[EventText]]:
@@ -145,24 +158,69 @@ def district_events(
                 rendered[collection.district_id].append(_event_text(collection, language=language))
         return rendered
 
-    keys = {
-        district_id: f"waste:district-events:{district_id}|{language}|{window[0]}"
-        for district_id in district_ids
-    }
+    keys = {district_id: district_events_key(district_id, language, window) for district_id in district_ids}
     return lookup.cached_values(keys=keys, build=build, seconds=DISTRICT_EVENTS_SECONDS)
+
+
+# A district's assignment to the location: district, valid from, valid until, last change, waste type key.
+_Assignment = tuple[int, dt.date, dt.date | None, dt.datetime, str]
 
 
 class LocationFeed:
     """The calendar of a location for some waste types, in one language, for today's window."""
 
-    def __init__(self, *, location: Location, type_keys: list[str] | None, language: str) -> None:
+    def __init__(
+        self,
+        *,
+        location: Location,
+        type_keys: list[str] | None,
+        language: str,
+        assignments: list[_Assignment] | None = None,
+    ) -> None:
         self.location = location
         self.type_keys = type_keys
         self.language = language
         self.today = lookup.local_today()
+        if assignments is not None:
+            self._assignments = assignments
+
+    @classmethod
+    def load(cls, *, location_id: str, type_keys: list[str] | None, language: str) -> LocationFeed | None:
+        """The feed of a location read in one query: the location, its street and its district assignments
+        (a row per assignment; one without assignments when it has none). None: no such location."""
+        # No ordering: the events are sorted, and Location's default order would join and sort for nothing.
+        rows = list(
+            Location.objects.filter(public_id=location_id)
+            .order_by()
+            .values_list(
+                "pk",
+                "house_number",
+                "updated_at",
+                "street_id",
+                "street__name",
+                "street__updated_at",
+                "assignments__district_id",
+                "assignments__valid_from",
+                "assignments__valid_until",
+                "assignments__updated_at",
+                "assignments__waste_type__key",
+            )
+        )
+        if not rows:
+            return None
+        pk, house_number, updated_at, street_id, street_name, street_updated_at = rows[0][:6]
+        location = Location(
+            pk=pk,
+            public_id=location_id,
+            house_number=house_number,
+            updated_at=updated_at,
+            street=Street(pk=street_id, name=street_name, updated_at=street_updated_at),
+        )
+        assignments = [row[6:] for row in rows if row[6] is not None]
+        return cls(location=location, type_keys=type_keys, language=language, assignments=assignments)
 
     @cached_property
-    def _assignments(self) -> list[tuple[int, dt.date, dt.date | None, dt.datetime, str]]:
+    def _assignments(self) -> list[_Assignment]:
         return list(
             LocationDistrict.objects.filter(location=self.location).values_list(
                 "district_id", "valid_from", "valid_until", "updated_at", "waste_type__key"
@@ -192,14 +250,6 @@ class LocationFeed:
     def version(self) -> lookup.FeedVersion:
         """The validators: from the newest change of the location, its street, its assignments and its
         events, plus their count (a deleted collection changes nothing else)."""
-        return lookup.feed_version(
-            location_id=self.location.public_id,
-            type_keys=self.type_keys,
-            language=self.language,
-            compute=self._compute_version,
-        )
-
-    def _compute_version(self) -> lookup.FeedVersion:
         location = self.location
         newest_assignment = max((row[3] for row in self._assignments), default=None)
         newest_event = max((event.updated_at for event in self.events), default=None)
@@ -230,3 +280,33 @@ class LocationFeed:
         parts += [event.text(public_id=public_id, stamp_line=stamp_line) for event in self.events]
         parts.append(f"END:VCALENDAR{CRLF}")
         return "".join(parts).encode()
+
+
+def feed_body_parts(
+    location_id: str, type_keys: list[str] | None, language: str, version: lookup.FeedVersion
+) -> list[object]:
+    """What a calendar's body is cached under: equal parts, equal bytes."""
+    return ["ics", location_id, type_keys, language, version.etag]
+
+
+def location_feed_build(
+    *, location_id: str, type_keys: list[str] | None, language: str
+) -> tuple[lookup.FeedVersion, bytes] | None:
+    """A location's calendar built now: one query (location, street, assignments), the districts' events
+    from the cache (rendered on a miss), and validators and body stored together in one cache round trip.
+    None: no such location."""
+    feed = LocationFeed.load(location_id=location_id, type_keys=type_keys, language=language)
+    if feed is None:
+        return None
+    version = feed.version
+    body = feed.body()
+    lookup.feed_store(
+        location_id=location_id,
+        type_keys=type_keys,
+        language=language,
+        version=version,
+        body_parts=feed_body_parts(location_id, type_keys, language, version),
+        body=body,
+        body_seconds=FEED_CACHE_SECONDS,
+    )
+    return version, body

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import itertools
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, cast
@@ -24,6 +23,7 @@ from django.utils.http import http_date
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, LCSseq
 
+from casapp.caching import LocalMemo
 from waste_calendar.models import (
     Collection,
     CollectionStatus,
@@ -162,23 +162,23 @@ def street_index_build() -> StreetIndex:
 
 # The index of this process and the data generation it was built for; rebuilt when an import or a staff
 # edit bumped the generation (seen within ``LOCAL_SECONDS``, at once by the process that made the change).
-_street_index: list[tuple[int, StreetIndex]] = []
+_street_index: LocalMemo[None, StreetIndex] = LocalMemo("street index")
 
 
 def street_index() -> StreetIndex:
     """The index for the current data generation: this process's, else the one another process built and
     put in the shared cache (one round trip; what the other web processes pay after an import), else built
     from the database and shared."""
-    generation = _current_generation(time.monotonic())
-    if _street_index and _street_index[0][0] == generation:
-        return _street_index[0][1]
+    generation = _current_generation()
+    index = _street_index.get(None, generation)
+    if index is not None:
+        return index
     cached, generation = _shared_get(STREET_INDEX_KEY)
     index = cast("StreetIndex | None", cached)
     if index is None:
         index = street_index_build()
         _shared_set(STREET_INDEX_KEY, generation, index, STREET_INDEX_SECONDS)
-    _street_index[:] = [(generation, index)]
-    return index
+    return _street_index.put(None, index, generation)
 
 
 # Fuzzy matching starts at this many letters (shorter queries match too much) and allows one wrong,
@@ -400,47 +400,43 @@ def data_generation() -> int:
 # generation lives in the database, not in the cache: the embedded default's cache is per process.
 LOCAL_SECONDS = 2.0
 LOCAL_ENTRIES = 2000
-_local: OrderedDict[str, tuple[int, object, float]] = OrderedDict()
-_local_generation: list[float] = [float("-inf"), 0.0]  # read at (monotonic), generation
+# Shared values as this process last saw them, by cache key, for the generation they belong to.
+_local: LocalMemo[str, object] = LocalMemo(
+    "waste shared values", entries=LOCAL_ENTRIES, seconds=LOCAL_SECONDS * 30
+)
+_local_generation: LocalMemo[None, int] = LocalMemo("data generation", seconds=LOCAL_SECONDS)
+# ``cached_values`` (a district's rendered events): a few hundred values every calendar needs.
+_values_local: LocalMemo[str, object] = LocalMemo(
+    "waste shared values, many at once", entries=LOCAL_ENTRIES, seconds=LOCAL_SECONDS * 30
+)
 
 
 def local_forget() -> None:
-    _local.clear()
-    _street_index.clear()
-    _local_generation[:] = [float("-inf"), 0.0]
+    _local.forget()
+    _values_local.forget()
+    _street_index.forget()
+    _local_generation.forget()
 
 
-def _current_generation(now: float) -> int:
-    if now - _local_generation[0] >= LOCAL_SECONDS:
-        _local_generation[:] = [now, float(data_generation())]
-    return int(_local_generation[1])
+def _current_generation() -> int:
+    return _local_generation.get_or_build(None, data_generation)
 
 
 def _shared_get(key: str) -> tuple[object | None, int]:
     """The cached value of ``key`` for the current generation (or None), and that generation."""
-    now = time.monotonic()
-    generation = _current_generation(now)
-    entry = _local.get(key)
-    if entry is not None and entry[0] == generation and entry[2] > now:
-        _local.move_to_end(key)
-        return entry[1], generation
+    generation = _current_generation()
+    found = _local.get(key, generation)
+    if found is not None:
+        return found, generation
     hit = cache.get(key)
     if hit is not None and hit[0] == generation:
-        _remember(key, generation, hit[1], now + LOCAL_SECONDS * 30)
-        return hit[1], generation
+        return _local.put(key, hit[1], generation), generation
     return None, generation
 
 
 def _shared_set(key: str, generation: int, value: object, seconds: int) -> None:
     cache.set(key, (generation, value), seconds)
-    _remember(key, generation, value, time.monotonic() + min(seconds, LOCAL_SECONDS * 30))
-
-
-def _remember(key: str, generation: int, value: object, until: float) -> None:
-    _local[key] = (generation, value, until)
-    _local.move_to_end(key)
-    while len(_local) > LOCAL_ENTRIES:
-        _local.popitem(last=False)
+    _local.put(key, value, generation, seconds=seconds)
 
 
 def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int) -> T:
@@ -456,6 +452,11 @@ def cached_body(*, parts: Iterable[object], build: Callable[[], T], seconds: int
     body = build()
     _shared_set(_body_key(parts), generation, body, seconds)
     return body
+
+
+def cached_value_peek(key: str) -> object | None:
+    """What ``cached_values`` holds in this process under ``key`` for the current generation, or None."""
+    return _values_local.get(key, _current_generation())
 
 
 def cached_body_peek(*, parts: Iterable[object]) -> object | None:
@@ -478,50 +479,73 @@ def data_generation_bump(**kwargs: object) -> None:
 def _version_key(*, location_id: str, type_keys: list[str] | None, language: str) -> str:
     types_part = ",".join(type_keys) if type_keys is not None else "*"
     natural = f"{location_id}|{types_part}|{language}|{local_today()}"
-    return "waste:feed-validators:" + hashlib.sha256(natural.encode()).hexdigest()
+    return "waste:feed-validators:v2:" + hashlib.sha256(natural.encode()).hexdigest()
 
 
 def feed_version_cached(
     *, location_id: str, type_keys: list[str] | None, language: str
 ) -> FeedVersion | None:
-    """The validators if they are cached for the current data generation: one cache round trip, no query.
+    """The validators if they are cached for the current data generation and younger than
+    ``VALIDATOR_SECONDS``: one cache round trip, no query.
 
     This is the revalidation path of every calendar app polling its subscription, so it must stay cheap.
     """
     key = _version_key(location_id=location_id, type_keys=type_keys, language=language)
     cached, _ = _shared_get(key)
-    return cast("FeedVersion | None", cached)
+    if cached is None:
+        return None
+    version, trusted_until = cast("tuple[FeedVersion, float]", cached)
+    return version if time.time() < trusted_until else None
 
 
-def feed_version(
-    *, location_id: str, type_keys: list[str] | None, language: str, compute: Callable[[], FeedVersion]
-) -> FeedVersion:
-    """The validators of a location's calendar for today's window (``compute`` makes them, see
-    ``feed.LocationFeed``), cached for a few minutes per location, types, language and day, and stale at
-    once when an import changed collections (the data generation is bumped)."""
+def feed_store(
+    *,
+    location_id: str,
+    type_keys: list[str] | None,
+    language: str,
+    version: FeedVersion,
+    body_parts: Iterable[object],
+    body: bytes,
+    body_seconds: int,
+) -> None:
+    """A calendar's validators and body, built together, written in one cache round trip.
+
+    The body lives ``body_seconds``; the validators are trusted ``VALIDATOR_SECONDS`` (a safety net for a
+    change that did not bump the data generation), written with the body's lifetime and their own deadline.
+    """
+    generation = _current_generation()
     key = _version_key(location_id=location_id, type_keys=type_keys, language=language)
-    cached, generation = _shared_get(key)
-    if cached is not None:
-        return cast("FeedVersion", cached)
-    version = compute()
-    _shared_set(key, generation, version, VALIDATOR_SECONDS)
-    return version
+    validators = (version, time.time() + VALIDATOR_SECONDS)
+    cache.set_many({key: (generation, validators), _body_key(body_parts): (generation, body)}, body_seconds)
+    _local.put(key, validators, generation, seconds=VALIDATOR_SECONDS)
+    _local.put(_body_key(body_parts), body, generation, seconds=body_seconds)
 
 
 def cached_values(*, keys: dict[K, str], build: Callable[[list[K]], dict[K, T]], seconds: int) -> dict[K, T]:
-    """The values of many cache keys for the current data generation; the missing ones built in one call."""
+    """The values of many cache keys for the current data generation; the missing ones built in one call.
+
+    Kept in a memo of their own (calendars built on request must not push them out of ``_local``); what
+    this process does not hold is asked of the shared cache in one round trip, and what was built is
+    written in one.
+    """
+    generation = _current_generation()
     found: dict[K, T] = {}
-    missing: list[K] = []
-    generation = 0
+    asked: dict[str, K] = {}
     for name, key in keys.items():
-        hit, generation = _shared_get(key)
-        if hit is None:
-            missing.append(name)
+        held = _values_local.get(key, generation)
+        if held is None:
+            asked[key] = name
         else:
-            found[name] = cast("T", hit)
+            found[name] = cast("T", held)
+    if asked:
+        for key, hit in cache.get_many(list(asked)).items():
+            if hit[0] == generation:
+                found[asked[key]] = cast("T", _values_local.put(key, hit[1], generation))
+    missing = [name for name in keys if name not in found]
     if missing:
         built = build(missing)
+        cache.set_many({keys[name]: (generation, built[name]) for name in missing}, seconds)
         for name in missing:
-            _shared_set(keys[name], generation, built[name], seconds)
+            _values_local.put(keys[name], built[name], generation, seconds=seconds)
         found.update(built)
     return found

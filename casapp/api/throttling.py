@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from casapp.api.permissions import is_device_request
+from casapp.caching import local_state_register
 
 logger = logging.getLogger("casapp.api")
 
@@ -47,20 +49,30 @@ def _count(key: str, period: int) -> int:
 
     Without Redis the limit is not enforced (fail open): a rate limit must not take the API down.
     """
+    return _add_counts({key: 1}, period).get(key, 0)
+
+
+def _add_counts(counts: dict[str, int], period: int) -> dict[str, int]:
+    """Adds each key's count to its window's counter in one round trip; the totals (none if Redis is away)."""
     if settings.REDIS_URL:
         try:
             pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, period + 1, nx=True)
-            used, _ = pipe.execute()
+            for key, amount in counts.items():
+                pipe.incrby(key, amount)
+                pipe.expire(key, period + 1, nx=True)
+            replies = pipe.execute()
         except redis.RedisError:
             logger.warning("rate limit not counted: Redis unreachable")
-            return 0
-        return int(used)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # first request of this window
-        return 1 if cache.add(key, 1, timeout=period + 1) else int(cache.incr(key))
+            return {}
+        return {key: int(total) for key, total in zip(counts, replies[::2], strict=True)}
+    totals = {}
+    for key, amount in counts.items():
+        try:
+            totals[key] = int(cache.incr(key, amount))
+        except ValueError:  # first request of this window
+            added = cache.add(key, amount, timeout=period + 1)
+            totals[key] = amount if added else int(cache.incr(key, amount))
+    return totals
 
 
 def _peek(key: str) -> int:
@@ -143,3 +155,70 @@ class PerIpScopedThrottle(FixedWindowThrottle):
 
     def scope_for(self, request: Request, view: Any) -> str:
         return str(getattr(view, "throttle_scope", ""))
+
+
+class LocalTally:
+    """A fixed-window limit counted in this process and added to the shared counters in batches.
+
+    For answers cheaper than a round trip to Redis (the app's start-up configuration from the per-process
+    memo): ``admit`` costs a dictionary update; every ``flush_seconds`` the counts of all clients go to
+    Redis in one pipeline, which answers each client's total over all processes. A client is admitted while
+    that total plus what this process counted since is below the limit; one that reaches it is not admitted
+    here, and the caller hands it to the exact path (the view's throttle, one round trip per request, which
+    answers 429 in the API's error shape). The counters are the exact path's, so both count the same window.
+
+    What this gives up: a client can exceed its limit by what the other processes admitted in the last
+    ``flush_seconds`` before they flushed (at most processes x flush_seconds x its request rate, once per
+    window), and totals are remembered only for clients at half their limit or more, so memory holds the
+    few heavy clients, not every address of the window.
+    """
+
+    def __init__(self, *, scope: str, flush_seconds: float = 1.0) -> None:
+        self.scope = scope
+        self.flush_seconds = flush_seconds
+        self._pending: dict[str, int] = {}
+        self._totals: dict[str, int] = {}  # heavy clients' totals of the current window, as last flushed
+        self._window = -1
+        self._flush_at = 0.0
+        self._ident = BaseThrottle()
+        # A threaded worker's requests share the tally: no count lost between an update and a flush's swap.
+        self._lock = threading.Lock()
+        local_state_register(self)
+
+    def admit(self, request: Any) -> bool:
+        """Counts the request; False when the client may be at its limit (take the exact path)."""
+        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[assignment]
+        if not rate:
+            return True
+        limit, period = parse_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        if window != self._window:
+            self._totals.clear()
+            self._window = window
+        key = f"casapp:throttle:{self.scope}:{self._ident.get_ident(request)}:{window}"
+        with self._lock:
+            used = self._totals.get(key, 0) + self._pending.get(key, 0) + 1
+            if used <= limit:
+                self._pending[key] = self._pending.get(key, 0) + 1
+        if used > limit:
+            self.flush(period=period, limit=limit)  # the exact path then sees every request counted
+            return False
+        if time.monotonic() >= self._flush_at:
+            self.flush(period=period, limit=limit)
+        return True
+
+    def flush(self, *, period: int, limit: int) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._flush_at = time.monotonic() + self.flush_seconds
+        if not pending:
+            return
+        for key, total in _add_counts(pending, period).items():
+            if total * 2 >= limit and key.endswith(f":{self._window}"):
+                self._totals[key] = total
+
+    def forget(self) -> None:
+        self._pending.clear()
+        self._totals.clear()
+        self._flush_at = 0.0

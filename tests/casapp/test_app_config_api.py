@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -130,3 +131,75 @@ def test_banner_must_end_after_it_starts(db):
         MaintenanceBanner.objects.create(
             title_de="x", text_de="x", starts_at=now, ends_at=now - timedelta(hours=1)
         )
+
+
+# --- Answers kept per process (casapp.api.app_config.app_config_view)
+
+
+def _headers(response):
+    return {name: value for name, value in response.items() if name not in {"X-Request-ID"}}
+
+
+@pytest.mark.django_db
+def test_a_repeated_start_gets_the_same_bytes_and_headers_in_its_own_language(anon_client, releases):
+    query = {"platform": "ios", "version": "1.1.0"}
+    german = [anon_client.get(URL, query, HTTP_ACCEPT_LANGUAGE="de") for _ in range(3)]
+    english = [anon_client.get(URL, query, HTTP_ACCEPT_LANGUAGE="en") for _ in range(3)]
+
+    assert {r.status_code for r in german + english} == {200}
+    assert len({r.content for r in german}) == 1
+    assert len({r.content for r in english}) == 1
+    assert all(_headers(r) == _headers(german[0]) for r in german)
+    assert german[0]["Content-Language"] == "de"
+    assert english[2]["Content-Language"] == "en"
+    assert german[2].json()["force_update"] is True
+    etag = german[2]["ETag"]
+    assert anon_client.get(URL, query, HTTP_ACCEPT_LANGUAGE="de", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+@pytest.mark.django_db
+def test_a_banner_shows_when_it_starts_though_the_answer_without_it_was_kept(anon_client, releases):
+    now = timezone.now()
+    MaintenanceBanner.objects.create(
+        title_de="Gleich",
+        text_de="Gleich geht es los.",
+        starts_at=now + timedelta(seconds=1.5),
+        ends_at=now + timedelta(hours=1),
+    )
+    query = {"platform": "android", "version": "1.4.0"}
+    before = [anon_client.get(URL, query).json()["maintenance"] for _ in range(2)]
+    while timezone.now() < now + timedelta(seconds=1.6):
+        time.sleep(0.1)
+
+    after = anon_client.get(URL, query).json()["maintenance"]
+
+    assert before == [None, None]
+    assert after["title"] == "Gleich"
+
+
+@pytest.mark.django_db
+def test_a_client_over_the_anonymous_limit_gets_429_also_for_kept_answers(anon_client, releases, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "4/min"},
+    }
+    query = {"platform": "ios", "version": "1.4.0"}
+
+    statuses = [anon_client.get(URL, query).status_code for _ in range(4)]
+    refused = anon_client.get(URL, query)
+    other_client = anon_client.get(URL, query, REMOTE_ADDR="10.1.2.3")
+
+    assert statuses == [200, 200, 200, 200]
+    assert_error_shape(refused, 429, "throttled")
+    assert int(refused["Retry-After"]) >= 1
+    assert other_client.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_bad_query_is_refused_also_after_good_ones_were_kept(anon_client, releases):
+    anon_client.get(URL, {"platform": "ios", "version": "1.4.0"})
+    anon_client.get(URL, {"platform": "ios", "version": "1.4.0"})
+
+    body = assert_error_shape(anon_client.get(URL, {"platform": "ios", "version": "1.4.0x"}), 400)
+
+    assert "version" in [e["field"] for e in body["errors"]]

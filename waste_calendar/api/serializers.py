@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import unicodedata
 from typing import Any
 
@@ -16,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from casapp.api.caching import request_language
+from casapp.caching import LocalMemo
 from waste_calendar.feed import waste_type_name
 from waste_calendar.lookup import local_today, location_type_keys
 from waste_calendar.models import (
@@ -39,22 +39,21 @@ _STATUS_HELP = ", ".join(f"`{value}`" for value in CollectionStatus.values)
 # Every public request with ``types=`` validates against these; they change a few times a year, so each
 # process keeps them for a minute instead of asking the database per request.
 ACTIVE_TYPES_SECONDS = 60.0
-_active_types: tuple[float, frozenset[str]] = (0.0, frozenset())
+_active_types: LocalMemo[None, frozenset[str]] = LocalMemo("active waste types", seconds=ACTIVE_TYPES_SECONDS)
 
 
 def active_type_keys() -> frozenset[str]:
-    global _active_types  # noqa: PLW0603 (a per-process memo)
-    read_at, keys = _active_types
-    if time.monotonic() - read_at > ACTIVE_TYPES_SECONDS or not keys:
-        keys = frozenset(WasteType.objects.filter(is_active=True).values_list("key", flat=True))
-        _active_types = (time.monotonic(), keys)
+    keys = _active_types.get(None)
+    if not keys:  # none active yet is asked again, as a fresh database fills
+        keys = _active_types.put(
+            None, frozenset(WasteType.objects.filter(is_active=True).values_list("key", flat=True))
+        )
     return keys
 
 
 def active_type_keys_forget(**kwargs: Any) -> None:
     """Connected to WasteType saves and deletes: this process sees a change at once, others in a minute."""
-    global _active_types  # noqa: PLW0603
-    _active_types = (0.0, frozenset())
+    _active_types.forget()
 
 
 class TypesParameterField(serializers.CharField):

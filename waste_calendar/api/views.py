@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.utils.http import parse_etags, parse_http_date_safe
 from django.utils.translation import gettext_lazy as _
@@ -41,7 +41,7 @@ from waste_calendar.api.serializers import (
     WasteTypeSerializer,
     split_type_keys,
 )
-from waste_calendar.feed import LocationFeed
+from waste_calendar.feed import FEED_CACHE_SECONDS, LocationFeed, feed_body_parts, location_feed_build
 from waste_calendar.models import Location, ReminderSubscription, Street, WasteType
 from waste_calendar.normalise import street_compact_form, street_search_form
 from waste_calendar.selectors import collections_for_location
@@ -51,7 +51,6 @@ TAGS = ["waste"]
 LOOKUP_MAX_AGE = 3600
 COLLECTIONS_MAX_AGE = 300
 FEED_MAX_AGE = 3600
-FEED_CACHE_SECONDS = 6 * 3600
 # Lookup answers are kept until the next import changes the data generation, at most this long.
 BODY_SECONDS = 6 * 3600
 
@@ -366,16 +365,36 @@ class LocationCalendarView(PublicEndpoint, APIView):
     def get(self, request: Request, location_id: str) -> HttpResponse:
         type_keys = _types(request)
         language = request_language()
-        feed = LocationFeed(location=_location(location_id), type_keys=type_keys, language=language)
-        version = feed.version
+        # The feed's fast path has looked the validators up already: a miss is not asked again.
+        looked_up = getattr(request._request, "waste_feed_version", _NOT_LOOKED_UP)
+        version = (
+            lookup.feed_version_cached(location_id=location_id, type_keys=type_keys, language=language)
+            if looked_up is _NOT_LOOKED_UP
+            else cast("lookup.FeedVersion | None", looked_up)
+        )
+        if version is None:
+            built = location_feed_build(location_id=location_id, type_keys=type_keys, language=language)
+            if built is None:
+                raise Http404
+            version, body = built
+            if _not_modified(request, version):
+                return _feed_validators(HttpResponseNotModified(), version)
+            return _feed_response(location_id, body, version)
         if _not_modified(request, version):
             return _feed_validators(HttpResponseNotModified(), version)
-        parts = _feed_parts(location_id, type_keys, language, version)
-        return _feed_response(
-            location_id, lookup.cached_body(parts=parts, build=feed.body, seconds=FEED_CACHE_SECONDS), version
-        )
+
+        def build_body() -> bytes:
+            feed = LocationFeed.load(location_id=location_id, type_keys=type_keys, language=language)
+            if feed is None:
+                raise Http404
+            return feed.body()
+
+        parts = feed_body_parts(location_id, type_keys, language, version)
+        body = lookup.cached_body(parts=parts, build=build_body, seconds=FEED_CACHE_SECONDS)
+        return _feed_response(location_id, body, version)
 
 
+_NOT_LOOKED_UP = object()
 _calendar_view = LocationCalendarView.as_view()
 
 
@@ -395,9 +414,11 @@ def location_calendar_feed(request: HttpRequest, location_id: str) -> HttpRespon
         if version is not None:
             if _not_modified(request, version):
                 return _feed_validators(HttpResponseNotModified(), version)
-            body = lookup.cached_body_peek(parts=_feed_parts(location_id, type_keys, language, version))
+            body = lookup.cached_body_peek(parts=feed_body_parts(location_id, type_keys, language, version))
             if isinstance(body, bytes):
                 return _feed_response(location_id, body, version)
+        else:
+            request.waste_feed_version = None  # type: ignore[attr-defined]  # the full view need not ask again
     response: HttpResponse = _calendar_view(request, location_id=location_id)
     return response
 
@@ -417,12 +438,6 @@ def _feed_validators(response: HttpResponse, version: lookup.FeedVersion) -> Htt
     response["ETag"] = version.etag
     response["Last-Modified"] = version.last_modified_http
     return cache_public(response, max_age=FEED_MAX_AGE)
-
-
-def _feed_parts(
-    location_id: str, type_keys: list[str] | None, language: str, version: lookup.FeedVersion
-) -> list[object]:
-    return ["ics", location_id, type_keys, language, version.etag]
 
 
 # --- Reminders of an installation

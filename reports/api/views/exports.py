@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.core.cache import cache
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from casapp.api.throttling import FixedWindowThrottle
+from casapp.caching import shared_value
 from reports import exports, selectors
 from reports.api.serializers import public_report_records, request_language
 from reports.models import Category
@@ -120,16 +120,14 @@ def export_records(request: Request, filters: Mapping[str, Any]) -> tuple[list[d
     """The public records of an export, least recently changed first, and whether the cap cut them;
     computed once per ``EXPORT_CACHE_SECONDS`` per canonical filter set, host and language."""
     canonical = export_filters(filters)
-    key = export_cache_key(request, canonical)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    reports = selectors.report_public_rows(**canonical).order_by("updated_at", "pk")
-    rows = list(reports[: exports.EXPORT_LIMIT + 1])
-    records = public_report_records(rows[: exports.EXPORT_LIMIT], request=request)
-    result = (records, len(rows) > exports.EXPORT_LIMIT)
-    cache.set(key, result, EXPORT_CACHE_SECONDS)
-    return result
+
+    def build() -> tuple[list[dict[str, Any]], bool]:
+        reports = selectors.report_public_rows(**canonical).order_by("updated_at", "pk")
+        rows = list(reports[: exports.EXPORT_LIMIT + 1])
+        records = public_report_records(rows[: exports.EXPORT_LIMIT], request=request)
+        return records, len(rows) > exports.EXPORT_LIMIT
+
+    return shared_value(export_cache_key(request, canonical), build, seconds=EXPORT_CACHE_SECONDS)
 
 
 def export_response(records: list[dict[str, Any]], *, truncated: bool, export_format: str) -> Response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +26,7 @@ from casapp.api.caching import CountedWhenBuilt, cache_public
 from casapp.api.pagination import CursorPagination
 from casapp.api.parsers import BoundedJSONParser
 from casapp.api.permissions import IsDevice, PublicEndpoint
+from casapp.caching import shared_value
 from push.authentication import DeviceAuthentication, request_installation
 from reports import exports, screen, selectors, services, stats
 from reports.api.serializers import (
@@ -262,11 +262,11 @@ class StatsView(PublicEndpoint, APIView):
     )
     def get(self, request: Request) -> Response:
         # One computation per minute and language, whatever the number of screens polling.
-        key = f"reports:stats:v1:{request_language()}"
-        body = cache.get(key)
-        if body is None:
-            body = dict(ReportStatsSerializer(stats.report_stats(now=timezone.now())).data)
-            cache.set(key, body, STATS_CACHE_SECONDS)
+        body = shared_value(
+            f"reports:stats:v1:{request_language()}",
+            lambda: dict(ReportStatsSerializer(stats.report_stats(now=timezone.now())).data),
+            seconds=STATS_CACHE_SECONDS,
+        )
         return cache_public(Response(body), max_age=STATS_CACHE_SECONDS)
 
 
