@@ -25,6 +25,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 from rest_framework.renderers import JSONRenderer
 
+from casapp.caching import shared_value
 from casapp.city import STADTTEIL_CHOICES
 from casapp.metrics import event_count
 from reports.admin.triage_map import workspace_map_config
@@ -175,12 +176,7 @@ def screen_medians(*, now: datetime, filters: str, compute: Callable[[], ScreenM
     screen shows them in days. Every other figure is computed per window."""
     seconds = settings.SCREEN_MEDIANS_SECONDS
     key = f"{_KEY}:medians:{filters}:{int(now.timestamp()) // seconds}"
-    kept: dict[str, float | None] | None = cache.get(key)
-    if kept is not None:
-        return ScreenMedians(**kept)
-    medians = compute()
-    cache.set(key, asdict(medians), seconds)
-    return medians
+    return ScreenMedians(**shared_value(key, lambda: asdict(compute()), seconds=seconds))
 
 
 def _screen_build(*, key: str, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
