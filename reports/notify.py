@@ -32,7 +32,8 @@ def _status_content(report: Report, message: str) -> dict[str, dict[str, str]]:
         with translation.override(language):
             said = message
             if forwarded:
-                said = f"{_('Responsible: %(authority)s.') % {'authority': report.forwarded_to}} {message}"
+                responsible = _("Responsible: %(authority)s.") % {"authority": report.forwarded_to}
+                said = f"{responsible} {message}"
             body = _("New status: %(status)s. %(message)s") % {
                 "status": status_label(report.status),
                 "message": said.strip(),
