@@ -50,6 +50,11 @@ def localized(instance: Any, field: str) -> str:
     return field_in(instance, field, request_language())
 
 
+def localized_choice(choice: Mapping[str, Any]) -> str:
+    """A question's choice (``{"key", "label_de", "label_en", "label_tr"}``) in the request's language."""
+    return str(choice.get(f"label_{request_language()}") or choice.get("label_de", ""))
+
+
 def status_label(status: str) -> str:
     # The reporter's pushes name the statuses in these words; the app shows the same ones.
     label = _status_label(status)
@@ -69,7 +74,7 @@ class CategoryChoiceSerializer(serializers.Serializer[Any]):
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return {
             "key": instance.get("key", ""),
-            "label": instance.get(f"label_{request_language()}") or instance.get("label_de", ""),
+            "label": localized_choice(instance),
         }
 
 
