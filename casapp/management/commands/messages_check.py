@@ -125,17 +125,20 @@ def _unfinished(catalogue: Path, flags: tuple[str, ...] = ("--untranslated", "--
     return entries
 
 
+# An entry's msgctxt and msgid, each a string possibly continued on the following lines (long texts wrap).
+_ENTRY = re.compile(
+    r'^(?:msgctxt (?P<context>".*"(?:\n".*")*)\n)?msgid (?P<msgid>".*"(?:\n".*")*)', re.MULTILINE
+)
+
+
 def _msgids(catalogue_text: str) -> set[str]:
     """The msgids (with their context, as "context|msgid") of a catalogue's text, the header aside."""
-    found: set[str] = set()
-    context = ""
-    for line in catalogue_text.splitlines():
-        if line.startswith("msgctxt "):
-            context = line.removeprefix("msgctxt ").strip('"') + "|"
-        elif line.startswith("msgid "):
-            if line != 'msgid ""':
-                found.add(context + line.removeprefix("msgid ").strip('"'))
-            context = ""
+    found = set()
+    for entry in _ENTRY.finditer(catalogue_text):
+        msgid = "".join(re.findall(r'^"(.*)"$', entry["msgid"], re.MULTILINE))
+        if msgid:
+            context = "".join(re.findall(r'^"(.*)"$', entry["context"] or "", re.MULTILINE))
+            found.add(f"{context}|{msgid}" if entry["context"] else msgid)
     return found
 
 
