@@ -56,13 +56,14 @@ schema: $(STAMP)
 conformance: $(STAMP)
 	$(EMBEDDED) $(PY) -m tests.schema_conformance
 
-## Every text of the code translated (German), none fuzzy: extracted again in a copy, the tree untouched.
+## The catalogues complete (casapp/languages.py): German every text, English every entry present, Turkish the
+## citizen-facing texts; none fuzzy. Extracted again in a copy, the tree untouched.
 messages-check: $(STAMP)
 	$(EMBEDDED) DJANGO_DEBUG=true $(PY) manage.py messages_check
 
-## Rebuild the German/English message catalogues (needs gettext; the .mo files are committed).
+## Rebuild the German/English/Turkish message catalogues (needs gettext; the .mo files are committed).
 messages: $(STAMP)
-	DJANGO_DEBUG=true $(PY) manage.py makemessages -l de -l en --no-obsolete \
+	DJANGO_DEBUG=true $(PY) manage.py makemessages -l de -l en -l tr --no-obsolete \
 		--ignore='.venv/*' --ignore='*/migrations/*' --ignore='tests/*' --ignore='bench/*'
 	DJANGO_DEBUG=true $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='bench/*'
 

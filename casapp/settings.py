@@ -227,7 +227,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Language and time: German first, English second; stored in UTC, shown in Europe/Berlin.
 LANGUAGE_CODE = "de"
-LANGUAGES = [("de", _("German")), ("en", _("English"))]
+# Turkish for citizens only (casapp/languages.py): staff texts asked for in Turkish are German.
+LANGUAGES = [("de", _("German")), ("en", _("English")), ("tr", _("Turkish"))]
 LOCALE_PATHS = [BASE_DIR / "casapp" / "locale"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True

@@ -27,7 +27,7 @@ from push import (
     admin_audit,  # noqa: F401  (registers the audit log)
     services,
 )
-from push.admin_preview import ImageAndLinkFields, notification_preview_html, preview_view
+from push.admin_preview import FORM_LANGUAGES, ImageAndLinkFields, notification_preview_html, preview_view
 from push.admin_workflow import NotificationWorkflowMixin
 from push.models import (
     BROADCAST_KINDS,
@@ -74,6 +74,9 @@ FORM_FIELD_OF_ERROR = {
     "content.en": "title_en",
     "content.en.title": "title_en",
     "content.en.body": "body_en",
+    "content.tr": "title_tr",
+    "content.tr.title": "title_tr",
+    "content.tr.body": "body_tr",
     "deep_link": "link_target",
     "image_url": "image_choice",
 }
@@ -93,6 +96,8 @@ class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):
     body_de = forms.CharField(label=_("text (German)"), required=False, widget=forms.Textarea({"rows": 4}))
     title_en = forms.CharField(label=_("title (English)"), required=False)
     body_en = forms.CharField(label=_("text (English)"), required=False, widget=forms.Textarea({"rows": 4}))
+    title_tr = forms.CharField(label=_("title (Turkish)"), required=False)
+    body_tr = forms.CharField(label=_("text (Turkish)"), required=False, widget=forms.Textarea({"rows": 4}))
     audience_stadtteile = forms.MultipleChoiceField(
         label=_("Stadtteile"), choices=STADTTEIL_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -116,7 +121,7 @@ class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):
         super().__init__(*args, **kwargs)
         self.saved: Notification | None = None
         content = self.instance.content or {}
-        for language in ("de", "en"):
+        for language in FORM_LANGUAGES:
             text = content.get(language, {})
             self.initial.setdefault(f"title_{language}", text.get("title", ""))
             self.initial.setdefault(f"body_{language}", text.get("body", ""))
@@ -144,8 +149,10 @@ class NotificationForm(ImageAndLinkFields, forms.ModelForm[Notification]):
     def _content(self) -> dict[str, dict[str, str]]:
         data = self.cleaned_data
         content = {"de": {"title": data.get("title_de", ""), "body": data.get("body_de", "")}}
-        if data.get("title_en") or data.get("body_en"):
-            content["en"] = {"title": data.get("title_en", ""), "body": data.get("body_en", "")}
+        for language in FORM_LANGUAGES[1:]:  # optional; a phone without its language's text shows German
+            title, body = data.get(f"title_{language}", ""), data.get(f"body_{language}", "")
+            if title or body:
+                content[language] = {"title": title, "body": body}
         return content
 
     def _save_through_service(self) -> None:
@@ -258,7 +265,7 @@ class NotificationAdmin(NotificationWorkflowMixin, admin.ModelAdmin[Notification
         return notifications_for_staff()
 
     def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:
-        texts = ["kind", "title_de", "body_de", "title_en", "body_en"]
+        texts = ["kind", "title_de", "body_de", "title_en", "body_en", "title_tr", "body_tr"]
         editable = obj is None or self.has_change_permission(request, obj)
         media = (
             ["image_upload", "image_choice", "link_target", "link_id", "link_url", "data"]
@@ -363,6 +370,14 @@ class NotificationAdmin(NotificationWorkflowMixin, admin.ModelAdmin[Notification
     @admin.display(description=_("text (English)"))
     def body_en(self, obj: Notification) -> str:
         return str(obj.content.get("en", {}).get("body", ""))
+
+    @admin.display(description=_("title (Turkish)"))
+    def title_tr(self, obj: Notification) -> str:
+        return str(obj.content.get("tr", {}).get("title", ""))
+
+    @admin.display(description=_("text (Turkish)"))
+    def body_tr(self, obj: Notification) -> str:
+        return str(obj.content.get("tr", {}).get("body", ""))
 
     @admin.display(description=_("statistics"))
     def statistics(self, obj: Notification) -> SafeString:
@@ -502,7 +517,7 @@ class StaffDeviceAdmin(admin.ModelAdmin[StaffDevice]):
 class TopicAdmin(admin.ModelAdmin[Topic]):
     """Names and descriptions are shown in the app; keys are what installations subscribe to."""
 
-    list_display = ["key", "name_de", "name_en", "kind", "default_subscribed", "position"]
+    list_display = ["key", "name_de", "name_en", "name_tr", "kind", "default_subscribed", "position"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Topic | None = None) -> Any:
         return ["key", "kind"] if obj is not None else []

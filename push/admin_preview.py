@@ -46,6 +46,10 @@ LOCK_SCREEN_LIMITS: dict[str, dict[str, int]] = {
     "ios": {"title": 50, "body": 178},
 }
 PLATFORM_NAMES = {"android": "Android", "ios": "iOS"}
+# The texts the form edits: German (required), English and Turkish (optional; a phone without its
+# language's text shows German).
+FORM_LANGUAGES = ("de", "en", "tr")
+LANGUAGE_NAMES: dict[str, StrOrPromise] = {"de": _("German"), "en": _("English"), "tr": _("Turkish")}
 ELLIPSIS = "…"
 
 
@@ -66,7 +70,11 @@ class LockScreen:
     body: str
     title_cut: bool
     body_cut: bool
-    german_instead: bool  # a phone in English gets the German text: there is no English one
+    german_instead: bool  # a phone in English (Turkish) gets the German text: there is no English one
+
+    @property
+    def language_name(self) -> StrOrPromise:
+        return LANGUAGE_NAMES[self.language]
 
 
 @dataclass
@@ -96,15 +104,19 @@ def preview_build(
     audience: AudienceEstimate | None,
     language: str = "de",
 ) -> Preview:
-    """The lock screens (Android and iOS, German and English), the warnings and the refusals."""
+    """The lock screens (Android and iOS, German and English, and Turkish once it has a text), the warnings
+    and the refusals."""
     german = content.get("de", {})
     english = content.get("en")
+    turkish = content.get("tr")
+    shown_languages = ("de", "en", "tr") if turkish else ("de", "en")
     screens = []
     warnings: list[StrOrPromise] = []
     errors: list[StrOrPromise] = []
     for platform, limits in LOCK_SCREEN_LIMITS.items():
-        for shown in ("de", "en"):
-            text = (english if shown == "en" and english else german) or {}
+        for shown in shown_languages:
+            own = content.get(shown) if shown != "de" else None
+            text = own or german or {}
             title, title_cut = cut(str(text.get("title", "")), limits["title"])
             body, body_cut = cut(str(text.get("body", "")), limits["body"])
             screens.append(
@@ -116,15 +128,15 @@ def preview_build(
                     body=body,
                     title_cut=title_cut,
                     body_cut=body_cut,
-                    german_instead=shown == "en" and not english,
+                    german_instead=shown != "de" and not own,
                 )
             )
-            if (title_cut or body_cut) and (shown == "de" or english):
+            if (title_cut or body_cut) and (shown == "de" or own):
                 warnings.append(
                     _("%(platform)s cuts the %(language)s %(part)s after %(n)d characters.")
                     % {
                         "platform": PLATFORM_NAMES[platform],
-                        "language": _("German") if shown == "de" else _("English"),
+                        "language": LANGUAGE_NAMES[shown],
                         "part": _("title") if title_cut else _("text"),
                         "n": limits["title"] if title_cut else limits["body"],
                     }
@@ -395,7 +407,7 @@ def preview_view(request: HttpRequest, model_admin: Any) -> HttpResponse:
     current = notification or Notification()
     content = {
         language: {"title": form.get(f"title_{language}", ""), "body": form.get(f"body_{language}", "")}
-        for language in ("de", "en")
+        for language in FORM_LANGUAGES
         if form.get(f"title_{language}") or form.get(f"body_{language}")
     }
     content.setdefault("de", {"title": "", "body": ""})

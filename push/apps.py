@@ -65,24 +65,34 @@ def register_push_links() -> None:
     register_link(
         key="notice",
         template="casapp://notices/{id}",
-        name={"de": "Mitteilung", "en": "Notice"},
+        name={"de": "Mitteilung", "en": "Notice", "tr": "Duyuru"},
         description={
             "de": "Eine veröffentlichte Mitteilung (Störung, Aktion, Nachricht) im Mitteilungsbrett.",
             "en": "A published notice (outage, campaign, news) on the notice board.",
+            "tr": "Duyuru panosunda yayımlanmış bir duyuru (arıza, kampanya, haber).",
         },
-        parameters=[LinkParameter("id", {"de": "Nummer der Mitteilung", "en": "Notice number"})],
+        parameters=[
+            LinkParameter(
+                "id", {"de": "Nummer der Mitteilung", "en": "Notice number", "tr": "Duyuru numarası"}
+            )
+        ],
         exists=_notice_exists,
         suggestions=_recent_notices,
     )
     register_link(
         key="campaign",
         template="casapp://campaigns/{id}",
-        name={"de": "Aktionsseite", "en": "Campaign page"},
+        name={"de": "Aktionsseite", "en": "Campaign page", "tr": "Kampanya sayfası"},
         description={
             "de": "Die Seite einer Aktion der Stadt, zum Mitmachen.",
             "en": "The page of a campaign of the city, to take part.",
+            "tr": "Katılmak için belediyenin bir kampanyasının sayfası.",
         },
-        parameters=[LinkParameter("id", {"de": "Nummer der Aktion", "en": "Campaign number"})],
+        parameters=[
+            LinkParameter(
+                "id", {"de": "Nummer der Aktion", "en": "Campaign number", "tr": "Kampanya numarası"}
+            )
+        ],
         exists=_campaign_exists,
         suggestions=_recent_campaigns,
     )

@@ -94,8 +94,10 @@ class Topic(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=NotificationKind.choices, blank=True)
     name_de = models.CharField(_("name (German)"), max_length=80)
     name_en = models.CharField(_("name (English)"), max_length=80, blank=True)
+    name_tr = models.CharField(_("name (Turkish)"), max_length=80, blank=True)
     description_de = models.CharField(_("description (German)"), max_length=300, blank=True)
     description_en = models.CharField(_("description (English)"), max_length=300, blank=True)
+    description_tr = models.CharField(_("description (Turkish)"), max_length=300, blank=True)
     default_subscribed = models.BooleanField(_("subscribed by default"), default=False)
     position = models.PositiveSmallIntegerField(default=0)
 

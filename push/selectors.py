@@ -23,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 
+from casapp.languages import field_in, text_in
 from casapp.models import Platform
 from push import links, registry
 from push.fanout import audience_queryset, broadcast_audience, localized
@@ -292,10 +293,11 @@ class Catalogue:
     links: list[CatalogueLink]
 
 
-WEB_LINK_NAME = {"de": "Internetseite", "en": "Web page"}
+WEB_LINK_NAME = {"de": "Internetseite", "en": "Web page", "tr": "İnternet sayfası"}
 WEB_LINK_DESCRIPTION = {
     "de": "Eine öffentliche https-Adresse, im Browser geöffnet.",
     "en": "A public https address, opened in the browser.",
+    "tr": "Tarayıcıda açılan, herkese açık bir https adresi.",
 }
 
 
@@ -312,19 +314,18 @@ def link_catalogue(*, language: str) -> list[CatalogueLink]:
                     name=parameter.name,
                     type=parameter.type,
                     pattern=links.PARAMETER_PATTERNS[parameter.type],
-                    description=parameter.description.get(language) or parameter.description.get("de", ""),
+                    description=text_in(parameter.description, language),
                 )
                 for parameter in target.parameters
             ],
         )
         for target in links.registered_links()
     ]
-    english = language == "en"
     web = CatalogueLink(
         key=links.WEB,
         template="{url}",
-        name=WEB_LINK_NAME["en" if english else "de"],
-        description=WEB_LINK_DESCRIPTION["en" if english else "de"],
+        name=text_in(WEB_LINK_NAME, language),
+        description=text_in(WEB_LINK_DESCRIPTION, language),
         parameters=[
             CatalogueLinkParameter(
                 name="url", type="https_url", pattern=r"https://\S+", description="https://…"
@@ -350,12 +351,11 @@ def push_catalogue(*, language: str) -> Catalogue:
     """What the app can subscribe to and mute, named in ``language`` (German where no translation)."""
     with translation.override(language):
         kinds = [CatalogueKind(key=str(value), name=str(label)) for value, label in NotificationKind.choices]
-    english = language == "en"
     topics = [
         CatalogueTopic(
             key=topic.key,
-            name=(english and topic.name_en) or topic.name_de,
-            description=(english and topic.description_en) or topic.description_de,
+            name=field_in(topic, "name", language),
+            description=field_in(topic, "description", language),
             default_subscribed=topic.default_subscribed,
             kind=topic.kind,
         )

@@ -42,6 +42,20 @@ DEFAULT_TOPICS = [
 ]
 
 
+# key: Turkish name and description (filled where empty, so also into topics created before they existed)
+TURKISH_TOPICS = {
+    "stoerungen": (
+        "Arızalar ve kesintiler",
+        "Belediye hizmetlerindeki aksaklıklar, örneğin Vatandaşlık Bürosu'nun kapalı kalması gerektiğinde.",
+    ),
+    "aktionen": (
+        "Kampanyalar",
+        "Belediyenin katılıma açık kampanyaları ve etkinlikleri, örneğin Dilek Penceresi.",
+    ),
+    "nachrichten": ("Haberler", "Belediye binasından haberler."),
+}
+
+
 def default_topics_ensure(**kwargs: Any) -> None:
     for key, kind, name_de, name_en, desc_de, desc_en, default, position in DEFAULT_TOPICS:
         Topic.objects.get_or_create(
@@ -56,3 +70,6 @@ def default_topics_ensure(**kwargs: Any) -> None:
                 "position": position,
             },
         )
+    for key, (name_tr, description_tr) in TURKISH_TOPICS.items():
+        Topic.objects.filter(key=key, name_tr="").update(name_tr=name_tr)
+        Topic.objects.filter(key=key, description_tr="").update(description_tr=description_tr)

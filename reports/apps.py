@@ -42,21 +42,27 @@ class ReportsConfig(AppConfig):
         if not category_is_registered("report_update"):
             register_category(
                 key="report_update",
-                name={"de": "Meine Meldungen", "en": "My reports"},
+                name={"de": "Meine Meldungen", "en": "My reports", "tr": "Bildirimlerim"},
                 description={
                     "de": "Wenn sich der Stand Ihrer Meldung ändert.",
                     "en": "When your report changes.",
+                    "tr": "Bildiriminizin durumu değiştiğinde.",
                 },
             )
         register_link(
             key="report",
             template="casapp://reports/{id}",
-            name={"de": "Meldung", "en": "Report"},
+            name={"de": "Meldung", "en": "Report", "tr": "Bildirim"},
             description={
                 "de": "Eine Meldung im Mängelmelder, mit ihrem Stand.",
                 "en": "A report of the Mängelmelder, with its status.",
+                "tr": "Arıza bildirim servisindeki (Mängelmelder) bir bildirim ve durumu.",
             },
-            parameters=[LinkParameter("id", {"de": "Nummer der Meldung", "en": "Report number"})],
+            parameters=[
+                LinkParameter(
+                    "id", {"de": "Nummer der Meldung", "en": "Report number", "tr": "Bildirim numarası"}
+                )
+            ],
             exists=_report_is_public,
             suggestions=_recent_reports,
         )

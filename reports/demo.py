@@ -204,6 +204,80 @@ CATALOGUE: list[tuple[str, str, str, str, list[tuple[str, str, str, str, list[di
     ),
 ]
 
+# The Turkish names of the catalogue (groups and leaves) and of its questions and their choices.
+TURKISH_NAMES = {
+    "strassen": "Yollar ve kaldırımlar",
+    "schlagloch": "Yolda çukur",
+    "gehweg-schaden": "Hasarlı kaldırım",
+    "radweg": "Hasarlı bisiklet yolu",
+    "gully": "Tıkalı veya arızalı rögar",
+    "verkehrszeichen": "Hasarlı trafik levhası",
+    "beleuchtung": "Sokak aydınlatması",
+    "strassenlaterne": "Arızalı sokak lambası",
+    "ampel": "Trafik ışığı arızası",
+    "sauberkeit": "Temizlik",
+    "wilder-muell": "Gelişigüzel atılmış çöp",
+    "papierkorb": "Dolu veya hasarlı çöp kutusu",
+    "graffiti": "Grafiti",
+    "glascontainer": "Taşan cam konteyneri",
+    "hundekot": "Köpek dışkısı",
+    "gruen": "Yeşil alanlar ve oyun parkları",
+    "spielplatz": "Hasarlı oyun aleti",
+    "baum": "Tehlikeli ağaç veya dal",
+    "gruenschnitt": "Yola taşan çit veya bitki",
+    "parkbank": "Hasarlı park bankı",
+    "ordnung": "Kamu düzeni ve trafik",
+    "autowrack": "Kaydı silinmiş araç",
+    "fahrradleiche": "Terk edilmiş bisiklet",
+    "falschparker-dauer": "Park eden araçlar nedeniyle sürekli kapalı yol",
+    "sonstiges": "Diğer",
+}
+# question key: (question, {choice key: choice})
+TURKISH_QUESTIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "mast_nummer": ("Lamba direğindeki numara", {}),
+    "fehlerbild": (
+        "Sorun nedir?",
+        {"aus": "Yanmıyor", "flackert": "Yanıp sönüyor", "tags_an": "Gündüz yanıyor"},
+    ),
+    "menge": (
+        "Ne kadar var?",
+        {"klein": "Birkaç parça", "mittel": "Bir bagaj dolusu", "gross": "Daha fazla"},
+    ),
+    "inhalt": (
+        "Orada ne var?",
+        {
+            "sperrmuell": "Hacimli atık",
+            "elektro": "Elektrikli cihazlar",
+            "reifen": "Lastikler",
+            "gefahrstoffe": "Tehlikeli maddeler",
+        },
+    ),
+    "kennzeichen_vorhanden": ("Plakası hâlâ takılı mı?", {"ja": "Evet", "nein": "Hayır"}),
+    "anzahl_betroffene": ("Kaç yer etkileniyor?", {}),
+}
+
+
+def _with_turkish(question: dict[str, Any]) -> dict[str, Any]:
+    label, choices = TURKISH_QUESTIONS.get(question["key"], ("", {}))
+    return {
+        **question,
+        "label_tr": label,
+        "choices": [
+            {**choice, "label_tr": choices.get(choice["key"], "")} for choice in question.get("choices", [])
+        ],
+    }
+
+
+def _fill_turkish() -> None:
+    """Turkish names for a catalogue loaded before they existed; a name staff wrote is kept."""
+    for key, name in TURKISH_NAMES.items():
+        Category.objects.filter(key=key, name_tr="").update(name_tr=name)
+    for question in CategoryQuestion.objects.filter(key__in=TURKISH_QUESTIONS, label_tr=""):
+        filled = _with_turkish({"key": question.key, "choices": question.choices})
+        question.label_tr = filled["label_tr"]
+        question.choices = filled["choices"]
+        question.save(update_fields=["label_tr", "choices", "updated_at"])
+
 
 # Reply templates ("Textbausteine") per department: title, text ({nummer}, {kategorie}: see reply_templates).
 DEMO_REPLY_TEMPLATES: dict[str, list[tuple[str, str]]] = {
@@ -258,7 +332,13 @@ def load_demo(*, stdout: TextIO) -> None:
     for group_position, (group_key, name_de, name_en, icon, children) in enumerate(CATALOGUE):
         group, _ = Category.objects.get_or_create(
             key=group_key,
-            defaults={"name_de": name_de, "name_en": name_en, "icon_key": icon, "position": group_position},
+            defaults={
+                "name_de": name_de,
+                "name_en": name_en,
+                "name_tr": TURKISH_NAMES.get(group_key, ""),
+                "icon_key": icon,
+                "position": group_position,
+            },
         )
         for position, (key, leaf_de, leaf_en, department, questions) in enumerate(children):
             leaf, created = Category.objects.get_or_create(
@@ -267,6 +347,7 @@ def load_demo(*, stdout: TextIO) -> None:
                     "parent": group,
                     "name_de": leaf_de,
                     "name_en": leaf_en,
+                    "name_tr": TURKISH_NAMES.get(key, ""),
                     "icon_key": icon,
                     "department": departments[department],
                     "position": position,
@@ -275,7 +356,10 @@ def load_demo(*, stdout: TextIO) -> None:
             leaves += 1
             if created:
                 for question_position, question in enumerate(questions):
-                    CategoryQuestion.objects.create(category=leaf, position=question_position, **question)
+                    CategoryQuestion.objects.create(
+                        category=leaf, position=question_position, **_with_turkish(question)
+                    )
+    _fill_turkish()
     load_demo_reply_templates()
     # A Triage member per department and a team lead for two; Administration sees everything anyway.
     for username, first_name, last_name, keys in DEMO_TRIAGE:

@@ -52,8 +52,10 @@ class Category(models.Model):
     key = models.SlugField(_("key"), max_length=60, unique=True)
     name_de = models.CharField(_("name (German)"), max_length=120)
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    name_tr = models.CharField(_("name (Turkish)"), max_length=120, blank=True)
     description_de = models.CharField(_("description (German)"), max_length=500, blank=True)
     description_en = models.CharField(_("description (English)"), max_length=500, blank=True)
+    description_tr = models.CharField(_("description (Turkish)"), max_length=500, blank=True)
     icon_key = models.SlugField(_("icon"), max_length=40, blank=True)
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, null=True, blank=True, related_name="categories"
@@ -107,9 +109,10 @@ class CategoryQuestion(models.Model):
     key = models.SlugField(_("key"), max_length=40)
     label_de = models.CharField(_("question (German)"), max_length=200)
     label_en = models.CharField(_("question (English)"), max_length=200, blank=True)
+    label_tr = models.CharField(_("question (Turkish)"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=QuestionKind.choices)
     required = models.BooleanField(_("required"), default=False)
-    # For choices: [{"key": "...", "label_de": "...", "label_en": "..."}]
+    # For choices: [{"key": "...", "label_de": "...", "label_en": "...", "label_tr": "..."}]
     choices = models.JSONField(_("choices"), default=list, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -4,40 +4,42 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from casapp.errors import DomainError
+from casapp.languages import content_languages
 from push import services as push
 from reports.models import Report, ReportEvent, ReportStatus, ReportSupport
 
 CATEGORY = "report_update"
 
-# Lock-screen texts: the report number and its state, never the description or contact data.
-TEXTS = {
-    "de": ("Ihre Meldung #{id}", "Neuer Stand: {status}. {message}"),
-    "en": ("Your report #{id}", "New status: {status}. {message}"),
-}
-STATUS_EN = {
-    "eingegangen": "received",
-    "in_pruefung": "in review",
-    "in_bearbeitung": "in progress",
-    "erledigt": "done",
-    "abgelehnt": "rejected",
-    "duplikat": "duplicate",
-    "nicht_zustaendig": "not responsible",
-    "zurueckgezogen": "withdrawn",
-}
-STATUS_DE = {
-    "eingegangen": "eingegangen",
-    "in_pruefung": "in Prüfung",
-    "in_bearbeitung": "in Bearbeitung",
-    "erledigt": "erledigt",
-    "abgelehnt": "abgelehnt",
-    "duplikat": "Duplikat",
-    "nicht_zustaendig": "nicht zuständig",
-    "zurueckgezogen": "zurückgezogen",
-}
 MESSAGE_PREVIEW = 120
-# "Nicht zuständig" names who is: the reporter learns where to turn without opening the app.
-FORWARDED = {"de": "Zuständig ist: {authority}.", "en": "Responsible: {authority}."}
+
+
+def status_label(status: str) -> str:
+    """A status in the active language, as the reporter's pushes and the app name it ("in Prüfung")."""
+    return str(ReportStatus(status).label) if status in ReportStatus.values else status
+
+
+def _status_content(report: Report, message: str) -> dict[str, dict[str, str]]:
+    """Lock-screen texts in every language: the report number and its state, never the description or
+    contact data."""
+    content = {}
+    # "Nicht zuständig" names who is: the reporter learns where to turn without opening the app.
+    forwarded = report.status == ReportStatus.NOT_RESPONSIBLE and report.forwarded_to
+    for language in content_languages():
+        with translation.override(language):
+            said = message
+            if forwarded:
+                responsible = _("Responsible: %(authority)s.") % {"authority": report.forwarded_to}
+                said = f"{responsible} {message}"
+            body = _("New status: %(status)s. %(message)s") % {
+                "status": status_label(report.status),
+                "message": said.strip(),
+            }
+            content[language] = {"title": _("Your report #%(id)s") % {"id": report.pk}, "body": body.strip()}
+    return content
 
 
 def report_status_notify(*, report_id: int, event_id: int | None = None) -> None:
@@ -48,17 +50,7 @@ def report_status_notify(*, report_id: int, event_id: int | None = None) -> None
         return
     event = ReportEvent.objects.filter(pk=event_id, report=report).first() if event_id else None
     message = (event.public_message if event else "")[:MESSAGE_PREVIEW]
-    content: dict[str, dict[str, str]] = {}
-    forwarded = report.status == ReportStatus.NOT_RESPONSIBLE and report.forwarded_to
-    for language, (title, body) in TEXTS.items():
-        status = (STATUS_DE if language == "de" else STATUS_EN)[report.status]
-        said = message
-        if forwarded:
-            said = f"{FORWARDED[language].format(authority=report.forwarded_to)} {message}"
-        content[language] = {
-            "title": title.format(id=report.pk),
-            "body": body.format(status=status, message=said.strip()).strip(),
-        }
+    content = _status_content(report, message)
     recipients: list[UUID] = list(
         ReportSupport.objects.filter(report=report).values_list("installation_id", flat=True)
     )

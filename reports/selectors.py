@@ -211,6 +211,7 @@ PUBLIC_REPORT_COLUMNS = (
     "category__key",
     "category__name_de",
     "category__name_en",
+    "category__name_tr",
     "category__parent__key",
     "status",
     "description",

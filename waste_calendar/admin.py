@@ -48,9 +48,9 @@ STAFF_CANCEL_REASON = "Abfuhr entfällt"
 
 @admin.register(WasteType)
 class WasteTypeAdmin(admin.ModelAdmin[WasteType]):
-    list_display = ["key", "name_de", "name_en", "swatch", "icon_key", "position", "is_active"]
+    list_display = ["key", "name_de", "name_en", "name_tr", "swatch", "icon_key", "position", "is_active"]
     list_editable = ["position", "is_active"]
-    search_fields = ["key", "name_de", "name_en"]
+    search_fields = ["key", "name_de", "name_en", "name_tr"]
 
     @admin.display(description=_("colour"))
     def swatch(self, waste_type: WasteType) -> SafeString:

@@ -88,10 +88,15 @@ def register_reminder_category() -> None:
     if not category_is_registered(REMINDER_CATEGORY):
         register_category(
             key=REMINDER_CATEGORY,
-            name={"de": "Abfuhr-Erinnerungen", "en": "Collection reminders"},
+            name={
+                "de": "Abfuhr-Erinnerungen",
+                "en": "Collection reminders",
+                "tr": "Çöp toplama hatırlatmaları",
+            },
             description={
                 "de": "Am Vorabend oder am Morgen der Abfuhr, und wenn sich ein Termin verschiebt.",
                 "en": "The evening before or the morning of a collection, and when a date moves.",
+                "tr": "Toplama gününden önceki akşam veya toplama sabahı ve bir tarih değiştiğinde.",
             },
         )
 
@@ -104,10 +109,11 @@ def register_waste_link() -> None:
     register_link(
         key="waste_calendar",
         template=DEEP_LINK,
-        name={"de": "Abfallkalender", "en": "Waste calendar"},
+        name={"de": "Abfallkalender", "en": "Waste calendar", "tr": "Çöp takvimi"},
         description={
             "de": "Die nächsten Abfuhrtermine der Adressen des Geräts.",
             "en": "The next collection dates of the device's addresses.",
+            "tr": "Cihazdaki adreslerin bir sonraki çöp toplama tarihleri.",
         },
     )
 

@@ -24,6 +24,7 @@ from functools import cached_property
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from casapp.languages import field_in
 from waste_calendar import lookup
 from waste_calendar.models import (
     Collection,
@@ -46,7 +47,7 @@ CRLF = "\r\n"
 
 
 def waste_type_name(waste_type: WasteType, language: str) -> str:
-    return waste_type.name_en if language == "en" and waste_type.name_en else waste_type.name_de
+    return field_in(waste_type, "name", language)
 
 
 def location_label(location: Location, house_number: str = "") -> str:

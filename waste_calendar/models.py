@@ -82,6 +82,7 @@ class WasteType(models.Model):
     key = models.SlugField(_("key"), max_length=40, unique=True)
     name_de = models.CharField(_("name (German)"), max_length=80)
     name_en = models.CharField(_("name (English)"), max_length=80, blank=True)
+    name_tr = models.CharField(_("name (Turkish)"), max_length=80, blank=True)
     colour = models.CharField(
         _("colour"),
         max_length=7,
@@ -91,6 +92,7 @@ class WasteType(models.Model):
     icon_key = models.SlugField(_("icon"), max_length=40, blank=True)
     hints_de = models.TextField(_("disposal hints (German)"), blank=True)
     hints_en = models.TextField(_("disposal hints (English)"), blank=True)
+    hints_tr = models.TextField(_("disposal hints (Turkish)"), blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from casapp.errors import Conflict, DomainError
+from casapp.languages import content_languages
 from casapp.metrics import gauge_set
 from push.models import Installation
 from push.services import PersonalMessage, notify_each
@@ -57,7 +58,6 @@ from waste_calendar.normalise import house_number_parts
 
 REMINDER_CATEGORY = "waste_reminder"
 DEEP_LINK = "casapp://waste"
-LANGUAGES = ("de", "en")
 MAX_SUBSCRIPTIONS_PER_INSTALLATION = 10
 # Reminders handed to push per transaction (one personal notification each): drains start on the first
 # batch while the next is being claimed.
@@ -257,7 +257,7 @@ class _ReminderTexts:
 
 def _reminder_texts(remind_at: str) -> dict[str, _ReminderTexts]:
     texts = {}
-    for language in LANGUAGES:
+    for language in content_languages():
         with translation.override(language):
             if remind_at == ReminderTime.MORNING_OF:
                 headline = _("Today: %(collections)s")
@@ -338,7 +338,7 @@ _collected_memo: list[tuple[object, dict[int, set[str]]]] = []
 
 def _type_names() -> dict[str, tuple[int, str, dict[str, str]]]:
     return {
-        t.key: (t.position, t.key, {lang: waste_type_name(t, lang) for lang in LANGUAGES})
+        t.key: (t.position, t.key, {lang: waste_type_name(t, lang) for lang in content_languages()})
         for t in WasteType.objects.all()
     }
 
@@ -478,7 +478,9 @@ def _send_batch(
     def names_of(type_keys: tuple[str, ...]) -> dict[str, list[str]]:
         if type_keys not in names:
             ordered = sorted(type_keys, key=lambda k: type_info[k][:2])
-            names[type_keys] = {lang: [type_info[k][2][lang] for k in ordered] for lang in LANGUAGES}
+            names[type_keys] = {
+                lang: [type_info[k][2][lang] for k in ordered] for lang in content_languages()
+            }
         return names[type_keys]
 
     def message_of(dues: list[_Due]) -> PersonalMessage:
@@ -541,7 +543,7 @@ def _change_content(changes: list[CollectionChange], *, label: str) -> dict[str,
     """One text for all changes at one location: "Papier: verschoben vom 02.12. auf den 03.12.; Restabfall
     am 04.12. entfällt — Bahnhofstraße 12"."""
     content = {}
-    for language in LANGUAGES:
+    for language in content_languages():
         with translation.override(language):
             parts = []
             for change in sorted(changes, key=lambda c: (c.previous_date or c.date, c.date)):

@@ -9,20 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from django.conf import settings
 from django.http import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from casapp.languages import supported_language
+
 R = TypeVar("R", bound=HttpResponseBase)
 T = TypeVar("T")
 
 
 def request_language() -> str:
-    """The language LocaleMiddleware negotiated from Accept-Language, as a bare code ("de", "en")."""
-    return (get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+    """The language LocaleMiddleware negotiated from Accept-Language, as a bare code ("de", "en", "tr")."""
+    return supported_language(get_language())
 
 
 def cache_public(response: R, *, max_age: int, vary: Sequence[str] = ("Accept-Language",)) -> R:

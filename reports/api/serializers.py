@@ -25,10 +25,11 @@ from rest_framework.request import Request
 
 from casapp.api.fields import BoundedJSONField, NullableEmailField
 from casapp.city import STADTTEIL_CHOICES
+from casapp.languages import field_in, supported_language
 from reports import selectors
 from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
-from reports.notify import STATUS_DE, STATUS_EN
+from reports.notify import status_label as _status_label
 from reports.public_photos import photo_image_path, photo_path, photo_thumbnail_path
 from reports.selectors import BoundingBox, NearbyReport
 from reports.stats import ReportStats, ScreenSummary
@@ -40,17 +41,23 @@ MAX_BBOX_SPAN_DEGREES = 1.0
 
 
 def request_language() -> str:
-    """The language LocaleMiddleware negotiated from Accept-Language: "de" (default) or "en"."""
-    return "en" if (get_language() or "de").lower().startswith("en") else "de"
+    """The language LocaleMiddleware negotiated from Accept-Language: "de" (default), "en" or "tr"."""
+    return supported_language(get_language())
 
 
-def localized(german: str, english: str) -> str:
-    return english if english and request_language() == "en" else german
+def localized(instance: Any, field: str) -> str:
+    """A text column of the catalogue (``name`` → ``name_tr``) in the request's language, else German."""
+    return field_in(instance, field, request_language())
+
+
+def localized_choice(choice: Mapping[str, Any]) -> str:
+    """A question's choice (``{"key", "label_de", "label_en", "label_tr"}``) in the request's language."""
+    return str(choice.get(f"label_{request_language()}") or choice.get("label_de", ""))
 
 
 def status_label(status: str) -> str:
     # The reporter's pushes name the statuses in these words; the app shows the same ones.
-    label = (STATUS_EN if request_language() == "en" else STATUS_DE).get(status, status)
+    label = _status_label(status)
     return label[:1].upper() + label[1:]
 
 
@@ -67,7 +74,7 @@ class CategoryChoiceSerializer(serializers.Serializer[Any]):
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return {
             "key": instance.get("key", ""),
-            "label": localized(instance.get("label_de", ""), instance.get("label_en", "")),
+            "label": localized_choice(instance),
         }
 
 
@@ -83,7 +90,7 @@ class CategoryQuestionSerializer(serializers.ModelSerializer[CategoryQuestion]):
         read_only_fields = fields
 
     def get_label(self, question: CategoryQuestion) -> str:
-        return localized(question.label_de, question.label_en)
+        return localized(question, "label")
 
 
 class CategoryLeafSerializer(serializers.ModelSerializer[Category]):
@@ -98,10 +105,10 @@ class CategoryLeafSerializer(serializers.ModelSerializer[Category]):
         read_only_fields = fields
 
     def get_label(self, category: Category) -> str:
-        return localized(category.name_de, category.name_en)
+        return localized(category, "name")
 
     def get_description(self, category: Category) -> str:
-        return localized(category.description_de, category.description_en)
+        return localized(category, "description")
 
 
 class CategoryGroupSerializer(CategoryLeafSerializer):
@@ -212,7 +219,7 @@ class PublicReportSerializer(serializers.ModelSerializer[Report]):
         read_only_fields = fields
 
     def get_category_label(self, report: Report) -> str:
-        return localized(report.category.name_de, report.category.name_en)
+        return localized(report.category, "name")
 
     def get_status_label(self, report: Report) -> str:
         return status_label(report.status)
@@ -243,7 +250,7 @@ def public_report_records(
     The serializer stays the documented schema; photos, labels and ``forwarded_to`` follow its rules."""
     rows = list(rows)
     photos = selectors.public_photos(report_ids=[row["id"] for row in rows])
-    english = request_language() == "en"
+    language = request_language()
     status_labels = {status: status_label(status) for status in ReportStatus.values}
     zone = timezone.get_current_timezone()
 
@@ -253,12 +260,12 @@ def public_report_records(
     records = []
     for row in rows:
         status = row["status"]
-        name_en = row["category__name_en"]
+        name = row.get(f"category__name_{language}") if language != "de" else None
         records.append(
             {
                 "id": row["id"],
                 "category": row["category__key"],
-                "category_label": name_en if english and name_en else row["category__name_de"],
+                "category_label": name or row["category__name_de"],
                 "category_group": row["category__parent__key"],
                 "status": status,
                 "status_label": status_labels.get(status) or status_label(status),
@@ -596,7 +603,7 @@ class ReportStatsSerializer(serializers.Serializer[ReportStats]):
         return [
             {
                 "key": row.category.key,
-                "label": localized(row.category.name_de, row.category.name_en),
+                "label": localized(row.category, "name"),
                 "total": row.total,
                 "open": row.open,
             }
@@ -688,7 +695,7 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
     @extend_schema_field(ScreenCategoryCountSerializer(many=True))
     def get_open_by_category(self, summary: ScreenSummary) -> list[dict[str, Any]]:
         return [
-            {"key": category.key, "label": localized(category.name_de, category.name_en), "count": count}
+            {"key": category.key, "label": localized(category, "name"), "count": count}
             for category, count in summary.open_by_category
         ]
 
@@ -710,7 +717,7 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
         return [
             {
                 "id": report.id,
-                "category_label": localized(report.category.name_de, report.category.name_en),
+                "category_label": localized(report.category, "name"),
                 "place": report.place,
                 "created_at": _iso_datetime(report.created_at, zone),
                 # Relative: the answer is cached for every host name the site is reached by.
@@ -724,7 +731,7 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
         return [
             {
                 "id": report.id,
-                "category_label": localized(report.category.name_de, report.category.name_en),
+                "category_label": localized(report.category, "name"),
                 "place": report.place,
                 "days": report.days,
             }

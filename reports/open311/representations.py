@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 
 from reports.answers import MAX_TEXT_ANSWER
-from reports.api.serializers import localized, status_label
+from reports.api.serializers import localized, localized_choice, status_label
 from reports.models import (
     OPEN_STATUSES,
     Category,
@@ -46,12 +46,12 @@ def service(category: Category) -> dict[str, Any]:
     group = category.parent
     return {
         "service_code": category.key,
-        "service_name": localized(category.name_de, category.name_en),
-        "description": localized(category.description_de, category.description_en) or None,
+        "service_name": localized(category, "name"),
+        "description": localized(category, "description") or None,
         "metadata": bool(category.questions.all()),
         "type": "realtime",
         "keywords": ",".join(key for key in (category.key, group.key if group else "") if key),
-        "group": localized(group.name_de, group.name_en) if group else None,
+        "group": localized(group, "name") if group else None,
     }
 
 
@@ -80,11 +80,11 @@ def attribute(question: CategoryQuestion, *, order: int) -> dict[str, Any]:
         "required": question.required,
         "datatype_description": str(descriptions[kind]),
         "order": order,
-        "description": localized(question.label_de, question.label_en),
+        "description": localized(question, "label"),
         "values": [
             {
                 "key": choice.get("key", ""),
-                "name": localized(choice.get("label_de", ""), choice.get("label_en", "")),
+                "name": localized_choice(choice),
             }
             for choice in question.choices
         ]
@@ -110,7 +110,7 @@ def service_request(
         "service_request_id": str(report.pk),
         "status": "open" if report.status in OPEN_STATUSES else "closed",
         "status_notes": notes[-1] if notes else None,
-        "service_name": localized(report.category.name_de, report.category.name_en),
+        "service_name": localized(report.category, "name"),
         "service_code": report.category.key,
         "description": report.description or None,
         "agency_responsible": department.name if department else None,

@@ -117,12 +117,27 @@ def test_a_draft_written_in_the_admin_goes_through_the_service(author):
 
 
 @pytest.mark.django_db
+def test_a_turkish_text_is_optional_next_to_the_english_one(author):
+    turkish = {"title": "Vatandaşlık Bürosu kapalı", "body": "Bugün kapalı kalacak."}
+    response = author.post(
+        f"{NOTIFICATIONS}add/", form_data(title_tr=turkish["title"], body_tr=turkish["body"])
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    notification = Notification.objects.get()
+    assert notification.content == {"de": OUTAGE["de"], "tr": turkish}
+    page = author.get(f"{NOTIFICATIONS}{notification.pk}/change/").content.decode()
+    assert 'name="title_tr" value="Vatandaşlık Bürosu kapalı"' in page
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
         ({"body_de": "Rückfragen an hans.meier@gmx.de"}, "body_de"),
         ({"title_de": ""}, "title_de"),
         ({"title_en": "Only a title"}, "body_en"),
+        ({"body_tr": "Yalnızca metin"}, "title_tr"),
         ({"audience_kind": "topics"}, "audience_topics"),
         ({"data": '{"kind": "news"}'}, "data"),
     ],

@@ -85,6 +85,18 @@ def test_without_english_text_the_english_phones_show_german_and_the_preview_say
 
 
 @pytest.mark.django_db
+def test_a_turkish_text_gets_its_own_lock_screens_and_none_without_one(author, subscribers):
+    html = preview(author, title_tr="Vatandaşlık Bürosu kapalı", body_tr="Bugün kapalı kalacak.")
+
+    shown = screens(html)
+    assert {language for _platform, language in shown} == {"de", "en", "tr"}
+    assert "Vatandaşlık Bürosu kapalı" in shown[("android", "tr")]
+    assert "German text" not in shown[("android", "tr")]
+    assert "Android · Turkish" in html
+    assert {language for _platform, language in screens(preview(author))} == {"de", "en"}
+
+
+@pytest.mark.django_db
 def test_the_preview_counts_the_audience_as_the_send_would(author, subscribers):
     html = preview(author)
     nobody = preview(author, audience_kind="stadtteile", audience_stadtteile=["Frohlinde"])

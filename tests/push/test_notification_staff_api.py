@@ -848,3 +848,35 @@ def test_a_draft_has_empty_statistics(comms_client, draft):
 
     assert response.json()["targeted"] == 0
     assert response.json()["open_rate"] is None
+
+
+# --- Languages
+
+
+@pytest.mark.django_db
+def test_a_turkish_text_reaches_turkish_phones_and_without_one_they_get_german(
+    comms_client, comms_colleague_client, firebase_backend, django_capture_on_commit_callbacks
+):
+    phones = {
+        language: subscribe(token=f"token-{language}-0000000000000002", locale=language)
+        for language in ("de", "en", "tr", "fr")
+    }
+    turkish = {"title": "Vatandaşlık Bürosu kapalı", "body": "Bir arıza nedeniyle bugün kapalı kalacak."}
+    with_turkish = submitted(comms_client, content={**OUTAGE, "tr": turkish})
+    assert with_turkish["content"]["tr"] == turkish
+    approved(comms_colleague_client, with_turkish["id"], django_capture_on_commit_callbacks)
+    # English only next to the German: a Turkish phone gets the German text, not the English one.
+    without_turkish = submitted(comms_client, content=OUTAGE)
+    approved(comms_colleague_client, without_turkish["id"], django_capture_on_commit_callbacks)
+
+    titles = {
+        language: [m["message"]["notification"]["title"] for m in firebase_backend.messages(phone.push_token)]
+        for language, phone in phones.items()
+    }
+    german, english = OUTAGE["de"]["title"], OUTAGE["en"]["title"]
+    assert titles == {
+        "de": [german, german],
+        "en": [english, english],
+        "tr": [turkish["title"], german],
+        "fr": [german, german],
+    }

@@ -241,6 +241,40 @@ def test_catalogue_is_german_by_default(anon_client, report_category, waste_cate
 
 
 @pytest.mark.django_db
+def test_catalogue_in_turkish_falls_back_to_german_where_untranslated(
+    anon_client, report_category, waste_category, untranslated_category
+):
+    body = anon_client.get(CATALOGUE_URL, HTTP_ACCEPT_LANGUAGE="tr-TR,tr;q=0.9").json()
+
+    assert body["kinds"][0] == {"key": "outage", "name": "arıza"}
+    assert body["topics"][0]["name"] == "Arızalar ve kesintiler"
+    assert body["topics"][2] == {
+        "key": "nachrichten",
+        "name": "Haberler",
+        "description": "Belediye binasından haberler.",
+        "default_subscribed": False,
+        "kind": "news",
+    }
+    assert body["categories"] == [
+        {
+            "key": "report_update",
+            "name": "Bildirimlerim",
+            "description": "Bildiriminizin durumu değiştiğinde.",
+        },
+        {
+            "key": "waste_reminder",
+            "name": "Çöp toplama hatırlatmaları",
+            "description": "Toplama gününden önceki akşam veya toplama sabahı ve bir tarih değiştiğinde.",
+        },
+        {"key": "only_german", "name": "Nur Deutsch", "description": "Ohne Übersetzung."},
+    ]
+    links = {link["key"]: link for link in body["links"]}
+    assert links["report"]["name"] == "Bildirim"
+    assert links["report"]["parameters"][0]["description"] == "Bildirim numarası"
+    assert links["web"]["name"] == "İnternet sayfası"
+
+
+@pytest.mark.django_db
 def test_catalogue_in_english_falls_back_to_german_where_untranslated(
     anon_client, report_category, waste_category, untranslated_category
 ):
@@ -292,8 +326,12 @@ def test_registering_another_definition_under_a_taken_key_is_refused(report_cate
 
     same = registry.register_category(
         key="report_update",
-        name={"de": "Meine Meldungen", "en": "My reports"},
-        description={"de": "Wenn sich der Stand Ihrer Meldung ändert.", "en": "When your report changes."},
+        name={"de": "Meine Meldungen", "en": "My reports", "tr": "Bildirimlerim"},
+        description={
+            "de": "Wenn sich der Stand Ihrer Meldung ändert.",
+            "en": "When your report changes.",
+            "tr": "Bildiriminizin durumu değiştiğinde.",
+        },
     )
     assert same == report_category
     with pytest.raises(ImproperlyConfigured):

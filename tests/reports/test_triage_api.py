@@ -828,3 +828,52 @@ def test_invalid_moderation_is_400(member, own, body, field):
     assert error["errors"][0]["field"] == field
     own.refresh_from_db()
     assert own.hidden is False
+
+
+def pushed(fcm: Any, installation: Any) -> tuple[str, str]:
+    [message] = fcm.messages(installation.push_token)
+    notification = message["message"]["notification"]
+    return notification["title"], notification["body"]
+
+
+@pytest.mark.django_db
+def test_a_turkish_phone_is_pushed_in_turkish_and_an_unknown_language_in_german(
+    member, schlagloch, firebase_backend, django_capture_on_commit_callbacks
+):
+    turkish = report(schlagloch, installation=reporter(locale="tr"))
+    french = report(schlagloch, installation=reporter(locale="fr"))
+    for filed in (turkish, french):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = member.post(
+                url(filed.pk, "transition"),
+                {"status": "in_bearbeitung", "public_message": "Der Bauhof ist unterwegs."},
+                format="json",
+            )
+        assert response.status_code == 200, response.json()
+
+    # Staff write their message in German; the frame around it is in the phone's language.
+    assert pushed(firebase_backend, turkish.installation) == (
+        f"Bildiriminiz #{turkish.pk}",
+        "Yeni durum: işlem görüyor. Der Bauhof ist unterwegs.",
+    )
+    assert pushed(firebase_backend, french.installation) == (
+        f"Ihre Meldung #{french.pk}",
+        "Neuer Stand: in Bearbeitung. Der Bauhof ist unterwegs.",
+    )
+
+
+@pytest.mark.django_db
+def test_a_turkish_phone_learns_who_is_responsible_in_turkish(
+    member, schlagloch, firebase_backend, django_capture_on_commit_callbacks
+):
+    turkish = report(schlagloch, installation=reporter(locale="tr"))
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(
+            url(turkish.pk, "transition"),
+            {"status": "nicht_zustaendig", "forwarded_to": "Straßen.NRW", "public_message": "Landesstraße."},
+            format="json",
+        )
+
+    assert pushed(firebase_backend, turkish.installation)[1] == (
+        "Yeni durum: yetki alanımız dışında. Sorumlu kurum: Straßen.NRW. Landesstraße."
+    )

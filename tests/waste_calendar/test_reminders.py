@@ -114,6 +114,28 @@ def test_one_push_per_installation_at_18_naming_each_address(
     assert ReminderRun.objects.get(remind_time=dt.time(18, 0)).sent == 3
 
 
+def test_a_turkish_phone_is_reminded_in_turkish_and_an_unknown_language_in_german(
+    firebase_backend, django_capture_on_commit_callbacks, thursday
+):
+    turkish, french, early_turkish = phone("tr"), phone("fr"), phone("tr")
+    subscribe(turkish, thursday.bahnhof_12a, ["restabfall", "papier"])
+    subscribe(turkish, thursday.bahnhof_odd, ["restabfall"], house_number="7", label="İş yeri")
+    subscribe(french, thursday.bahnhof_12, ["papier"])
+    subscribe(
+        early_turkish, thursday.bahnhof_12, ["papier"], remind_at="morning_of", remind_time=dt.time(6, 0)
+    )
+
+    assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 2
+    assert run(django_capture_on_commit_callbacks, berlin(TOMORROW, 6, 0)) == 1
+
+    # The waste types' Turkish names come with the migrations (data/waste_types.json).
+    assert bodies(firebase_backend, turkish) == [
+        ("Çöp takvimi", "Yarın: Evsel atık, Kâğıt (Bahnhofstraße 12a) · Evsel atık (İş yeri)")
+    ]
+    assert bodies(firebase_backend, early_turkish) == [("Çöp takvimi", "Bugün: Kâğıt (Bahnhofstraße 12)")]
+    assert bodies(firebase_backend, french) == [("Abfallkalender", "Morgen: Papier (Bahnhofstraße 12)")]
+
+
 def test_labels_name_the_addresses_in_one_push(
     firebase_backend, django_capture_on_commit_callbacks, thursday
 ):
@@ -413,3 +435,37 @@ def test_several_changes_at_one_location_make_one_push(
         ("Abfuhrtermin geändert", f"{moved}; Restabfall am {rest.date:%d.%m.} entfällt — Bahnhofstraße 12")
     ]
     assert bodies(firebase_backend, paper_only) == [("Abfuhrtermin geändert", f"{moved} — Bahnhofstraße 12")]
+
+
+def test_a_turkish_phone_hears_of_changes_in_turkish(
+    firebase_backend, django_capture_on_commit_callbacks, town
+):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    paper = CollectionFactory(
+        district=town.districts["papier"],
+        date=today + dt.timedelta(days=3),
+        status="moved",
+        original_date=today + dt.timedelta(days=2),
+    )
+    rest = CollectionFactory(
+        district=town.districts["restabfall"], date=today + dt.timedelta(days=4), status="cancelled"
+    )
+    run = CollectionChangeFactory(
+        collection=paper, kind="moved", previous_date=paper.original_date, date=paper.date
+    )
+    CollectionChangeFactory(collection=rest, kind="cancelled", date=rest.date, import_run=run.import_run)
+    turkish = phone("tr")
+    subscribe(turkish, town.bahnhof_12, ["restabfall", "papier"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        collections_changed.send(sender=None, changes=[], import_run=run.import_run)
+
+    assert bodies(firebase_backend, turkish) == [
+        (
+            "Çöp toplama tarihi değişti",
+            f"Kâğıt: {paper.original_date:%d.%m.} yerine {paper.date:%d.%m.} tarihinde toplanacak; "
+            f"Evsel atık: {rest.date:%d.%m.} tarihindeki toplama iptal edildi — Bahnhofstraße 12",
+        )
+    ]

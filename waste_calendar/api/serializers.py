@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from casapp.api.caching import request_language
 from casapp.caching import LocalMemo
+from casapp.languages import field_in
 from waste_calendar.feed import waste_type_name
 from waste_calendar.lookup import local_today, location_type_keys
 from waste_calendar.models import (
@@ -145,9 +146,7 @@ class WasteTypeSerializer(serializers.ModelSerializer[WasteType]):
         return waste_type_name(waste_type, request_language())
 
     def get_hints(self, waste_type: WasteType) -> str:
-        if request_language() == "en" and waste_type.hints_en:
-            return waste_type.hints_en
-        return waste_type.hints_de
+        return field_in(waste_type, "hints", request_language())
 
 
 class StreetSerializer(serializers.ModelSerializer[Street]):

@@ -11,8 +11,11 @@ TYPES_FILE = Path(__file__).resolve().parent.parent / "data" / "waste_types.json
 
 def seed(apps, schema_editor):
     WasteType = apps.get_model("waste_calendar", "WasteType")
+    # Only the columns this migration knows: later ones (name_tr, 0007) are filled by their own migration.
+    known = {field.name for field in WasteType._meta.get_fields()}
     for position, entry in enumerate(json.loads(TYPES_FILE.read_text(encoding="utf-8"))):
-        WasteType.objects.get_or_create(key=entry["key"], defaults={**entry, "position": position})
+        defaults = {name: value for name, value in entry.items() if name in known}
+        WasteType.objects.get_or_create(key=entry["key"], defaults={**defaults, "position": position})
 
 
 class Migration(migrations.Migration):
