@@ -198,6 +198,22 @@ def _error_response(
     }
 
 
+def _keep_declared_error_body(response: dict[str, Any], declared: dict[str, Any]) -> None:
+    """An error body an operation declared itself (the 409 of a second reminder with `existing_id`) keeps
+    its schema, and its example's extra fields go into the example of the same code: a generated client
+    then reads them as typed fields, not as leftovers of the plain error shape."""
+    schema = declared.get("schema")
+    if not schema or schema == {"$ref": "#/components/schemas/Error"}:
+        return
+    media = response["content"]["application/json"]
+    media["schema"] = schema
+    for named in declared.get("examples", {}).values():
+        value = named.get("value", {})
+        ours = media["examples"].get(value.get("code"))
+        if ours is not None:
+            ours["value"] = {**value, **ours["value"]}
+
+
 def _apply_docs(operation: dict[str, Any], docs: OperationDocs) -> None:
     if docs.summary:
         operation["summary"] = docs.summary
@@ -263,7 +279,9 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 errors.setdefault(status, {}).update(codes)
             responses = operation.setdefault("responses", {})
             for status in sorted(errors):
+                declared = responses.get(str(status), {}).get("content", {}).get("application/json", {})
                 responses[str(status)] = _error_response(result, operation, status, errors[status])
+                _keep_declared_error_body(responses[str(status)], declared)
     return result
 
 

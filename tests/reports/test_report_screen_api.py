@@ -19,7 +19,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from reports.models import Report, ReportPhoto, ReportStatus
+from reports.models import Report, ReportEvent, ReportPhoto, ReportStatus
 from tests.conftest import set_rates
 from tests.reports.factories import CategoryFactory, CategoryGroupFactory, ReportFactory
 
@@ -141,6 +141,77 @@ def test_the_figures_of_the_screen(anon_client: APIClient, city: dict[str, Any])
             closed_at__lt=city["now"] - timedelta(days=7)
         )
     }
+
+
+def test_the_figures_count_each_status_as_defined(anon_client: APIClient, db: Any) -> None:
+    """Reports in every status, times in days after filing: resolution counts only done reports, first
+    response any first public staff reaction (a forwarding too) in any status, never a hidden report."""
+    now = timezone.now()
+    category = CategoryFactory(key="schlagloch")
+
+    def filed(
+        status: str,
+        days_ago: float,
+        *,
+        answered: float | None = None,
+        closed: float | None = None,
+        forwarded: float | None = None,
+        hidden: bool = False,
+    ) -> Report:
+        created = now - timedelta(days=days_ago)
+        report = ReportFactory(
+            category=category,
+            status=status,
+            hidden=hidden,
+            created_at=created,
+            first_response_at=None if answered is None else created + timedelta(days=answered),
+            closed_at=None if closed is None else created + timedelta(days=closed),
+        )
+        if forwarded is not None:
+            event = ReportEvent.objects.create(report=report, kind=ReportEvent.Kind.REROUTED, is_public=True)
+            ReportEvent.objects.filter(pk=event.pk).update(created_at=created + timedelta(days=forwarded))
+        return report
+
+    waiting = filed(S.RECEIVED, 20)
+    forwarded = filed(S.RECEIVED, 20, forwarded=1)  # forwarded after a day, no answer yet
+    in_progress = filed(S.IN_PROGRESS, 25, answered=6, forwarded=3)  # forwarded before the answer
+    in_review = filed(S.IN_REVIEW, 5, answered=1.4)
+    filed(S.DONE, 20, answered=2, closed=10)
+    filed(S.DONE, 28, answered=4, closed=20)
+    filed(S.DONE, 80, answered=5, closed=40)  # 90 days only
+    done = filed(S.DONE, 4, answered=2.5, closed=3)  # done yesterday
+    filed(S.REJECTED, 15, answered=1, closed=1)
+    duplicate = filed(S.DUPLICATE, 5, answered=0.5, closed=0.5)
+    not_responsible = filed(S.NOT_RESPONSIBLE, 6, answered=0.25, closed=0.25)
+    withdrawn = filed(S.WITHDRAWN, 3, closed=2)  # withdrawn before any answer
+    filed(S.WITHDRAWN, 16, answered=0.75, closed=9)  # answered, then withdrawn
+    filed(S.DONE, 12, answered=10, closed=11, hidden=True)
+
+    body = anon_client.get(URL).json()
+
+    assert body["open_count"] == 4
+    assert body["open_by_age"] == [
+        {"age": "under_2_days", "count": 0},
+        {"age": "2_to_7_days", "count": 1},
+        {"age": "8_to_30_days", "count": 3},
+        {"age": "older", "count": 0},
+    ]
+    # Done in the last 7 days: only the done one, not the duplicate, forwarded or withdrawn ones.
+    assert body["resolved_last_7_days_count"] == 1
+    assert body["recently_resolved"] == [
+        {"id": done.pk, "category_label": category.name_de, "place": "", "days": 3}
+    ]
+    # Filing to done: 3, 10, 20 days in 30 days; and 40 in 90. Rejected (1), duplicate (0.5), not
+    # responsible (0.25), withdrawn (2, 9) and the hidden one (11) would each move them.
+    assert body["median_days_to_resolution_30"] == 10.0
+    assert body["median_days_to_resolution_90"] == 15.0
+    # First reactions in 30 days: 0.25 0.5 0.75 1 1 1.4 2 2.5 3 4 (forwardings after 1 and 3 days, the
+    # closed-otherwise ones included) -> 1.2; with the one of 80 days ago (5) in 90 days -> 1.4.
+    assert body["median_days_to_first_response_30"] == 1.2
+    assert body["median_days_to_first_response_90"] == 1.4
+    # The map: open reports and those closed in the last 7 days, in whatever status.
+    current = (waiting, forwarded, in_progress, in_review, done, duplicate, not_responsible, withdrawn)
+    assert {point["id"] for point in body["points"]} == {report.pk for report in current}
 
 
 def test_nothing_private_reaches_the_screen(anon_client: APIClient, city: dict[str, Any]) -> None:

@@ -114,6 +114,14 @@ def test_the_screen_in_city_hall(live_server: Any, settings: Any) -> None:
             expect(first_category.locator(".screen-bar-count")).to_have_text(
                 str(api["open_by_category"][0]["count"])
             )
+            # The demo has more categories open than the panel's six rows: the rest summed in the last one,
+            # so the bars add up to the open reports.
+            assert len(api["open_by_category"]) > 6
+            bars = page.locator("#screen-by-category li")
+            expect(bars).to_have_count(6)
+            expect(bars.last).to_contain_text("weitere Kategorien")
+            counts = bars.locator(".screen-bar-count").all_inner_texts()
+            assert sum(int(count) for count in counts) == api["open_count"]
             expect(screen).to_have_attribute("data-point-count", str(len(api["points"])))
             expect(page.locator("path.city-boundary")).to_have_count(1)  # drawn without tiles
             expect(page.locator(".screen-cluster, .screen-marker").first).to_be_visible()

@@ -411,4 +411,7 @@ def test_the_409_and_a_new_subscription_are_what_the_schema_documents(
     assert assert_documented(openapi, "post", URL, created)["remind_time"] == "19:30"
     operation = schema["paths"][URL]["post"]
     assert "existing_id" in schema["components"]["schemas"]["ReminderExistsError"]["required"]
-    assert operation["responses"]["409"]["content"]["application/json"]["examples"]
+    # The 409 itself names that schema (a generated client reads `existing_id` as a field) and shows it.
+    conflict = operation["responses"]["409"]["content"]["application/json"]
+    assert conflict["schema"] == {"$ref": "#/components/schemas/ReminderExistsError"}
+    assert conflict["examples"]["reminder_exists"]["value"]["existing_id"] == 42

@@ -77,13 +77,16 @@
         node.textContent = NUMBER.format(value);
       }
     });
-    fillBars(
-      document.getElementById("screen-by-category"),
-      summary.open_by_category.slice(0, 6).map(function (row) {
-        return { key: row.key, label: row.label, count: row.count };
-      }),
-      root
-    );
+    // Six rows fit the panel: beyond six categories, the five largest and the rest summed, so the bars
+    // still add up to the open reports.
+    var byCategory = summary.open_by_category.map(function (row) {
+      return { key: row.key, label: row.label, count: row.count };
+    });
+    if (byCategory.length > 6) {
+      var rest = byCategory.splice(5).reduce(function (sum, row) { return sum + row.count; }, 0);
+      byCategory.push({ key: "", label: text(root, "OtherCategories"), count: rest });
+    }
+    fillBars(document.getElementById("screen-by-category"), byCategory, root);
     var byAge = {};
     summary.open_by_age.forEach(function (row) { byAge[row.age] = row.count; });
     var oldest = Math.max.apply(null, [1].concat(summary.open_by_age.map(function (row) { return row.count; })));
