@@ -287,6 +287,7 @@ class ScreenSummary:
     open_by_category: list[tuple[Category, int]]
     open_by_age: list[tuple[str, int]]
     medians: ScreenMedians
+    stadtteile_available: bool
     newest: list[ScreenReport]
     recently_resolved: list[ScreenResolved]
     points: list[ScreenPoint]
@@ -471,6 +472,8 @@ def _screen_summary(
 
     return ScreenSummary(
         generated_at=now,
+        # Reports get their Stadtteil from the polygons: without them, a screen of one Stadtteil is empty.
+        stadtteile_available=District.objects.exists(),
         today_count=counts["today"],
         week_count=counts["week"],
         open_count=open_count,

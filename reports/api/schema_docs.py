@@ -330,6 +330,7 @@ OPERATIONS = {
             "week_count": 13,
             "open_count": 20,
             "resolved_last_7_days_count": 4,
+            "stadtteile_available": True,
             "open_by_category": [{"key": "schlagloch", "label": "Schlagloch", "count": 3}],
             "open_by_age": [{"age": "under_2_days", "count": 5}],
             "median_days_to_first_response_30": 7.0,

@@ -676,6 +676,10 @@ class ScreenSummarySerializer(serializers.Serializer[ScreenSummary]):
     week_count = serializers.IntegerField(help_text="Filed since Monday midnight, Europe/Berlin.")
     open_count = serializers.IntegerField(help_text="Received, in review or in progress.")
     resolved_last_7_days_count = serializers.IntegerField(help_text="Resolved (done) in the last 7 days.")
+    stadtteile_available = serializers.BooleanField(
+        help_text="Whether Stadtteil polygons are loaded. Without them reports have no Stadtteil, and the "
+        "figures of one Stadtteil are all zero."
+    )
     open_by_category = serializers.SerializerMethodField()
     open_by_age = serializers.SerializerMethodField()
     median_days_to_first_response_30 = serializers.FloatField(

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from io import StringIO
+from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 from zoneinfo import ZoneInfo
@@ -402,3 +403,19 @@ def test_the_medians_are_computed_once_per_ten_minutes_the_other_figures_per_win
     assert next_window["resolved_last_7_days_count"] == first["resolved_last_7_days_count"] + 1
     assert next_window["median_days_to_resolution_30"] == 3.0
     assert next_period["median_days_to_resolution_30"] == 6.0
+
+
+def test_a_screen_says_whether_stadtteil_polygons_are_loaded(
+    anon_client: APIClient, city: dict[str, Any]
+) -> None:
+    without = anon_client.get(URL, {"stadtteil": "Castrop"})
+    page = Client().get(PAGE, {"stadtteil": "Castrop"}).content.decode()
+    districts = Path(__file__).resolve().parent / "data" / "districts-two.geojson"
+    call_command("import_districts", str(districts), stdout=StringIO(), stderr=StringIO())
+    with time_machine.travel(timezone.now() + timedelta(seconds=31), tick=False):  # the next window
+        loaded = anon_client.get(URL, {"stadtteil": "Castrop"})
+
+    assert without.json()["stadtteile_available"] is False
+    assert loaded.json()["stadtteile_available"] is True
+    # The page's notice, shown by screen.js while the figures say no polygons are loaded.
+    assert 'id="screen-no-districts" class="screen-notice" hidden>' in page

@@ -309,3 +309,28 @@ def _city_website(screen_url: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_screen_of_one_stadtteil_says_when_no_boundaries_are_loaded(live_server: Any) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    call_command("load_demo", stdout=StringIO())  # the demo loads no Stadtteil polygons
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="de-DE", viewport={"width": 1920, "height": 1080})
+            context.route(re.compile(rf"^(?!{re.escape(live_server.url)}/).*"), lambda route: route.abort())
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(f"{live_server.url}/bildschirm/?stadtteil=Ickern")
+            expect(page.locator("#screen")).to_have_attribute("data-state", "online")
+            expect(page.locator("#screen-no-districts")).to_be_visible()
+            expect(page.locator("#screen-no-districts")).to_contain_text("keine Stadtteilgrenzen")
+            page.screenshot(path=str(MEDIA / "screen" / "screen-stadtteil-without-boundaries.png"))
+            whole_city = context.new_page()
+            whole_city.goto(f"{live_server.url}/bildschirm/")
+            expect(whole_city.locator("#screen")).to_have_attribute("data-state", "online")
+            expect(whole_city.locator("#screen-no-districts")).to_be_hidden()
+        finally:
+            browser.close()

@@ -69,6 +69,7 @@
   }
 
   function render(root, summary, layers) {
+    document.getElementById("screen-no-districts").hidden = !(root.dataset.stadtteil && !summary.stadtteile_available);
     root.querySelectorAll("[data-figure]").forEach(function (node) {
       var value = summary[node.dataset.figure];
       if (node.dataset.figure.indexOf("median_") === 0) {
