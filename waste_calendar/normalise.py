@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from casapp.city import CITY_NAME
+
 _GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "ẞ": "ss"})
 # ae/oe/ue as umlaut spellings. "eu"/"au" stay: only the vowel pair with a trailing "e" is an umlaut spelling.
 _UMLAUT_SPELLING = re.compile(r"([aou])e")
@@ -76,9 +78,22 @@ _TRAILING_HOUSE_NUMBER = re.compile(
 )
 
 
+# "…, 44575 Castrop-Rauxel", "… 12 44577", "…, Castrop-Rauxel": the postcode and town typed after the address
+# (a German postcode has five digits, a house number fewer). The town's words may be joined by a hyphen or
+# a space, or not at all.
+_TRAILING_TOWN = re.compile(
+    r"(?:[\s,]+\d{5})?(?:[\s,]+"
+    + r"[\s-]*".join(re.escape(word) for word in re.split(r"[\s-]+", CITY_NAME))
+    + r")?[\s,]*$",
+    re.IGNORECASE,
+)
+
+
 def street_and_house_number(text: str) -> tuple[str, str]:
     """A typed address split into the street and a house number: ``"Bahnhofstr. 12a"`` → ``("Bahnhofstr.",
-    "12a")``; ``(text, "")`` when no house number follows the street."""
+    "12a")``, also with the postcode and town after it (``"Bahnhofstraße 12, 44575 Castrop-Rauxel"``);
+    ``(text, "")`` when no house number follows the street."""
+    text = _TRAILING_TOWN.sub("", text, count=1) or text
     match = _TRAILING_HOUSE_NUMBER.match(text)
     if match is None or not street_compact_form(match.group("street")):
         return text, ""

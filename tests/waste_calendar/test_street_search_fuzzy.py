@@ -146,6 +146,19 @@ def test_no_location_when_the_street_is_not_the_one_best_match(anon_client, db):
     ]
 
 
+def test_the_postcode_and_town_typed_after_the_address_are_left_aside(anon_client, town):
+    for typed in (
+        "Bahnhofstraße 12, Castrop-Rauxel",
+        "Bahnhofstraße 12 44575",
+        "Bahnhofstr. 12, 44575 Castrop-Rauxel",
+        "bahnhofstrasse 12 44575 castrop rauxel",
+    ):
+        first = search(anon_client, typed)[0]
+        assert (first["name"], first["house_number"]) == ("Bahnhofstraße", "12"), typed
+        assert first["location_id"] == town.bahnhof_12.public_id, typed
+    assert search(anon_client, "Bahnhofstraße, Castrop-Rauxel")[0]["name"] == "Bahnhofstraße"
+
+
 def test_without_a_house_number_the_fields_are_empty(anon_client, town):
     first = search(anon_client, "Bahnhofstraße")[0]
     assert (first["house_number"], first["location_id"]) == ("", None)
