@@ -440,6 +440,8 @@ SPECTACULAR_SETTINGS = {
         # Fields named "status" with different choices: a notification's and a campaign photo's.
         "NotificationStatusEnum": "push.models.NotificationStatus",
         "SubmissionStatusEnum": "push.participation.models.SubmissionStatus",
+        # A reminder's day under its name and its deprecated first name (remind_at).
+        "ReminderDayEnum": "waste_calendar.models.ReminderTime",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -238,6 +238,8 @@ def test_instants_end_in_at_and_days_are_named_as_days(schema):
     for component, name, spec in _properties(schema):
         if spec.get("format") == "date-time":
             assert INSTANT_NAMES.match(name), (component, name)
+        if INSTANT_NAMES.match(name) and not spec.get("deprecated"):  # and only instants do
+            assert spec.get("format") == "date-time", (component, name)
         if spec.get("format") == "date":
             assert DAY_NAMES.match(name), (component, name)
     for path, method, operation in _operations(schema):
@@ -247,6 +249,13 @@ def test_instants_end_in_at_and_days_are_named_as_days(schema):
                 assert INSTANT_FILTERS.match(parameter["name"]), (method, path, parameter["name"])
             if kind == "date":
                 assert DAY_NAMES.match(parameter["name"]), (method, path, parameter["name"])
+
+
+def test_a_reminders_day_has_its_name_and_its_deprecated_first_name(schema):
+    for component in ("Reminder", "ReminderCreateRequest", "PatchedReminderUpdateRequest"):
+        properties = schema["components"]["schemas"][component]["properties"]
+        assert not properties["remind_day"].get("deprecated"), component
+        assert properties["remind_at"]["deprecated"], component
 
 
 def test_instants_are_answered_with_the_berlin_offset(anon_client):

@@ -29,7 +29,7 @@ def test_create_with_defaults_and_list(device_client, device, town, subscribed):
     assert subscribed["location"]["id"] == town.bahnhof_odd.public_id
     assert subscribed["house_number"] == "13"
     assert subscribed["types"] == ["restabfall", "papier"]  # display order, not the order sent
-    assert subscribed["remind_at"] == "evening_before"
+    assert subscribed["remind_day"] == "evening_before"
     assert subscribed["location"]["webcal_url"].startswith("webcal://")
 
     listed = device_client.get(URL)
@@ -40,13 +40,15 @@ def test_create_with_defaults_and_list(device_client, device, town, subscribed):
 
 
 def test_morning_variant_and_update(device_client, town, subscribed):
-    response = device_client.patch(one(subscribed["id"]), {"remind_at": "morning_of", "types": ["bioabfall"]})
+    response = device_client.patch(
+        one(subscribed["id"]), {"remind_day": "morning_of", "types": ["bioabfall"]}
+    )
 
     assert response.status_code == 200
-    assert (response.json()["remind_at"], response.json()["types"]) == ("morning_of", ["bioabfall"])
+    assert (response.json()["remind_day"], response.json()["types"]) == ("morning_of", ["bioabfall"])
     stored = ReminderSubscription.objects.get()
     assert (stored.remind_at, stored.waste_types) == ("morning_of", ["bioabfall"])
-    assert device_client.get(one(subscribed["id"])).json()["remind_at"] == "morning_of"
+    assert device_client.get(one(subscribed["id"])).json()["remind_day"] == "morning_of"
 
 
 def test_delete(device_client, subscribed):
@@ -120,7 +122,7 @@ def test_at_most_ten_locations(device_client, town):
         ({"location": "LOC", "types": ["glas"]}, "types", "unknown_type"),
         ({"location": "LOC", "types": ["alt"]}, "types", "unknown_type"),  # inactive
         ({"location": "LOC", "types": ["Papier!"]}, "types", "invalid"),
-        ({"location": "LOC", "types": ["papier"], "remind_at": "midnight"}, "remind_at", "invalid_choice"),
+        ({"location": "LOC", "types": ["papier"], "remind_day": "midnight"}, "remind_day", "invalid_choice"),
         ({"location": "LOC", "types": ["papier"], "house_number": "1" * 31}, "house_number", "max_length"),
     ],
 )
@@ -137,7 +139,7 @@ def test_create_validation(device_client, town, body, field, code):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"types": []}, "types"), ({"types": ["glas"]}, "types"), ({"remind_at": "noon"}, "remind_at")],
+    [({"types": []}, "types"), ({"types": ["glas"]}, "types"), ({"remind_day": "noon"}, "remind_day")],
 )
 def test_update_validation_keeps_what_is_stored(device_client, subscribed, body, field):
     error = assert_error_shape(device_client.patch(one(subscribed["id"]), body, format="json"), 400)
@@ -167,7 +169,7 @@ def test_erasure_through_the_api_deletes_subscriptions(device_client, subscribed
 
 
 def test_defaults_are_the_times_of_before(device_client, subscribed):
-    assert (subscribed["remind_at"], subscribed["remind_time"], subscribed["label"]) == (
+    assert (subscribed["remind_day"], subscribed["remind_time"], subscribed["label"]) == (
         "evening_before",
         "18:00",
         "",
@@ -191,7 +193,7 @@ def test_a_time_of_the_window_in_quarter_hours(device_client, town, remind_at, r
         {
             "location": town.bahnhof_12.public_id,
             "types": ["papier"],
-            "remind_at": remind_at,
+            "remind_day": remind_at,
             "remind_time": remind_time,
         },
         format="json",
@@ -224,7 +226,7 @@ def test_a_time_outside_the_window_is_400(device_client, town, remind_at, remind
         {
             "location": town.bahnhof_12.public_id,
             "types": ["papier"],
-            "remind_at": remind_at,
+            "remind_day": remind_at,
             "remind_time": remind_time,
         },
         format="json",
@@ -252,15 +254,17 @@ def test_changing_the_time_and_the_day(device_client, subscribed):
     url = one(subscribed["id"])
 
     later = device_client.patch(url, {"remind_time": "21:30"}, format="json")
-    assert (later.json()["remind_at"], later.json()["remind_time"]) == ("evening_before", "21:30")
+    assert (later.json()["remind_day"], later.json()["remind_time"]) == ("evening_before", "21:30")
     # A new day without a time takes the day's default; with one, the time must fit the new day.
-    morning = device_client.patch(url, {"remind_at": "morning_of"}, format="json")
-    assert (morning.json()["remind_at"], morning.json()["remind_time"]) == ("morning_of", "06:00")
+    morning = device_client.patch(url, {"remind_day": "morning_of"}, format="json")
+    assert (morning.json()["remind_day"], morning.json()["remind_time"]) == ("morning_of", "06:00")
     assert_error_shape(device_client.patch(url, {"remind_time": "19:00"}, format="json"), 400)
-    evening = device_client.patch(url, {"remind_at": "evening_before", "remind_time": "16:15"}, format="json")
-    assert (evening.json()["remind_at"], evening.json()["remind_time"]) == ("evening_before", "16:15")
+    evening = device_client.patch(
+        url, {"remind_day": "evening_before", "remind_time": "16:15"}, format="json"
+    )
+    assert (evening.json()["remind_day"], evening.json()["remind_time"]) == ("evening_before", "16:15")
 
-    wrong = device_client.patch(url, {"remind_at": "morning_of", "remind_time": "16:15"}, format="json")
+    wrong = device_client.patch(url, {"remind_day": "morning_of", "remind_time": "16:15"}, format="json")
     assert_error_shape(wrong, 400, "invalid_reminder_time")
     stored = ReminderSubscription.objects.get()
     assert (stored.remind_at, f"{stored.remind_time:%H:%M}") == ("evening_before", "16:15")
@@ -415,3 +419,21 @@ def test_the_409_and_a_new_subscription_are_what_the_schema_documents(
     conflict = operation["responses"]["409"]["content"]["application/json"]
     assert conflict["schema"] == {"$ref": "#/components/schemas/ReminderExistsError"}
     assert conflict["examples"]["reminder_exists"]["value"]["existing_id"] == 42
+
+
+def test_the_first_name_of_the_day_still_works_for_api_v1(device_client, town):
+    # remind_at was renamed remind_day (it ends in _at but is no instant); apps sending it keep working.
+    created = device_client.post(
+        URL,
+        {"location": town.bahnhof_odd.public_id, "types": ["restabfall"], "remind_at": "morning_of"},
+        format="json",
+    )
+    changed = device_client.patch(one(created.json()["id"]), {"remind_at": "evening_before"}, format="json")
+    wrong = device_client.patch(one(created.json()["id"]), {"remind_at": "noon"}, format="json")
+
+    assert created.status_code == 201
+    assert (created.json()["remind_day"], created.json()["remind_at"]) == ("morning_of", "morning_of")
+    assert created.json()["remind_time"] == "06:00"
+    assert (changed.json()["remind_day"], changed.json()["remind_at"]) == ("evening_before", "evening_before")
+    assert wrong.status_code == 400
+    assert [error["field"] for error in wrong.json()["errors"]] == ["remind_at"]  # the name the app sent

@@ -37,8 +37,9 @@ REMINDER: dict[str, Any] = {
     "house_number": "13",
     "label": "Zuhause",
     "types": ["restabfall"],
-    "remind_at": "evening_before",
+    "remind_day": "evening_before",
     "remind_time": "19:30",
+    "remind_at": "evening_before",
     "created_at": "2026-12-06T23:36:59+01:00",
     "updated_at": "2026-12-06T23:36:59+01:00",
 }
@@ -188,7 +189,7 @@ OPERATIONS = {
             "house_number": "13",
             "label": "Zuhause",
             "types": ["restabfall", "papier"],
-            "remind_at": "evening_before",
+            "remind_day": "evening_before",
             "remind_time": "19:30",
         },
         response=REMINDER,
@@ -213,7 +214,7 @@ OPERATIONS = {
         },
         request={
             "types": ["restabfall", "papier", "bioabfall"],
-            "remind_at": "morning_of",
+            "remind_day": "morning_of",
             "remind_time": "06:30",
         },
         response=REMINDER,

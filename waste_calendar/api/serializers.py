@@ -11,7 +11,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from casapp.api.caching import request_language
@@ -260,7 +260,9 @@ class NextCollectionListSerializer(serializers.Serializer[Any]):
 # --- Reminders
 
 
-_REMIND_AT_HELP = "`evening_before` (the default) or `morning_of` the collection day, Europe/Berlin."
+_REMIND_DAY_HELP = "`evening_before` (the default) or `morning_of` the collection day, Europe/Berlin."
+# The first name of `remind_day`: it ends in `_at` but is no instant (docs/api.md, positions and times).
+_REMIND_AT_HELP = "Deprecated: send and read `remind_day`."
 _REMIND_TIME_HELP = (
     "Wall-clock time (Europe/Berlin), `HH:MM`: 16:00-22:00 for `evening_before`, 05:00-08:00 for "
     "`morning_of`, in 15-minute steps; default 18:00 and 06:00."
@@ -288,9 +290,13 @@ class ReminderTimeField(serializers.TimeField):
         super().__init__(input_formats=["%H:%M", "%H:%M:%S"], format="%H:%M", **kwargs)
 
 
+@extend_schema_serializer(deprecate_fields=["remind_at"])
 class ReminderSerializer(serializers.ModelSerializer[ReminderSubscription]):
     location = LocationSerializer()
     types = serializers.ListField(source="waste_types", child=serializers.CharField())
+    remind_day = serializers.ChoiceField(
+        choices=ReminderTime.choices, source="remind_at", read_only=True, help_text=_REMIND_DAY_HELP
+    )
     remind_time = ReminderTimeField(help_text=_REMIND_TIME_HELP)
 
     class Meta:
@@ -301,8 +307,9 @@ class ReminderSerializer(serializers.ModelSerializer[ReminderSubscription]):
             "house_number",
             "label",
             "types",
-            "remind_at",
+            "remind_day",
             "remind_time",
+            "remind_at",
             "created_at",
             "updated_at",
         ]
@@ -328,6 +335,7 @@ def _no_control_characters(value: str) -> None:
         raise serializers.ValidationError(_("No line breaks or control characters."), code="invalid")
 
 
+@extend_schema_serializer(deprecate_fields=["remind_at"])
 class ReminderCreateSerializer(serializers.Serializer[Any]):
     location = serializers.CharField(max_length=20, help_text="The location's `id`.")
     house_number = serializers.CharField(
@@ -336,22 +344,34 @@ class ReminderCreateSerializer(serializers.Serializer[Any]):
     # A declared field named like Field.label: DRF's metaclass takes it out of the class, mypy does not know.
     label = _label_field(required=False, default="")  # type: ignore[assignment]
     types = serializers.ListField(child=serializers.SlugField(max_length=40), min_length=1, max_length=20)
-    remind_at = serializers.ChoiceField(
-        choices=ReminderTime.choices, default=ReminderTime.EVENING_BEFORE, help_text=_REMIND_AT_HELP
+    remind_day = serializers.ChoiceField(
+        choices=ReminderTime.choices,
+        default=ReminderTime.EVENING_BEFORE,
+        source="remind_at",
+        help_text=_REMIND_DAY_HELP,
     )
     remind_time = ReminderTimeField(required=False, help_text=_REMIND_TIME_HELP)
+    # After remind_day: when an app still sends the old name, it wins over remind_day's default.
+    remind_at = serializers.ChoiceField(
+        choices=ReminderTime.choices, required=False, help_text=_REMIND_AT_HELP
+    )
 
 
+@extend_schema_serializer(deprecate_fields=["remind_at"])
 class ReminderUpdateSerializer(serializers.Serializer[Any]):
     types = serializers.ListField(
         child=serializers.SlugField(max_length=40), min_length=1, max_length=20, required=False
     )
-    remind_at = serializers.ChoiceField(
+    remind_day = serializers.ChoiceField(
         choices=ReminderTime.choices,
         required=False,
-        help_text=_REMIND_AT_HELP + " Without `remind_time`, a new day takes its default time.",
+        source="remind_at",
+        help_text=_REMIND_DAY_HELP + " Without `remind_time`, a new day takes its default time.",
     )
     remind_time = ReminderTimeField(required=False, help_text=_REMIND_TIME_HELP)
+    remind_at = serializers.ChoiceField(
+        choices=ReminderTime.choices, required=False, help_text=_REMIND_AT_HELP
+    )
     house_number = serializers.CharField(
         required=False, allow_blank=True, max_length=30, help_text=_HOUSE_NUMBER_HELP
     )

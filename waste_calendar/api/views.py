@@ -493,7 +493,7 @@ class RemindersView(DeviceOnly, APIView):
         tags=TAGS,
         summary="Subscribe a location",
         description=(
-            "`remind_at`: `evening_before` (the default) or `morning_of` the collection day; `remind_time`: "
+            "`remind_day`: `evening_before` (the default) or `morning_of` the collection day; `remind_time`: "
             "16:00-22:00 the evening before or 05:00-08:00 the morning of, in 15-minute steps, Europe/Berlin "
             "(default 18:00 / 06:00; another time is 400 `invalid_reminder_time`). `house_number` must be "
             "one the location holds (400 `unknown_house_number`). `label`: the user's name for the address, "
@@ -509,7 +509,7 @@ class RemindersView(DeviceOnly, APIView):
                     "house_number": "12",
                     "label": "Mama",
                     "types": ["restabfall", "papier"],
-                    "remind_at": "evening_before",
+                    "remind_day": "evening_before",
                     "remind_time": "19:30",
                 },
                 request_only=True,
@@ -547,7 +547,7 @@ class ReminderView(DeviceOnly, APIView):
         summary="Change the types, time, house number or label of a subscription",
         description=(
             "Only the fields sent change. `remind_time` must lie in the window of the (new or current) "
-            "`remind_at` (400 `invalid_reminder_time`); a new `remind_at` without `remind_time` takes that "
+            "`remind_day` (400 `invalid_reminder_time`); a new `remind_day` without `remind_time` takes that "
             "day's default time (18:00 / 06:00)."
         ),
     )
