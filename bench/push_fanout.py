@@ -345,7 +345,7 @@ def clear_notifications() -> None:
     from django.db import connection
 
     from casapp.celery import app
-    from push.fanout import QUOTA_PAUSE_KEY
+    from push.fanout.pacing import QUOTA_PAUSE_KEY
     from push.models import Notification
 
     with connection.cursor() as cursor:

@@ -27,7 +27,7 @@ from django_stubs_ext import StrOrPromise
 from casapp.city import STADTTEILE
 from casapp.errors import DomainError
 from push import links
-from push.fanout import CACHE_UNREACHABLE
+from push.fanout.pacing import CACHE_UNREACHABLE
 from push.models import AudienceKind, Notification, NotificationKind, NotificationStatus, PushImage, Topic
 from push.selectors import AudienceEstimate, audience_estimate, notification_audience
 from push.services.images import (

@@ -1,0 +1,189 @@
+"""The drain: one task's loop over a notification's outbox, batch by batch, until nothing is ready.
+
+A drain expands the audience while it is not fully written, claims a batch, sends it in the slices the
+rate limit grants (one firebase-admin encoding per content, see ``push.firebase``), records the results
+and goes on until its time budget is used; it then tells its task whether to run again now, later or
+not at all. An expired notification is stopped here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from push.fanout.audience import expand_next_chunk
+from push.fanout.claims import ClaimedDelivery, claim_batch
+from push.fanout.messages import outgoing_messages
+from push.fanout.pacing import CACHE_UNREACHABLE, quota_pause_remaining, rate_grant
+from push.fanout.results import finish_if_complete, record_once_the_database_answers, send_finished
+from push.models import AuditEntry, Delivery, DeliveryStatus, Notification, NotificationStatus
+from push.transports import SendResult, Transport, get_transport
+
+# One logger for the whole engine, the name operators filter on (docs/operations.md).
+logger = logging.getLogger("push.fanout")
+
+# Set while a drain works on a notification, so the periodic resume does not pile up more drains.
+DRAINING_KEY = "push:draining:"
+
+
+class Outcome(Enum):
+    DONE = "done"  # nothing left for this task to do
+    MORE = "more"  # time budget used up, rows remain: run again now
+    WAIT = "wait"  # rows remain but are not ready yet: run again after ``wait_seconds``
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    outcome: Outcome
+    sent: int = 0
+    wait_seconds: float = 0.0
+
+
+def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
+    """Sends ready deliveries of one notification until none are ready or the time budget is used."""
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or notification.status != NotificationStatus.SENDING:
+        return DrainResult(Outcome.DONE)
+    transport = get_transport()
+    deadline = time.monotonic() + budget_seconds
+    sent = 0
+    while time.monotonic() < deadline:
+        if paused := quota_pause_remaining():
+            return DrainResult(Outcome.WAIT, sent, paused)
+        cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
+        if _expired(notification):
+            _expire(notification)
+            return DrainResult(Outcome.DONE, sent)
+        if not notification.expanded:
+            expand_next_chunk(notification)
+            notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
+                pk=notification.pk
+            )
+        now = timezone.now()
+        batch = claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=now)
+        if not batch:
+            if not notification.expanded:
+                time.sleep(0.2)  # another drain holds the expansion lock; its rows will appear
+                continue
+            if finish_if_complete(notification, now=now):
+                return DrainResult(Outcome.DONE, sent)
+            return _wait_for_next_ready(notification, sent, now=now)
+        sendable = [d for d in batch if d.is_active and d.push_token]
+        sendable_ids = {d.pk for d in sendable}
+        unreachable = [d.pk for d in batch if d.pk not in sendable_ids]
+        if unreachable:  # push switched off or deactivated since expansion: inbox only
+            Delivery.objects.filter(id__in=unreachable).update(
+                status=DeliveryStatus.INBOX_ONLY, claimed_until=None
+            )
+        if sendable:
+            sent += _send(notification, sendable, transport)
+        if notification.status != NotificationStatus.SENDING:
+            return DrainResult(Outcome.DONE, sent)
+    return DrainResult(Outcome.MORE, sent)
+
+
+def _send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> int:
+    """Sends a claimed batch in the slices the rate limit grants and records the results together
+    (the circuit breaker judges the whole batch). Rows still unsent when the notification expires
+    become ``expired``. Returns how many were sent.
+
+    Without the cache the shared rate budget cannot be kept: what went out is recorded, the rest of the
+    batch is handed back (pending, not claimed) and the error goes on to the drain, which stops; beat's
+    resume wakes the send once the cache is back. Leaving the batch claimed instead would send its first
+    slices a second time when the lease ends.
+    """
+    claimed_at = timezone.now()
+    results: list[SendResult] = []
+    sent = 0
+    cache_error: Exception | None = None
+    while sent < len(batch):
+        try:
+            granted = rate_grant(len(batch) - sent)
+        except CACHE_UNREACHABLE as error:
+            logger.warning("rate limit unreachable (%s): the rest of the batch waits", type(error).__name__)
+            cache_error = error
+            break
+        if _expired(notification):  # checked after the wait for the grant, right before sending
+            break
+        part = batch[sent : sent + granted]
+        results += transport.send(outgoing_messages(notification, part, now=timezone.now()))
+        sent += len(part)
+    unsent = [d.pk for d in batch[sent:]]
+    if unsent and cache_error is not None:
+        Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.PENDING, claimed_until=None)
+    elif unsent:
+        Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.EXPIRED, claimed_until=None)
+    if sent:
+        record_once_the_database_answers(
+            notification,
+            batch[:sent],
+            results,
+            lease_ends=claimed_at + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
+        )
+    if cache_error is not None:
+        raise cache_error
+    return sent
+
+
+def _expired(notification: Notification) -> bool:
+    return notification.expires_at is not None and notification.expires_at <= timezone.now()
+
+
+def _expire(notification: Notification) -> None:
+    """Past its expiry a message is no longer sent: a stale outage alert is worse than none.
+
+    Rows not sent yet (pending, or claimed by a worker whose lease ran out) become ``expired``; an
+    audience not written yet is not written. The send ends ``expired`` unless everything had gone
+    out already. Rows another worker is sending right now are recorded by that worker.
+    """
+    now = timezone.now()
+    was_expanded = Notification.objects.values_list("expanded", flat=True).get(pk=notification.pk)
+    stopped = (
+        Delivery.objects.filter(notification_id=notification.pk)
+        .filter(Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.CLAIMED, claimed_until__lt=now))
+        .update(status=DeliveryStatus.EXPIRED, claimed_until=None)
+    )
+    Notification.objects.filter(pk=notification.pk).update(expanded=True)
+    notification.expanded = True
+    expired_rows = Delivery.objects.filter(notification_id=notification.pk, status=DeliveryStatus.EXPIRED)
+    if was_expanded and not stopped and not expired_rows.exists():
+        finish_if_complete(notification, now=now)  # everything went out before the expiry
+        return
+    _mark_expired(notification, now=now)
+
+
+def _mark_expired(notification: Notification, *, now: datetime) -> None:
+    with transaction.atomic():
+        if Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.EXPIRED, finished_at=now
+        ):
+            AuditEntry.objects.create(
+                notification_id=notification.pk,
+                actor=None,
+                action="expired",
+                changes={"status": [NotificationStatus.SENDING, NotificationStatus.EXPIRED]},
+            )
+            send_finished(notification, NotificationStatus.EXPIRED)
+    notification.status = NotificationStatus.EXPIRED
+
+
+def _wait_for_next_ready(notification: Notification, sent: int, *, now: datetime) -> DrainResult:
+    waiting = Delivery.objects.filter(
+        notification_id=notification.pk, status=DeliveryStatus.PENDING
+    ).aggregate(first=Min("not_before"))["first"]
+    in_flight = Delivery.objects.filter(
+        notification_id=notification.pk, status=DeliveryStatus.CLAIMED
+    ).aggregate(first=Min("claimed_until"))["first"]
+    moments = [m for m in (waiting, in_flight) if m is not None]
+    if not moments:
+        return DrainResult(Outcome.DONE, sent)
+    return DrainResult(Outcome.WAIT, sent, max(0.5, (min(moments) - now).total_seconds()))
