@@ -27,9 +27,11 @@ response), and ``_http_client.METRICS_HEADERS``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import threading
+import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -211,30 +213,55 @@ def _content_key(message: OutgoingMessage) -> tuple[Any, ...]:
     )
 
 
+def _sdk_encoded(message: OutgoingMessage) -> dict[str, Any] | SendError:
+    try:
+        encoded: dict[str, Any] = messaging._MessagingService.encode_message(build_message(message))
+    except (ValueError, TypeError) as exc:  # the SDK validates fields locally
+        return SendError("invalid_payload", ErrorClass.PAYLOAD, detail=str(exc)[:200])
+    return encoded
+
+
+def _body(sdk_dict: dict[str, Any]) -> bytes:
+    return json.dumps({"message": sdk_dict}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _body_template(message: OutgoingMessage) -> tuple[bytes, bytes] | SendError | None:
+    """The request body firebase-admin encodes for this message, split around its target: the bytes
+    before and after the JSON string of the token (or fid), or why the SDK refused the content. None if
+    the target is not found exactly once in the body (then each message is encoded on its own)."""
+    placeholder = f"target-{uuid.uuid4().hex}"  # appears in no text
+    sdk_dict = _sdk_encoded(dataclasses.replace(message, token=placeholder))
+    if isinstance(sdk_dict, SendError):
+        return sdk_dict
+    prefix, found, suffix = _body(sdk_dict).partition(json.dumps(placeholder).encode())
+    if not found or placeholder.encode() in prefix + suffix:
+        return None
+    return prefix, suffix
+
+
 def encode_bodies(messages: Sequence[OutgoingMessage]) -> list[bytes | SendError]:
     """The request body of each message as the SDK encodes it, or why the SDK refused it.
 
     The SDK builds and validates one message per distinct content (a broadcast has one per language);
-    the others are that encoding with their own target, which is all that differs between them.
+    the others are that encoding with their own target, which is all that differs between them: the
+    template's bytes around the target's JSON string, not a ``json.dumps`` of the whole body per message.
     """
-    encoded: dict[tuple[Any, ...], tuple[dict[str, Any], str] | SendError] = {}
+    templates: dict[tuple[Any, ...], tuple[bytes, bytes] | SendError | None] = {}
     bodies: list[bytes | SendError] = []
     for message in messages:
         key = _content_key(message)
-        template = encoded.get(key)
-        if template is None:
-            try:
-                sdk_dict = messaging._MessagingService.encode_message(build_message(message))
-                template = (sdk_dict, "fid" if "fid" in sdk_dict else "token")
-            except (ValueError, TypeError) as exc:  # the SDK validates fields locally
-                template = SendError("invalid_payload", ErrorClass.PAYLOAD, detail=str(exc)[:200])
-            encoded[key] = template
-        if isinstance(template, SendError):
+        if key in templates:
+            template = templates[key]
+        else:
+            template = templates[key] = _body_template(message)
+        if template is None or not message.token:  # no target: the SDK refuses it itself
+            encoded = _sdk_encoded(message)
+            bodies.append(encoded if isinstance(encoded, SendError) else _body(encoded))
+        elif isinstance(template, SendError):
             bodies.append(template)
-            continue
-        sdk_dict, target_field = template
-        body = {"message": {**sdk_dict, target_field: message.token}}
-        bodies.append(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+        else:
+            prefix, suffix = template
+            bodies.append(prefix + json.dumps(message.token, ensure_ascii=False).encode() + suffix)
     return bodies
 
 

@@ -99,17 +99,51 @@ def outgoing_message(notification: Notification, delivery: Delivery, *, now: dat
 def outgoing_messages(
     notification: Notification, batch: list[ClaimedDelivery], *, now: datetime
 ) -> list[OutgoingMessage]:
+    """The messages of a claimed batch. Rows without text or data of their own (every row of a
+    broadcast) share one message per language, copied with their id and token."""
     common = _Common.of(notification, now=now)
-    return [
-        _message(
-            notification,
-            common,
-            delivery_id=row.pk,
-            content=row.content,
-            data=row.data,
-            token=row.push_token,
-            token_kind=row.token_kind,
-            locale=row.locale,
+    by_locale: dict[str, OutgoingMessage] = {}
+    messages = []
+    for row in batch:
+        if row.content is None and row.data is None:
+            shared = by_locale.get(row.locale)
+            if shared is None:
+                shared = by_locale[row.locale] = _message(
+                    notification,
+                    common,
+                    delivery_id=0,
+                    content=None,
+                    data=None,
+                    token=None,
+                    token_kind=row.token_kind,
+                    locale=row.locale,
+                )
+            messages.append(
+                OutgoingMessage(
+                    delivery_id=row.pk,
+                    token=row.push_token or "",
+                    token_kind=row.token_kind,
+                    title=shared.title,
+                    body=shared.body,
+                    data=shared.data,
+                    image_url=shared.image_url,
+                    collapse_key=shared.collapse_key,
+                    high_priority=shared.high_priority,
+                    ttl_seconds=shared.ttl_seconds,
+                    channel=shared.channel,
+                )
+            )
+            continue
+        messages.append(
+            _message(
+                notification,
+                common,
+                delivery_id=row.pk,
+                content=row.content,
+                data=row.data,
+                token=row.push_token,
+                token_kind=row.token_kind,
+                locale=row.locale,
+            )
         )
-        for row in batch
-    ]
+    return messages
