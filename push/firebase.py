@@ -27,7 +27,9 @@ response), and ``_http_client.METRICS_HEADERS``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
+import functools
 import json
 import logging
 import threading
@@ -47,7 +49,7 @@ from django.utils import timezone
 from firebase_admin import _http_client, credentials, exceptions, messaging
 from google.auth.transport import requests as google_auth_requests
 
-from push.transports import ErrorClass, OutgoingMessage, SendError, SendResult
+from push.transports import Answered, ErrorClass, InFlight, OutgoingMessage, SendError, SendResult
 
 logger = logging.getLogger("push.firebase")
 
@@ -283,6 +285,48 @@ def _wire_error(exc: BaseException) -> httpx.HTTPError:
     return httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request)
 
 
+def _batch_failed(messages: list[OutgoingMessage], exc: BaseException) -> list[SendResult]:
+    logger.warning("FCM batch call failed: %s", type(exc).__name__)
+    error = SendError(type(exc).__name__.lower()[:30], ErrorClass.TRANSIENT, detail=str(exc)[:200])
+    return [SendResult(delivery_id=m.delivery_id, error=error) for m in messages]
+
+
+class _SentBatch:
+    """A batch on the transport's loop: FCM's answer (or the SDK's refusal) per message once done."""
+
+    def __init__(
+        self,
+        messages: list[OutgoingMessage],
+        bodies: list[bytes | SendError],
+        future: concurrent.futures.Future[dict[int, str | exceptions.FirebaseError]],
+    ) -> None:
+        self._messages = messages
+        self._bodies = bodies
+        self._future = future
+
+    def results(self) -> list[SendResult]:
+        try:
+            # Each round of posts has its own SEND_TIMEOUT_SECONDS on the loop; this is the backstop.
+            outcomes = self._future.result(timeout=SEND_TIMEOUT_SECONDS * (MAX_CREDENTIAL_REFRESHES + 2))
+        except BaseException as exc:
+            self._future.cancel()  # a timed-out batch must not go on sending next to its retry
+            if not isinstance(exc, Exception):
+                raise
+            return _batch_failed(self._messages, exc)
+        results = []
+        for index, message in enumerate(self._messages):
+            body = self._bodies[index]
+            if isinstance(body, SendError):
+                results.append(SendResult(delivery_id=message.delivery_id, error=body))
+                continue
+            outcome = outcomes[index]
+            if isinstance(outcome, str):
+                results.append(SendResult(delivery_id=message.delivery_id, message_id=outcome))
+            else:
+                results.append(SendResult(delivery_id=message.delivery_id, error=classify(outcome)))
+        return results
+
+
 class FirebaseTransport:
     """Sends batches over one aiohttp session per process, driven by an event loop in its own thread
     (the session belongs to the loop it was created on). Up to ``connections`` requests are in flight."""
@@ -353,14 +397,6 @@ class FirebaseTransport:
         await asyncio.gather(*(lane() for _ in range(min(self._connections, len(bodies)))))
         return answers
 
-    def _post_batch(self, bodies: list[bytes], headers: dict[str, str]) -> list[_Answer | BaseException]:
-        future = asyncio.run_coroutine_threadsafe(self._post_all(bodies, headers), self._loop)
-        try:
-            return future.result(timeout=SEND_TIMEOUT_SECONDS)
-        except BaseException:
-            future.cancel()  # a timed-out batch must not go on sending next to its retry
-            raise
-
     # --- Answers
 
     def _interpret(self, answer: _Answer | BaseException) -> str | exceptions.FirebaseError:
@@ -388,37 +424,39 @@ class FirebaseTransport:
             outcome, messaging.ThirdPartyAuthError
         )
 
-    def send(self, messages: list[OutgoingMessage]) -> list[SendResult]:
+    async def _outcomes(
+        self, payloads: dict[int, bytes], headers: dict[str, str]
+    ) -> dict[int, str | exceptions.FirebaseError]:
+        """Posts every payload and reads FCM's answers; resends those refused for our access token with a
+        refreshed one (the refresh, blocking HTTP, runs off the loop)."""
+        outcomes: dict[int, str | exceptions.FirebaseError] = {}
+        todo = list(payloads)
+        for refreshes in range(MAX_CREDENTIAL_REFRESHES + 1):
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                answers = await self._post_all([payloads[i] for i in todo], headers)
+            for index, answer in zip(todo, answers, strict=True):
+                outcomes[index] = self._interpret(answer)
+            todo = [i for i in todo if self._our_token_refused(outcomes[i])]
+            if not todo or refreshes == MAX_CREDENTIAL_REFRESHES:
+                break
+            headers = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(self._request_headers, refresh=True)
+            )
+        return outcomes
+
+    def submit(self, messages: list[OutgoingMessage]) -> InFlight:
+        """Encodes the batch here and sends it on the transport's loop; ``results()`` waits for it."""
         bodies = encode_bodies(messages)
         payloads = {i: body for i, body in enumerate(bodies) if isinstance(body, bytes)}
-        outcomes: dict[int, str | exceptions.FirebaseError] = {}
         try:
             headers = self._request_headers()
-            todo = list(payloads)
-            for refreshes in range(MAX_CREDENTIAL_REFRESHES + 1):
-                answers = self._post_batch([payloads[i] for i in todo], headers)
-                for index, answer in zip(todo, answers, strict=True):
-                    outcomes[index] = self._interpret(answer)
-                todo = [i for i in todo if self._our_token_refused(outcomes[i])]
-                if not todo or refreshes == MAX_CREDENTIAL_REFRESHES:
-                    break
-                headers = self._request_headers(refresh=True)
-        except Exception as exc:  # the token endpoint or the loop failed: the whole batch waits
-            logger.warning("FCM batch call failed: %s", type(exc).__name__)
-            error = SendError(type(exc).__name__.lower()[:30], ErrorClass.TRANSIENT, detail=str(exc)[:200])
-            return [SendResult(delivery_id=m.delivery_id, error=error) for m in messages]
-        results = []
-        for index, message in enumerate(messages):
-            body = bodies[index]
-            if isinstance(body, SendError):
-                results.append(SendResult(delivery_id=message.delivery_id, error=body))
-                continue
-            outcome = outcomes[index]
-            if isinstance(outcome, str):
-                results.append(SendResult(delivery_id=message.delivery_id, message_id=outcome))
-            else:
-                results.append(SendResult(delivery_id=message.delivery_id, error=classify(outcome)))
-        return results
+            future = asyncio.run_coroutine_threadsafe(self._outcomes(payloads, headers), self._loop)
+        except Exception as exc:  # the token endpoint failed: the whole batch waits
+            return Answered(_batch_failed(messages, exc))
+        return _SentBatch(messages, bodies, future)
+
+    def send(self, messages: list[OutgoingMessage]) -> list[SendResult]:
+        return self.submit(messages).results()
 
     def close(self) -> None:
         # The session belongs to our loop: close it there before the loop stops.

@@ -152,3 +152,11 @@ def _claim_batch_orm(
         )
     )
     return [ClaimedDelivery(*row) for row in claimed]
+
+
+def release_batch(ids: list[int]) -> None:
+    """Hands claimed rows back unsent (sending paused after they were claimed): pending again, and the
+    claim's attempt given back."""
+    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.CLAIMED).update(
+        status=DeliveryStatus.PENDING, claimed_until=None, attempts=F("attempts") - 1
+    )

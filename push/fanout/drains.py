@@ -21,12 +21,12 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from push.fanout.audience import expand_next_chunk
-from push.fanout.claims import ClaimedDelivery, claim_batch
+from push.fanout.claims import ClaimedDelivery, claim_batch, release_batch
 from push.fanout.messages import outgoing_messages
 from push.fanout.pacing import CACHE_UNREACHABLE, quota_pause_remaining, rate_grant
 from push.fanout.results import finish_if_complete, record_once_the_database_answers, send_finished
 from push.models import AuditEntry, Delivery, DeliveryStatus, Notification, NotificationStatus
-from push.transports import SendResult, Transport, get_transport
+from push.transports import InFlight, SendResult, Transport, get_transport
 
 # One logger for the whole engine, the name operators filter on (docs/operations.md).
 logger = logging.getLogger("push.fanout")
@@ -49,89 +49,138 @@ class DrainResult:
 
 
 def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
-    """Sends ready deliveries of one notification until none are ready or the time budget is used."""
+    """Sends ready deliveries of one notification until none are ready or the time budget is used.
+
+    While a batch is on the wire the drain claims the next one; it hands that one to the transport only
+    once the earlier batch's answers are recorded, so a stop (circuit breaker, credentials) or a pause
+    (quota, FCM unavailable) they call for holds before another message goes out. A batch claimed when
+    such a pause begins is handed back without costing its rows an attempt. Every batch handed to the
+    transport is recorded before the drain returns or raises.
+    """
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is None or notification.status != NotificationStatus.SENDING:
         return DrainResult(Outcome.DONE)
     transport = get_transport()
     deadline = time.monotonic() + budget_seconds
     sent = 0
-    while time.monotonic() < deadline:
-        if paused := quota_pause_remaining():
-            return DrainResult(Outcome.WAIT, sent, paused)
-        cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
-        if _expired(notification):
-            _expire(notification)
-            return DrainResult(Outcome.DONE, sent)
-        if not notification.expanded:
-            expand_next_chunk(notification)
-            notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
-                pk=notification.pk
-            )
-        now = timezone.now()
-        batch = claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=now)
-        if not batch:
-            if not notification.expanded:
-                time.sleep(0.2)  # another drain holds the expansion lock; its rows will appear
-                continue
-            if finish_if_complete(notification, now=now):
+    on_the_wire: _Sending | None = None
+
+    def settle() -> None:
+        nonlocal sent, on_the_wire
+        if on_the_wire is not None:
+            sending, on_the_wire = on_the_wire, None
+            sent += _finish_send(notification, sending)
+
+    try:
+        while time.monotonic() < deadline:
+            if on_the_wire is None and (paused := quota_pause_remaining()):
+                return DrainResult(Outcome.WAIT, sent, paused)
+            cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
+            if _expired(notification):
+                settle()
+                _expire(notification)
                 return DrainResult(Outcome.DONE, sent)
-            return _wait_for_next_ready(notification, sent, now=now)
-        sendable = [d for d in batch if d.is_active and d.push_token]
+            if not notification.expanded:
+                expand_next_chunk(notification)
+                notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
+                    pk=notification.pk
+                )
+            batch = claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=timezone.now())
+            settle()
+            if notification.status != NotificationStatus.SENDING:
+                return DrainResult(Outcome.DONE, sent)  # stopped: the batch just claimed was cancelled
+            if not batch:
+                if not notification.expanded:
+                    time.sleep(0.2)  # another drain holds the expansion lock; its rows will appear
+                    continue
+                now = timezone.now()
+                if finish_if_complete(notification, now=now):
+                    return DrainResult(Outcome.DONE, sent)
+                return _wait_for_next_ready(notification, sent, now=now)
+            if paused := quota_pause_remaining():
+                release_batch([d.pk for d in batch])
+                return DrainResult(Outcome.WAIT, sent, paused)
+            on_the_wire = _start_batch(notification, batch, transport)
+            if on_the_wire.cache_error is not None:
+                settle()  # records what went out, hands the rest back and raises the error
+        settle()
+        return DrainResult(Outcome.MORE, sent)
+    finally:
+        settle()  # leaving on an error: what went out is recorded, not sent again after the lease
+
+
+def _start_batch(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> _Sending:
+    """Rows without a token become inbox-only; the others are handed to the transport."""
+    sendable = [d for d in batch if d.is_active and d.push_token]
+    if len(sendable) < len(batch):  # push switched off or deactivated since expansion: inbox only
         sendable_ids = {d.pk for d in sendable}
-        unreachable = [d.pk for d in batch if d.pk not in sendable_ids]
-        if unreachable:  # push switched off or deactivated since expansion: inbox only
-            Delivery.objects.filter(id__in=unreachable).update(
-                status=DeliveryStatus.INBOX_ONLY, claimed_until=None
-            )
-        if sendable:
-            sent += _send(notification, sendable, transport)
-        if notification.status != NotificationStatus.SENDING:
-            return DrainResult(Outcome.DONE, sent)
-    return DrainResult(Outcome.MORE, sent)
+        Delivery.objects.filter(id__in=[d.pk for d in batch if d.pk not in sendable_ids]).update(
+            status=DeliveryStatus.INBOX_ONLY, claimed_until=None
+        )
+    return _start_send(notification, sendable, transport)
 
 
-def _send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> int:
-    """Sends a claimed batch in the slices the rate limit grants and records the results together
-    (the circuit breaker judges the whole batch). Rows still unsent when the notification expires
-    become ``expired``. Returns how many were sent.
+@dataclass
+class _Sending:
+    """A claimed batch handed to the transport in the slices the rate limit granted (``parts``); the
+    rows after ``handed`` were not handed over (expiry, or the cache unreachable)."""
 
-    Without the cache the shared rate budget cannot be kept: what went out is recorded, the rest of the
-    batch is handed back (pending, not claimed) and the error goes on to the drain, which stops; beat's
-    resume wakes the send once the cache is back. Leaving the batch claimed instead would send its first
-    slices a second time when the lease ends.
+    batch: list[ClaimedDelivery]
+    claimed_at: datetime
+    parts: list[InFlight]
+    handed: int
+    cache_error: Exception | None
+
+
+def _start_send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> _Sending:
+    """Hands a claimed batch to the transport in the slices the rate limit grants, each checked
+    against the notification's expiry right before it goes.
+
+    Without the cache the shared rate budget cannot be kept: the rest of the batch is not handed over,
+    and ``_finish_send`` hands it back (pending, not claimed) and raises the error; beat's resume wakes
+    the send once the cache is back. Leaving the batch claimed instead would send its first slices a
+    second time when the lease ends.
     """
     claimed_at = timezone.now()
-    results: list[SendResult] = []
-    sent = 0
+    parts: list[InFlight] = []
+    handed = 0
     cache_error: Exception | None = None
-    while sent < len(batch):
+    while handed < len(batch):
         try:
-            granted = rate_grant(len(batch) - sent)
+            granted = rate_grant(len(batch) - handed)
         except CACHE_UNREACHABLE as error:
             logger.warning("rate limit unreachable (%s): the rest of the batch waits", type(error).__name__)
             cache_error = error
             break
         if _expired(notification):  # checked after the wait for the grant, right before sending
             break
-        part = batch[sent : sent + granted]
-        results += transport.send(outgoing_messages(notification, part, now=timezone.now()))
-        sent += len(part)
-    unsent = [d.pk for d in batch[sent:]]
-    if unsent and cache_error is not None:
+        part = batch[handed : handed + granted]
+        parts.append(transport.submit(outgoing_messages(notification, part, now=timezone.now())))
+        handed += len(part)
+    return _Sending(batch, claimed_at, parts, handed, cache_error)
+
+
+def _finish_send(notification: Notification, sending: _Sending) -> int:
+    """Waits for a batch's answers and records them together (the circuit breaker judges the whole
+    batch). Rows not handed over become ``expired``, or ``pending`` again if the cache was away (and
+    its error is raised). Returns how many were sent."""
+    results: list[SendResult] = [result for part in sending.parts for result in part.results()]
+    batch, handed = sending.batch, sending.handed
+    unsent = [d.pk for d in batch[handed:]]
+    if unsent and sending.cache_error is not None:
         Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.PENDING, claimed_until=None)
     elif unsent:
         Delivery.objects.filter(id__in=unsent).update(status=DeliveryStatus.EXPIRED, claimed_until=None)
-    if sent:
+    if handed:
         record_once_the_database_answers(
             notification,
-            batch[:sent],
+            batch[:handed],
             results,
-            lease_ends=claimed_at + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
+            lease_ends=sending.claimed_at + timedelta(seconds=settings.PUSH_CLAIM_LEASE_SECONDS),
         )
-    if cache_error is not None:
-        raise cache_error
-    return sent
+    if sending.cache_error is not None:
+        raise sending.cache_error
+    return handed
 
 
 def _expired(notification: Notification) -> bool:
