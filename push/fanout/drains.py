@@ -33,6 +33,8 @@ logger = logging.getLogger("push.fanout")
 
 # Set while a drain works on a notification, so the periodic resume does not pile up more drains.
 DRAINING_KEY = "push:draining:"
+# How often a drain renews that mark (it lasts PUSH_CLAIM_LEASE_SECONDS): not a cache write per batch.
+DRAINING_MARK_SECONDS = 10.0
 
 
 class Outcome(Enum):
@@ -51,11 +53,12 @@ class DrainResult:
 def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
     """Sends ready deliveries of one notification until none are ready or the time budget is used.
 
-    While a batch is on the wire the drain claims the next one; it hands that one to the transport only
-    once the earlier batch's answers are recorded, so a stop (circuit breaker, credentials) or a pause
-    (quota, FCM unavailable) they call for holds before another message goes out. A batch claimed when
-    such a pause begins is handed back without costing its rows an attempt. Every batch handed to the
-    transport is recorded before the drain returns or raises.
+    While a batch is on the wire the drain claims the next one. If FCM accepted the whole earlier batch,
+    the next goes out at once and the earlier one is recorded meanwhile; after any error the earlier
+    batch is recorded first, so a stop (circuit breaker, credentials) or a pause (quota, FCM
+    unavailable) it calls for holds before another message goes out. A batch claimed when such a pause
+    begins is handed back without costing its rows an attempt. Every batch handed to the transport is
+    recorded before the drain returns or raises.
     """
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is None or notification.status != NotificationStatus.SENDING:
@@ -64,6 +67,7 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
     deadline = time.monotonic() + budget_seconds
     sent = 0
     on_the_wire: _Sending | None = None
+    mark_due = 0.0
 
     def settle() -> None:
         nonlocal sent, on_the_wire
@@ -75,17 +79,26 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
         while time.monotonic() < deadline:
             if on_the_wire is None and (paused := quota_pause_remaining()):
                 return DrainResult(Outcome.WAIT, sent, paused)
-            cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
+            mark_due = _mark_draining(notification, due=mark_due)
             if _expired(notification):
                 settle()
                 _expire(notification)
                 return DrainResult(Outcome.DONE, sent)
-            if not notification.expanded:
-                expand_next_chunk(notification)
-                notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
-                    pk=notification.pk
-                )
+            _expand_some(notification)
             batch = claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=timezone.now())
+            if (
+                batch
+                and on_the_wire is not None
+                and on_the_wire.accepted_whole()
+                and not quota_pause_remaining()
+            ):
+                # Nothing to stop or pause for: the next batch goes out before this one's UPDATE, which
+                # then waits on PostgreSQL while the next batch is on the wire.
+                answered, on_the_wire = on_the_wire, _start_batch(notification, batch, transport)
+                sent += _finish_send(notification, answered)
+                if on_the_wire.cache_error is not None:
+                    settle()  # records what went out, hands the rest back and raises the error
+                continue
             settle()
             if notification.status != NotificationStatus.SENDING:
                 return DrainResult(Outcome.DONE, sent)  # stopped: the batch just claimed was cancelled
@@ -93,10 +106,7 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
                 if not notification.expanded:
                     time.sleep(0.2)  # another drain holds the expansion lock; its rows will appear
                     continue
-                now = timezone.now()
-                if finish_if_complete(notification, now=now):
-                    return DrainResult(Outcome.DONE, sent)
-                return _wait_for_next_ready(notification, sent, now=now)
+                return _nothing_ready(notification, sent)
             if paused := quota_pause_remaining():
                 release_batch([d.pk for d in batch])
                 return DrainResult(Outcome.WAIT, sent, paused)
@@ -107,6 +117,31 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
         return DrainResult(Outcome.MORE, sent)
     finally:
         settle()  # leaving on an error: what went out is recorded, not sent again after the lease
+
+
+def _expand_some(notification: Notification) -> None:
+    """Writes the next chunk of the audience while it is not fully written."""
+    if not notification.expanded:
+        expand_next_chunk(notification)
+        notification.expanded = Notification.objects.values_list("expanded", flat=True).get(
+            pk=notification.pk
+        )
+
+
+def _nothing_ready(notification: Notification, sent: int) -> DrainResult:
+    """Nothing to claim in a fully written audience: the send is finished, or rows wait for later."""
+    now = timezone.now()
+    if finish_if_complete(notification, now=now):
+        return DrainResult(Outcome.DONE, sent)
+    return _wait_for_next_ready(notification, sent, now=now)
+
+
+def _mark_draining(notification: Notification, *, due: float) -> float:
+    """Renews the drain's mark if it is due; when it is due next."""
+    if time.monotonic() < due:
+        return due
+    cache.set(f"{DRAINING_KEY}{notification.pk}", 1, timeout=settings.PUSH_CLAIM_LEASE_SECONDS)
+    return time.monotonic() + DRAINING_MARK_SECONDS
 
 
 def _start_batch(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> _Sending:
@@ -130,6 +165,21 @@ class _Sending:
     parts: list[InFlight]
     handed: int
     cache_error: Exception | None
+    _results: list[SendResult] | None = None
+
+    def results(self) -> list[SendResult]:
+        """Waits for the answers of every part (once)."""
+        if self._results is None:
+            self._results = [result for part in self.parts for result in part.results()]
+        return self._results
+
+    def accepted_whole(self) -> bool:
+        """Every row handed over and accepted by FCM: nothing in its answers to stop or pause for."""
+        return (
+            self.cache_error is None
+            and self.handed == len(self.batch)
+            and all(result.accepted for result in self.results())
+        )
 
 
 def _start_send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> _Sending:
@@ -164,7 +214,7 @@ def _finish_send(notification: Notification, sending: _Sending) -> int:
     """Waits for a batch's answers and records them together (the circuit breaker judges the whole
     batch). Rows not handed over become ``expired``, or ``pending`` again if the cache was away (and
     its error is raised). Returns how many were sent."""
-    results: list[SendResult] = [result for part in sending.parts for result in part.results()]
+    results = sending.results()
     batch, handed = sending.batch, sending.handed
     unsent = [d.pk for d in batch[handed:]]
     if unsent and sending.cache_error is not None:

@@ -173,7 +173,9 @@ def _record(
         plan.add(result, by_id[result.delivery_id], outage_pause=pause)
     failed, deactivate, retry, stop_reason = plan.failed, plan.deactivate, plan.retry, plan.stop_reason
 
-    with transaction.atomic():
+    # A batch that FCM accepted whole is one UPDATE: no BEGIN and COMMIT around it.
+    only_accepted = not (failed or retry or deactivate or stop_reason)
+    with contextlib.nullcontext() if only_accepted else transaction.atomic():
         Delivery.objects.filter(id__in=accepted).update(
             status=DeliveryStatus.ACCEPTED, sent_at=now, claimed_until=None, error_code=""
         )
