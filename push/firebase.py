@@ -286,8 +286,8 @@ def _wire_error(exc: BaseException) -> httpx.HTTPError:
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed: the loop's own work (tasks, callbacks, socket writes) was a sixth
-    of a sending worker's CPU on asyncio's default loop."""
+    """uvloop where it is installed: aiohttp's CPU per request against the fake FCM fell from 114 to
+    91 µs (docs/benchmarks.md, push fan-out); asyncio's own loop otherwise (Windows)."""
     try:
         import uvloop
     except ImportError:
