@@ -53,12 +53,12 @@ class DrainResult:
 def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
     """Sends ready deliveries of one notification until none are ready or the time budget is used.
 
-    While a batch is on the wire the drain claims the next one. If FCM accepted the whole earlier batch,
-    the next goes out at once and the earlier one is recorded meanwhile; after any error the earlier
-    batch is recorded first, so a stop (circuit breaker, credentials) or a pause (quota, FCM
-    unavailable) it calls for holds before another message goes out. A batch claimed when such a pause
-    begins is handed back without costing its rows an attempt. Every batch handed to the transport is
-    recorded before the drain returns or raises.
+    While a batch is on the wire the drain claims the next one; it hands that one to the transport only
+    once the earlier batch's answers are recorded. So a stop (circuit breaker, credentials) or a pause
+    (quota, FCM unavailable) they call for holds before another message goes out, and a worker killed
+    at any moment leaves at most one batch sent but not recorded (sent again when its lease ends). A
+    batch claimed when such a pause begins is handed back without costing its rows an attempt. Every
+    batch handed to the transport is recorded before the drain returns or raises.
     """
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is None or notification.status != NotificationStatus.SENDING:
@@ -86,19 +86,6 @@ def drain(notification_id: int, *, budget_seconds: float = 25.0) -> DrainResult:
                 return DrainResult(Outcome.DONE, sent)
             _expand_some(notification)
             batch = claim_batch(notification, size=settings.PUSH_BATCH_SIZE, now=timezone.now())
-            if (
-                batch
-                and on_the_wire is not None
-                and on_the_wire.accepted_whole()
-                and not quota_pause_remaining()
-            ):
-                # Nothing to stop or pause for: the next batch goes out before this one's UPDATE, which
-                # then waits on PostgreSQL while the next batch is on the wire.
-                answered, on_the_wire = on_the_wire, _start_batch(notification, batch, transport)
-                sent += _finish_send(notification, answered)
-                if on_the_wire.cache_error is not None:
-                    settle()  # records what went out, hands the rest back and raises the error
-                continue
             settle()
             if notification.status != NotificationStatus.SENDING:
                 return DrainResult(Outcome.DONE, sent)  # stopped: the batch just claimed was cancelled
@@ -172,14 +159,6 @@ class _Sending:
         if self._results is None:
             self._results = [result for part in self.parts for result in part.results()]
         return self._results
-
-    def accepted_whole(self) -> bool:
-        """Every row handed over and accepted by FCM: nothing in its answers to stop or pause for."""
-        return (
-            self.cache_error is None
-            and self.handed == len(self.batch)
-            and all(result.accepted for result in self.results())
-        )
 
 
 def _start_send(notification: Notification, batch: list[ClaimedDelivery], transport: Transport) -> _Sending:
