@@ -90,7 +90,7 @@ def _morning(fcm: FakeFcm) -> list[Samples]:  # noqa: PLR0912
 
     from casapp.tasks import worker_heartbeat
     from push import services
-    from push.fanout import QUOTA_PAUSE_KEY
+    from push.fanout.pacing import QUOTA_PAUSE_KEY
     from push.models import Delivery, Topic
     from push.tasks import drain_notification, resume_stalled_sends
     from reports.models import Category

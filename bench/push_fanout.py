@@ -345,7 +345,7 @@ def clear_notifications() -> None:
     from django.db import connection
 
     from casapp.celery import app
-    from push.fanout import QUOTA_PAUSE_KEY
+    from push.fanout.pacing import QUOTA_PAUSE_KEY
     from push.models import Notification
 
     with connection.cursor() as cursor:
@@ -450,6 +450,7 @@ def run_ceiling(
     largest pool is not the fastest)."""
     from firebase_admin import credentials as firebase_credentials
 
+    from push.firebase import new_event_loop
     from push.models import Installation
 
     tokens = [
@@ -461,18 +462,20 @@ def run_ceiling(
 
     def send(total: int, connections: int) -> float:
         fcm.reset()
-        wall, failures = asyncio.run(
-            _raw_send(
-                fcm.messages_url,
-                prefix=prefix,
-                suffix=suffix,
-                tokens=tokens,
-                total=total,
-                connections=connections,
-                auth=access_token,
-                wire=wire,
+        # On the engine's event loop (uvloop where installed), as the engine's wire layer.
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            wall, failures = runner.run(
+                _raw_send(
+                    fcm.messages_url,
+                    prefix=prefix,
+                    suffix=suffix,
+                    tokens=tokens,
+                    total=total,
+                    connections=connections,
+                    auth=access_token,
+                    wire=wire,
+                )
             )
-        )
         accepted = fcm.totals()["accepted"]
         if failures or accepted != total:
             raise RuntimeError(f"ceiling: {failures} failed requests, fake accepted {accepted} of {total}")

@@ -241,7 +241,8 @@ def _address_allowed(request: HttpRequest) -> bool:
 @never_cache
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Not public: 404 while neither a token nor internal networks are configured, 403 to anyone else."""
-    # Here, not at the top: push.fanout imports this module, and DRF's settings import push's authentication.
+    # Here, not at the top: push.fanout.results imports this module, and DRF's settings import push's
+    # authentication.
     from casapp.api.errors import error_response
 
     if not settings.METRICS_TOKEN and not settings.METRICS_ALLOWED_NETWORKS:

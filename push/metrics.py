@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from casapp.metrics import counter_family, event_counts
-from push.fanout import quota_pause_remaining
+from push.fanout.pacing import quota_pause_remaining
 from push.models import Delivery, DeliveryStatus, NotificationStatus
 
 

@@ -26,7 +26,8 @@ from django.utils import timezone, translation
 from casapp.languages import field_in, text_in
 from casapp.models import Platform
 from push import links, registry
-from push.fanout import audience_queryset, broadcast_audience, localized
+from push.fanout.audience import audience_queryset, broadcast_audience
+from push.fanout.messages import localized
 from push.models import (
     BROADCAST_KINDS,
     AudienceKind,
@@ -146,8 +147,9 @@ def audience_estimate(
     languages: list[str] | None = None,
     now: datetime | None = None,
 ) -> AudienceEstimate:
-    """The audience of a broadcast as the fan-out would write it now (``push.fanout.broadcast_audience``,
-    the same query), counted in one grouped COUNT by platform and language: no rows are fetched."""
+    """The audience of a broadcast as the fan-out would write it now
+    (``push.fanout.audience.broadcast_audience``, the same query), counted in one grouped COUNT by
+    platform and language: no rows are fetched."""
     if audience_kind not in (AudienceKind.ALL, AudienceKind.TOPICS, AudienceKind.STADTTEILE):
         audience_kind = AudienceKind.ALL
     audience = broadcast_audience(

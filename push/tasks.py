@@ -13,7 +13,8 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from casapp.outbox import MailDeliveryFailed, outbox_retry_later
-from push import fanout, services
+from push import services
+from push.fanout.drains import Outcome, drain
 
 # In eager mode (make run, tests) a task cannot be delayed; short waits are slept, long ones are left
 # to the periodic resume task.
@@ -24,14 +25,14 @@ DATABASE_RETRY_SECONDS = 5
 @shared_task(name="push.tasks.drain_notification", ignore_result=True, acks_late=True, bind=True)
 def drain_notification(self: Task[[int], str], notification_id: int) -> str:
     try:
-        result = fanout.drain(notification_id)
+        result = drain(notification_id)
     except (OperationalError, InterfaceError) as error:
         # The database restarts: try again in a few seconds, rather than leave the send to
         # resume_stalled_sends, which first waits out the drain's mark (PUSH_CLAIM_LEASE_SECONDS).
         raise self.retry(exc=error, countdown=DATABASE_RETRY_SECONDS, max_retries=None) from error
-    if result.outcome is fanout.Outcome.MORE:
+    if result.outcome is Outcome.MORE:
         drain_notification.apply_async((notification_id,))
-    elif result.outcome is fanout.Outcome.WAIT:
+    elif result.outcome is Outcome.WAIT:
         if not drain_notification.app.conf.task_always_eager:
             drain_notification.apply_async((notification_id,), countdown=result.wait_seconds)
         elif result.wait_seconds <= EAGER_MAX_SLEEP_SECONDS:

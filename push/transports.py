@@ -68,9 +68,32 @@ class SendResult:
         return self.error is None
 
 
+class InFlight(Protocol):
+    """A batch handed to a transport whose answers are awaited later."""
+
+    def results(self) -> list[SendResult]:
+        """Waits for the answers: one result per message, in order. Never raises for a message."""
+        ...
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A batch already answered (a transport that sends while it is handed the batch)."""
+
+    answered: list[SendResult]
+
+    def results(self) -> list[SendResult]:
+        return self.answered
+
+
 class Transport(Protocol):
     def send(self, messages: list[OutgoingMessage]) -> list[SendResult]:
         """Sends up to 500 messages; one result per message, in order. Never raises for a message."""
+        ...
+
+    def submit(self, messages: list[OutgoingMessage]) -> InFlight:
+        """Starts sending up to 500 messages and returns at once, so the caller can claim and record
+        other batches while these are on the wire."""
         ...
 
 
@@ -88,6 +111,9 @@ class ConsoleTransport:
         return [
             SendResult(delivery_id=m.delivery_id, message_id=f"console/{m.delivery_id}") for m in messages
         ]
+
+    def submit(self, messages: list[OutgoingMessage]) -> InFlight:
+        return Answered(self.send(messages))
 
 
 _transport: Transport | None = None

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from casapp.api.permissions import IsStaffInGroup
 from casapp.authentication import STAFF_AUTHENTICATION
-from push import fanout, services
+from push import services
 from push.api.staff_serializers import (
     AudienceEstimateSerializer,
     NotificationChangeSerializer,
@@ -36,6 +36,7 @@ from push.api.staff_serializers import (
     TestSendSerializer,
     kind_choices,
 )
+from push.fanout.messages import outgoing_message
 from push.models import Delivery, Installation, Notification, NotificationStatus, Priority
 from push.selectors import notification_audience, notification_statistics, notifications_for_staff
 from push.transports import OutgoingMessage
@@ -62,9 +63,7 @@ def _as_seen_on_a_phone(notification: Notification, language: str) -> OutgoingMe
     phone = Installation(locale=language)
     now = timezone.now()
     at = max(now, notification.send_at) if notification.send_at else now
-    return fanout.outgoing_message(
-        notification, Delivery(notification=notification, installation=phone), now=at
-    )
+    return outgoing_message(notification, Delivery(notification=notification, installation=phone), now=at)
 
 
 class StaffNotificationViewSet(viewsets.GenericViewSet[Notification]):

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from push import registry
-from push.fanout import DRAINING_KEY
+from push.fanout.drains import DRAINING_KEY
 from push.models import (
     AudienceKind,
     AuditEntry,

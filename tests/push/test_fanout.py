@@ -11,7 +11,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from push import fanout, services
+from push import services
+from push.fanout.audience import expand_next_chunk
+from push.fanout.claims import claim_batch
+from push.fanout.pacing import QUOTA_PAUSE_KEY, quota_pause_remaining
 from push.models import Delivery, Installation, Notification, Topic
 from push.tasks import drain_notification
 from tests.factories import InstallationFactory, StaffFactory
@@ -150,12 +153,12 @@ def test_quota_exceeded_backs_off_at_least_a_minute_without_blocking(
     pending = Delivery.objects.filter(notification=notification, status="pending")
     assert pending.count() == 6
     assert min(d.not_before for d in pending) >= timezone.now() + timedelta(seconds=80)
-    assert fanout.quota_pause_remaining() > 80
+    assert quota_pause_remaining() > 80
     assert firebase_backend.totals()["rejected"] == 6  # one call each, no SDK retries
 
     # The quota recovers: once the pause is over the periodic task finishes the send.
     firebase_backend.clear_faults()
-    cache.delete(fanout.QUOTA_PAUSE_KEY)
+    cache.delete(QUOTA_PAUSE_KEY)
     pending.update(not_before=timezone.now() - timedelta(seconds=1))
     drain_notification.delay(notification.pk)
     notification.refresh_from_db()
@@ -237,11 +240,11 @@ def test_expansion_writes_each_audience_member_once_in_chunks_and_a_repeated_chu
     settings.PUSH_DRAIN_CONCURRENCY = 0  # we expand by hand
     notification = send_outage(django_capture_on_commit_callbacks)
 
-    written = [fanout.expand_next_chunk(notification, chunk=2) for _ in range(3)]
+    written = [expand_next_chunk(notification, chunk=2) for _ in range(3)]
     # A worker killed after writing a chunk but before its cursor was stored writes it again.
     Notification.objects.filter(pk=notification.pk).update(expansion_cursor=None, expanded=False)
     notification.refresh_from_db()
-    rewritten = fanout.expand_next_chunk(notification, chunk=5)
+    rewritten = expand_next_chunk(notification, chunk=5)
 
     assert written == [2, 2, 1]
     assert rewritten == 5
@@ -258,8 +261,8 @@ def test_a_delivery_claimed_by_a_dead_worker_is_sent_again_after_its_lease(
     settings.PUSH_DRAIN_CONCURRENCY = 0  # nobody drains: we play the worker that dies
     notification = send_outage(django_capture_on_commit_callbacks)
     assert notification.status == "sending"
-    fanout.expand_next_chunk(notification)
-    claimed = fanout._claim_batch(notification, size=2, now=timezone.now())
+    expand_next_chunk(notification)
+    claimed = claim_batch(notification, size=2, now=timezone.now())
     assert len(claimed) == 2
     # The worker dies here. Its lease runs out; the rows are claimed and sent again.
     Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
@@ -362,7 +365,7 @@ def test_the_rate_limit_holds_in_every_sliding_second_at_the_fake_fcm_server(
     busiest = max(bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals))
     assert busiest <= rate
     # Not slower than needed: the limiter lets through at least 5/6 of the rate (ticks of 1/10 s, a
-    # budget of rate/12 each, see push.fanout).
+    # budget of rate/12 each, see push.fanout.pacing).
     assert time.monotonic() - started < len(targets) / (rate * 5 / 6) + 2
 
 
@@ -407,11 +410,11 @@ def test_an_fcm_outage_pauses_the_send_and_fails_no_message(
     assert statuses(notification) == {"pending": len(targets)}
     assert set(rows.values_list("attempts", flat=True)) == {0}  # an outage costs no message an attempt
     assert firebase_backend.totals()["rejected"] > 2 * len(targets)  # tried past the limit, failed none
-    assert fanout.quota_pause_remaining() > 0  # every drain waits, not only this send's
+    assert quota_pause_remaining() > 0  # every drain waits, not only this send's
 
     # FCM is back: once the pause is over the periodic task finishes the send.
     firebase_backend.clear_faults()
-    cache.delete(fanout.QUOTA_PAUSE_KEY)
+    cache.delete(QUOTA_PAUSE_KEY)
     rows.update(not_before=timezone.now() - timedelta(seconds=1))
     drain_notification.delay(notification.pk)
     notification.refresh_from_db()

@@ -4,7 +4,7 @@ One population has, for every filter of the audience, installations just inside 
 the topic (subscribed or not), the Stadtteil (matching, a similar name, another, none), the language,
 reachability (push switched off, deactivated after a dead token), staleness (marked, or unseen past
 the window but not marked yet, and seen just within it) and, for personal notifications, the muted
-category. Dropping or widening any one filter in ``push.fanout.audience_queryset`` or
+category. Dropping or widening any one filter in ``push.fanout.audience.audience_queryset`` or
 ``push.services.notify_each`` sends to a token that must not get it, or misses one that must.
 """
 
@@ -16,7 +16,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from push import fanout, services
+from push import services
+from push.fanout.audience import expand_next_chunk
 from push.models import CategoryOptOut, Delivery, Installation, Notification, StaffDevice, Topic
 from push.tasks import drain_notification
 from tests.factories import InstallationFactory, StaffFactory
@@ -304,7 +305,7 @@ def test_an_installation_whose_push_went_off_after_expansion_gets_it_in_the_inbo
         audience_stadtteile=["Ickern", "Rauxel"],
         expect="sending",
     )
-    fanout.expand_next_chunk(notification)
+    expand_next_chunk(notification)
     # FCM called one token dead in another send; on the other phone the app switched push off.
     Installation.objects.filter(pk=population["campaign-ickern"].pk).update(is_active=False)
     Installation.objects.filter(pk=population["campaign-rauxel"].pk).update(push_token=None)

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from push import fanout
+from push.fanout.audience import expand_next_chunk
 from push.models import Delivery, Notification
 from push.tasks import drain_notification
 from tests.factories import StaffFactory
@@ -110,7 +110,7 @@ def test_the_admin_shows_the_state_abgelaufen_and_what_was_not_sent(
 ):
     notification = submitted(comms_client)
     approved(comms_colleague_client, notification["id"], django_capture_on_commit_callbacks)
-    fanout.expand_next_chunk(Notification.objects.get(pk=notification["id"]))
+    expand_next_chunk(Notification.objects.get(pk=notification["id"]))
     expire(notification["id"])
     drain_notification.delay(notification["id"])
     browser = Client(headers={"Accept-Language": "de"})

@@ -15,7 +15,8 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from push import fanout, services
+from push import services
+from push.fanout.messages import outgoing_message
 from push.models import AuditEntry, Delivery, Installation, Notification, StaffDevice, Topic
 from push.tasks import start_due_notifications
 from tests.conftest import assert_error_shape
@@ -627,7 +628,7 @@ def test_each_phone_gets_its_language_and_others_get_german(
 
     stored = Notification.objects.get(pk=notification["id"])
     titles = {
-        d.installation.locale: fanout.outgoing_message(stored, d, now=timezone.now()).title
+        d.installation.locale: outgoing_message(stored, d, now=timezone.now()).title
         for d in Delivery.objects.filter(notification=stored).select_related("installation")
     }
     assert titles == {
@@ -713,7 +714,7 @@ def test_an_update_replaces_the_first_alert_and_its_resolution_resolves_the_outa
     assert preview["collapse_key"] == f"outage-{first['id']}"
     stored = Notification.objects.get(pk=update["id"])
     keys = {
-        fanout.outgoing_message(stored, d, now=timezone.now()).collapse_key
+        outgoing_message(stored, d, now=timezone.now()).collapse_key
         for d in Delivery.objects.filter(notification=stored).select_related("installation")
     }
     assert keys == {f"outage-{first['id']}"}

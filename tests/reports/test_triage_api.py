@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from push import fanout
+from push.fanout.messages import outgoing_message
 from push.models import Delivery
 from reports.models import Category, Department, Report, ReportEvent, ReportStatus, ReportSupport
 from reports.services import ALLOWED_TRANSITIONS
@@ -371,7 +371,7 @@ def test_a_transition_pushes_the_reporter_in_german(member, own, django_capture_
     assert delivery.notification.kind == "personal"
     assert delivery.notification.category == "report_update"
     assert delivery.notification.data["report_id"] == str(own.pk)
-    message = fanout.outgoing_message(delivery.notification, delivery, now=timezone.now())
+    message = outgoing_message(delivery.notification, delivery, now=timezone.now())
     assert message.title == f"Ihre Meldung #{own.pk}"
     assert message.body == "Neuer Stand: in Bearbeitung. Der Bauhof ist unterwegs."
 
@@ -383,7 +383,7 @@ def test_an_english_phone_is_pushed_in_english(member, schlagloch, django_captur
         member.post(url(english.pk, "transition"), {"status": "erledigt"}, format="json")
 
     delivery = Delivery.objects.select_related("notification", "installation").get()
-    message = fanout.outgoing_message(delivery.notification, delivery, now=timezone.now())
+    message = outgoing_message(delivery.notification, delivery, now=timezone.now())
     assert message.title == f"Your report #{english.pk}"
     assert message.body == "New status: done."
 
@@ -495,7 +495,7 @@ def test_the_reporter_and_the_public_learn_the_responsible_authority(
         )
 
     delivery = Delivery.objects.select_related("notification").get(installation=own.installation)
-    message = fanout.outgoing_message(delivery.notification, delivery, now=timezone.now())
+    message = outgoing_message(delivery.notification, delivery, now=timezone.now())
     assert message.body == "Neuer Stand: nicht zuständig. Zuständig ist: Straßen.NRW. Landesstraße."
     assert anon_client.get(f"/api/v1/reports/{own.pk}").json()["forwarded_to"] == "Straßen.NRW"
     mine = device_client_for(own.installation).get(f"/api/v1/reports/mine/{own.pk}").json()
@@ -572,7 +572,7 @@ def test_the_reporter_and_supporters_of_a_duplicate_are_told_and_then_follow_the
     told = Delivery.objects.select_related("notification")
     assert {d.installation_id for d in told} == {own.installation_id, supporter.pk}
     assert all(d.notification.data["report_id"] == str(own.pk) for d in told)
-    message = fanout.outgoing_message(told[0].notification, told[0], now=timezone.now())
+    message = outgoing_message(told[0].notification, told[0], now=timezone.now())
     assert message.body == "Neuer Stand: Duplikat. Schon gemeldet."
 
     Delivery.objects.all().delete()
@@ -684,7 +684,7 @@ def test_a_reply_is_public_and_pushed(member, own, django_capture_on_commit_call
         installation=own.installation
     )
     assert delivery.notification.category == "report_update"
-    message = fanout.outgoing_message(delivery.notification, delivery, now=timezone.now())
+    message = outgoing_message(delivery.notification, delivery, now=timezone.now())
     assert message.body == "Neuer Stand: eingegangen. Danke, wir kümmern uns."
 
 
