@@ -95,12 +95,17 @@ def _is_city_address(address: str) -> bool:
 
 def personal_data_in(text: str) -> str | None:
     """The first phone number or e-mail address in ``text`` that is not the city's own, if any."""
+    if "@" not in text:  # most texts: no address to look for or to blank out
+        return _phone_number_in(text)
     for match in _EMAIL.finditer(text):
         if not _is_city_address(match.group()):
             return match.group()
     # Addresses are blanked first: digits in an allowed address are not a phone number.
-    rest = _EMAIL.sub(" ", text)
-    for match in _LONG_NUMBER.finditer(rest):
+    return _phone_number_in(_EMAIL.sub(" ", text))
+
+
+def _phone_number_in(text: str) -> str | None:
+    for match in _LONG_NUMBER.finditer(text):
         if not _is_city_number(match.group()):
             return match.group().strip()
     return None

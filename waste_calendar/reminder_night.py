@@ -14,6 +14,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -215,10 +216,29 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> int:
     (one per installation and time, however many of its addresses it names)."""
     now = now or timezone.now()
     sent = 0
-    for slot, day in due_slots(now):
-        sent += _slot_send(slot=slot, day=day, now=now)
+    with _whole_result_reads():
+        for slot, day in due_slots(now):
+            sent += _slot_send(slot=slot, day=day, now=now)
     ReminderSend.objects.filter(collection_day__lt=timezone.localdate(now) - dt.timedelta(days=2)).delete()
     return sent
+
+
+@contextlib.contextmanager
+def _whole_result_reads() -> Iterator[None]:
+    """The night reads every row its streamed queries return, so PostgreSQL is told to plan its cursors for
+    the whole result, not for the first tenth (its default: for the day's locations it chose a plan that
+    took 30 s instead of 1 s)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET cursor_tuple_fraction = 1.0")
+    try:
+        yield
+    finally:
+        # A connection that broke on the way is closed anyway; its error is the one to see.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET cursor_tuple_fraction")
 
 
 def _slot_run(slot: Slot, day: dt.date, now: dt.datetime) -> tuple[ReminderRun, dt.datetime | None]:
