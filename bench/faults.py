@@ -601,7 +601,7 @@ class Matrix:
         from push.services.installations import installation_register
         from reports import geo
         from waste_calendar.models import Collection, ReminderSubscription, ReminderTime, WasteType
-        from waste_calendar.reminder_night import due_locations
+        from waste_calendar.reminder_night import collected_types_by_location
 
         started = time.monotonic()
         push_fanout.load_installations(self.sizes.installations, warmup=0)
@@ -614,7 +614,9 @@ class Matrix:
         Collection.objects.filter(date__lte=today + dt.timedelta(days=3)).delete()
         # The reminder evening: the day with the most locations collected, one subscription each.
         days = [today + dt.timedelta(days=n) for n in range(4, 18)]
-        day, locations = max(((day, due_locations(day)) for day in days), key=lambda pair: len(pair[1]))
+        day, locations = max(
+            ((day, collected_types_by_location(day)) for day in days), key=lambda pair: len(pair[1])
+        )
         self.reminder_day = day
         location_ids = sorted(locations)
         all_types = list(WasteType.objects.values_list("key", flat=True))

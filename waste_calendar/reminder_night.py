@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -133,25 +132,13 @@ def slot_due_at(slot: Slot, day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(local_day, slot.at), timezone.get_default_timezone())
 
 
-@dataclass(frozen=True, slots=True)
-class DueLocation:
-    """A location collected on the day: the types collected, and what a reminder names it by."""
-
-    types: frozenset[str]
-    street: str
-    house_number: str
-    public_id: str
-
-
-def due_locations(day: dt.date) -> dict[int, DueLocation]:
-    """For each location collected on ``day`` (cancelled collections excluded) the types collected and
-    its address.
+def collected_types_by_location(day: dt.date) -> dict[int, frozenset[str]]:
+    """For each location the waste types collected on ``day`` (cancelled collections excluded).
 
     Every reminder time of an evening asks for the same day: a process keeps the answer while the day's
-    collections (ids, status, last change) and the data generation (bumped by every import and every staff
-    edit of a street or location) are those it was built from. So each time's pass reads only its own
-    subscriptions, without joining location and street again, and the night's cost does not grow with the
-    number of times people chose.
+    collections (ids, status, last change) and the data generation are those it was built from, so the
+    night's cost does not grow with the number of times people chose. The map is small: a day has few
+    combinations of types, and each is one shared object.
     """
     collections = list(
         Collection.objects.filter(date=day)
@@ -160,48 +147,26 @@ def due_locations(day: dt.date) -> dict[int, DueLocation]:
         .values_list("pk", "updated_at", "district_id", "district__waste_type__key")
     )
     fingerprint = (day, data_generation(), tuple((pk, stamp) for pk, stamp, _d, _k in collections))
-    if _due_memo and _due_memo[0][0] == fingerprint:
-        return _due_memo[0][1]
-    _due_memo.clear()  # the previous day's map is not needed while this one is built
+    if _collected_memo and _collected_memo[0][0] == fingerprint:
+        return _collected_memo[0][1]
+    _collected_memo.clear()  # the previous day's map is not needed while this one is built
     district_types = {district_id: key for _pk, _stamp, district_id, key in collections}
-    types_by_location: dict[int, set[str]] = defaultdict(set)
-    addresses: dict[int, tuple[str, str, str]] = {}
-    streets: dict[str, str] = {}  # one string per street, not per location
+    by_location: dict[int, frozenset[str]] = {}
+    combinations: dict[frozenset[str], frozenset[str]] = {}
     if district_types:
         assignments = (
             LocationDistrict.objects.filter(district_id__in=list(district_types), valid_from__lte=day)
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
-            .values_list(
-                "location_id",
-                "district_id",
-                "location__street__name",
-                "location__house_number",
-                "location__public_id",
-            )
+            .values_list("location_id", "district_id")
         )
-        for location_id, district_id, street, house_number, public_id in assignments.iterator(
-            chunk_size=10_000
-        ):
-            types_by_location[location_id].add(district_types[district_id])
-            if location_id not in addresses:
-                addresses[location_id] = (streets.setdefault(street, street), house_number, public_id)
-    # A day has few combinations of types: one object each keeps the map small.
-    combinations: dict[frozenset[str], frozenset[str]] = {}
-    by_location: dict[int, DueLocation] = {}
-    for location_id, types in types_by_location.items():
-        collected = frozenset(types)
-        street, house_number, public_id = addresses[location_id]
-        by_location[location_id] = DueLocation(
-            types=combinations.setdefault(collected, collected),
-            street=street,
-            house_number=house_number,
-            public_id=public_id,
-        )
-    _due_memo[:] = [(fingerprint, by_location)]
+        for location_id, district_id in assignments.iterator(chunk_size=10_000):
+            types = by_location.get(location_id, frozenset()) | {district_types[district_id]}
+            by_location[location_id] = combinations.setdefault(types, types)
+    _collected_memo[:] = [(fingerprint, by_location)]
     return by_location
 
 
-_due_memo: list[tuple[object, dict[int, DueLocation]]] = []
+_collected_memo: list[tuple[object, dict[int, frozenset[str]]]] = []
 
 
 def _type_names() -> dict[str, tuple[int, str, dict[str, str]]]:
@@ -267,28 +232,37 @@ def _slot_send(*, slot: Slot, day: dt.date, now: dt.datetime) -> int:
         subscriptions = subscriptions.filter(updated_at__gte=changed_since)
     # The minutely runs after the slot's first: usually nothing changed, and one indexed query says so.
     candidates = changed_since is None or subscriptions.exists()
-    collected = due_locations(day) if candidates else {}
+    collected = collected_types_by_location(day) if candidates else {}
     sent = 0
     if collected:
         type_info = _type_names()
         texts = _reminder_texts(slot.remind_at)
         rows = subscriptions.values_list(
-            "installation_id", "location_id", "waste_types", "house_number", "label"
+            "installation_id",
+            "location_id",
+            "waste_types",
+            "house_number",
+            "label",
+            "location__street__name",
+            "location__house_number",
+            "location__public_id",
         )
         batch: list[_Due] = []
-        for installation_id, location_id, wanted_keys, number, label in rows.iterator(chunk_size=5000):
-            location = collected.get(location_id)
-            if location is None:
+        for installation_id, location_id, wanted_keys, number, label, street, own, public_id in rows.iterator(
+            chunk_size=5000
+        ):
+            wanted = collected.get(location_id)
+            if not wanted:
                 continue
-            keys = [key for key in wanted_keys if key in location.types]
+            keys = [key for key in wanted_keys if key in wanted]
             if not keys:
                 continue
             # A batch ends between installations, never inside one.
             if len(batch) >= SEND_BATCH and batch[-1].installation_id != installation_id:
                 sent += _send_batch(batch, day=day, now=now, type_info=type_info, texts=texts)
                 batch = []
-            shown = label or f"{location.street} {number or location.house_number}".strip()
-            batch.append(_Due(installation_id, location_id, tuple(keys), shown, location.public_id))
+            shown = label or f"{street} {number or own}".strip()
+            batch.append(_Due(installation_id, location_id, tuple(keys), shown, public_id))
         if batch:
             sent += _send_batch(batch, day=day, now=now, type_info=type_info, texts=texts)
     finished = timezone.now()
