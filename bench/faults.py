@@ -601,7 +601,7 @@ class Matrix:
         from push.services.installations import installation_register
         from reports import geo
         from waste_calendar.models import Collection, ReminderSubscription, ReminderTime, WasteType
-        from waste_calendar.reminders import collected_types_by_location
+        from waste_calendar.reminder_night import collected_types_by_location
 
         started = time.monotonic()
         push_fanout.load_installations(self.sizes.installations, warmup=0)

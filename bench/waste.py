@@ -661,7 +661,7 @@ def evening_once(args: argparse.Namespace, env: dict[str, str], *, mode: str, sp
 
     from push.fake_fcm.control import FakeFcm
     from waste_calendar.models import ReminderRun, ReminderSubscription
-    from waste_calendar.reminders import reminders_send_due
+    from waste_calendar.reminder_night import reminders_send_due
     from waste_calendar.tasks import send_due_reminders
 
     count = args.subscriptions
@@ -681,6 +681,7 @@ def evening_once(args: argparse.Namespace, env: dict[str, str], *, mode: str, sp
             "FCM_API_BASE_URL": fcm.base_url,
             "PUSH_DRAIN_CONCURRENCY": str(args.drain_concurrency),
         }
+        RESULTS_DIR.mkdir(exist_ok=True)  # a fresh checkout has none yet
         log_path = RESULTS_DIR / "waste-evening-celery.log"
         workers = stack.enter_context(
             push_fanout.CeleryWorkers(concurrency=args.worker_concurrency, env=worker_env, log_path=log_path)

@@ -66,6 +66,8 @@ CITIZEN_FACING = (
     "waste_calendar/api/*.py",
     "waste_calendar/feed.py",
     "waste_calendar/reminders.py",
+    "waste_calendar/reminder_night.py",
+    "waste_calendar/collection_changes.py",
 )
 
 # Texts of mixed (mostly staff) modules that citizens read too, by msgid: the kinds of notifications in

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from casapp.metrics import gauge_get
 from waste_calendar.models import ImportRun
-from waste_calendar.reminders import SLOTS
+from waste_calendar.reminder_night import SLOTS
 
 
 def collect() -> Iterator[Metric]:

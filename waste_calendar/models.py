@@ -413,7 +413,7 @@ class PlanRule(models.Model):
 
 # ---------------------------------------------------------------------------------------------------------
 # Reminders (the reminder side: subscriptions of app installations and the claims that make each reminder
-# go out at most once). Written by ``waste_calendar.reminders``.
+# go out at most once). Written by ``reminders`` (subscriptions) and ``reminder_night`` (claims, runs).
 # ---------------------------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from push.models import Delivery
 from tests.factories import InstallationFactory
 from tests.waste_calendar.factories import CollectionFactory
 from waste_calendar.models import ReminderSend, ReminderSubscription
-from waste_calendar.reminders import reminders_send_due
+from waste_calendar.reminder_night import reminders_send_due
 
 DAY = dt.date(2026, 1, 14)
 
