@@ -404,9 +404,9 @@ def test_locations_of_other_districts_are_not_reminded(
     assert run(django_capture_on_commit_callbacks, berlin(DAY, 18, 0)) == 0
 
 
-def test_several_changes_at_one_location_make_one_push(
-    firebase_backend, django_capture_on_commit_callbacks, town
-):
+def _paper_moved_and_rest_cancelled(town):
+    """Two changes of one import: the paper collection in two days moved by a day, the residual waste
+    collection in four days cancelled."""
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -423,6 +423,13 @@ def test_several_changes_at_one_location_make_one_push(
         collection=paper, kind="moved", previous_date=paper.original_date, date=paper.date
     )
     CollectionChangeFactory(collection=rest, kind="cancelled", date=rest.date, import_run=run.import_run)
+    return paper, rest, run
+
+
+def test_several_changes_at_one_location_make_one_push(
+    firebase_backend, django_capture_on_commit_callbacks, town
+):
+    paper, rest, run = _paper_moved_and_rest_cancelled(town)
     both, paper_only = phone(), phone()
     subscribe(both, town.bahnhof_12, ["restabfall", "papier"])
     subscribe(paper_only, town.bahnhof_12, ["papier"])
@@ -440,22 +447,7 @@ def test_several_changes_at_one_location_make_one_push(
 def test_a_turkish_phone_hears_of_changes_in_turkish(
     firebase_backend, django_capture_on_commit_callbacks, town
 ):
-    from django.utils import timezone
-
-    today = timezone.localdate()
-    paper = CollectionFactory(
-        district=town.districts["papier"],
-        date=today + dt.timedelta(days=3),
-        status="moved",
-        original_date=today + dt.timedelta(days=2),
-    )
-    rest = CollectionFactory(
-        district=town.districts["restabfall"], date=today + dt.timedelta(days=4), status="cancelled"
-    )
-    run = CollectionChangeFactory(
-        collection=paper, kind="moved", previous_date=paper.original_date, date=paper.date
-    )
-    CollectionChangeFactory(collection=rest, kind="cancelled", date=rest.date, import_run=run.import_run)
+    paper, rest, run = _paper_moved_and_rest_cancelled(town)
     turkish = phone("tr")
     subscribe(turkish, town.bahnhof_12, ["restabfall", "papier"])
 
