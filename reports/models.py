@@ -243,7 +243,7 @@ class Report(models.Model):
             models.Index(fields=["latitude", "longitude"]),
             models.Index(fields=["status", "category"]),
             models.Index(fields=["installation", "-created_at"]),
-            # The city-hall screen (reports.stats.screen_summary) reads what is current, not the history:
+            # The city-hall screen (reports.screen_figures) reads what is current, not the history:
             # the open reports, recent closings and recent first responses.
             models.Index(
                 fields=["category", "stadtteil"],

@@ -30,7 +30,7 @@ from casapp.city import STADTTEIL_CHOICES
 from casapp.metrics import event_count
 from reports.admin.triage_map import workspace_map_config
 from reports.models import Category
-from reports.stats import ScreenMedians
+from reports.screen_figures import ScreenMedians
 
 REFRESH_DEFAULT = 30
 REFRESH_MIN = 5  # seconds; a test screen polls this fast, a real one every 30-60 s

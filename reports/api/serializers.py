@@ -31,8 +31,9 @@ from reports.api.fields import report_status_field
 from reports.models import Category, CategoryQuestion, Report, ReportEvent, ReportPhoto, ReportStatus
 from reports.notify import status_label as _status_label
 from reports.public_photos import photo_image_path, photo_path, photo_thumbnail_path
+from reports.screen_figures import ScreenSummary
 from reports.selectors import BoundingBox, NearbyReport
-from reports.stats import ReportStats, ScreenSummary
+from reports.stats import ReportStats
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()/.-]{2,39}$"

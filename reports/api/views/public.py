@@ -28,7 +28,7 @@ from casapp.api.parsers import BoundedJSONParser
 from casapp.api.permissions import IsDevice, PublicEndpoint
 from casapp.caching import shared_value
 from push.authentication import DeviceAuthentication, request_installation
-from reports import exports, screen, selectors, services, stats
+from reports import exports, screen, screen_figures, selectors, services, stats
 from reports.api.serializers import (
     CategoryTreeSerializer,
     PublicReportDetailSerializer,
@@ -296,15 +296,17 @@ class ScreenView(PublicEndpoint, CountedWhenBuilt):
         now = timezone.now()
         filters = f"{stadtteil}:{','.join(category.key for category in categories)}"
 
-        def medians() -> stats.ScreenMedians:
+        def medians() -> screen_figures.ScreenMedians:
             return screen.screen_medians(
                 now=now,
                 filters=filters,
-                compute=lambda: stats.screen_medians(now=now, stadtteil=stadtteil, categories=categories),
+                compute=lambda: screen_figures.screen_medians(
+                    now=now, stadtteil=stadtteil, categories=categories
+                ),
             )
 
         def build() -> dict[str, Any]:
-            summary = stats.screen_summary(
+            summary = screen_figures.screen_summary(
                 now=now, stadtteil=stadtteil, categories=categories, medians=medians
             )
             return dict(ScreenSummarySerializer(summary).data)
